@@ -1,0 +1,366 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ZooKeeperProtocol
+
+/// Carries out what the session state machine decides: opens and closes connections, writes its bytes, runs
+/// its one timer, resumes callers and feeds watch streams. Everything here runs on one event loop; the
+/// machine makes every protocol decision.
+final class SessionDriver: @unchecked Sendable {
+    typealias Token = UnsafeContinuation<Result<ZooKeeperResponse, ZooKeeperError>, Never>
+    typealias Machine = SessionStateMachine<Token>
+
+    struct Snapshot: Sendable {
+        var state: ConnectionState = .connecting
+        var sessionID: Int64 = 0
+        var password: [UInt8] = []
+        var negotiatedTimeout: Int32 = 0
+        var server: HostAndPort?
+    }
+
+    private struct WatcherSink {
+        var continuation: AsyncStream<WatchedEvent>.Continuation
+        var oneShot: Bool
+    }
+
+    let eventLoop: any EventLoop
+    private let logger: Logger
+    private var machine: Machine
+    private var channels: [ConnectionID: any Channel] = [:]
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    private var scratch: [Machine.Output] = []
+    private var flushScheduled = false
+    private var watchers: [WatcherID: WatcherSink] = [:]
+    private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
+    private var nextConnectWaiter = 0
+    private let defaultEvents: AsyncStream<WatchedEvent>.Continuation
+    private let connectionEvents: AsyncStream<ConnectionEvent>.Continuation
+    private let snapshotBox = NIOLockedValueBox(Snapshot())
+    private let nextWatcherID = NIOLockedValueBox(1)
+
+    init(
+        settings: Machine.Settings, eventLoop: any EventLoop, logger: Logger,
+        defaultEvents: AsyncStream<WatchedEvent>.Continuation,
+        connectionEvents: AsyncStream<ConnectionEvent>.Continuation
+    ) {
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.machine = Machine(settings: settings, randomSeed: UInt64.random(in: 0...UInt64.max))
+        self.defaultEvents = defaultEvents
+        self.connectionEvents = connectionEvents
+    }
+
+    var snapshot: Snapshot { snapshotBox.withLockedValue { $0 } }
+
+    // MARK: Entry points (any thread)
+
+    func start() {
+        onLoop { driver in driver.machine.start(now: .now()) }
+    }
+
+    /// Sends a request; the continuation resumes with its result.
+    func submit(_ submission: Machine.Submission) {
+        onLoop { driver in driver.machine.submit(submission, now: .now()) }
+    }
+
+    /// Registers a watch stream, then sends the request that arms it, in one step on the loop so that no event
+    /// can slip between the two.
+    func submit(_ submission: Machine.Submission, watcher: WatcherID, continuation: AsyncStream<WatchedEvent>.Continuation, oneShot: Bool) {
+        onLoop { driver in
+            driver.watchers[watcher] = WatcherSink(continuation: continuation, oneShot: oneShot)
+            driver.machine.submit(submission, now: .now())
+        }
+    }
+
+    func addAuth(_ packet: AuthPacket, token: Token) {
+        onLoop { driver in driver.machine.addAuth(packet, token: token, now: .now()) }
+    }
+
+    func close(token: Token?) {
+        onLoop { driver in driver.machine.close(token: token, now: .now()) }
+    }
+
+    func makeWatcherID() -> WatcherID {
+        nextWatcherID.withLockedValue { value in
+            defer { value += 1 }
+            return value
+        }
+    }
+
+    /// The owner of a watch stream stopped listening, or its request failed.
+    func dropWatcher(_ watcher: WatcherID) {
+        onLoop { driver in
+            if let sink = driver.watchers.removeValue(forKey: watcher) { sink.continuation.finish() }
+            driver.machine.watcherDropped(watcher)
+        }
+    }
+
+    /// Resumes when the session is connected (read-write or read-only); fails on a terminal state or timeout.
+    func waitUntilConnected(timeout: TimeAmount, continuation: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>) {
+        onLoop { driver in
+            switch driver.machine.state {
+            case .connected, .connectedReadOnly:
+                continuation.resume(returning: .success(()))
+            case .closed:
+                continuation.resume(returning: .failure(ZooKeeperError(.sessionExpired)))
+            case .authFailed:
+                continuation.resume(returning: .failure(ZooKeeperError(.authFailed)))
+            case .connecting:
+                driver.nextConnectWaiter += 1
+                let key = driver.nextConnectWaiter
+                driver.connectWaiters[key] = continuation
+                driver.eventLoop.scheduleTask(in: timeout) {
+                    driver.connectWaiters.removeValue(forKey: key)?.resume(
+                        returning: .failure(ZooKeeperError(.connectionLoss)))
+                }
+            }
+        }
+    }
+
+    // MARK: From the channel (on the loop)
+
+    func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer) {
+        machine.frameReceived(id, frame, now: .now())
+        process()
+    }
+
+    func channelClosed(_ id: ConnectionID) {
+        channels.removeValue(forKey: id)
+        machine.connectionClosed(id, now: .now())
+        process()
+    }
+
+    /// The server sent a frame above the packet limit: the request it answers fails with PacketTooLarge.
+    func oversizedFrameReceived(_ id: ConnectionID) {
+        machine.oversizedReplyReceived(id, now: .now())
+        process()
+    }
+
+    // MARK: Running the machine
+
+    private func onLoop(_ body: @escaping @Sendable (SessionDriver) -> Void) {
+        if eventLoop.inEventLoop {
+            body(self)
+            process()
+        } else {
+            eventLoop.execute {
+                body(self)
+                self.process()
+            }
+        }
+    }
+
+    /// Carries out the machine's outputs, then its bytes, then re-arms the timer.
+    private func process() {
+        machine.drainOutputs(into: &scratch)
+        for output in scratch {
+            perform(output)
+        }
+        scratch.removeAll(keepingCapacity: true)
+        if machine.outbound.readableBytes > 0 && !flushScheduled {
+            // Coalesce: every request submitted before this runs goes out in one write.
+            flushScheduled = true
+            eventLoop.execute { self.flush() }
+        }
+        armTimer()
+    }
+
+    private func flush() {
+        flushScheduled = false
+        guard machine.outbound.readableBytes > 0 else { return }
+        guard let id = machine.currentConnection, let channel = channels[id] else {
+            return
+        }
+        let bytes = machine.outbound
+        machine.outbound.clear()
+        channel.writeAndFlush(bytes, promise: nil)
+    }
+
+    private func armTimer() {
+        guard let deadline = machine.nextDeadline else {
+            timer?.cancel()
+            timer = nil
+            timerDeadline = nil
+            return
+        }
+        if let timerDeadline, timerDeadline <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = eventLoop.scheduleTask(deadline: deadline) { [self] in
+            timerDeadline = nil
+            timer = nil
+            machine.tick(now: .now())
+            process()
+        }
+    }
+
+    private func perform(_ output: Machine.Output) {
+        switch output {
+        case .openConnection(let id, let host, let timeout):
+            open(id, host: host, timeout: timeout)
+        case .closeConnection(let id):
+            // Anything queued for the old connection belongs to it alone.
+            if let channel = channels.removeValue(forKey: id) {
+                channel.close(promise: nil)
+            }
+        case .complete(let token, let result):
+            token.resume(returning: result)
+        case .deliver(let event, let targets):
+            for target in targets {
+                if target == 0 {
+                    defaultEvents.yield(event)
+                } else if let sink = watchers[target] {
+                    sink.continuation.yield(event)
+                    let removed =
+                        event.type == .dataWatchRemoved || event.type == .childWatchRemoved
+                        || event.type == .persistentWatchRemoved
+                    if (sink.oneShot && event.type != .none) || removed {
+                        watchers.removeValue(forKey: target)
+                        sink.continuation.finish()
+                    }
+                }
+            }
+        case .stateChanged(let state, let event):
+            let machine = self.machine
+            let host = machine.currentHost
+            snapshotBox.withLockedValue { snapshot in
+                snapshot.state = state
+                snapshot.sessionID = machine.sessionID
+                snapshot.password = machine.password
+                snapshot.negotiatedTimeout = machine.negotiatedTimeout
+                snapshot.server = host
+            }
+            logger.debug(
+                "connection \(event)", metadata: ["zk_server": "\(host)", "zk_session": "0x\(String(machine.sessionID, radix: 16))"])
+            connectionEvents.yield(event)
+            resolveConnectWaiters(state)
+        case .probeForReadWriteServer(let hosts):
+            for host in hosts { probe(host) }
+        case .finishWatchers:
+            for (_, sink) in watchers { sink.continuation.finish() }
+            watchers = [:]
+            defaultEvents.finish()
+            connectionEvents.finish()
+            timer?.cancel()
+        }
+    }
+
+    private func resolveConnectWaiters(_ state: ConnectionState) {
+        let result: Result<Void, ZooKeeperError>
+        switch state {
+        case .connected, .connectedReadOnly: result = .success(())
+        case .closed: result = .failure(ZooKeeperError(.sessionExpired))
+        case .authFailed: result = .failure(ZooKeeperError(.authFailed))
+        case .connecting: return
+        }
+        let waiters = connectWaiters
+        connectWaiters = [:]
+        for (_, waiter) in waiters { waiter.resume(returning: result) }
+    }
+
+    private func open(_ id: ConnectionID, host: HostAndPort, timeout: TimeAmount) {
+        let packetLimit = machine.settings.packetLimit
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)))
+                    try channel.pipeline.syncOperations.addHandler(ZooKeeperClientChannelHandler(driver: self, id: id))
+                }
+            }
+        bootstrap.connect(host: host.host, port: host.port).whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                guard machine.currentConnection == id else {
+                    channel.close(promise: nil)
+                    return
+                }
+                channels[id] = channel
+                machine.connectionEstablished(id, now: .now())
+                process()
+                flush()
+            case .failure(let error):
+                logger.debug("cannot connect to \(host): \(error)")
+                machine.connectionClosed(id, now: .now())
+                process()
+            }
+        }
+    }
+
+    /// Asks `host` whether it is a read-write server (`isro` answers `rw`).
+    private func probe(_ host: HostAndPort) {
+        let answer = NIOLoopBoundBox(ByteBuffer(), eventLoop: eventLoop)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(1))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(CollectingHandler(sink: answer))
+                }
+            }
+            .connect(host: host.host, port: host.port)
+            .whenSuccess { channel in
+                channel.writeAndFlush(ByteBuffer(string: "isro"), promise: nil)
+                channel.closeFuture.whenComplete { [self] _ in
+                    if answer.value.readableBytesView.elementsEqual("rw".utf8) {
+                        machine.readWriteServerFound(host, now: .now())
+                        process()
+                    }
+                }
+                _ = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            }
+    }
+}
+
+/// Hands the session's frames and the connection's end to the driver; makes no decisions.
+final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let driver: SessionDriver
+    private let id: ConnectionID
+
+    init(driver: SessionDriver, id: ConnectionID) {
+        self.driver = driver
+        self.id = id
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        driver.frameReceived(id, unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        driver.channelClosed(id)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A frame over the packet limit, a reset: this connection is done; the session goes on.
+        if let error = error as? ProtocolError, error.code == .frameTooLarge {
+            driver.oversizedFrameReceived(id)
+        }
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension ZooKeeperClientChannelHandler: Sendable {}
+
+/// Collects everything a four-letter-word answer contains.
+private final class CollectingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let sink: NIOLoopBoundBox<ByteBuffer>
+
+    init(sink: NIOLoopBoundBox<ByteBuffer>) { self.sink = sink }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        sink.value.writeBuffer(&buffer)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

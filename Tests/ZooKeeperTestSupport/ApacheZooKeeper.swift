@@ -1,0 +1,235 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where Debian's Apache ZooKeeper lives, and a clear failure when it is not installed.
+public enum ApacheZooKeeperInstallation {
+    public static let jar = "/usr/share/java/zookeeper.jar"
+    public static let java = "/usr/bin/java"
+    public static let zkCli = "/usr/share/zookeeper/bin/zkCli.sh"
+    public static let cliMT = "/usr/lib/zookeeper/bin/cli_mt"
+
+    /// Throws, with the command that fixes it, when Apache ZooKeeper or Java is missing.
+    public static func require() throws {
+        let files = FileManager.default
+        guard files.fileExists(atPath: jar), files.isExecutableFile(atPath: java) else {
+            throw HarnessError(
+                "Apache ZooKeeper is not installed; the interop tests need it. "
+                    + "Install it with: sudo apt-get install -y zookeeper zookeeper-bin default-jre-headless")
+        }
+    }
+}
+
+/// One Apache ZooKeeper server process (standalone, or a member of an ensemble) on 127.0.0.1.
+public final class ApacheZooKeeperServer: @unchecked Sendable {
+    public let clientPort: Int
+    public let directory: String
+    public let configFile: String
+    private let lock = NSLock()
+    private var process: ManagedProcess?
+    private let systemProperties: [String]
+
+    init(clientPort: Int, directory: String, configFile: String, systemProperties: [String]) {
+        self.clientPort = clientPort
+        self.directory = directory
+        self.configFile = configFile
+        self.systemProperties = systemProperties
+    }
+
+    public var address: String { "127.0.0.1:\(clientPort)" }
+
+    /// Starts the JVM (if it is not running) without waiting for it to serve.
+    public func launch(mainClass: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { return }
+        let arguments =
+            ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"] + systemProperties + [
+                "-cp", "\(directory):\(ApacheZooKeeperInstallation.jar)", mainClass, configFile,
+            ]
+        process = try ManagedProcess(
+            executable: ApacheZooKeeperInstallation.java, arguments: arguments, workingDirectory: directory,
+            logFile: directory + "/server.log")
+    }
+
+    /// Whether the server answers `srvr` with a mode (serving, as a standalone, leader, follower or read-only).
+    public func isServing() -> Bool {
+        guard let text = TestEnvironment.fourLetterWord("srvr", port: clientPort, timeout: 2) else { return false }
+        return text.contains("Mode:")
+    }
+
+    /// The `srvr` mode line value: standalone, leader, follower, read-only; nil when not serving.
+    public func mode() -> String? {
+        guard let text = TestEnvironment.fourLetterWord("srvr", port: clientPort, timeout: 2) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("Mode: ") {
+            return String(line.dropFirst(6))
+        }
+        return nil
+    }
+
+    public var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return process?.isRunning ?? false
+    }
+
+    /// Stops the process with `signal` (SIGTERM for an orderly stop, SIGKILL for a crash).
+    public func stop(signal: Int32 = SIGTERM) {
+        lock.lock()
+        let process = self.process
+        self.process = nil
+        lock.unlock()
+        process?.stop(signal: signal)
+    }
+
+    public func log() -> String {
+        (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+    }
+
+    deinit {
+        stop(signal: SIGKILL)
+    }
+}
+
+/// A standalone Apache ZooKeeper 3.8 on a free loopback port with a temporary data directory, configured
+/// for the interop suite: every four-letter word, TTL nodes enabled, a short container check interval.
+public final class ApacheZooKeeperStandalone: @unchecked Sendable {
+    public let server: ApacheZooKeeperServer
+
+    /// Starts the server and waits (bounded) until it serves.
+    public init(extraConfig: [String] = [], systemProperties: [String] = []) throws {
+        try ApacheZooKeeperInstallation.require()
+        let directory = try TestEnvironment.temporaryDirectory("apache-zk")
+        let port = try TestEnvironment.freePort()
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        let config =
+            [
+                "tickTime=2000",
+                "dataDir=\(directory)/data",
+                "clientPort=\(port)",
+                "clientPortAddress=127.0.0.1",
+                "maxClientCnxns=0",
+                "4lw.commands.whitelist=*",
+                "admin.enableServer=false",
+            ] + extraConfig
+        let configFile = directory + "/zoo.cfg"
+        try (config.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
+        server = ApacheZooKeeperServer(
+            clientPort: port, directory: directory, configFile: configFile,
+            systemProperties: [
+                "-Dzookeeper.extendedTypesEnabled=true",
+                "-Dznode.container.checkIntervalMs=1000",
+            ] + systemProperties)
+        try start()
+    }
+
+    public var address: String { server.address }
+    public var port: Int { server.clientPort }
+
+    public func start() throws {
+        try server.launch(mainClass: "org.apache.zookeeper.server.ZooKeeperServerMain")
+        guard TestEnvironment.waitUntil(timeout: 60, { server.isServing() }) else {
+            let log = server.log()
+            server.stop(signal: SIGKILL)
+            throw HarnessError("Apache ZooKeeper did not start serving on \(address) within 60 s:\n\(log)")
+        }
+    }
+
+    public func stop(signal: Int32 = SIGTERM) {
+        server.stop(signal: signal)
+    }
+
+    deinit {
+        server.stop(signal: SIGKILL)
+        try? FileManager.default.removeItem(atPath: server.directory)
+    }
+}
+
+/// A 3-node (or n-node) Apache ZooKeeper ensemble on 127.0.0.1 with distinct client, quorum and election
+/// ports and its own temporary directories.
+public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
+    public let servers: [ApacheZooKeeperServer]
+    public let root: String
+
+    public init(size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = []) throws {
+        try ApacheZooKeeperInstallation.require()
+        root = try TestEnvironment.temporaryDirectory("apache-ensemble")
+        let ports = try TestEnvironment.freePorts(size * 3)
+        var servers: [ApacheZooKeeperServer] = []
+        let serverLines = (0..<size).map { index in
+            "server.\(index + 1)=127.0.0.1:\(ports[size + index]):\(ports[2 * size + index])"
+        }
+        for index in 0..<size {
+            let directory = root + "/node\(index + 1)"
+            try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+            try "\(index + 1)\n".write(toFile: directory + "/data/myid", atomically: true, encoding: .utf8)
+            let config =
+                [
+                    "tickTime=500",
+                    "initLimit=20",
+                    "syncLimit=10",
+                    "dataDir=\(directory)/data",
+                    "clientPort=\(ports[index])",
+                    "clientPortAddress=127.0.0.1",
+                    "maxClientCnxns=0",
+                    "minSessionTimeout=1000",
+                    "maxSessionTimeout=60000",
+                    "4lw.commands.whitelist=*",
+                    "admin.enableServer=false",
+                    "standaloneEnabled=false",
+                    "reconfigEnabled=false",
+                ] + serverLines + extraConfig
+            let configFile = directory + "/zoo.cfg"
+            try (config.joined(separator: "\n") + "\n").write(
+                toFile: configFile, atomically: true, encoding: .utf8)
+            var properties = ["-Dzookeeper.extendedTypesEnabled=true"]
+            if readOnlyMode { properties.append("-Dreadonlymode.enabled=true") }
+            servers.append(
+                ApacheZooKeeperServer(
+                    clientPort: ports[index], directory: directory, configFile: configFile,
+                    systemProperties: properties))
+        }
+        self.servers = servers
+        for server in servers {
+            try server.launch(mainClass: "org.apache.zookeeper.server.quorum.QuorumPeerMain")
+        }
+        guard waitForQuorum(timeout: 90) else {
+            let logs = servers.map { $0.log() }.joined(separator: "\n----\n")
+            stopAll(signal: SIGKILL)
+            throw HarnessError("the ensemble did not form a quorum within 90 s:\n\(logs)")
+        }
+    }
+
+    /// The connect string for all members, optionally with a chroot.
+    public func connectString(chroot: String = "") -> String {
+        servers.map(\.address).joined(separator: ",") + chroot
+    }
+
+    /// Waits until every running member serves (leader or follower).
+    public func waitForQuorum(timeout: Double) -> Bool {
+        TestEnvironment.waitUntil(timeout: timeout) {
+            servers.allSatisfy { !$0.isRunning || ($0.mode().map { $0 == "leader" || $0 == "follower" } ?? false) }
+        }
+    }
+
+    /// The member listening on `port`.
+    public func server(port: Int) -> ApacheZooKeeperServer? {
+        servers.first { $0.clientPort == port }
+    }
+
+    /// Restarts a stopped member (same configuration and data).
+    public func restart(_ server: ApacheZooKeeperServer) throws {
+        try server.launch(mainClass: "org.apache.zookeeper.server.quorum.QuorumPeerMain")
+    }
+
+    public func stopAll(signal: Int32 = SIGTERM) {
+        for server in servers { server.stop(signal: signal) }
+    }
+
+    deinit {
+        stopAll(signal: SIGKILL)
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
