@@ -32,6 +32,7 @@ final class SessionDriver: @unchecked Sendable {
     private var timerDeadline: NIODeadline?
     private var scratch: [Machine.Output] = []
     private var flushScheduled = false
+    private var processing = false
     private var watchers: [WatcherID: WatcherSink] = [:]
     private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
     private var nextConnectWaiter = 0
@@ -153,12 +154,21 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     /// Carries out the machine's outputs, then its bytes, then re-arms the timer.
+    ///
+    /// Not re-entrant: carrying out an output can call back into the driver synchronously (closing a channel
+    /// fires `channelInactive`); such calls only feed the machine, and this loop drains what they produced.
     private func process() {
-        machine.drainOutputs(into: &scratch)
-        for output in scratch {
-            perform(output)
+        if processing { return }
+        processing = true
+        defer { processing = false }
+        while true {
+            machine.drainOutputs(into: &scratch)
+            if scratch.isEmpty { break }
+            for output in scratch {
+                perform(output)
+            }
+            scratch.removeAll(keepingCapacity: true)
         }
-        scratch.removeAll(keepingCapacity: true)
         if machine.outbound.readableBytes > 0 && !flushScheduled {
             // Coalesce: every request submitted before this runs goes out in one write.
             flushScheduled = true
