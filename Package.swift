@@ -11,11 +11,15 @@ let package = Package(
     products: [
         .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
+        .library(name: "LineEditor", targets: ["LineEditor"]),
+        .library(name: "ZooKeeperShell", targets: ["ZooKeeperShell"]),
+        .executable(name: "zkcli", targets: ["zkcli"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // The wire protocol: jute encoding, records, opcodes, errors, framing. Shared by client and server.
@@ -34,6 +38,26 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // libedit (Debian: libedit-dev), and non-variadic C wrappers for the calls Swift cannot make.
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .target(name: "CLibEditShim", dependencies: ["CLibEdit"]),
+        // A line editor over libedit: prompt, history file, completion, output above the prompt.
+        .target(name: "LineEditor", dependencies: ["CLibEdit", "CLibEditShim"], swiftSettings: swiftSettings),
+        // The zkCli.sh-compatible shell as a library: commands, parsing, formatting, completion, REPL.
+        .target(
+            name: "ZooKeeperShell",
+            dependencies: ["ZooKeeper", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The shell executable: argument parsing and wiring.
+        .executableTarget(
+            name: "zkcli",
+            dependencies: [
+                "ZooKeeperShell", "LineEditor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -61,6 +85,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LineEditorTests",
+            dependencies: ["LineEditor"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ZooKeeperShellTests",
+            dependencies: ["ZooKeeperShell", "ZooKeeperTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
