@@ -66,7 +66,7 @@ extension Shell {
                 try await client.getChildrenWithStat(path, watch: watch)
             }
             out(ShellFormat.list(ShellFormat.javaSorted(children)))
-            output.write(ShellFormat.stat(stat), to: .output)
+            printStat(stat)
         } else {
             let children = try await zk { () async throws(ZooKeeperError) in
                 try await client.getChildren(path, watch: watch)
@@ -118,7 +118,7 @@ extension Shell {
         } else {
             out(ShellFormat.text(data))
         }
-        if line.has("s") { output.write(ShellFormat.stat(stat), to: .output) }
+        if line.has("s") { printStat(stat) }
     }
 
     func stat(_ words: [String]) async throws {
@@ -133,7 +133,7 @@ extension Shell {
         let watch = line.has("w")
         let stat = try await zk { () async throws(ZooKeeperError) in try await client.exists(path, watch: watch) }
         guard let stat else { throw CommandFailure(ZooKeeperError(.noNode, path: path)) }
-        output.write(ShellFormat.stat(stat), to: .output)
+        printStat(stat)
     }
 
     func getAcl(_ words: [String]) async throws {
@@ -142,7 +142,7 @@ extension Shell {
         let path = line.arguments[1]
         let (acl, stat) = try await zk { () async throws(ZooKeeperError) in try await client.getACL(path) }
         for item in acl { out(ShellFormat.acl(item)) }
-        if line.has("s") { output.write(ShellFormat.stat(stat), to: .output) }
+        if line.has("s") { printStat(stat) }
     }
 
     func getEphemerals(_ words: [String]) async throws {
@@ -188,7 +188,7 @@ extension Shell {
         let (data, stat) = try await zk { () async throws(ZooKeeperError) in try await client.getConfig(watch: watch) }
         let text = ShellFormat.text(data)
         out(line.has("c") ? Self.clientConfigString(text) : text)
-        if line.has("s") { output.write(ShellFormat.stat(stat), to: .output) }
+        if line.has("s") { printStat(stat) }
     }
 
     /// `ConfigUtils.getClientConfigStr`: the config version, a space, and the servers' client addresses.
@@ -305,7 +305,7 @@ extension Shell {
         let stat = try await zk { () async throws(ZooKeeperError) in
             try await client.setData(path, data: data, version: version)
         }
-        if line.has("s") { output.write(ShellFormat.stat(stat), to: .output) }
+        if line.has("s") { printStat(stat) }
     }
 
     func delete(_ words: [String]) async throws {
@@ -390,7 +390,7 @@ extension Shell {
             let stat = try await zk { () async throws(ZooKeeperError) in
                 try await client.setACL(path, acl: parsed.acl, version: version)
             }
-            if line.has("s") { output.write(ShellFormat.stat(stat), to: .output) }
+            if line.has("s") { printStat(stat) }
         }
     }
 
@@ -478,7 +478,7 @@ extension Shell {
             try await client.reconfig(joining: joining, leaving: leaving, newMembers: members, fromConfig: fromConfig)
         }
         out("Committed new configuration:\n" + ShellFormat.text(data))
-        if line.has("s") { output.write(ShellFormat.stat(stat), to: .output) }
+        if line.has("s") { printStat(stat) }
     }
 
     static func readFile(_ path: String) -> String? {

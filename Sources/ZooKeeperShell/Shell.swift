@@ -232,6 +232,12 @@ public final class Shell: @unchecked Sendable {
         output.write(text + "\n", to: .output)
     }
 
+    /// The stat block (after any event that came before it).
+    func printStat(_ stat: Stat) {
+        events.flush()
+        output.write(ShellFormat.stat(stat), to: .output)
+    }
+
     func err(_ text: String) {
         events.flush()
         output.write(text + "\n", to: .error)

@@ -65,6 +65,17 @@ struct ZkCli: ParsableCommand {
     var command: [String] = []
 
     mutating func run() throws {
+        // The command words are captured as they are, so the standard flags are looked for here.
+        switch command.first {
+        case "--help", "-h":
+            standardOutput(Self.helpMessage() + "\n")
+            return
+        case "--version":
+            standardOutput(ShellVersion.current + "\n")
+            return
+        default:
+            break
+        }
         var settings = ShellConfiguration()
         settings.server = server
         settings.sessionTimeout = .milliseconds(timeout)
