@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,21 @@ int zk_el_source(EditLine *el, const char *file) { return el_source(el, file); }
 void zk_el_cursor_to_end(EditLine *el) {
     const LineInfo *info = el_line(el);
     el_cursor(el, (int)(info->lastchar - info->cursor));
+}
+
+// Shows ^C at the end of the abandoned line, then ends el_gets through libedit's own newline (so the screen
+// moves to a fresh line); the caller learns of the interrupt from zk_take_interrupt and drops the line.
+static unsigned char zk_interrupt(EditLine *el, int ch) {
+    (void)ch;
+    zk_el_cursor_to_end(el);
+    el_insertstr(el, "^C");
+    el_push(el, "\n");
+    return CC_REFRESH;
+}
+
+int zk_el_bind_interrupt(EditLine *el, const char *key) {
+    if (el_set(el, EL_ADDFN, "zk-interrupt", "abandon the line", zk_interrupt) != 0) return -1;
+    return el_set(el, EL_BIND, key, "zk-interrupt", NULL);
 }
 
 History *zk_history_init(int size) {
@@ -108,6 +124,12 @@ void zk_install_signal_handlers(int wake_fd) {
     sigaction(SIGINT, &action, NULL);
     action.sa_handler = zk_sigwinch;
     sigaction(SIGWINCH, &action, NULL);
+    // A parent may have left them blocked (spawned with its own mask); this thread must receive them.
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGWINCH);
+    pthread_sigmask(SIG_UNBLOCK, &wanted, NULL);
 }
 
 int zk_take_interrupt(void) {

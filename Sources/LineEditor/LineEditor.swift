@@ -85,13 +85,8 @@ public final class LineEditor: @unchecked Sendable {
         zk_el_addfn(editLine, "zk-complete", "complete the word before the cursor") { editLine, _ in
             LineEditor.owner(of: editLine).complete()
         }
-        zk_el_addfn(editLine, "zk-interrupt", "abandon the line") { editLine, _ in
-            // Ends el_gets; readLine sees the interrupt and discards the line.
-            zk_el_cursor_to_end(editLine)
-            return UInt8(CC_NEWLINE)
-        }
         zk_el_bind(editLine, "^I", "zk-complete")
-        zk_el_bind(editLine, "^C", "zk-interrupt")
+        zk_el_bind_interrupt(editLine, "^C")
         zk_el_install_reader(editLine, wakeRead) { editLine in
             LineEditor.owner(of: editLine).printPendingOutput()
         }

@@ -6,7 +6,8 @@ import ZooKeeperProtocol
 struct AclParserTests {
     @Test func digestIdsKeepTheirColons() {
         let result = AclParser.parse("digest:user1:+owfoSBn/am19roBPzR1/MfCblE=:cdrwa")
-        #expect(result.acl == [ACL(permissions: .all, id: Id(scheme: "digest", id: "user1:+owfoSBn/am19roBPzR1/MfCblE="))])
+        #expect(
+            result.acl == [ACL(permissions: .all, id: Id(scheme: "digest", id: "user1:+owfoSBn/am19roBPzR1/MfCblE="))])
         #expect(result.warnings.isEmpty)
     }
 

@@ -71,9 +71,10 @@ struct FormattingTests {
             ACL(permissions: [.read, .admin], id: Id(scheme: "digest", id: "user1:+owfoSBn/am19roBPzR1/MfCblE=")),
             ACL(permissions: [], id: Id(scheme: "x", id: "a,b}%")),
         ]
-        #expect(entries.map(ShellFormat.acl) == [
-            "'world,'anyone\n: cdrwa", "'digest,'user1:+owfoSBn/am19roBPzR1/MfCblE=\n: ra", "'x,'a%2Cb%7D%25\n: ",
-        ])
+        #expect(
+            entries.map(ShellFormat.acl) == [
+                "'world,'anyone\n: cdrwa", "'digest,'user1:+owfoSBn/am19roBPzR1/MfCblE=\n: ra", "'x,'a%2Cb%7D%25\n: ",
+            ])
     }
 
     @Test func childrenSortedAsJava() {
@@ -97,7 +98,9 @@ struct FormattingTests {
     }
 
     @Test func usageListingIsSortedAsZkCli() {
-        let lines = Shell.usageListing.split(separator: "\n").dropFirst().map { $0.dropFirst().split(separator: " ")[0] }
+        let lines = Shell.usageListing.split(separator: "\n").dropFirst().map {
+            $0.dropFirst().split(separator: " ")[0]
+        }
         #expect(lines.map(String.init) == ShellFormat.javaSorted(lines.map(String.init)))
         #expect(lines.count == 28)
         #expect(Shell.usageListing.contains("\n\tclose \n"))

@@ -45,10 +45,17 @@ struct OptionParserTests {
     }
 
     @Test func errorsReadAsCommonsCli() {
-        #expect(error("ls", ["-x", "/"]) == "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x")
-        #expect(error("ls", ["--long"]) == "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: --long")
-        #expect(error("create", ["-t"]) == "org.apache.commons.cli.MissingArgumentException: Missing argument for option: t")
-        #expect(error("set", ["-v", "-s", "/a"]) == "org.apache.commons.cli.MissingArgumentException: Missing argument for option: v")
+        #expect(
+            error("ls", ["-x", "/"]) == "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x")
+        #expect(
+            error("ls", ["--long"]) == "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: --long"
+        )
+        #expect(
+            error("create", ["-t"]) == "org.apache.commons.cli.MissingArgumentException: Missing argument for option: t"
+        )
+        #expect(
+            error("set", ["-v", "-s", "/a"])
+                == "org.apache.commons.cli.MissingArgumentException: Missing argument for option: v")
         #expect(
             error("setquota", ["/a"])
                 == "org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]"

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import ZooKeeper
 import ZooKeeperTestSupport
@@ -116,7 +117,9 @@ struct ShellSessionTests {
         await other.close()
         #expect(TestEnvironment.waitUntil(timeout: 30) { woken.value > 0 })
         #expect(output.output.isEmpty)
-        #expect(shell.takePendingOutput() == "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:\(root)\n")
+        #expect(
+            shell.takePendingOutput()
+                == "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDeleted path:\(root)\n")
         #expect(shell.takePendingOutput() == nil)
         await shell.close()
     }
@@ -164,7 +167,10 @@ struct ShellSessionTests {
                 """)
         output.reset()
         #expect(await shell.execute(line: "set -b \(root) !!!") == 1)
-        #expect(output.error == "-b: the data is not valid base64\nset path data [-s] [-v version] [-b]\n -b         Supply data in base64 format\n -s         Print znode stats additionally\n -v <arg>   Set with an expected version\n\n")
+        #expect(
+            output.error
+                == "-b: the data is not valid base64\nset path data [-s] [-v version] [-b]\n -b         Supply data in base64 format\n -s         Print znode stats additionally\n -v <arg>   Set with an expected version\n\n"
+        )
         await shell.execute(line: "delete \(root)")
         await shell.close()
     }
@@ -188,8 +194,6 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.locked { count += 1 } }
     var value: Int { lock.locked { count } }
 }
-
-import Synchronization
 
 final class NSLockLike: Sendable {
     private let mutex = Mutex(())

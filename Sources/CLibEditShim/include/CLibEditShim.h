@@ -22,6 +22,8 @@ int zk_el_refresh(EditLine *el);
 int zk_el_source(EditLine *el, const char *_Nullable file);
 /// Moves the cursor to the end of the line.
 void zk_el_cursor_to_end(EditLine *el);
+/// Binds `key` to abandoning the line: ^C is shown, the screen moves to a new line and el_gets returns.
+int zk_el_bind_interrupt(EditLine *el, const char *key);
 
 History *_Nullable zk_history_init(int size);
 void zk_history_end(History *history);

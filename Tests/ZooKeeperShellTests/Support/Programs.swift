@@ -35,27 +35,56 @@ enum Programs {
         try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardInput = FileHandle(forReadingAtPath: inputPath)
-        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        try process.run()
-        let finished = TestEnvironment.waitUntil(timeout: timeout) { !process.isRunning }
-        if !finished {
-            process.terminate()
-            process.waitUntilExit()
-            throw HarnessError("\(executable) \(arguments) did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
+        let code = try spawn(
+            executable, arguments, environment: environment, input: inputPath, output: outputPath, error: errorPath,
+            timeout: timeout)
         return ProgramRun(
             output: try String(contentsOfFile: outputPath, encoding: .utf8),
             error: try String(contentsOfFile: errorPath, encoding: .utf8),
-            exitCode: process.terminationStatus)
+            exitCode: code)
+    }
+
+    /// posix_spawn and waitpid, rather than Foundation's Process, whose waitUntilExit can hang on Linux when
+    /// the child leaves a daemon behind (tmux does).
+    private static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String], input: String, output: String,
+        error: String, timeout: Double
+    ) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, error, O_WRONLY | O_TRUNC, 0o644)
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        // The child starts with no signal blocked, whatever this test thread blocks.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw HarnessError("cannot start \(executable): error \(result)") }
+        var status: Int32 = 0
+        let finished = TestEnvironment.waitUntil(timeout: timeout) { waitpid(pid, &status, WNOHANG) == pid }
+        if !finished {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            throw HarnessError("\(executable) \(arguments) did not finish within \(timeout) s")
+        }
+        // WIFEXITED / WEXITSTATUS, which Swift does not import.
+        if status & 0x7F == 0 { return (status >> 8) & 0xFF }
+        return 128 + (status & 0x7F)
     }
 
     /// Runs our shell against `server`.
