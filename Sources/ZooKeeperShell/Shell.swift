@@ -52,6 +52,9 @@ struct CommandFailure: Error {
 /// Watch events waiting to be printed, and the rule for when they may be printed directly.
 final class EventPrinter: Sendable {
     private struct State {
+        /// The connection state told by the latest connection event: the client's own snapshot is updated just
+        /// after the event is delivered, and a prompt redrawn for the event must already show the new state.
+        var connectionState: ConnectionState?
         var printWatches = true
         var pending: [String] = []
         var commandRunning = false
@@ -74,6 +77,9 @@ final class EventPrinter: Sendable {
 
     /// The default watcher (called on the client's event loop, in server order).
     func deliver(_ event: WatchedEvent) {
+        if event.type == .none, let state = Self.connectionState(event.state) {
+            self.state.withLock { $0.connectionState = state }
+        }
         // Scripts get the events they asked for; connection changes are not results.
         if event.type == .none && !interactive { return }
         let text = "\nWATCHER::\n\n\(event)\n"
@@ -87,6 +93,29 @@ final class EventPrinter: Sendable {
             return nil
         }
         wakeEditor?()
+    }
+
+    static func connectionState(_ state: KeeperState) -> ConnectionState? {
+        switch state {
+        case .syncConnected: .connected
+        case .connectedReadOnly: .connectedReadOnly
+        case .disconnected: .connecting
+        case .expired, .closed: .closed
+        case .authFailed: .authFailed
+        default: nil
+        }
+    }
+
+    /// The state for the prompt: the client's, unless a newer connection event has been seen.
+    func promptState(_ client: ZooKeeperClient) -> ConnectionState {
+        let current = client.state
+        guard current.isAlive else { return current }
+        return state.withLock { $0.connectionState } ?? current
+    }
+
+    /// Forgets the last connection event (a new session starts).
+    func resetConnectionState() {
+        state.withLock { $0.connectionState = nil }
     }
 
     /// Takes the queued text (for the line editor to print above the prompt).
@@ -154,7 +183,7 @@ public final class Shell: @unchecked Sendable {
 
     /// `[zk: host(STATE) N] `
     public var prompt: String {
-        "[zk: \(host)(\(client.state)) \(commandCount)] "
+        "[zk: \(host)(\(events.promptState(client))) \(commandCount)] "
     }
 
     /// Called (from any thread) when a watch event is waiting to be printed by `takePendingOutput()`. Only used
@@ -349,6 +378,7 @@ public final class Shell: @unchecked Sendable {
         if client.state.isAlive { await client.close() }
         events.flush()
         host = connectString
+        events.resetConnectionState()
         do {
             client = try Self.makeClient(connectString, configuration: configuration, events: events)
         } catch {
