@@ -45,9 +45,14 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let process, process.isRunning { return }
+        // Debian's server logs nothing (no SLF4J binding); ZK_TEST_SERVER_LOGS=1 adds one, for debugging.
+        var classPath = "\(directory):\(ApacheZooKeeperInstallation.jar)"
+        if ProcessInfo.processInfo.environment["ZK_TEST_SERVER_LOGS"] != nil {
+            classPath += ":/usr/share/java/slf4j-simple.jar"
+        }
         let arguments =
             ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"] + systemProperties + [
-                "-cp", "\(directory):\(ApacheZooKeeperInstallation.jar)", mainClass, configFile,
+                "-cp", classPath, mainClass, configFile,
             ]
         process = try ManagedProcess(
             executable: ApacheZooKeeperInstallation.java, arguments: arguments, workingDirectory: directory,
@@ -180,7 +185,10 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                     "admin.enableServer=false",
                     "standaloneEnabled=false",
                     "reconfigEnabled=false",
-                ] + serverLines + extraConfig
+                ]
+                // Apache 3.8's read-only server creates only local sessions; without them it answers a new
+                // session's handshake with a bare NotReadOnly error.
+                + (readOnlyMode ? ["localSessionsEnabled=true"] : []) + serverLines + extraConfig
             let configFile = directory + "/zoo.cfg"
             try (config.joined(separator: "\n") + "\n").write(
                 toFile: configFile, atomically: true, encoding: .utf8)

@@ -132,7 +132,9 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     func channelClosed(_ id: ConnectionID) {
-        channels.removeValue(forKey: id)
+        if channels.removeValue(forKey: id) != nil, machine.currentConnection == id {
+            logger.debug("connection to \(machine.currentHost) closed", metadata: ["zk_state": "\(machine.state)"])
+        }
         machine.connectionClosed(id, now: .now())
         process()
     }
@@ -213,6 +215,7 @@ final class SessionDriver: @unchecked Sendable {
     private func perform(_ output: Machine.Output) {
         switch output {
         case .openConnection(let id, let host, let timeout):
+            logger.trace("connecting to \(host)")
             open(id, host: host, timeout: timeout)
         case .closeConnection(let id):
             // Anything queued for the old connection belongs to it alone.
