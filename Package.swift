@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LineEditor", targets: ["LineEditor"]),
         .library(name: "ZooKeeperShell", targets: ["ZooKeeperShell"]),
         .executable(name: "zkcli", targets: ["zkcli"]),
+        .executable(name: "zkbench", targets: ["zkbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -57,6 +58,15 @@ let package = Package(
             name: "zkcli",
             dependencies: [
                 "ZooKeeperShell", "LineEditor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Load generator for any ZooKeeper server (benchmarks).
+        .executableTarget(
+            name: "zkbench",
+            dependencies: [
+                "ZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
