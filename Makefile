@@ -13,5 +13,7 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The shell tests run the zkcli executable, so it is built first.
 test: deps
+	$(SWIFT) build
 	$(SWIFT) test
