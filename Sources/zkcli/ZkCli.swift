@@ -73,6 +73,9 @@ struct ZkCli: ParsableCommand {
         case "--version":
             standardOutput(ShellVersion.current + "\n")
             return
+        case let word? where word.hasPrefix("-"):
+            // zkCli.sh silently ignores unknown options; a typo here should not go unnoticed.
+            throw ValidationError("Unknown option '\(word)'")
         default:
             break
         }

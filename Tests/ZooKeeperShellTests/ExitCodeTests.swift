@@ -86,6 +86,12 @@ struct ExitCodeTests {
         let missingConfiguration = try Programs.run(
             try Programs.zkcli, ["-client-configuration", "/nonexistent/zk.properties", "ls", "/"])
         #expect(missingConfiguration.exitCode == 2)
+        // zkCli.sh ignores unknown options and crashes on a non-numeric timeout; these are usage errors here.
+        for arguments in [["-x", "ls", "/"], ["-timeout", "abc", "ls", "/"], ["-server"]] {
+            let run = try Programs.run(try Programs.zkcli, arguments)
+            #expect(run.exitCode == 64)
+            #expect(run.error.hasPrefix("Error: "))
+        }
         let help = try Programs.run(try Programs.zkcli, ["--help"])
         #expect(help.exitCode == 0)
         #expect(help.output.contains("-server"))
