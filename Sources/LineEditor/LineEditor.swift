@@ -132,6 +132,12 @@ public final class LineEditor: @unchecked Sendable {
         if let historyFile { zk_history_save(history, historyFile) }
     }
 
+    /// Whether Ctrl-C was pressed since the last call (outside `readLine`, e.g. while a command runs), and
+    /// forgets it.
+    public func takeInterrupt() -> Bool {
+        zk_take_interrupt() != 0
+    }
+
     /// Thread-safe: asks the reading thread to print `pendingOutput` above the prompt.
     public func wake() {
         var byte: UInt8 = 1

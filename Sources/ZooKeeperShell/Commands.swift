@@ -24,6 +24,8 @@ extension Shell {
 
     /// Runs a client call, turning its error into zkCli's message.
     func zk<T>(_ body: () async throws(ZooKeeperError) -> T) async throws -> T {
+        // A command cancelled by Ctrl-C stops before its next request.
+        try Task.checkCancellation()
         do {
             return try await body()
         } catch {
@@ -84,6 +86,7 @@ extension Shell {
     }
 
     private func visitChildren(of path: String, watch: Bool, _ visit: (String) async throws -> Void) async throws {
+        try Task.checkCancellation()
         let children: [String]
         do {
             children = ShellFormat.javaSorted(try await client.getChildren(path, watch: watch))
@@ -348,6 +351,7 @@ extension Shell {
         var failed = false
         var batch: [ZooKeeperClient.Operation] = []
         for (position, node) in tree.enumerated().reversed() {
+            try Task.checkCancellation()
             batch.append(.delete(node))
             if batch.count == Int(batchSize) || position == 0 {
                 do {

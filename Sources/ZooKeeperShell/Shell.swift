@@ -31,6 +31,8 @@ public enum ExitCode {
     public static let success: Int32 = 0
     public static let failure: Int32 = 1
     public static let commandNotFound: Int32 = 127
+    /// A command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    public static let interrupted: Int32 = 130
 }
 
 /// A command that did not succeed: the message for stderr and the exit code.
@@ -237,6 +239,10 @@ public final class Shell: @unchecked Sendable {
             try await dispatch(words)
         } catch is QuitSignal {
             code = lastExitCode
+        } catch is CancellationError {
+            events.flush()
+            output.write("Interrupted\n", to: .error)
+            code = ExitCode.interrupted
         } catch let failure as CommandFailure {
             events.flush()
             if !failure.message.isEmpty { output.write(failure.message + "\n", to: .error) }

@@ -164,7 +164,8 @@ struct ZkCli: ParsableCommand {
             switch editor.readLine() {
             case .line(let line):
                 editor.addToHistory(line)
-                runBlocking { await shell.execute(line: line) }
+                // Ctrl-C while the command runs cancels it (a long `ls -R`, say) instead of ending the shell.
+                runInterruptibly(interrupted: { editor.takeInterrupt() }) { await shell.execute(line: line) }
                 if shell.quitRequested { return shell.exitStatus }
             case .interrupted:
                 continue
@@ -198,6 +199,18 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
     }
     done.wait()
     return box.value!
+}
+
+/// `runBlocking`, but the work is cancelled when `interrupted()` turns true (polled while waiting).
+func runInterruptibly(interrupted: () -> Bool, _ body: @escaping @Sendable () async -> Int32) {
+    let done = DispatchSemaphore(value: 0)
+    let task = Task.detached {
+        _ = await body()
+        done.signal()
+    }
+    while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+        if interrupted() { task.cancel() }
+    }
 }
 
 private final class ResultBox<T>: @unchecked Sendable {

@@ -175,6 +175,23 @@ struct ShellSessionTests {
         await shell.close()
     }
 
+    @Test func aCancelledCommandStopsAndSaysSo() async throws {
+        let (shell, output, root) = try makeShell()
+        await shell.execute(line: "create \(root)")
+        output.reset()
+        // Ctrl-C cancels the task running the command; it stops before its next request.
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await shell.execute(line: "ls -R \(root)")
+        }
+        #expect(await task.value == 130)
+        #expect(output.error == "Interrupted\n")
+        #expect(output.output.isEmpty)
+        #expect(await shell.execute(line: "ls -R \(root)") == 0)
+        await shell.execute(line: "delete \(root)")
+        await shell.close()
+    }
+
     @Test func completionReadsChildrenLive() async throws {
         let (shell, _, root) = try makeShell()
         await shell.execute(line: "create \(root)")
