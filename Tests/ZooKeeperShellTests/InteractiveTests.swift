@@ -146,4 +146,42 @@ struct InteractiveTests {
         #expect(try Programs.zkcli(server: server, ["ls", root]).output == "[]\n")
         _ = try Programs.zkcli(server: server, ["deleteall", root])
     }
+
+    @Test func thePromptFollowsTheConnection() throws {
+        // A server of its own, to take away from under the shell; the shortest session timeout it grants.
+        let apache = try ApacheZooKeeperStandalone()
+        let address = apache.address
+        let zkcli = try Programs.zkcli
+        let terminal = try TerminalSession("'\(zkcli)' -server \(address) -timeout 4000 --history-file ''")
+        defer { terminal.close() }
+        func prompt(_ state: String, _ count: Int) -> String { "[zk: \(address)(\(state)) \(count)]" }
+        #expect(try terminal.waitFor { $0.hasSuffix(prompt("CONNECTED", 0)) }.matched)
+        try terminal.type("ls /zoo")
+
+        apache.stop(signal: SIGKILL)
+        let lost = try terminal.waitFor {
+            $0.hasSuffix("WatchedEvent state:Disconnected type:None path:null\n\(prompt("CONNECTING", 0)) ls /zoo")
+        }
+        #expect(lost.matched, "\(lost.screen)")
+        // No server answers within the session timeout: the session is gone.
+        let expired = try terminal.waitFor {
+            $0.hasSuffix("WatchedEvent state:Expired type:None path:null\n\(prompt("CLOSED", 0)) ls /zoo")
+        }
+        #expect(expired.matched, "\(expired.screen)")
+        try terminal.type("keeper")
+        try terminal.press("Enter")
+        #expect(try terminal.waitFor { $0.hasSuffix("Not connected\n\(prompt("CLOSED", 1))") }.matched)
+
+        try apache.start()
+        try terminal.type("connect \(address)")
+        try terminal.press("Enter")
+        let again = try terminal.waitFor { $0.hasSuffix(prompt("CONNECTED", 2)) }
+        #expect(again.matched, "\(again.screen)")
+
+        try terminal.type("addauth nosuchscheme secret")
+        try terminal.press("Enter")
+        let rejected = try terminal.waitFor { $0.hasSuffix(prompt("AUTH_FAILED", 3)) }
+        #expect(rejected.matched, "\(rejected.screen)")
+        #expect(rejected.screen.contains("WatchedEvent state:AuthFailed type:None path:null"))
+    }
 }

@@ -44,6 +44,20 @@ enum Programs {
             exitCode: code)
     }
 
+    /// Marks every open descriptor above stderr close-on-exec (harmless here: only children are affected).
+    private static func closeOnExecEverythingAbove2() {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let fd = Int32(name), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
     /// posix_spawn and waitpid, rather than Foundation's Process, whose waitUntilExit can hang on Linux when
     /// the child leaves a daemon behind (tmux does).
     private static func spawn(
@@ -56,6 +70,9 @@ enum Programs {
         posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, error, O_WRONLY | O_TRUNC, 0o644)
+        // Nothing else of ours may leak into the child: a daemon it leaves behind (tmux) would otherwise hold
+        // the test servers' guard pipes open, and their guards would never see the test end.
+        closeOnExecEverythingAbove2()
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
