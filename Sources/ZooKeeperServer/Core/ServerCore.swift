@@ -175,7 +175,8 @@ public final class ServerCore {
     private func handle(_ request: ZooKeeperRequest, xid: Int32, connection: ConnectionID, sessionID: Int64) {
         switch request {
         case .ping:
-            reply(connection, xid: xid, .empty)
+            // Apache answers pings with the ping xid whatever the client sent.
+            reply(connection, xid: SpecialXid.ping, .empty)
         case .exists(let r):
             read(connection, xid: xid) { () throws(KeeperFailure) in try exists(r, connection: connection) }
         case .getData(let r):
