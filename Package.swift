@@ -68,7 +68,7 @@ let package = Package(
         // Launches real Apache ZooKeeper servers (standalone and ensembles) for interop tests.
         .target(
             name: "ZooKeeperTestSupport",
-            dependencies: [],
+            dependencies: ["ZooKeeperServer", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ZooKeeperTestSupport",
             swiftSettings: swiftSettings
         ),

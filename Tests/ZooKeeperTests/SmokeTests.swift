@@ -3,8 +3,9 @@ import ZooKeeper
 import ZooKeeperTestSupport
 
 @Suite struct SmokeTests {
-    @Test func basicRoundTrip() async throws {
-        let address = try SharedTestServers.connectString(.apache)
+    @Test(arguments: TestServerKind.allCases)
+    func basicRoundTrip(server: TestServerKind) async throws {
+        let address = try SharedTestServers.connectString(server)
         let client = try await ZooKeeperClient.connect(address)
         let root = SharedTestServers.uniqueRoot()
         let created = try await client.create(root, data: Array("hello".utf8))

@@ -51,6 +51,23 @@ public final class ZooKeeperServer: Sendable {
         log: (any TransactionLog)? = nil, logger: Logger = Logger(label: "zkserver"),
         eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws -> ZooKeeperServer {
+        try await makeServer(configuration, clock: clock, log: log, logger: logger, eventLoopGroup: eventLoopGroup)
+            .get()
+    }
+
+    /// `start` for synchronous callers (test harnesses that must not block the concurrency pool). Blocks the
+    /// calling thread until the server is listening; never call it on an event loop.
+    public static func startBlocking(
+        _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
+        logger: Logger = Logger(label: "zkserver")
+    ) throws -> ZooKeeperServer {
+        try makeServer(configuration, clock: clock, log: nil, logger: logger, eventLoopGroup: nil).wait()
+    }
+
+    private static func makeServer(
+        _ configuration: ServerConfiguration, clock: any ServerClock, log: (any TransactionLog)?, logger: Logger,
+        eventLoopGroup: (any EventLoopGroup)?
+    ) -> EventLoopFuture<ZooKeeperServer> {
         let ownedGroup = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
         let eventLoop = (eventLoopGroup ?? ownedGroup!).next()
         let runtime = ServerRuntime(
@@ -71,22 +88,20 @@ public final class ZooKeeperServer: Sendable {
             bootstrap = bootstrap.serverChannelOption(.backlog, value: Int32(configuration.listenBacklog))
         }
         let host = configuration.clientPortAddress ?? "0.0.0.0"
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(host: host, port: configuration.clientPort).get()
-        } catch {
-            try? await ownedGroup?.shutdownGracefully()
-            throw error
+        return bootstrap.bind(host: host, port: configuration.clientPort).flatMapError { error in
+            ownedGroup?.shutdownGracefully { _ in }
+            return eventLoop.makeFailedFuture(error)
+        }.flatMap { channel in
+            eventLoop.submit {
+                let port = channel.localAddress?.port ?? configuration.clientPort
+                runtime.port = port
+                runtime.startTimers()
+                logger.info("binding to port \(host):\(port)")
+                return ZooKeeperServer(
+                    configuration: configuration, port: port, host: host, channel: channel, runtime: runtime,
+                    ownedGroup: ownedGroup)
+            }
         }
-        let port = channel.localAddress?.port ?? configuration.clientPort
-        try await eventLoop.submit {
-            runtime.port = port
-            runtime.startTimers()
-        }.get()
-        logger.info("binding to port \(host):\(port)")
-        return ZooKeeperServer(
-            configuration: configuration, port: port, host: host, channel: channel, runtime: runtime,
-            ownedGroup: ownedGroup)
     }
 
     /// Stops listening, closes every connection, and stops the server's thread. Sessions end with it (in
