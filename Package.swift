@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
         .library(name: "ZooKeeperServer", targets: ["ZooKeeperServer"]),
         .executable(name: "zkserver", targets: ["zkserver"]),
+        .executable(name: "zkbench", targets: ["zkbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,6 +63,15 @@ let package = Package(
                 "ZooKeeperServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Load generator for any ZooKeeper server (benchmarks).
+        .executableTarget(
+            name: "zkbench",
+            dependencies: [
+                "ZooKeeper",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -279,7 +279,7 @@ public final class ZooKeeperClient: Sendable {
                 watch: watch ? .init(kind: .exists, path: path, watcher: 0) : nil)
             guard case .stat(let stat) = response else { throw Self.unexpected(response, path) }
             return stat
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return nil
         }
     }
@@ -502,7 +502,8 @@ public final class ZooKeeperClient: Sendable {
 
     /// Removes this client's watches of `type` on `path`; their watchers get a `…WatchRemoved` event. Throws
     /// NoWatcher when there is none. With `local`, the watches are forgotten even when no server can be reached.
-    public func removeWatches(_ path: String, type: WatcherType = .any, local: Bool = false) async throws(ZooKeeperError)
+    public func removeWatches(_ path: String, type: WatcherType = .any, local: Bool = false)
+        async throws(ZooKeeperError)
     {
         try ZooKeeperPath.validate(path)
         _ = try await call(

@@ -21,7 +21,8 @@ let everyRequest: [ZooKeeperRequest] = [
     .check(PathVersionRequest(path: "/a", version: 1)),
     .multi(MultiRequest([.create(CreateRequest(path: "/m", data: nil, acl: ACL.openUnsafe, mode: .persistent))])),
     .multiRead(MultiRequest([.getData(path: "/m")])),
-    .reconfig(ReconfigRequest(joiningServers: "server.4=h:1:2", leavingServers: nil, newMembers: nil, currentConfigID: 5)),
+    .reconfig(
+        ReconfigRequest(joiningServers: "server.4=h:1:2", leavingServers: nil, newMembers: nil, currentConfigID: 5)),
     .checkWatches(WatchesRequest(path: "/a", type: .data)),
     .removeWatches(WatchesRequest(path: "/a", type: .children)),
     .deleteContainer(path: "/c"),

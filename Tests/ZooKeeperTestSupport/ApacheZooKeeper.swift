@@ -25,29 +25,38 @@ public enum ApacheZooKeeperInstallation {
 /// One Apache ZooKeeper server process (standalone, or a member of an ensemble) on 127.0.0.1.
 public final class ApacheZooKeeperServer: @unchecked Sendable {
     public let clientPort: Int
+    /// The address the server listens on: `127.0.0.1`, or `::1`.
+    public let host: String
     public let directory: String
     public let configFile: String
     private let lock = NSLock()
     private var process: ManagedProcess?
     private let systemProperties: [String]
 
-    init(clientPort: Int, directory: String, configFile: String, systemProperties: [String]) {
+    init(clientPort: Int, host: String = "127.0.0.1", directory: String, configFile: String, systemProperties: [String])
+    {
         self.clientPort = clientPort
+        self.host = host
         self.directory = directory
         self.configFile = configFile
         self.systemProperties = systemProperties
     }
 
-    public var address: String { "127.0.0.1:\(clientPort)" }
+    public var address: String { host.contains(":") ? "[\(host)]:\(clientPort)" : "\(host):\(clientPort)" }
 
     /// Starts the JVM (if it is not running) without waiting for it to serve.
     public func launch(mainClass: String) throws {
         lock.lock()
         defer { lock.unlock() }
         if let process, process.isRunning { return }
+        // Debian's server logs nothing (no SLF4J binding); ZK_TEST_SERVER_LOGS=1 adds one, for debugging.
+        var classPath = "\(directory):\(ApacheZooKeeperInstallation.jar)"
+        if ProcessInfo.processInfo.environment["ZK_TEST_SERVER_LOGS"] != nil {
+            classPath += ":/usr/share/java/slf4j-simple.jar"
+        }
         let arguments =
             ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"] + systemProperties + [
-                "-cp", "\(directory):\(ApacheZooKeeperInstallation.jar)", mainClass, configFile,
+                "-cp", classPath, mainClass, configFile,
             ]
         process = try ManagedProcess(
             executable: ApacheZooKeeperInstallation.java, arguments: arguments, workingDirectory: directory,
@@ -56,13 +65,17 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
 
     /// Whether the server answers `srvr` with a mode (serving, as a standalone, leader, follower or read-only).
     public func isServing() -> Bool {
-        guard let text = TestEnvironment.fourLetterWord("srvr", port: clientPort, timeout: 2) else { return false }
+        guard let text = TestEnvironment.fourLetterWord("srvr", port: clientPort, host: host, timeout: 2) else {
+            return false
+        }
         return text.contains("Mode:")
     }
 
     /// The `srvr` mode line value: standalone, leader, follower, read-only; nil when not serving.
     public func mode() -> String? {
-        guard let text = TestEnvironment.fourLetterWord("srvr", port: clientPort, timeout: 2) else { return nil }
+        guard let text = TestEnvironment.fourLetterWord("srvr", port: clientPort, host: host, timeout: 2) else {
+            return nil
+        }
         for line in text.split(separator: "\n") where line.hasPrefix("Mode: ") {
             return String(line.dropFirst(6))
         }
@@ -98,8 +111,8 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
 public final class ApacheZooKeeperStandalone: @unchecked Sendable {
     public let server: ApacheZooKeeperServer
 
-    /// Starts the server and waits (bounded) until it serves.
-    public init(extraConfig: [String] = [], systemProperties: [String] = []) throws {
+    /// Starts the server on `host` (`127.0.0.1` or `::1`) and waits (bounded) until it serves.
+    public init(host: String = "127.0.0.1", extraConfig: [String] = [], systemProperties: [String] = []) throws {
         try ApacheZooKeeperInstallation.require()
         let directory = try TestEnvironment.temporaryDirectory("apache-zk")
         let port = try TestEnvironment.freePort()
@@ -109,7 +122,7 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
                 "tickTime=2000",
                 "dataDir=\(directory)/data",
                 "clientPort=\(port)",
-                "clientPortAddress=127.0.0.1",
+                "clientPortAddress=\(host)",
                 "maxClientCnxns=0",
                 "4lw.commands.whitelist=*",
                 "admin.enableServer=false",
@@ -117,7 +130,7 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
         let configFile = directory + "/zoo.cfg"
         try (config.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         server = ApacheZooKeeperServer(
-            clientPort: port, directory: directory, configFile: configFile,
+            clientPort: port, host: host, directory: directory, configFile: configFile,
             systemProperties: [
                 "-Dzookeeper.extendedTypesEnabled=true",
                 "-Dznode.container.checkIntervalMs=1000",
@@ -180,7 +193,10 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                     "admin.enableServer=false",
                     "standaloneEnabled=false",
                     "reconfigEnabled=false",
-                ] + serverLines + extraConfig
+                ]
+                // Apache 3.8's read-only server creates only local sessions; without them it answers a new
+                // session's handshake with a bare NotReadOnly error.
+                + (readOnlyMode ? ["localSessionsEnabled=true"] : []) + serverLines + extraConfig
             let configFile = directory + "/zoo.cfg"
             try (config.joined(separator: "\n") + "\n").write(
                 toFile: configFile, atomically: true, encoding: .utf8)

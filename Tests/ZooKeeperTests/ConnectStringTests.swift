@@ -6,7 +6,8 @@ import ZooKeeper
         let parsed = try ConnectString("a:2181,b:2182,c/app/x")
         #expect(
             parsed.hosts == [
-                HostAndPort(host: "a", port: 2181), HostAndPort(host: "b", port: 2182), HostAndPort(host: "c", port: 2181),
+                HostAndPort(host: "a", port: 2181), HostAndPort(host: "b", port: 2182),
+                HostAndPort(host: "c", port: 2181),
             ])
         #expect(parsed.chroot == "/app/x")
         #expect(parsed.description == "a:2181,b:2182,c:2181/app/x")
@@ -33,7 +34,8 @@ import ZooKeeper
             try ConnectString(string)
         } throws: { error in
             let error = error as? ZooKeeperError
-            return error?.code == .invalidConnectString && error?.description.hasPrefix("Invalid connect string") == true
+            return error?.code == .invalidConnectString
+                && error?.description.hasPrefix("Invalid connect string") == true
         }
     }
 }

@@ -68,7 +68,10 @@ final class SessionDriver: @unchecked Sendable {
 
     /// Registers a watch stream, then sends the request that arms it, in one step on the loop so that no event
     /// can slip between the two.
-    func submit(_ submission: Machine.Submission, watcher: WatcherID, continuation: AsyncStream<WatchedEvent>.Continuation, oneShot: Bool) {
+    func submit(
+        _ submission: Machine.Submission, watcher: WatcherID, continuation: AsyncStream<WatchedEvent>.Continuation,
+        oneShot: Bool
+    ) {
         onLoop { driver in
             driver.watchers[watcher] = WatcherSink(continuation: continuation, oneShot: oneShot)
             driver.machine.submit(submission, now: .now())
@@ -99,7 +102,8 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     /// Resumes when the session is connected (read-write or read-only); fails on a terminal state or timeout.
-    func waitUntilConnected(timeout: TimeAmount, continuation: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>) {
+    func waitUntilConnected(timeout: TimeAmount, continuation: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>)
+    {
         onLoop { driver in
             switch driver.machine.state {
             case .connected, .connectedReadOnly:
@@ -128,7 +132,9 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     func channelClosed(_ id: ConnectionID) {
-        channels.removeValue(forKey: id)
+        if channels.removeValue(forKey: id) != nil, machine.currentConnection == id {
+            logger.debug("connection to \(machine.currentHost) closed", metadata: ["zk_state": "\(machine.state)"])
+        }
         machine.connectionClosed(id, now: .now())
         process()
     }
@@ -209,6 +215,7 @@ final class SessionDriver: @unchecked Sendable {
     private func perform(_ output: Machine.Output) {
         switch output {
         case .openConnection(let id, let host, let timeout):
+            logger.trace("connecting to \(host)")
             open(id, host: host, timeout: timeout)
         case .closeConnection(let id):
             // Anything queued for the old connection belongs to it alone.
@@ -243,7 +250,8 @@ final class SessionDriver: @unchecked Sendable {
                 snapshot.server = host
             }
             logger.debug(
-                "connection \(event)", metadata: ["zk_server": "\(host)", "zk_session": "0x\(String(machine.sessionID, radix: 16))"])
+                "connection \(event)",
+                metadata: ["zk_server": "\(host)", "zk_session": "0x\(String(machine.sessionID, radix: 16))"])
             connectionEvents.yield(event)
             resolveConnectWaiters(state)
         case .probeForReadWriteServer(let hosts):

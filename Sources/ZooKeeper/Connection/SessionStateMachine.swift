@@ -492,7 +492,8 @@ struct SessionStateMachine<Token: Sendable> {
             deliverStateEvent(.disconnected)
             outputs.append(.stateChanged(.connecting, .disconnected))
             advanceHost()
-            phase = .waitingToReconnect(until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 4)))
+            phase = .waitingToReconnect(
+                until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 4)))
         case .connecting, .handshaking:
             failedAttemptsInRound += 1
             advanceHost()
@@ -502,7 +503,8 @@ struct SessionStateMachine<Token: Sendable> {
                 let half = TimeAmount.nanoseconds(settings.maximumReconnectDelay.nanoseconds / 2)
                 phase = .waitingToReconnect(until: now + half + jitter(upTo: half))
             } else {
-                phase = .waitingToReconnect(until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 10)))
+                phase = .waitingToReconnect(
+                    until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 10)))
             }
         case .closing:
             failInFlight(with: .connectionLoss)
@@ -537,7 +539,8 @@ struct SessionStateMachine<Token: Sendable> {
             let watchers = watches.materialize(type: event.type, path: path)
             if !watchers.isEmpty {
                 outputs.append(
-                    .deliver(WatchedEvent(type: event.type, state: event.state, path: path, zxid: header.zxid),
+                    .deliver(
+                        WatchedEvent(type: event.type, state: event.state, path: path, zxid: header.zxid),
                         to: watchers))
             }
             return

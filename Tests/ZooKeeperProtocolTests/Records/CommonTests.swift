@@ -54,7 +54,8 @@ let sampleStatHex =
         #expect(decoded.lastZxidSeen == 5)
         #expect(decoded.sessionID == 0x0100_0000_0000_0001)
         #expect(decoded.password == [0xab, 0xcd])
-        #expect(decoded.encoded().allBytes == bytes("00000000 0000000000000005 00001388 0100000000000001 00000002 abcd"))
+        #expect(
+            decoded.encoded().allBytes == bytes("00000000 0000000000000005 00001388 0100000000000001 00000002 abcd"))
     }
 
     @Test func connectResponseObservedFromApache380() throws {
