@@ -123,7 +123,8 @@ struct DataTree {
         aclCache = cache
         nodeCount = 4
         // Apache's figure for a fresh tree is 44: the three paths plus one for the root.
-        approximateDataSize = 1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
+        approximateDataSize =
+            1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
     }
 
     // MARK: Lookup

@@ -62,7 +62,9 @@ struct WatchManager {
         for (kind, paths) in kinds {
             for path in paths {
                 self[keyPath: Self.table(kind)][path]?.remove(connection)
-                if self[keyPath: Self.table(kind)][path]?.isEmpty == true { self[keyPath: Self.table(kind)][path] = nil }
+                if self[keyPath: Self.table(kind)][path]?.isEmpty == true {
+                    self[keyPath: Self.table(kind)][path] = nil
+                }
             }
         }
     }
@@ -124,7 +126,9 @@ struct WatchManager {
     func dataTableConnectionsByPath() -> [(String, [ConnectionID])] {
         var result: [String: Set<ConnectionID>] = [:]
         for kind in [WatchKind.data, .persistent, .persistentRecursive] {
-            for (path, connections) in self[keyPath: Self.table(kind)] { result[path, default: []].formUnion(connections) }
+            for (path, connections) in self[keyPath: Self.table(kind)] {
+                result[path, default: []].formUnion(connections)
+            }
         }
         return result.map { ($0.key, $0.value.sorted()) }.sorted { $0.0 < $1.0 }
     }

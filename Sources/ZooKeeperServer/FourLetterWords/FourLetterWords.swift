@@ -126,7 +126,8 @@ extension ServerReport {
 
     private var configurationText: String {
         let dataDirectory = configuration.dataDirectory.map { $0 + "/version-2" } ?? ""
-        let logDirectory = (configuration.dataLogDirectory ?? configuration.dataDirectory).map { $0 + "/version-2" } ?? ""
+        let logDirectory =
+            (configuration.dataLogDirectory ?? configuration.dataDirectory).map { $0 + "/version-2" } ?? ""
         return """
             clientPort=\(port)
             secureClientPort=-1

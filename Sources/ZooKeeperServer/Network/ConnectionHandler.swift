@@ -227,7 +227,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             closeRequested = true
             state = .closing
         }
-        if case .close = output {} else {
+        if case .close = output {
+        } else {
             statistics.packetsSent += 1
             runtime.statistics.packetsSent += 1
         }

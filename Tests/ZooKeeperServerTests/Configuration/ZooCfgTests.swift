@@ -64,7 +64,8 @@ import Testing
         #expect {
             try ZooCfg.parse("server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n")
         } throws: { error in
-            String(describing: error).contains("zkserver is a single-node server; run an ensemble with Apache ZooKeeper")
+            String(describing: error).contains(
+                "zkserver is a single-node server; run an ensemble with Apache ZooKeeper")
         }
     }
 

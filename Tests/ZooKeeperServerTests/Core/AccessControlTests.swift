@@ -47,12 +47,20 @@ import ZooKeeperProtocol
         // `auth` expands to digest ids only, never ip.
         #expect(AccessControl.fixUp(ACL.creatorAll, ids: [Id(scheme: "ip", id: "127.0.0.1")]) == nil)
         let digestId = Id(scheme: "digest", id: "u:h")
-        #expect(AccessControl.fixUp(ACL.creatorAll, ids: [Id(scheme: "ip", id: "127.0.0.1"), digestId]) == [ACL(permissions: .all, id: digestId)])
+        #expect(
+            AccessControl.fixUp(ACL.creatorAll, ids: [Id(scheme: "ip", id: "127.0.0.1"), digestId]) == [
+                ACL(permissions: .all, id: digestId)
+            ])
     }
 
     @Test func redactionHidesOnlyDigests() {
-        let acl = [ACL(permissions: .all, id: Id(scheme: "digest", id: "alice:hash")), ACL(permissions: .read, id: .anyone)]
-        #expect(AccessControl.redactingDigests(acl) == [ACL(permissions: .all, id: Id(scheme: "digest", id: "alice:x")), ACL(permissions: .read, id: .anyone)])
+        let acl = [
+            ACL(permissions: .all, id: Id(scheme: "digest", id: "alice:hash")), ACL(permissions: .read, id: .anyone),
+        ]
+        #expect(
+            AccessControl.redactingDigests(acl) == [
+                ACL(permissions: .all, id: Id(scheme: "digest", id: "alice:x")), ACL(permissions: .read, id: .anyone),
+            ])
     }
 
     @Test func aclCacheSharesLists() {

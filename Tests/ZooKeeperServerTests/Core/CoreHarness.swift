@@ -1,5 +1,5 @@
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import ZooKeeperProtocol
 
 @testable import ZooKeeperServer

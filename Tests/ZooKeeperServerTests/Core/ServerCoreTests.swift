@@ -206,7 +206,8 @@ import ZooKeeperProtocol
         let first = harness.open()
         guard
             case .connectResponse(_, let created) = harness.core.connect(
-                first, request: ConnectRequest(lastZxidSeen: 0, timeout: 10_000, sessionID: 0, password: [], readOnly: false)
+                first,
+                request: ConnectRequest(lastZxidSeen: 0, timeout: 10_000, sessionID: 0, password: [], readOnly: false)
             ).first
         else {
             Issue.record("no response")
@@ -216,7 +217,8 @@ import ZooKeeperProtocol
         let refused = harness.core.connect(
             wrong,
             request: ConnectRequest(
-                lastZxidSeen: 0, timeout: 10_000, sessionID: created.sessionID, password: [UInt8](repeating: 1, count: 16),
+                lastZxidSeen: 0, timeout: 10_000, sessionID: created.sessionID,
+                password: [UInt8](repeating: 1, count: 16),
                 readOnly: false))
         #expect(refused.first == .connectResponse(wrong, .invalidSession()))
         #expect(refused.closes(wrong))
@@ -259,8 +261,10 @@ import ZooKeeperProtocol
         let harness = CoreHarness()
         let client = harness.client()
         let watcher = harness.client()
-        _ = harness.call(client, .createContainer(CreateRequest(path: "/c", data: nil, acl: ACL.openUnsafe, mode: .container)))
-        _ = harness.call(client, .createContainer(CreateRequest(path: "/never", data: nil, acl: ACL.openUnsafe, mode: .container)))
+        _ = harness.call(
+            client, .createContainer(CreateRequest(path: "/c", data: nil, acl: ACL.openUnsafe, mode: .container)))
+        _ = harness.call(
+            client, .createContainer(CreateRequest(path: "/never", data: nil, acl: ACL.openUnsafe, mode: .container)))
         #expect(harness.stat(client, "/c")?.ephemeralOwner == 0)
         _ = harness.create(client, "/c/child")
         #expect(harness.core.sweepContainers().isEmpty)

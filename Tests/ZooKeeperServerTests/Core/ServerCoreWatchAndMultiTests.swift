@@ -36,7 +36,8 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         let writer = harness.client()
         let watcher = harness.client()
         _ = harness.call(watcher, .exists(PathWatchRequest(path: "/z", watch: true)))
-        let outputs = harness.send(writer, .create(CreateRequest(path: "/z", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
+        let outputs = harness.send(
+            writer, .create(CreateRequest(path: "/z", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
         guard case .notification(_, let zxid, _) = outputs.first else {
             Issue.record("no notification")
             return
@@ -50,9 +51,11 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         let persistent = harness.client()
         let recursive = harness.client()
         _ = harness.create(writer, "/p")
-        #expect(harness.call(persistent, .addWatch(AddWatchRequest(path: "/p", mode: .persistent))).body == .errorCode(.ok))
+        #expect(
+            harness.call(persistent, .addWatch(AddWatchRequest(path: "/p", mode: .persistent))).body == .errorCode(.ok))
         _ = harness.call(recursive, .addWatch(AddWatchRequest(path: "/p", mode: .persistentRecursive)))
-        let created = harness.send(writer, .create(CreateRequest(path: "/p/a", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
+        let created = harness.send(
+            writer, .create(CreateRequest(path: "/p/a", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
         #expect(created.events(for: persistent) == [event(.nodeChildrenChanged, "/p")])
         #expect(created.events(for: recursive) == [event(.nodeCreated, "/p/a")])
         let changed = harness.send(writer, .setData(SetDataRequest(path: "/p/a", data: nil, version: -1)))
@@ -70,10 +73,16 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         _ = harness.call(writer, .auth(AuthPacket(scheme: "digest", auth: Array("alice:secret".utf8))))
         _ = harness.create(writer, "/r")
         _ = harness.call(spy, .addWatch(AddWatchRequest(path: "/r", mode: .persistentRecursive)))
-        let secret = [ACL(permissions: .all, id: Id(scheme: "digest", id: AccessControl.digest(credentials: Array("alice:secret".utf8))))]
-        let outputs = harness.send(writer, .create(CreateRequest(path: "/r/secret", data: nil, acl: secret, mode: .persistent)))
+        let secret = [
+            ACL(
+                permissions: .all,
+                id: Id(scheme: "digest", id: AccessControl.digest(credentials: Array("alice:secret".utf8))))
+        ]
+        let outputs = harness.send(
+            writer, .create(CreateRequest(path: "/r/secret", data: nil, acl: secret, mode: .persistent)))
         #expect(outputs.events(for: spy).isEmpty)
-        let open = harness.send(writer, .create(CreateRequest(path: "/r/open", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
+        let open = harness.send(
+            writer, .create(CreateRequest(path: "/r/open", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
         #expect(open.events(for: spy) == [event(.nodeCreated, "/r/open")])
     }
 
@@ -104,7 +113,8 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         // The unchanged ones were registered.
         let later = harness.send(writer, .setData(SetDataRequest(path: "/same", data: [1], version: -1)))
         #expect(later.events(for: client) == [event(.nodeDataChanged, "/same")])
-        let unborn = harness.send(writer, .create(CreateRequest(path: "/unborn", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
+        let unborn = harness.send(
+            writer, .create(CreateRequest(path: "/unborn", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
         #expect(unborn.events(for: client) == [event(.nodeCreated, "/unborn")])
     }
 
@@ -119,7 +129,8 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         #expect(harness.error(client, .removeWatches(WatchesRequest(path: "/x", type: .any))) == .ok)
         #expect(harness.error(client, .checkWatches(WatchesRequest(path: "/x", type: .any))) == .noWatcher)
         _ = harness.call(client, .addWatch(AddWatchRequest(path: "/x", mode: .persistent)))
-        #expect(harness.error(client, .removeWatches(WatchesRequest(path: "/x", type: .persistentRecursive))) == .noWatcher)
+        #expect(
+            harness.error(client, .removeWatches(WatchesRequest(path: "/x", type: .persistentRecursive))) == .noWatcher)
         #expect(harness.error(client, .removeWatches(WatchesRequest(path: "/x", type: .persistent))) == .ok)
     }
 
@@ -129,7 +140,8 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         let watcher = harness.client()
         _ = harness.call(watcher, .exists(PathWatchRequest(path: "/gone", watch: true)))
         harness.core.connectionClosed(watcher)
-        let outputs = harness.send(writer, .create(CreateRequest(path: "/gone", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
+        let outputs = harness.send(
+            writer, .create(CreateRequest(path: "/gone", data: nil, acl: ACL.openUnsafe, mode: .persistent)))
         #expect(outputs.events(for: watcher).isEmpty)
     }
 }
@@ -170,7 +182,14 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         _ = harness.call(client, .auth(AuthPacket(scheme: "digest", auth: Array("bob:pw".utf8))))
         _ = harness.create(client, "/mine", acl: ACL.creatorAll)
         let (_, body) = harness.call(client, .getACL(PathRequest(path: "/mine")))
-        #expect(body == .acl([ACL(permissions: .all, id: Id(scheme: "digest", id: AccessControl.digest(credentials: Array("bob:pw".utf8))))], harness.stat(client, "/mine")!))
+        #expect(
+            body
+                == .acl(
+                    [
+                        ACL(
+                            permissions: .all,
+                            id: Id(scheme: "digest", id: AccessControl.digest(credentials: Array("bob:pw".utf8))))
+                    ], harness.stat(client, "/mine")!))
     }
 
     @Test func superUserBypassesChecks() {
@@ -182,7 +201,12 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         _ = harness.call(admin, .auth(AuthPacket(scheme: "digest", auth: Array("super:super".utf8))))
         #expect(harness.error(admin, .getData(PathWatchRequest(path: "/closed", watch: false))) == .ok)
         let (_, who) = harness.call(admin, .whoAmI)
-        #expect(who == .clientInfo([ClientInfo(authScheme: "ip", user: "127.0.0.1"), ClientInfo(authScheme: "digest", user: "super"), ClientInfo(authScheme: "super", user: "")]))
+        #expect(
+            who
+                == .clientInfo([
+                    ClientInfo(authScheme: "ip", user: "127.0.0.1"), ClientInfo(authScheme: "digest", user: "super"),
+                    ClientInfo(authScheme: "super", user: ""),
+                ]))
     }
 
     @Test func badAuthSchemeFailsAndCloses() {
@@ -284,7 +308,8 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
     @Test func mixedReadAndWriteIsAMarshallingError() {
         let harness = CoreHarness()
         let client = harness.client()
-        let code = harness.error(client, .multi(MultiRequest([.getData(path: "/"), .delete(PathVersionRequest(path: "/x", version: -1))])))
+        let code = harness.error(
+            client, .multi(MultiRequest([.getData(path: "/"), .delete(PathVersionRequest(path: "/x", version: -1))])))
         #expect(code == .marshallingError)
     }
 }

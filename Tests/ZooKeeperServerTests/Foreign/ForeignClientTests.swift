@@ -32,7 +32,8 @@ import ZooKeeperTestSupport
             let logDirectory = try TestEnvironment.temporaryDirectory("zkcli-log")
             func zkCli(_ arguments: String...) throws -> ToolResult {
                 try runTool(
-                    zkCliPath, ["-server", server.connectString] + arguments, environment: ["ZOO_LOG_DIR": logDirectory],
+                    zkCliPath, ["-server", server.connectString] + arguments,
+                    environment: ["ZOO_LOG_DIR": logDirectory],
                     timeout: 60)
             }
             var result = try zkCli("create", "/cli", "hello")
@@ -127,7 +128,7 @@ func runTool(
     let directory = try TestEnvironment.temporaryDirectory("tool")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let outputPath = directory + "/output"
-    FileManager.default.createFile(atPath: outputPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
