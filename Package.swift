@@ -14,12 +14,15 @@ let package = Package(
         .library(name: "LineEditor", targets: ["LineEditor"]),
         .library(name: "ZooKeeperShell", targets: ["ZooKeeperShell"]),
         .executable(name: "zkcli", targets: ["zkcli"]),
+        .library(name: "ZooKeeperServer", targets: ["ZooKeeperServer"]),
+        .executable(name: "zkserver", targets: ["zkserver"]),
         .executable(name: "zkbench", targets: ["zkbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
@@ -57,8 +60,33 @@ let package = Package(
         .executableTarget(
             name: "zkcli",
             dependencies: [
-                "ZooKeeperShell", "LineEditor",
+                "ZooKeeperShell", "LineEditor", "ZooKeeperServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The single-node server: a pure core (tree, sessions, watches, ACLs, transactions) and its NIO listener.
+        .target(
+            name: "ZooKeeperServer",
+            dependencies: [
+                "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `zkserver`: argument parsing and wiring only.
+        .executableTarget(
+            name: "zkserver",
+            dependencies: [
+                "ZooKeeperServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -74,7 +102,7 @@ let package = Package(
         // Launches real Apache ZooKeeper servers (standalone and ensembles) for interop tests.
         .target(
             name: "ZooKeeperTestSupport",
-            dependencies: [],
+            dependencies: ["ZooKeeperServer", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ZooKeeperTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -105,6 +133,17 @@ let package = Package(
         .testTarget(
             name: "ZooKeeperShellTests",
             dependencies: ["ZooKeeperShell", "ZooKeeperTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ZooKeeperServerTests",
+            dependencies: [
+                "ZooKeeperServer",
+                "ZooKeeper",
+                "ZooKeeperTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import LineEditor
+import Logging
+import ZooKeeperServer
 import ZooKeeperShell
 
 #if canImport(Glibc)
@@ -31,7 +33,7 @@ struct ZkCli: ParsableCommand {
     @Option(
         name: .customLong("server", withSingleDash: true),
         help: ArgumentHelp("The servers and optional chroot.", valueName: "host:port[,host:port...][/chroot]"))
-    var server = "localhost:2181"
+    var server: String?
 
     @Option(
         name: .customLong("timeout", withSingleDash: true),
@@ -59,6 +61,16 @@ struct ZkCli: ParsableCommand {
     @Flag(name: .customLong("stop-on-error"), help: "Stop a script at the first command that fails.")
     var stopOnError = false
 
+    @Flag(
+        name: .customLong("embedded"),
+        help: "Start the bundled zkserver in this process on a free loopback port and open the shell on it.")
+    var embedded = false
+
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp("The embedded server's data directory (default: in memory).", valueName: "dir"))
+    var dataDirectory: String?
+
     @Argument(
         parsing: .captureForPassthrough,
         help: ArgumentHelp("A command to run instead of reading commands, e.g. get -s /a.", valueName: "command"))
@@ -79,6 +91,14 @@ struct ZkCli: ParsableCommand {
         default:
             break
         }
+        if embedded && server != nil {
+            throw ValidationError("--embedded starts its own server; leave out -server")
+        }
+        if dataDirectory != nil && !embedded {
+            throw ValidationError("--data-dir is for the embedded server; add --embedded")
+        }
+        let embeddedServer = embedded ? try startEmbeddedServer() : nil
+        let server = embeddedServer?.connectString ?? self.server ?? "localhost:2181"
         var settings = ShellConfiguration()
         settings.server = server
         settings.sessionTimeout = .milliseconds(timeout)
@@ -108,6 +128,12 @@ struct ZkCli: ParsableCommand {
             Glibc.exit(ExitCode.failure)
         }
         if settings.interactive {
+            if let embeddedServer {
+                let storage = dataDirectory.map { "data in \($0)" } ?? "in memory"
+                standardOutput(
+                    "Started the embedded zkserver on \(embeddedServer.connectString) (\(storage)); it stops when zkcli exits.\n"
+                )
+            }
             standardOutput("Connecting to \(server)\n")
         }
         if waitForConnection {
@@ -136,7 +162,27 @@ struct ZkCli: ParsableCommand {
             status = runScript(shell)
         }
         runBlocking { await shell.close() }
+        if let embeddedServer { runBlocking { await embeddedServer.shutdown() } }
         Glibc.exit(status)
+    }
+
+    /// The bundled server on 127.0.0.1, on a port the system picks, for trying zkcli with nothing installed.
+    private func startEmbeddedServer() throws -> ZooKeeperServer {
+        var configuration = ServerConfiguration.ephemeral(tickTime: 2000)
+        configuration.extendedTypesEnabled = true
+        if let dataDirectory {
+            configuration.dataDirectory = dataDirectory
+            // Said plainly rather than pretended: the server keeps its data in memory for now.
+            standardError("zkcli: the bundled server does not write \(dataDirectory) yet; its data lives in memory\n")
+        }
+        // Its logs would interleave with the shell's output; errors surface through the shell's commands.
+        let quiet = Logger(label: "zkserver", factory: { _ in SwiftLogNoOpLogHandler() })
+        do {
+            return try ZooKeeperServer.startBlocking(configuration, logger: quiet)
+        } catch {
+            standardError("zkcli: cannot start the embedded server: \(error)\n")
+            Glibc.exit(ExitCode.failure)
+        }
     }
 
     private func historyPath() -> String? {

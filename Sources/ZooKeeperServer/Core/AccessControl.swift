@@ -1,0 +1,207 @@
+import Crypto
+import ZooKeeperProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// ACL evaluation, ACL fix-up on create/setACL, and the `digest` and `ip` authentication schemes, as Apache's
+/// `ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL` and the auth providers do them.
+public enum AccessControl {
+    /// The scheme of the id that bypasses every check.
+    public static let superScheme = "super"
+
+    /// Whether a connection with `ids` may do `permission` on a node whose ACL is `acl`.
+    public static func isAllowed(
+        _ permission: Permissions, acl: [ACL], ids: [Id], skipACL: Bool = false
+    ) -> Bool {
+        if skipACL || acl.isEmpty { return true }
+        for id in ids where id.scheme == superScheme { return true }
+        for entry in acl where entry.permissions.contains(permission) {
+            if entry.id.scheme == "world" && entry.id.id == "anyone" { return true }
+            for id in ids where id.scheme == entry.id.scheme {
+                switch id.scheme {
+                case "ip":
+                    if ipMatches(address: id.id, pattern: entry.id.id) { return true }
+                default:
+                    if id.id == entry.id.id { return true }
+                }
+            }
+        }
+        return false
+    }
+
+    /// Apache's fix-up: removes duplicates, expands `auth` into the connection's authenticated ids, and rejects
+    /// unknown schemes and malformed ids. Returns nil for an invalid ACL (InvalidACL).
+    public static func fixUp(_ acl: [ACL], ids: [Id]) -> [ACL]? {
+        if acl.isEmpty { return nil }
+        var result: [ACL] = []
+        func add(_ entry: ACL) {
+            if !result.contains(entry) { result.append(entry) }
+        }
+        for entry in acl {
+            switch entry.id.scheme {
+            case "world":
+                guard entry.id.id == "anyone" else { return nil }
+                add(entry)
+            case "auth":
+                // Only schemes whose ids prove who the user is qualify: digest does, ip does not.
+                var expanded = false
+                for id in ids where id.scheme == "digest" {
+                    add(ACL(permissions: entry.permissions, id: id))
+                    expanded = true
+                }
+                guard expanded else { return nil }
+            case "digest":
+                guard isValidDigestId(entry.id.id) else { return nil }
+                add(entry)
+            case "ip":
+                guard parseIPPattern(entry.id.id) != nil else { return nil }
+                add(entry)
+            default:
+                return nil
+            }
+        }
+        return result
+    }
+
+    /// What getACL shows a caller without ADMIN on the node: digest hashes are hidden as `user:x`.
+    public static func redactingDigests(_ acl: [ACL]) -> [ACL] {
+        acl.map { entry in
+            guard entry.id.scheme == "digest" else { return entry }
+            let user = entry.id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            return ACL(permissions: entry.permissions, id: Id(scheme: "digest", id: "\(user):x"))
+        }
+    }
+
+    // MARK: digest
+
+    /// `user:base64(sha1("user:password"))` for credentials `user:password`, as `DigestAuthenticationProvider`
+    /// computes it. Credentials without a colon yield `credentials:base64(...)`, as in Apache.
+    public static func digest(credentials: [UInt8]) -> String {
+        let text = String(decoding: credentials, as: UTF8.self)
+        let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let hash = Insecure.SHA1.hash(data: credentials)
+        return "\(user):\(base64(Array(hash)))"
+    }
+
+    /// A digest id has exactly one colon (`user:hash`).
+    public static func isValidDigestId(_ id: String) -> Bool {
+        id.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ":") ? 1 : 0) } == 1
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let b0 = UInt32(bytes[index])
+            let b1 = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
+            let b2 = index + 2 < bytes.count ? UInt32(bytes[index + 2]) : 0
+            let triple = b0 << 16 | b1 << 8 | b2
+            out.append(alphabet[Int(triple >> 18 & 63)])
+            out.append(alphabet[Int(triple >> 12 & 63)])
+            out.append(index + 1 < bytes.count ? alphabet[Int(triple >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(triple & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: ip
+
+    /// An address with an optional prefix length, e.g. `10.0.0.0/8` or `::1`.
+    struct IPPattern: Equatable {
+        var address: [UInt8]
+        var prefixBits: Int
+    }
+
+    /// Parses `address[/bits]` (IPv4 or IPv6). Nil when malformed.
+    static func parseIPPattern(_ text: String) -> IPPattern? {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let address = parseIPAddress(String(parts[0])) else { return nil }
+        var bits = address.count * 8
+        if parts.count == 2 {
+            guard let value = Int(parts[1]), value >= 0, value <= address.count * 8 else { return nil }
+            bits = value
+        }
+        return IPPattern(address: address, prefixBits: bits)
+    }
+
+    /// The bytes of an IPv4 (4) or IPv6 (16) address in text form.
+    static func parseIPAddress(_ text: String) -> [UInt8]? {
+        if text.isEmpty { return nil }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return withUnsafeBytes(of: &v4) { Array($0) }
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { Array($0) }
+        }
+        return nil
+    }
+
+    /// Whether the connection's `address` falls within `pattern` (`addr` or `addr/bits`).
+    static func ipMatches(address: String, pattern: String) -> Bool {
+        guard let pattern = parseIPPattern(pattern), let candidate = parseIPAddress(address),
+            candidate.count == pattern.address.count
+        else { return false }
+        var remaining = pattern.prefixBits
+        for index in 0..<candidate.count where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            if candidate[index] & mask != pattern.address[index] & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+}
+
+/// Shares identical ACL lists between nodes, as Apache's `ReferenceCountedACLCache` does: a node stores a small
+/// index, and the lists are kept once with a reference count.
+struct ACLCache {
+    private var lists: [[ACL]] = []
+    private var referenceCounts: [Int] = []
+    private var indexByList: [[ACL]: Int32] = [:]
+    private var freeIndices: [Int32] = []
+
+    /// The index for `acl`, adding a reference.
+    mutating func retain(_ acl: [ACL]) -> Int32 {
+        if let index = indexByList[acl] {
+            referenceCounts[Int(index)] += 1
+            return index
+        }
+        let index: Int32
+        if let reused = freeIndices.popLast() {
+            index = reused
+            lists[Int(index)] = acl
+            referenceCounts[Int(index)] = 1
+        } else {
+            index = Int32(lists.count)
+            lists.append(acl)
+            referenceCounts.append(1)
+        }
+        indexByList[acl] = index
+        return index
+    }
+
+    /// Drops a reference; the list is forgotten when no node uses it.
+    mutating func release(_ index: Int32) {
+        let slot = Int(index)
+        referenceCounts[slot] -= 1
+        if referenceCounts[slot] == 0 {
+            indexByList[lists[slot]] = nil
+            lists[slot] = []
+            freeIndices.append(index)
+        }
+    }
+
+    func acl(at index: Int32) -> [ACL] { lists[Int(index)] }
+
+    /// Distinct lists in use.
+    var count: Int { indexByList.count }
+}

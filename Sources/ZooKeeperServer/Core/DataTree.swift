@@ -1,0 +1,254 @@
+import ZooKeeperProtocol
+
+/// One znode. A class so that the tree links nodes without copying; its stat is stored as Apache stores it
+/// (`StatPersisted`): `childCreations` counts child creations, and the reported cversion is derived from it.
+final class Znode {
+    var czxid: Int64
+    var mzxid: Int64
+    var pzxid: Int64
+    var ctime: Int64
+    var mtime: Int64
+    var version: Int32
+    /// Child creations so far; also the next sequence number. Reported cversion = 2·this − numChildren.
+    var childCreations: Int32
+    var aversion: Int32
+    /// Raw owner: a session id for ephemerals, `EphemeralKind` markers for containers and TTL nodes, 0 otherwise.
+    var ephemeralOwner: Int64
+    var aclIndex: Int32
+    var data: [UInt8]?
+    /// Children by name; nil while there are none, so that leaves (most nodes) carry no table.
+    var children: [String: Znode]?
+
+    init(
+        zxid: Int64, time: Int64, data: [UInt8]?, aclIndex: Int32, ephemeralOwner: Int64
+    ) {
+        czxid = zxid
+        mzxid = zxid
+        pzxid = zxid
+        ctime = time
+        mtime = time
+        version = 0
+        childCreations = 0
+        aversion = 0
+        self.ephemeralOwner = ephemeralOwner
+        self.aclIndex = aclIndex
+        self.data = data
+        children = nil
+    }
+
+    var childCount: Int { children?.count ?? 0 }
+
+    var kind: EphemeralKind { EphemeralKind(rawOwner: ephemeralOwner) }
+
+    /// The stat clients see.
+    var stat: Stat {
+        Stat(
+            czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version,
+            cversion: childCreations &* 2 &- Int32(truncatingIfNeeded: childCount), aversion: aversion,
+            ephemeralOwner: kind.clientVisibleOwner, dataLength: Int32(truncatingIfNeeded: data?.count ?? 0),
+            numChildren: Int32(truncatingIfNeeded: childCount), pzxid: pzxid)
+    }
+}
+
+/// What a node's raw ephemeral owner encodes (Apache's `EphemeralType`).
+enum EphemeralKind: Equatable {
+    case persistent
+    case session(Int64)
+    case container
+    case ttl(Int64)
+
+    static let containerMarker = Int64(bitPattern: 0x8000_0000_0000_0000)
+    static let ttlMarker = Int64(bitPattern: 0xFF00_0000_0000_0000)
+    static let maximumTTL: Int64 = 0xFF_FFFF_FFFF
+
+    init(rawOwner: Int64) {
+        if rawOwner == 0 {
+            self = .persistent
+        } else if rawOwner == Self.containerMarker {
+            self = .container
+        } else if rawOwner & Self.ttlMarker == Self.ttlMarker {
+            self = .ttl(rawOwner & Self.maximumTTL)
+        } else {
+            self = .session(rawOwner)
+        }
+    }
+
+    var rawOwner: Int64 {
+        switch self {
+        case .persistent: 0
+        case .session(let id): id
+        case .container: Self.containerMarker
+        case .ttl(let ttl): Self.ttlMarker | ttl
+        }
+    }
+
+    /// Clients see the session id for ephemerals and 0 for everything else.
+    var clientVisibleOwner: Int64 {
+        switch self {
+        case .session(let id): id
+        case .persistent, .container, .ttl: 0
+        }
+    }
+}
+
+/// The znode tree: lookups, the raw mutations that transactions apply, and the indexes the server needs
+/// (ephemerals per session, containers and TTL nodes, node count, approximate data size).
+///
+/// Validation and permission checks live in the request processor; these mutations assume they passed.
+struct DataTree {
+    let root: Znode
+    var aclCache = ACLCache()
+    /// Ephemeral paths per owning session.
+    private(set) var ephemerals: [Int64: Set<String>] = [:]
+    /// Paths of containers and TTL nodes, checked by the container sweep.
+    private(set) var containersAndTTLNodes: Set<String> = []
+    /// Every node, including the root.
+    private(set) var nodeCount = 0
+    /// Path lengths plus data lengths, as Apache's `approximateDataSize`.
+    private(set) var approximateDataSize = 0
+
+    static let specialPaths: Set<String> = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
+
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, and `/zookeeper/config` (world-readable, aversion -1).
+    init() {
+        var cache = ACLCache()
+        let open = cache.retain(ACL.openUnsafe)
+        root = Znode(zxid: 0, time: 0, data: [], aclIndex: open, ephemeralOwner: 0)
+        let zookeeper = Znode(zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.openUnsafe), ephemeralOwner: 0)
+        let quota = Znode(zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.openUnsafe), ephemeralOwner: 0)
+        let config = Znode(zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.readUnsafe), ephemeralOwner: 0)
+        config.aversion = -1
+        root.children = ["zookeeper": zookeeper]
+        zookeeper.children = ["quota": quota, "config": config]
+        aclCache = cache
+        nodeCount = 4
+        // Apache's figure for a fresh tree is 44: the three paths plus one for the root.
+        approximateDataSize =
+            1 + "/zookeeper".utf8.count + "/zookeeper/quota".utf8.count + "/zookeeper/config".utf8.count
+    }
+
+    // MARK: Lookup
+
+    /// The node at `path`, or nil. Only canonical absolute paths match: `abc`, `/a/`, `/a//b` find nothing.
+    func node(at path: String) -> Znode? {
+        var utf8 = path.utf8[...]
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        if utf8.count == 1 { return root }
+        utf8 = utf8.dropFirst()
+        var current = root
+        while true {
+            let end = utf8.firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            let component = utf8[utf8.startIndex..<end]
+            guard !component.isEmpty, let child = current.children?[String(Substring(component))] else {
+                return nil
+            }
+            current = child
+            if end == utf8.endIndex { return current }
+            utf8 = utf8[utf8.index(after: end)...]
+        }
+    }
+
+    func acl(of node: Znode) -> [ACL] { aclCache.acl(at: node.aclIndex) }
+
+    /// Every path under `path` (excluding it), depth first. For getAllChildrenNumber and the dump commands.
+    func descendantCount(of node: Znode) -> Int {
+        var count = 0
+        var stack = [node]
+        while let next = stack.popLast() {
+            guard let children = next.children else { continue }
+            count += children.count
+            stack.append(contentsOf: children.values)
+        }
+        return count
+    }
+
+    // MARK: Mutations (applied by transactions)
+
+    /// Adds a child. The parent must exist and the name must be free.
+    mutating func insert(
+        path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64, time: Int64
+    ) {
+        let parentPath = ZooKeeperPath.parent(of: path)
+        let name = String(ZooKeeperPath.name(of: path))
+        guard let parent = node(at: String(parentPath)) else { return }
+        let node = Znode(
+            zxid: zxid, time: time, data: data, aclIndex: aclCache.retain(acl), ephemeralOwner: ephemeralOwner)
+        if parent.children == nil { parent.children = [:] }
+        parent.children![name] = node
+        parent.childCreations &+= 1
+        parent.pzxid = zxid
+        nodeCount += 1
+        approximateDataSize += path.utf8.count + (data?.count ?? 0)
+        index(path: path, kind: node.kind)
+    }
+
+    /// Removes a childless node. Returns it and its ACL, or nil when it was not there.
+    @discardableResult
+    mutating func remove(path: String, zxid: Int64) -> (Znode, [ACL])? {
+        let parentPath = String(ZooKeeperPath.parent(of: path))
+        let name = String(ZooKeeperPath.name(of: path))
+        guard let parent = node(at: parentPath), let node = parent.children?[name] else { return nil }
+        parent.children![name] = nil
+        if parent.children!.isEmpty { parent.children = nil }
+        parent.pzxid = zxid
+        nodeCount -= 1
+        approximateDataSize -= path.utf8.count + (node.data?.count ?? 0)
+        let acl = aclCache.acl(at: node.aclIndex)
+        aclCache.release(node.aclIndex)
+        unindex(path: path, kind: node.kind)
+        return (node, acl)
+    }
+
+    /// Puts back a node removed by `remove` (undoing a delete inside a failed multi).
+    mutating func restore(path: String, node: Znode, acl: [ACL]) {
+        guard let parent = self.node(at: String(ZooKeeperPath.parent(of: path))) else { return }
+        node.aclIndex = aclCache.retain(acl)
+        if parent.children == nil { parent.children = [:] }
+        parent.children![String(ZooKeeperPath.name(of: path))] = node
+        nodeCount += 1
+        approximateDataSize += path.utf8.count + (node.data?.count ?? 0)
+        index(path: path, kind: node.kind)
+    }
+
+    mutating func setData(_ node: Znode, data: [UInt8]?, zxid: Int64, time: Int64) {
+        approximateDataSize += (data?.count ?? 0) - (node.data?.count ?? 0)
+        node.data = data
+        node.version &+= 1
+        node.mzxid = zxid
+        node.mtime = time
+    }
+
+    mutating func setACL(_ node: Znode, acl: [ACL]) {
+        let index = aclCache.retain(acl)
+        aclCache.release(node.aclIndex)
+        node.aclIndex = index
+        node.aversion &+= 1
+    }
+
+    private mutating func index(path: String, kind: EphemeralKind) {
+        switch kind {
+        case .persistent: break
+        case .session(let id): ephemerals[id, default: []].insert(path)
+        case .container, .ttl: containersAndTTLNodes.insert(path)
+        }
+    }
+
+    private mutating func unindex(path: String, kind: EphemeralKind) {
+        switch kind {
+        case .persistent: break
+        case .session(let id):
+            ephemerals[id]?.remove(path)
+            if ephemerals[id]?.isEmpty == true { ephemerals[id] = nil }
+        case .container, .ttl: containersAndTTLNodes.remove(path)
+        }
+    }
+
+    /// Apache's `%010d` for the sequence suffix: zero-padded to 10 characters, sign included.
+    static func sequenceSuffix(_ value: Int32) -> String {
+        let digits = String(value.magnitude)
+        if value < 0 {
+            return "-" + String(repeating: "0", count: max(0, 9 - digits.count)) + digits
+        }
+        return String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+    }
+}

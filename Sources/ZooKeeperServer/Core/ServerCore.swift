@@ -1,0 +1,643 @@
+import NIOCore
+import ZooKeeperProtocol
+
+/// Something the core wants sent or done on a connection. The network layer carries these out in order.
+public enum CoreOutput: Sendable, Hashable {
+    case connectResponse(ConnectionID, ConnectResponse)
+    case reply(ConnectionID, ReplyHeader, ZooKeeperResponse)
+    /// A watch notification: `zxid` is the transaction that fired it (-1 for events from SetWatches).
+    case notification(ConnectionID, zxid: Int64, WatcherEvent)
+    /// Close the connection once everything before this has been written.
+    case close(ConnectionID)
+
+    public var connection: ConnectionID {
+        switch self {
+        case .connectResponse(let id, _), .reply(let id, _, _), .notification(let id, _, _), .close(let id): id
+        }
+    }
+}
+
+/// A server error code raised while preparing a request.
+struct KeeperFailure: Error {
+    let code: ZooKeeperError.Code
+    init(_ code: ZooKeeperError.Code) { self.code = code }
+}
+
+/// The whole server state and its rules, with no I/O: znodes, sessions, watches, ACLs, and the request
+/// processor that turns each request into a read result or a transaction.
+///
+/// Single-threaded by design: the network layer calls it from one event loop. Every state change is a
+/// `Transaction` with the next zxid, applied by `apply(_:)` and handed to the `TransactionLog`.
+public final class ServerCore {
+    public let configuration: ServerConfiguration
+    let clock: any ServerClock
+    let log: any TransactionLog
+    private let makePassword: () -> [UInt8]
+
+    var tree = DataTree()
+    var sessions: SessionTracker
+    var watches = WatchManager()
+    var connections: [ConnectionID: ConnectionContext] = [:]
+    /// The zxid of the last transaction applied.
+    public private(set) var lastZxid: Int64 = 0
+    var outputs: [CoreOutput] = []
+
+    struct ConnectionContext {
+        let remoteAddress: String
+        var ids: [Id]
+        var sessionID: Int64?
+        var isClosing = false
+    }
+
+    public init(
+        configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
+        log: any TransactionLog = InMemoryTransactionLog(),
+        makePassword: @escaping () -> [UInt8] = { (0..<16).map { _ in UInt8.random(in: 0...255) } }
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.log = log
+        self.makePassword = makePassword
+        sessions = SessionTracker(
+            tickTime: Int64(configuration.tickTime), seedMilliseconds: clock.wallMilliseconds())
+    }
+
+    // MARK: Connections
+
+    /// A connection was accepted from `remoteAddress` (an IP address without port).
+    public func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
+        connections[connection] = ConnectionContext(
+            remoteAddress: remoteAddress, ids: [Id(scheme: "ip", id: remoteAddress)], sessionID: nil)
+    }
+
+    /// The connection is gone: its watches go with it; its session lives on until it expires or is resumed.
+    public func connectionClosed(_ connection: ConnectionID) {
+        guard let context = connections.removeValue(forKey: connection) else { return }
+        watches.removeAll(for: connection)
+        if let sessionID = context.sessionID {
+            sessions.detach(sessionID, from: connection)
+        }
+    }
+
+    /// The session a connection carries, if any.
+    public func sessionID(of connection: ConnectionID) -> Int64? {
+        connections[connection]?.sessionID
+    }
+
+    // MARK: Handshake
+
+    /// Handles the first frame of a connection.
+    public func connect(_ connection: ConnectionID, request: ConnectRequest) -> [CoreOutput] {
+        guard connections[connection] != nil else { return [.close(connection)] }
+        // A client that has seen a newer state than ours must look for another server.
+        if request.lastZxidSeen > lastZxid {
+            connections[connection]?.isClosing = true
+            return [.close(connection)]
+        }
+        let now = clock.monotonicMilliseconds()
+        let timeout = Int32(
+            clamping: min(
+                max(Int(request.timeout), configuration.effectiveMinSessionTimeout),
+                configuration.effectiveMaxSessionTimeout))
+        if request.sessionID == 0 {
+            let sessionID = sessions.allocateID()
+            let password = makePassword()
+            commit(sessionID: sessionID, body: .createSession(timeout: timeout, password: password))
+            sessions.attach(sessionID, to: connection, now: now)
+            connections[connection]?.sessionID = sessionID
+            outputs.append(
+                .connectResponse(
+                    connection,
+                    ConnectResponse(
+                        timeout: timeout, sessionID: sessionID, password: password, readOnly: false,
+                        hasReadOnlyField: request.hasReadOnlyField)))
+            return takeOutputs()
+        }
+        guard let session = sessions[request.sessionID], session.password == request.password else {
+            connections[connection]?.isClosing = true
+            return [
+                .connectResponse(connection, .invalidSession(hasReadOnlyField: request.hasReadOnlyField)),
+                .close(connection),
+            ]
+        }
+        if let previous = session.connection, previous != connection {
+            // The session moves here; the old connection is closed (and its watches dropped).
+            connections[previous]?.sessionID = nil
+            connections[previous]?.isClosing = true
+            outputs.append(.close(previous))
+        }
+        sessions.attach(session.id, to: connection, timeout: timeout, now: now)
+        connections[connection]?.sessionID = session.id
+        outputs.append(
+            .connectResponse(
+                connection,
+                ConnectResponse(
+                    timeout: timeout, sessionID: session.id, password: session.password, readOnly: false,
+                    hasReadOnlyField: request.hasReadOnlyField)))
+        return takeOutputs()
+    }
+
+    // MARK: Requests
+
+    /// Opcodes this server answers; anything else gets Unimplemented and the connection is closed.
+    static let servedOpCodes: Set<OpCode> = [
+        .create, .delete, .exists, .getData, .setData, .getACL, .setACL, .getChildren, .sync, .ping,
+        .getChildren2, .multi, .create2, .reconfig, .checkWatches, .removeWatches, .createContainer,
+        .deleteContainer, .createTTL, .multiRead, .auth, .setWatches, .sasl, .getEphemerals,
+        .getAllChildrenNumber, .setWatches2, .addWatch, .whoAmI, .closeSession,
+    ]
+
+    /// Handles one request frame (after the handshake) whose header has been read; `body` holds the rest.
+    public func request(_ connection: ConnectionID, header: RequestHeader, body: inout ByteBuffer) -> [CoreOutput] {
+        guard let context = connections[connection], !context.isClosing, let sessionID = context.sessionID else {
+            return []
+        }
+        sessions.touch(sessionID, now: clock.monotonicMilliseconds())
+        let xid = header.xid
+        guard Self.servedOpCodes.contains(header.opCode) else {
+            connections[connection]?.isClosing = true
+            return [
+                .reply(connection, ReplyHeader(xid: xid, zxid: -1, error: .unimplemented), .empty),
+                .close(connection),
+            ]
+        }
+        let request: ZooKeeperRequest
+        do {
+            request = try ZooKeeperRequest.decode(opCode: header.opCode, from: &body)
+        } catch {
+            // The frame itself was sound, so the connection can go on, as in Apache.
+            return [.reply(connection, ReplyHeader(xid: xid, zxid: lastZxid, error: .marshallingError), .empty)]
+        }
+        handle(request, xid: xid, connection: connection, sessionID: sessionID)
+        return takeOutputs()
+    }
+
+    private func handle(_ request: ZooKeeperRequest, xid: Int32, connection: ConnectionID, sessionID: Int64) {
+        switch request {
+        case .ping:
+            // Apache answers pings with the ping xid whatever the client sent.
+            reply(connection, xid: SpecialXid.ping, .empty)
+        case .exists(let r):
+            read(connection, xid: xid) { () throws(KeeperFailure) in try exists(r, connection: connection) }
+        case .getData(let r):
+            read(connection, xid: xid) { () throws(KeeperFailure) in try getData(r, connection: connection) }
+        case .getChildren(let r):
+            read(connection, xid: xid) { () throws(KeeperFailure) in
+                .children(try getChildren(r, connection: connection).0)
+            }
+        case .getChildren2(let r):
+            read(connection, xid: xid) { () throws(KeeperFailure) in
+                let (children, stat) = try getChildren(r, connection: connection)
+                return .childrenAndStat(children, stat)
+            }
+        case .getACL(let r):
+            read(connection, xid: xid) { () throws(KeeperFailure) in try getACL(r.path, connection: connection) }
+        case .getAllChildrenNumber(let r):
+            read(connection, xid: xid) { () throws(KeeperFailure) in
+                let node = try readableNode(r.path, connection: connection)
+                return .count(Int32(clamping: tree.descendantCount(of: node)))
+            }
+        case .getEphemerals(let r):
+            let prefix = r.path
+            let paths = (tree.ephemerals[sessionID] ?? []).filter { prefix.isEmpty || $0.hasPrefix(prefix) }
+            reply(connection, xid: xid, .children(paths.sorted()))
+        case .sync(let r):
+            reply(connection, xid: xid, .path(r.path))
+        case .whoAmI:
+            reply(connection, xid: xid, .clientInfo(clientInfo(of: connection)))
+        case .multiRead(let r):
+            guard r.operations.allSatisfy(\.isRead) else {
+                reply(connection, xid: xid, .empty, error: .marshallingError)
+                return
+            }
+            reply(connection, xid: xid, .multi(MultiResponse(r.operations.map { multiRead($0, connection) })))
+        case .setWatches(let r), .setWatches2(let r):
+            setWatches(r, connection: connection)
+            reply(connection, xid: xid, .empty)
+        case .addWatch(let r):
+            let kind: WatchKind
+            switch AddWatchMode(rawValue: r.mode) {
+            case .persistent: kind = .persistent
+            case .persistentRecursive: kind = .persistentRecursive
+            case nil:
+                reply(connection, xid: xid, .empty, error: .badArguments)
+                return
+            }
+            watches.add(kind, path: r.path, connection: connection)
+            reply(connection, xid: xid, .errorCode(.ok))
+        case .checkWatches(let r), .removeWatches(let r):
+            let isRemoval = request.opCode == .removeWatches
+            let code = watchRemoval(r, connection: connection, remove: isRemoval)
+            reply(connection, xid: xid, .empty, error: code)
+        case .auth(let packet):
+            authenticate(packet, xid: xid, connection: connection)
+        case .sasl:
+            // No SASL mechanism is configured: an empty challenge, as Apache answers without a SASL server.
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(nil)))
+        case .check:
+            // Only valid inside a multi.
+            connections[connection]?.isClosing = true
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: -1, error: .unimplemented), .empty))
+            outputs.append(.close(connection))
+        case .closeSession:
+            let zxid = commit(sessionID: sessionID, body: .closeSession)
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: zxid), .empty))
+            connections[connection]?.sessionID = nil
+            connections[connection]?.isClosing = true
+            outputs.append(.close(connection))
+        case .reconfig:
+            write(connection, xid: xid, sessionID: sessionID) {
+                () throws(KeeperFailure) -> (TransactionBody, ResponseBuilder) in
+                throw KeeperFailure(.reconfigDisabled)
+            }
+        case .create(let r):
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                let body = try prepareCreate(r, ttl: -1, connection: connection, sessionID: sessionID)
+                return (body, { _ in .path(body.createdPath) })
+            }
+        case .create2(let r), .createContainer(let r):
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                let body = try prepareCreate(r, ttl: -1, connection: connection, sessionID: sessionID)
+                return (body, { core in .pathAndStat(body.createdPath, core.stat(at: body.createdPath)) })
+            }
+        case .createTTL(let r):
+            let create = CreateRequest(path: r.path, data: r.data, acl: r.acl, flags: r.flags)
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                let body = try prepareCreate(create, ttl: r.ttl, connection: connection, sessionID: sessionID)
+                return (body, { core in .pathAndStat(body.createdPath, core.stat(at: body.createdPath)) })
+            }
+        case .delete(let r):
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                (try prepareDelete(r, connection: connection), { _ in .empty })
+            }
+        case .deleteContainer(let path):
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                (try prepareDeleteContainer(path, connection: connection), { _ in .empty })
+            }
+        case .setData(let r):
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                (try prepareSetData(r, connection: connection), { core in .stat(core.stat(at: r.path)) })
+            }
+        case .setACL(let r):
+            write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
+                (try prepareSetACL(r, connection: connection), { core in .stat(core.stat(at: r.path)) })
+            }
+        case .multi(let r):
+            guard !r.operations.contains(where: \.isRead) else {
+                reply(connection, xid: xid, .empty, error: .marshallingError)
+                return
+            }
+            multi(r.operations, xid: xid, connection: connection, sessionID: sessionID)
+        }
+    }
+
+    // MARK: Replies
+
+    func reply(
+        _ connection: ConnectionID, xid: Int32, _ response: ZooKeeperResponse, error: ZooKeeperError.Code = .ok
+    ) {
+        outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: lastZxid, error: error), response))
+    }
+
+    private func read(
+        _ connection: ConnectionID, xid: Int32, _ body: () throws(KeeperFailure) -> ZooKeeperResponse
+    ) {
+        do {
+            reply(connection, xid: xid, try body())
+        } catch {
+            reply(connection, xid: xid, .empty, error: error.code)
+        }
+    }
+
+    func takeOutputs() -> [CoreOutput] {
+        defer { outputs.removeAll(keepingCapacity: true) }
+        return outputs
+    }
+
+    // MARK: Permissions
+
+    func ids(of connection: ConnectionID) -> [Id] {
+        connections[connection]?.ids ?? []
+    }
+
+    func isAllowed(_ permission: Permissions, _ node: Znode, ids: [Id]) -> Bool {
+        AccessControl.isAllowed(permission, acl: tree.acl(of: node), ids: ids, skipACL: configuration.skipACL)
+    }
+
+    private func clientInfo(of connection: ConnectionID) -> [ClientInfo] {
+        ids(of: connection).map { id in
+            switch id.scheme {
+            case "digest":
+                let user = id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                return ClientInfo(authScheme: "digest", user: String(user))
+            case AccessControl.superScheme:
+                return ClientInfo(authScheme: id.scheme, user: "")
+            default:
+                return ClientInfo(authScheme: id.scheme, user: id.id)
+            }
+        }
+    }
+
+    private func authenticate(_ packet: AuthPacket, xid: Int32, connection: ConnectionID) {
+        var added: [Id] = []
+        switch packet.scheme {
+        case "digest":
+            if let credentials = packet.auth {
+                let digest = AccessControl.digest(credentials: credentials)
+                added.append(Id(scheme: "digest", id: digest))
+                if let superDigest = configuration.superDigest, digest == superDigest {
+                    added.append(Id(scheme: AccessControl.superScheme, id: ""))
+                }
+            }
+        case "ip":
+            if packet.auth != nil, let address = connections[connection]?.remoteAddress {
+                added.append(Id(scheme: "ip", id: address))
+            }
+        default:
+            break
+        }
+        guard !added.isEmpty else {
+            connections[connection]?.isClosing = true
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0, error: .authFailed), .empty))
+            outputs.append(.close(connection))
+            return
+        }
+        for id in added where !(connections[connection]?.ids.contains(id) ?? true) {
+            connections[connection]?.ids.append(id)
+        }
+        outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .empty))
+    }
+
+    // MARK: Reads
+
+    /// The node at `path` if it exists and the connection may read it.
+    private func readableNode(_ path: String, connection: ConnectionID) throws(KeeperFailure) -> Znode {
+        guard let node = tree.node(at: path) else { throw KeeperFailure(.noNode) }
+        guard isAllowed(.read, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
+        return node
+    }
+
+    private func exists(_ r: PathWatchRequest, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
+        if r.path.utf8.contains(0) { throw KeeperFailure(.badArguments) }
+        guard let node = tree.node(at: r.path) else {
+            // A watch on a missing node waits for its creation.
+            if r.watch { watches.add(.data, path: r.path, connection: connection) }
+            throw KeeperFailure(.noNode)
+        }
+        guard isAllowed(.read, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
+        if r.watch { watches.add(.data, path: r.path, connection: connection) }
+        return .stat(node.stat)
+    }
+
+    private func getData(_ r: PathWatchRequest, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
+        let node = try readableNode(r.path, connection: connection)
+        if r.watch { watches.add(.data, path: r.path, connection: connection) }
+        return .data(node.data, node.stat)
+    }
+
+    private func getChildren(_ r: PathWatchRequest, connection: ConnectionID) throws(KeeperFailure) -> (
+        [String], Stat
+    ) {
+        let node = try readableNode(r.path, connection: connection)
+        if r.watch { watches.add(.child, path: r.path, connection: connection) }
+        return (node.children.map { Array($0.keys) } ?? [], node.stat)
+    }
+
+    private func getACL(_ path: String, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
+        guard let node = tree.node(at: path) else { throw KeeperFailure(.noNode) }
+        let ids = ids(of: connection)
+        let canAdminister = isAllowed(.admin, node, ids: ids)
+        guard canAdminister || isAllowed(.read, node, ids: ids) else { throw KeeperFailure(.noAuth) }
+        let acl = tree.acl(of: node)
+        return .acl(canAdminister ? acl : AccessControl.redactingDigests(acl), node.stat)
+    }
+
+    private func multiRead(_ operation: MultiOperation, _ connection: ConnectionID) -> MultiResult {
+        do throws(KeeperFailure) {
+            switch operation {
+            case .getChildren(let path):
+                let node = try readableNode(path, connection: connection)
+                return .getChildren(children: node.children.map { Array($0.keys) } ?? [])
+            case .getData(let path):
+                let node = try readableNode(path, connection: connection)
+                return .getData(data: node.data, stat: node.stat)
+            case .create, .create2, .createContainer, .createTTL, .delete, .setData, .check:
+                return .error(.marshallingError)
+            }
+        } catch {
+            return .error(error.code)
+        }
+    }
+
+    // MARK: Watches
+
+    /// Re-installs a reconnecting client's watches; anything that changed after `relativeZxid` fires at once.
+    private func setWatches(_ r: SetWatches, connection: ConnectionID) {
+        let relativeZxid = r.relativeZxid
+        for path in r.dataWatches {
+            if let node = tree.node(at: path) {
+                if node.mzxid > relativeZxid {
+                    notify(connection, .nodeDataChanged, path: path, zxid: -1, node: node)
+                } else {
+                    watches.add(.data, path: path, connection: connection)
+                }
+            } else {
+                notify(connection, .nodeDeleted, path: path, zxid: -1, node: nil)
+            }
+        }
+        for path in r.existWatches {
+            if let node = tree.node(at: path) {
+                notify(connection, .nodeCreated, path: path, zxid: -1, node: node)
+            } else {
+                watches.add(.data, path: path, connection: connection)
+            }
+        }
+        for path in r.childWatches {
+            if let node = tree.node(at: path) {
+                if node.pzxid > relativeZxid {
+                    notify(connection, .nodeChildrenChanged, path: path, zxid: -1, node: node)
+                } else {
+                    watches.add(.child, path: path, connection: connection)
+                }
+            } else {
+                notify(connection, .nodeDeleted, path: path, zxid: -1, node: nil)
+            }
+        }
+        for path in r.persistentWatches {
+            watches.add(.persistent, path: path, connection: connection)
+        }
+        for path in r.persistentRecursiveWatches {
+            watches.add(.persistentRecursive, path: path, connection: connection)
+        }
+    }
+
+    private func notify(
+        _ connection: ConnectionID, _ type: EventType, path: String, zxid: Int64, node: Znode?
+    ) {
+        if let node, !isAllowed(.read, node, ids: ids(of: connection)) { return }
+        outputs.append(
+            .notification(connection, zxid: zxid, WatcherEvent(type: type, state: .syncConnected, path: path)))
+    }
+
+    /// checkWatches / removeWatches: NoWatcher when the connection holds no watch of that type on the path.
+    private func watchRemoval(_ r: WatchesRequest, connection: ConnectionID, remove: Bool) -> ZooKeeperError.Code {
+        let kinds: [WatchKind]
+        switch r.type {
+        case .children: kinds = [.child]
+        case .data: kinds = [.data]
+        case .any: kinds = WatchKind.allCases
+        case .persistent: kinds = [.persistent]
+        case .persistentRecursive: kinds = [.persistentRecursive]
+        default: return .badArguments
+        }
+        var found = false
+        for kind in kinds where watches.contains(kind, path: r.path, connection: connection) {
+            found = true
+            if remove { watches.remove(kind, path: r.path, connection: connection) }
+        }
+        return found ? .ok : .noWatcher
+    }
+
+    /// Delivers the events of an applied transaction to the connections watching, in order, each only to
+    /// connections that may read the node (so persistent watches never reveal unreadable paths).
+    func dispatch(_ events: [WatchTrigger], zxid: Int64) {
+        for event in events {
+            let targets = watches.trigger(event.type, path: event.path)
+            for connection in targets {
+                if !AccessControl.isAllowed(
+                    .read, acl: event.acl, ids: ids(of: connection), skipACL: configuration.skipACL)
+                {
+                    continue
+                }
+                outputs.append(
+                    .notification(
+                        connection, zxid: zxid,
+                        WatcherEvent(type: event.type, state: .syncConnected, path: event.path)))
+            }
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Assigns the next zxid to `body`, applies it, logs it, and delivers its watch events. Returns the zxid.
+    @discardableResult
+    func commit(sessionID: Int64, body: TransactionBody) -> Int64 {
+        let transaction = Transaction(
+            zxid: lastZxid + 1, time: clock.wallMilliseconds(), sessionID: sessionID, body: body)
+        let events = apply(transaction)
+        dispatch(events, zxid: transaction.zxid)
+        return transaction.zxid
+    }
+
+    /// Applies one transaction to the state and logs it. The only way state changes; replaying a log through
+    /// it rebuilds the same state. Returns the watch events it fires, in order.
+    @discardableResult
+    public func apply(_ transaction: Transaction) -> [WatchTrigger] {
+        var events: [WatchTrigger] = []
+        applyBody(transaction.body, transaction: transaction, events: &events)
+        lastZxid = transaction.zxid
+        log.append(transaction)
+        return events
+    }
+
+    /// Appends an already-applied transaction (a multi whose operations were applied while being validated).
+    func recordApplied(_ transaction: Transaction) {
+        lastZxid = transaction.zxid
+        log.append(transaction)
+    }
+
+    @discardableResult
+    func applyBody(_ body: TransactionBody, transaction: Transaction, events: inout [WatchTrigger]) -> Undo {
+        let zxid = transaction.zxid
+        switch body {
+        case .createSession(let timeout, let password):
+            sessions.add(
+                id: transaction.sessionID, password: password, timeout: timeout,
+                now: clock.monotonicMilliseconds())
+            return .none
+        case .closeSession:
+            for path in (tree.ephemerals[transaction.sessionID] ?? []).sorted(by: >) {
+                applyBody(.delete(path: path), transaction: transaction, events: &events)
+            }
+            sessions.remove(transaction.sessionID)
+            return .none
+        case .create(let path, let data, let acl, let owner):
+            let parentPath = String(ZooKeeperPath.parent(of: path))
+            guard let parent = tree.node(at: parentPath) else { return .none }
+            let undo = Undo.created(
+                path: path, parentPzxid: parent.pzxid, parentChildCreations: parent.childCreations)
+            tree.insert(path: path, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid, time: transaction.time)
+            events.append(WatchTrigger(type: .nodeCreated, path: path, acl: acl))
+            events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
+            return undo
+        case .delete(let path):
+            let parentPath = String(ZooKeeperPath.parent(of: path))
+            guard let parent = tree.node(at: parentPath), parent.children?[String(ZooKeeperPath.name(of: path))] != nil
+            else { return .none }
+            let oldPzxid = parent.pzxid
+            guard let (node, acl) = tree.remove(path: path, zxid: zxid) else { return .none }
+            events.append(WatchTrigger(type: .nodeDeleted, path: path, acl: acl))
+            events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
+            return .deleted(path: path, node: node, acl: acl, parentPzxid: oldPzxid)
+        case .setData(let path, let data):
+            guard let node = tree.node(at: path) else { return .none }
+            let undo = Undo.dataSet(
+                node: node, data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime)
+            tree.setData(node, data: data, zxid: zxid, time: transaction.time)
+            events.append(WatchTrigger(type: .nodeDataChanged, path: path, acl: tree.acl(of: node)))
+            return undo
+        case .setACL(let path, let acl):
+            guard let node = tree.node(at: path) else { return .none }
+            let undo = Undo.aclSet(node: node, acl: tree.acl(of: node), aversion: node.aversion)
+            tree.setACL(node, acl: acl)
+            return undo
+        case .check:
+            return .none
+        case .multi(let bodies):
+            for body in bodies {
+                applyBody(body, transaction: transaction, events: &events)
+            }
+            return .none
+        case .error:
+            return .none
+        }
+    }
+
+    /// How to take back one applied operation of a multi that fails later.
+    enum Undo {
+        case none
+        case created(path: String, parentPzxid: Int64, parentChildCreations: Int32)
+        case deleted(path: String, node: Znode, acl: [ACL], parentPzxid: Int64)
+        case dataSet(node: Znode, data: [UInt8]?, version: Int32, mzxid: Int64, mtime: Int64)
+        case aclSet(node: Znode, acl: [ACL], aversion: Int32)
+    }
+
+    func undo(_ undo: Undo) {
+        switch undo {
+        case .none:
+            break
+        case .created(let path, let parentPzxid, let parentChildCreations):
+            tree.remove(path: path, zxid: parentPzxid)
+            if let parent = tree.node(at: String(ZooKeeperPath.parent(of: path))) {
+                parent.pzxid = parentPzxid
+                parent.childCreations = parentChildCreations
+            }
+        case .deleted(let path, let node, let acl, let parentPzxid):
+            tree.restore(path: path, node: node, acl: acl)
+            tree.node(at: String(ZooKeeperPath.parent(of: path)))?.pzxid = parentPzxid
+        case .dataSet(let node, let data, let version, let mzxid, let mtime):
+            tree.setData(node, data: data, zxid: mzxid, time: mtime)
+            node.version = version
+        case .aclSet(let node, let acl, let aversion):
+            tree.setACL(node, acl: acl)
+            node.aversion = aversion
+        }
+    }
+}
+
+/// One watch event produced by applying a transaction; `acl` is the node's ACL, used to decide who may see it.
+public struct WatchTrigger: Sendable, Hashable {
+    public var type: EventType
+    public var path: String
+    public var acl: [ACL]
+}

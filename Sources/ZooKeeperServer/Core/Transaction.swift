@@ -1,0 +1,71 @@
+import ZooKeeperProtocol
+
+/// One state change, with everything needed to apply it again deterministically (resolved sequential paths,
+/// times, session passwords). Every change to the server's state is one of these, applied in zxid order by
+/// `ServerCore.apply(_:)`; a transaction log (the durability issue) stores them and replays them on restart.
+public struct Transaction: Sendable, Hashable {
+    public var zxid: Int64
+    /// Wall-clock milliseconds when the change was made (becomes ctime/mtime).
+    public var time: Int64
+    /// The session that asked for the change (0 for the server's own container/TTL sweeps).
+    public var sessionID: Int64
+    public var body: TransactionBody
+
+    public init(zxid: Int64, time: Int64, sessionID: Int64, body: TransactionBody) {
+        self.zxid = zxid
+        self.time = time
+        self.sessionID = sessionID
+        self.body = body
+    }
+}
+
+/// What a transaction changes.
+public indirect enum TransactionBody: Sendable, Hashable {
+    case createSession(timeout: Int32, password: [UInt8])
+    /// Ends the session and deletes its ephemerals.
+    case closeSession
+    /// `ephemeralOwner` is the raw owner (session id, container or TTL marker, or 0).
+    case create(path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64)
+    case delete(path: String)
+    case setData(path: String, data: [UInt8]?)
+    case setACL(path: String, acl: [ACL])
+    /// A version check inside a multi: changes nothing.
+    case check(path: String)
+    /// A committed multi: its operations, in order, under one zxid.
+    case multi([TransactionBody])
+    /// A write that failed: it consumes a zxid and changes nothing.
+    case error(ZooKeeperError.Code)
+}
+
+/// Where transactions go before their effects may be acknowledged: the seam for the durable log.
+///
+/// The server appends every transaction as it is applied and asks for a sync once per event-loop tick; replies
+/// and notifications produced after a transaction wait until `durableZxid` covers it (group commit). The core
+/// keeps serving meanwhile.
+public protocol TransactionLog: AnyObject {
+    /// Records `transaction`; it is durable only once a later sync covers it.
+    func append(_ transaction: Transaction)
+    /// The highest zxid that is durable.
+    var durableZxid: Int64 { get }
+    /// Makes everything appended so far durable, then calls `completion` with the new durable zxid (on the
+    /// server's event loop). An in-memory log completes at once.
+    func sync(completion: @escaping (Int64) -> Void)
+}
+
+/// A log that keeps nothing: every transaction is "durable" as soon as it is appended. For in-memory servers.
+public final class InMemoryTransactionLog: TransactionLog {
+    public private(set) var durableZxid: Int64 = 0
+    /// Transactions appended, for statistics and tests.
+    public private(set) var appendedCount = 0
+
+    public init() {}
+
+    public func append(_ transaction: Transaction) {
+        durableZxid = transaction.zxid
+        appendedCount += 1
+    }
+
+    public func sync(completion: @escaping (Int64) -> Void) {
+        completion(durableZxid)
+    }
+}

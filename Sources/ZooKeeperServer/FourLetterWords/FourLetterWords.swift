@@ -1,0 +1,250 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The four-letter words (`ruok`, `srvr`, `mntr`, ...): a command sent as the first four bytes of a fresh
+/// connection, answered with text in Apache's exact layout, then the connection closes.
+public enum FourLetterWord: String, CaseIterable, Sendable {
+    case ruok, stat, srvr, conf, cons, crst, dump, envi, mntr, srst, wchs, wchc, wchp, isro, dirs
+
+    /// The word spelled by the first four bytes of a connection, if they spell one.
+    public init?(firstBytes: some Collection<UInt8>) {
+        guard firstBytes.count >= 4 else { return nil }
+        self.init(rawValue: String(decoding: firstBytes.prefix(4), as: UTF8.self))
+    }
+
+    /// Apache's answer to a word that is not in `4lw.commands.whitelist`.
+    public var notWhitelistedText: String {
+        "\(rawValue) is not executed because it is not in the whitelist.\n"
+    }
+}
+
+/// What the four-letter words report, gathered by the server at the moment a word arrives.
+struct ServerReport {
+    struct Connection {
+        /// `ip:port` of the client.
+        var remote: String
+        var sessionID: Int64?
+        var timeout: Int32
+        var queued: Int
+        var statistics: ConnectionStatistics
+    }
+
+    struct SessionEntry {
+        var id: Int64
+        /// Wall-clock ms of the session's deadline.
+        var expiresAt: Int64
+    }
+
+    var version: String
+    var configuration: ServerConfiguration
+    var port: Int
+    var statistics: ServerStatistics
+    var connections: [Connection]
+    var lastZxid: Int64
+    /// Apache's node count (which counts the root twice).
+    var nodeCount: Int
+    var ephemeralsCount: Int
+    var watchCount: Int
+    var approximateDataSize: Int
+    var outstandingRequests: Int
+    var uptimeMilliseconds: Int64
+    var sessions: [SessionEntry]
+    var ephemerals: [(Int64, [String])]
+    var watchesByConnection: [(Int64, [String])]
+    var watchesByPath: [(String, [Int64])]
+    var dataDirectorySize: Int64
+    var logDirectorySize: Int64
+    var openFileDescriptors: Int
+    var maximumFileDescriptors: Int
+    var environment: [(String, String)]
+}
+
+extension ServerReport {
+    /// The text Apache sends for `word`.
+    func text(for word: FourLetterWord) -> String {
+        switch word {
+        case .ruok: "imok"
+        case .isro: "rw"
+        case .srvr: serverText(withClients: false)
+        case .stat: serverText(withClients: true)
+        case .conf: configurationText
+        case .cons: connectionsText
+        case .crst: "Connection stats reset.\n"
+        case .srst: "Server stats reset.\n"
+        case .dump: dumpText
+        case .envi: environmentText
+        case .mntr: monitorText
+        case .wchs: watchSummaryText
+        case .wchc: watchesByConnectionText
+        case .wchp: watchesByPathText
+        case .dirs: "datadir_size: \(dataDirectorySize)\nlogdir_size: \(logDirectorySize)\n"
+        }
+    }
+
+    static func hex(_ value: Int64) -> String { "0x" + String(UInt64(bitPattern: value), radix: 16) }
+
+    private func serverText(withClients: Bool) -> String {
+        var text = "Zookeeper version: \(version)\n"
+        if withClients {
+            text += "Clients:\n"
+            for connection in connections { text += connectionLine(connection, detailed: false) }
+            text += "\n"
+        }
+        text += "Latency min/avg/max: \(statistics.latency.minimum)/\(statistics.latency.averageText)/"
+        text += "\(statistics.latency.maximum)\n"
+        text += "Received: \(statistics.packetsReceived)\n"
+        text += "Sent: \(statistics.packetsSent)\n"
+        text += "Connections: \(connections.count)\n"
+        text += "Outstanding: \(outstandingRequests)\n"
+        text += "Zxid: \(Self.hex(lastZxid))\n"
+        text += "Mode: standalone\n"
+        text += "Node count: \(nodeCount)\n"
+        return text
+    }
+
+    private func connectionLine(_ connection: Connection, detailed: Bool) -> String {
+        let stats = connection.statistics
+        var line = " /\(connection.remote)[\(connection.sessionID == nil ? 0 : 1)]"
+        line += "(queued=\(connection.queued),recved=\(stats.packetsReceived),sent=\(stats.packetsSent)"
+        if detailed, let sessionID = connection.sessionID {
+            line += ",sid=\(Self.hex(sessionID)),lop=\(stats.lastOperation),est=\(stats.established)"
+            line += ",to=\(connection.timeout)"
+            if stats.lastXid >= 0 { line += ",lcxid=\(Self.hex(Int64(stats.lastXid)))" }
+            line += ",lzxid=\(Self.hex(stats.lastZxid)),lresp=\(stats.lastResponseTime),llat=\(stats.lastLatency)"
+            line += ",minlat=\(stats.latency.minimum),avglat=\(stats.latency.averageWhole)"
+            line += ",maxlat=\(stats.latency.maximum)"
+        }
+        return line + ")\n"
+    }
+
+    private var connectionsText: String {
+        connections.map { connectionLine($0, detailed: true) }.joined() + "\n"
+    }
+
+    private var configurationText: String {
+        let dataDirectory = configuration.dataDirectory.map { $0 + "/version-2" } ?? ""
+        let logDirectory =
+            (configuration.dataLogDirectory ?? configuration.dataDirectory).map { $0 + "/version-2" } ?? ""
+        return """
+            clientPort=\(port)
+            secureClientPort=-1
+            dataDir=\(dataDirectory)
+            dataDirSize=\(dataDirectorySize)
+            dataLogDir=\(logDirectory)
+            dataLogSize=\(logDirectorySize)
+            tickTime=\(configuration.tickTime)
+            maxClientCnxns=\(configuration.maxClientConnections)
+            minSessionTimeout=\(configuration.effectiveMinSessionTimeout)
+            maxSessionTimeout=\(configuration.effectiveMaxSessionTimeout)
+            clientPortListenBacklog=\(configuration.listenBacklog)
+            serverId=0
+
+            """
+    }
+
+    private var watchSummaryText: String {
+        let total = watchesByConnection.reduce(0) { $0 + $1.1.count }
+        return "\(watchesByConnection.count) connections watching \(watchesByPath.count) paths\n"
+            + "Total watches:\(total)\n"
+    }
+
+    private var watchesByConnectionText: String {
+        var text = ""
+        for (sessionID, paths) in watchesByConnection {
+            text += Self.hex(sessionID) + "\n"
+            for path in paths { text += "\t\(path)\n" }
+        }
+        return text + "\n"
+    }
+
+    private var watchesByPathText: String {
+        var text = ""
+        for (path, sessionIDs) in watchesByPath {
+            text += path + "\n"
+            for sessionID in sessionIDs { text += "\t\(Self.hex(sessionID))\n" }
+        }
+        return text + "\n"
+    }
+
+    private var dumpText: String {
+        var text = "SessionTracker dump:\n"
+        let buckets = Dictionary(grouping: sessions, by: \.expiresAt).sorted { $0.key < $1.key }
+        text += "Session Sets (\(buckets.count))/(\(sessions.count)):\n"
+        for (expiresAt, entries) in buckets {
+            text += "\(entries.count) expire at \(Self.javaDate(milliseconds: expiresAt)):\n"
+            for entry in entries.sorted(by: { $0.id < $1.id }) { text += "\t\(Self.hex(entry.id))\n" }
+        }
+        text += "ephemeral nodes dump:\n"
+        text += "Sessions with Ephemerals (\(ephemerals.count)):\n"
+        for (sessionID, paths) in ephemerals {
+            text += "\(Self.hex(sessionID)):\n"
+            for path in paths { text += "\t\(path)\n" }
+        }
+        text += "Connections dump:\n"
+        text += "Connections Sets (\(connections.isEmpty ? 0 : 1))/(\(connections.count)):\n"
+        if !connections.isEmpty {
+            let deadline = sessions.map(\.expiresAt).max() ?? 0
+            text += "\(connections.count) expire at \(Self.javaDate(milliseconds: deadline)):\n"
+            for connection in connections {
+                text += "\tip: /\(connection.remote) sessionId: \(Self.hex(connection.sessionID ?? 0))\n"
+            }
+        }
+        return text
+    }
+
+    private var environmentText: String {
+        var text = "Environment:\n"
+        for (key, value) in environment { text += "\(key)=\(value)\n" }
+        return text
+    }
+
+    private var monitorText: String {
+        let latency = statistics.latency
+        let lines: [(String, String)] = [
+            ("zk_version", version),
+            ("zk_server_state", "standalone"),
+            ("zk_ephemerals_count", "\(ephemeralsCount)"),
+            ("zk_num_alive_connections", "\(connections.count)"),
+            ("zk_avg_latency", latency.averageText),
+            ("zk_outstanding_requests", "\(outstandingRequests)"),
+            ("zk_znode_count", "\(nodeCount)"),
+            ("zk_global_sessions", "\(sessions.count)"),
+            ("zk_non_mtls_remote_conn_count", "0"),
+            ("zk_last_client_response_size", "\(statistics.lastResponseSize)"),
+            ("zk_packets_sent", "\(statistics.packetsSent)"),
+            ("zk_packets_received", "\(statistics.packetsReceived)"),
+            ("zk_max_client_response_size", "\(statistics.maximumResponseSize)"),
+            ("zk_connection_drop_probability", "0.0"),
+            ("zk_watch_count", "\(watchCount)"),
+            ("zk_auth_failed_count", "\(statistics.authFailures)"),
+            ("zk_min_latency", "\(latency.minimum)"),
+            ("zk_max_file_descriptor_count", "\(maximumFileDescriptors)"),
+            ("zk_approximate_data_size", "\(approximateDataSize)"),
+            ("zk_open_file_descriptor_count", "\(openFileDescriptors)"),
+            ("zk_local_sessions", "0"),
+            ("zk_uptime", "\(uptimeMilliseconds)"),
+            ("zk_max_latency", "\(latency.maximum)"),
+            ("zk_outstanding_tls_handshake", "0"),
+            ("zk_min_client_response_size", "\(statistics.minimumResponseSize)"),
+            ("zk_non_mtls_local_conn_count", "0"),
+            ("zk_bytes_received_count", "\(statistics.bytesReceived)"),
+            ("zk_connection_rejected", "\(statistics.rejectedConnections)"),
+        ]
+        return lines.map { "\($0.0)\t\($0.1)\n" }.joined()
+    }
+
+    /// Java's `Date.toString()` in UTC: `Sat Nov 21 18:26:00 UTC 2026`.
+    static func javaDate(milliseconds: Int64) -> String {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC \(parts.tm_year + 1900)"
+    }
+}

@@ -1,0 +1,262 @@
+import DequeModule
+import NIOCore
+import ZooKeeperProtocol
+
+/// One client connection: splits the byte stream into frames (or answers a four-letter word), hands each frame
+/// to the runtime, and writes what the core sends back. It makes no protocol decisions of its own.
+///
+/// Runs on the server's single event loop, like the runtime and the core.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum State {
+        /// Nothing read yet: the first four bytes may be a four-letter word.
+        case fresh
+        /// Waiting for the ConnectRequest frame.
+        case awaitingConnect
+        /// The session is set up; frames are requests.
+        case established
+        /// Closing: input is ignored.
+        case closing
+    }
+
+    private let runtime: ServerRuntime
+    private(set) var state = State.fresh
+    private(set) var id: ConnectionID?
+    private var context: ChannelHandlerContext?
+    private var cumulation: ByteBuffer?
+    private var decoder: ZooKeeperFrameDecoder
+    /// Frames waiting for the end of this event-loop tick.
+    private var pending: ByteBuffer?
+    /// Frames that must wait until the transaction log has made `zxid` durable.
+    private var held: Deque<(zxid: Int64, output: CoreOutput)> = []
+    private var closeRequested = false
+    private var isAnsweringFourLetterWord = false
+    var isDirty = false
+    private(set) var remoteAddress = "unknown"
+    private(set) var remoteIP = "unknown"
+    var statistics = ConnectionStatistics()
+    private(set) var negotiatedTimeout: Int32 = 0
+    private var requestStart: Int64 = 0
+
+    init(runtime: ServerRuntime, packetLimit: Int) {
+        self.runtime = runtime
+        decoder = ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)
+    }
+
+    var queuedCount: Int { held.count }
+
+    // MARK: Channel events
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.remoteAddress {
+            remoteIP = address.ipAddress ?? "unknown"
+            remoteAddress = "\(remoteIP):\(address.port ?? 0)"
+        }
+        id = runtime.register(self)
+        if id == nil {
+            state = .closing
+            context.close(promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closing
+        if let id { runtime.unregister(id) }
+        id = nil
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state != .closing else { return }
+        var bytes = unwrapInboundIn(data)
+        runtime.statistics.bytesReceived += Int64(bytes.readableBytes)
+        if cumulation == nil {
+            cumulation = bytes
+        } else {
+            cumulation!.writeBuffer(&bytes)
+        }
+        processInput()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client is done sending (`echo srvr | nc` shuts down its side): finish what is owed, then close.
+            if !isAnsweringFourLetterWord {
+                state = .closing
+                requestClose()
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        runtime.logger.debug("connection \(remoteAddress) failed: \(error)")
+        state = .closing
+        context.close(promise: nil)
+    }
+
+    private func processInput() {
+        guard var buffer = cumulation else { return }
+        defer {
+            if buffer.readableBytes == 0 {
+                cumulation = nil
+            } else {
+                if buffer.readerIndex > 65_536 { buffer.discardReadBytes() }
+                cumulation = buffer
+            }
+        }
+        if state == .fresh {
+            guard buffer.readableBytes >= 4 else { return }
+            if let word = FourLetterWord(firstBytes: buffer.readableBytesView.prefix(4)) {
+                buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+                state = .closing
+                answer(word)
+                return
+            }
+            state = .awaitingConnect
+        }
+        requestStart = runtime.clock.monotonicMilliseconds()
+        while state == .awaitingConnect || state == .established {
+            let frame: ByteBuffer?
+            do {
+                frame = try decoder.decode(buffer: &buffer)
+            } catch {
+                // A negative or over-limit length: this connection only is dropped, as Apache does.
+                runtime.logger.debug("closing \(remoteAddress): \(error)")
+                abort()
+                return
+            }
+            guard var frame else { return }
+            statistics.packetsReceived += 1
+            runtime.statistics.packetsReceived += 1
+            if state == .awaitingConnect {
+                guard let request = try? ConnectRequest(from: &frame) else {
+                    abort()
+                    return
+                }
+                state = .established
+                runtime.connect(self, request: request)
+            } else {
+                guard let header = try? RequestHeader(from: &frame) else {
+                    abort()
+                    return
+                }
+                statistics.lastOperation = header.opCode.shortName
+                if header.xid >= 0 { statistics.lastXid = header.xid }
+                runtime.request(self, header: header, body: &frame)
+            }
+        }
+    }
+
+    private func answer(_ word: FourLetterWord) {
+        guard let context else { return }
+        isAnsweringFourLetterWord = true
+        let text = runtime.fourLetterWordText(word, from: self)
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            loopBoundContext.value.close(promise: nil)
+        }
+    }
+
+    /// Closes at once, dropping anything unsent (malformed input).
+    private func abort() {
+        state = .closing
+        cumulation = nil
+        context?.close(promise: nil)
+    }
+
+    // MARK: Output
+
+    func sessionEstablished(timeout: Int32, at wallMilliseconds: Int64) {
+        negotiatedTimeout = timeout
+        statistics.established = wallMilliseconds
+    }
+
+    /// Queues one output of the core. It is written at the end of this tick, or later if it must wait for the
+    /// transaction log.
+    func enqueue(_ output: CoreOutput, requiredZxid: Int64, durableZxid: Int64) {
+        if held.isEmpty && requiredZxid <= durableZxid {
+            encode(output)
+        } else {
+            held.append((requiredZxid, output))
+        }
+    }
+
+    /// Writes held outputs now covered by the log.
+    func release(durableZxid: Int64) {
+        while let first = held.first, first.zxid <= durableZxid {
+            held.removeFirst()
+            encode(first.output)
+        }
+    }
+
+    private func encode(_ output: CoreOutput) {
+        guard let context else { return }
+        if pending == nil { pending = context.channel.allocator.buffer(capacity: 256) }
+        let start = pending!.writerIndex
+        switch output {
+        case .connectResponse(_, let response):
+            pending!.writeZooKeeperFrame { response.encode(into: &$0) }
+            if response.timeout > 0 {
+                sessionEstablished(timeout: response.timeout, at: runtime.clock.wallMilliseconds())
+            }
+        case .reply(_, let header, let response):
+            response.encodeFrame(header: header, into: &pending!)
+            let now = runtime.clock.monotonicMilliseconds()
+            let latency = max(0, now - requestStart)
+            statistics.lastZxid = header.zxid
+            statistics.lastResponseTime = now
+            statistics.lastLatency = latency
+            statistics.latency.record(latency)
+            runtime.statistics.latency.record(latency)
+            runtime.statistics.recordResponse(size: pending!.writerIndex - start)
+        case .notification(_, let zxid, let event):
+            pending!.writeZooKeeperFrame { buffer in
+                ReplyHeader(xid: SpecialXid.notification, zxid: zxid).encode(into: &buffer)
+                event.encode(into: &buffer)
+            }
+        case .close:
+            closeRequested = true
+            state = .closing
+        }
+        if case .close = output {
+        } else {
+            statistics.packetsSent += 1
+            runtime.statistics.packetsSent += 1
+        }
+        runtime.markDirty(self)
+    }
+
+    /// Close once everything owed has been written.
+    func requestClose() {
+        closeRequested = true
+        runtime.markDirty(self)
+    }
+
+    /// Writes what accumulated during this tick; closes afterwards when asked to.
+    func flush() {
+        isDirty = false
+        guard let context else { return }
+        if let buffer = pending, buffer.readableBytes > 0 {
+            pending = nil
+            if closeRequested && held.isEmpty {
+                let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+                    loopBoundContext.value.close(promise: nil)
+                }
+                return
+            }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else if closeRequested && held.isEmpty {
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+import NIOCore
+import ZooKeeperProtocol
+
+/// Joins the pure core to the network: owns the core, the connection table, the timers, the statistics, and
+/// the group-commit loop. Everything here runs on one event loop (the one every connection uses), so no state
+/// is locked and no request waits for a thread.
+final class ServerRuntime: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let core: ServerCore
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let clock: any ServerClock
+    let version: String
+    var port = 0
+    var statistics = ServerStatistics()
+
+    private var handlers: [ConnectionID: ConnectionHandler] = [:]
+    private var nextConnectionID = 1
+    private var connectionsPerAddress: [String: Int] = [:]
+    private var dirty: [ConnectionHandler] = []
+    private var flushScheduled = false
+    private var syncInFlight = false
+    private var timers: [RepeatedTask] = []
+    private let startTime: Int64
+
+    init(
+        eventLoop: any EventLoop, configuration: ServerConfiguration, clock: any ServerClock,
+        log: any TransactionLog, logger: Logger, version: String
+    ) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.version = version
+        core = ServerCore(configuration: configuration, clock: clock, log: log)
+        startTime = clock.monotonicMilliseconds()
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts the session-expiry tick and the container sweep.
+    func startTimers() {
+        eventLoop.assertInEventLoop()
+        let tick = TimeAmount.milliseconds(Int64(max(1, configuration.tickTime)))
+        timers.append(
+            eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] _ in
+                perform(core.expireSessions())
+            })
+        let interval = max(1, configuration.containerCheckInterval)
+        let limit = max(1, configuration.containerMaxPerMinute * interval / 60_000)
+        timers.append(
+            eventLoop.scheduleRepeatedTask(
+                initialDelay: .milliseconds(Int64(interval)), delay: .milliseconds(Int64(interval))
+            ) { [self] _ in
+                perform(core.sweepContainers(limit: limit))
+            })
+    }
+
+    func stopTimers() {
+        for timer in timers { timer.cancel() }
+        timers.removeAll()
+    }
+
+    // MARK: Connections
+
+    /// Admits a connection, or refuses it (nil) when its address already has `maxClientCnxns`.
+    func register(_ handler: ConnectionHandler) -> ConnectionID? {
+        let address = handler.remoteIP
+        let limit = configuration.maxClientConnections
+        if limit > 0, connectionsPerAddress[address, default: 0] >= limit {
+            statistics.rejectedConnections += 1
+            logger.warning("Too many connections from \(address) - max is \(limit)")
+            return nil
+        }
+        connectionsPerAddress[address, default: 0] += 1
+        let id = ConnectionID(nextConnectionID)
+        nextConnectionID += 1
+        handlers[id] = handler
+        core.connectionOpened(id, remoteAddress: address)
+        return id
+    }
+
+    func unregister(_ id: ConnectionID) {
+        guard let handler = handlers.removeValue(forKey: id) else { return }
+        let address = handler.remoteIP
+        connectionsPerAddress[address, default: 1] -= 1
+        if connectionsPerAddress[address] == 0 { connectionsPerAddress[address] = nil }
+        core.connectionClosed(id)
+    }
+
+    /// Closes every connection (shutdown).
+    func closeAllConnections() {
+        for handler in handlers.values { handler.requestClose() }
+    }
+
+    // MARK: Requests
+
+    func connect(_ handler: ConnectionHandler, request: ConnectRequest) {
+        guard let id = handler.id else { return }
+        perform(core.connect(id, request: request))
+    }
+
+    func request(_ handler: ConnectionHandler, header: RequestHeader, body: inout ByteBuffer) {
+        guard let id = handler.id else { return }
+        perform(core.request(id, header: header, body: &body))
+    }
+
+    /// Hands the core's outputs to their connections. Everything produced now may reflect the latest
+    /// transaction, so it waits until the log has made that transaction durable.
+    func perform(_ outputs: [CoreOutput]) {
+        guard !outputs.isEmpty else { return }
+        let required = core.lastZxid
+        let durable = core.log.durableZxid
+        for output in outputs {
+            handlers[output.connection]?.enqueue(output, requiredZxid: required, durableZxid: durable)
+        }
+        if durable < required { requestSync() }
+    }
+
+    /// Group commit: one sync in flight at a time covers everything appended before it started.
+    private func requestSync() {
+        guard !syncInFlight else { return }
+        syncInFlight = true
+        core.log.sync { [self] durable in
+            eventLoop.assertInEventLoop()
+            syncInFlight = false
+            for handler in handlers.values where handler.queuedCount > 0 {
+                handler.release(durableZxid: durable)
+            }
+            if durable < core.lastZxid { requestSync() }
+        }
+    }
+
+    /// Flushes every connection written to in this tick, once, after the tick's reads.
+    func markDirty(_ handler: ConnectionHandler) {
+        if !handler.isDirty {
+            handler.isDirty = true
+            dirty.append(handler)
+        }
+        if !flushScheduled {
+            flushScheduled = true
+            eventLoop.execute { [self] in
+                flushScheduled = false
+                let handlers = dirty
+                dirty.removeAll(keepingCapacity: true)
+                for handler in handlers { handler.flush() }
+            }
+        }
+    }
+
+    // MARK: Four-letter words
+
+    func fourLetterWordText(_ word: FourLetterWord, from handler: ConnectionHandler) -> String {
+        statistics.packetsReceived += 1
+        guard configuration.allowsFourLetterWord(word.rawValue) else { return word.notWhitelistedText }
+        switch word {
+        case .srst:
+            statistics.reset()
+        case .crst:
+            for handler in handlers.values { handler.statistics.reset() }
+        case .ruok, .stat, .srvr, .conf, .cons, .dump, .envi, .mntr, .wchs, .wchc, .wchp, .isro, .dirs:
+            break
+        }
+        return report(includeEnvironment: word == .envi).text(for: word)
+    }
+
+    func report(includeEnvironment: Bool = false) -> ServerReport {
+        let nowMonotonic = clock.monotonicMilliseconds()
+        let nowWall = clock.wallMilliseconds()
+        let connectionReports = handlers.sorted { $0.key < $1.key }.map { id, handler in
+            ServerReport.Connection(
+                remote: handler.remoteAddress, sessionID: core.sessionID(of: id), timeout: handler.negotiatedTimeout,
+                queued: handler.queuedCount, statistics: handler.statistics)
+        }
+        let sessionEntries = core.sessions.sessions.values.map {
+            ServerReport.SessionEntry(id: $0.id, expiresAt: nowWall + ($0.expiresAt - nowMonotonic))
+        }
+        let ephemerals = core.tree.ephemerals.sorted { $0.key < $1.key }.map { ($0.key, $0.value.sorted()) }
+        let sessionOf: (ConnectionID) -> Int64 = { [core] in core.sessionID(of: $0) ?? 0 }
+        let byConnection = core.watches.dataTablePathsByConnection().map { (sessionOf($0.0), $0.1) }
+        let byPath = core.watches.dataTableConnectionsByPath().map { ($0.0, $0.1.map(sessionOf)) }
+        let dataSize = configuration.dataDirectory.map(Self.directorySize) ?? 0
+        let logSize = (configuration.dataLogDirectory ?? configuration.dataDirectory).map(Self.directorySize) ?? 0
+        let descriptors = Self.fileDescriptorCounts()
+        return ServerReport(
+            version: version, configuration: configuration, port: port, statistics: statistics,
+            connections: connectionReports, lastZxid: core.lastZxid, nodeCount: core.tree.nodeCount + 1,
+            ephemeralsCount: core.tree.ephemerals.values.reduce(0) { $0 + $1.count },
+            watchCount: core.watches.totalWatchCount, approximateDataSize: core.tree.approximateDataSize,
+            outstandingRequests: handlers.values.reduce(0) { $0 + $1.queuedCount },
+            uptimeMilliseconds: nowMonotonic - startTime, sessions: sessionEntries, ephemerals: ephemerals,
+            watchesByConnection: byConnection, watchesByPath: byPath, dataDirectorySize: dataSize,
+            logDirectorySize: logSize, openFileDescriptors: descriptors.open,
+            maximumFileDescriptors: descriptors.maximum,
+            environment: includeEnvironment ? environment() : [])
+    }
+
+    private func environment() -> [(String, String)] {
+        let process = ProcessInfo.processInfo
+        var uname = utsname()
+        _ = Foundation.uname(&uname)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return [
+            ("zookeeper.version", version),
+            ("host.name", process.hostName),
+            ("os.name", field(uname.sysname)),
+            ("os.arch", field(uname.machine)),
+            ("os.version", field(uname.release)),
+            ("user.name", process.environment["USER"] ?? NSUserName()),
+            ("user.home", NSHomeDirectory()),
+            ("user.dir", FileManager.default.currentDirectoryPath),
+            ("process.id", "\(process.processIdentifier)"),
+        ]
+    }
+
+    private static func directorySize(_ path: String) -> Int64 {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let name = enumerator.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + name)
+            total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        return total
+    }
+
+    private static func fileDescriptorCounts() -> (open: Int, maximum: Int) {
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return (open, Int(limit.rlim_cur))
+    }
+}

@@ -1,0 +1,82 @@
+/// Request latency in milliseconds: min / average / max, as `srvr` and `mntr` report them.
+struct LatencyStatistics {
+    private(set) var minimum: Int64 = 0
+    private(set) var maximum: Int64 = 0
+    private(set) var total: Int64 = 0
+    private(set) var count: Int64 = 0
+
+    mutating func record(_ latency: Int64) {
+        if count == 0 || latency < minimum { minimum = latency }
+        if latency > maximum { maximum = latency }
+        total += latency
+        count += 1
+    }
+
+    /// Apache's figure: the mean rounded to four decimals, printed as Java prints a double (`0.0`, `8.8333`).
+    var averageText: String {
+        guard count > 0 else { return "0.0" }
+        let rounded = (Double(total) / Double(count) * 10_000).rounded() / 10_000
+        return "\(rounded)"
+    }
+
+    /// The mean rounded down, as `cons` prints `avglat`.
+    var averageWhole: Int64 { count > 0 ? total / count : 0 }
+
+    mutating func reset() { self = LatencyStatistics() }
+}
+
+/// Server-wide counters for the four-letter words.
+struct ServerStatistics {
+    var packetsReceived: Int64 = 0
+    var packetsSent: Int64 = 0
+    var latency = LatencyStatistics()
+    var authFailures: Int64 = 0
+    var bytesReceived: Int64 = 0
+    var lastResponseSize: Int = 0
+    var minimumResponseSize: Int = 0
+    var maximumResponseSize: Int = 0
+    var rejectedConnections: Int64 = 0
+
+    mutating func recordResponse(size: Int) {
+        lastResponseSize = size
+        if minimumResponseSize == 0 || size < minimumResponseSize { minimumResponseSize = size }
+        if size > maximumResponseSize { maximumResponseSize = size }
+    }
+
+    /// `srst`: latency and packet counts start again.
+    mutating func reset() {
+        packetsReceived = 0
+        packetsSent = 0
+        latency.reset()
+        lastResponseSize = 0
+        minimumResponseSize = 0
+        maximumResponseSize = 0
+    }
+}
+
+/// Per-connection counters for `cons` and `stat`.
+struct ConnectionStatistics {
+    var packetsReceived: Int64 = 0
+    var packetsSent: Int64 = 0
+    var latency = LatencyStatistics()
+    /// Wall-clock ms when the session was established on this connection.
+    var established: Int64 = 0
+    var lastOperation = "NA"
+    var lastXid: Int32 = -1
+    var lastZxid: Int64 = -1
+    /// Monotonic ms of the last reply.
+    var lastResponseTime: Int64 = 0
+    var lastLatency: Int64 = 0
+
+    /// `crst`: counters start again (the connection's identity stays).
+    mutating func reset() {
+        packetsReceived = 0
+        packetsSent = 0
+        latency.reset()
+        lastOperation = "NA"
+        lastXid = -1
+        lastZxid = -1
+        lastResponseTime = 0
+        lastLatency = 0
+    }
+}

@@ -1,0 +1,126 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ZooKeeperProtocol
+
+/// A running single-node ZooKeeper-compatible server.
+///
+/// ```swift
+/// let server = try await ZooKeeperServer.start(.ephemeral())   // 127.0.0.1, a free port, in memory
+/// print(server.connectString)                                  // "127.0.0.1:41234"
+/// await server.shutdown()
+/// ```
+public final class ZooKeeperServer: Sendable {
+    /// The version the server reports (`srvr`, `envi`, `mntr`): the Apache release whose protocol it speaks.
+    public static let version = "3.9.3-zkserver, built on unknown"
+
+    public let configuration: ServerConfiguration
+    /// The port actually bound (useful with `clientPort` 0).
+    public let port: Int
+    /// The address bound.
+    public let host: String
+    private let channel: any Channel
+    private let runtime: ServerRuntime
+    private let ownedGroup: MultiThreadedEventLoopGroup?
+
+    /// `host:port`, ready for a client's connect string.
+    public var connectString: String { "\(host):\(port)" }
+
+    private init(
+        configuration: ServerConfiguration, port: Int, host: String, channel: any Channel, runtime: ServerRuntime,
+        ownedGroup: MultiThreadedEventLoopGroup?
+    ) {
+        self.configuration = configuration
+        self.port = port
+        self.host = host
+        self.channel = channel
+        self.runtime = runtime
+        self.ownedGroup = ownedGroup
+    }
+
+    /// Binds and starts serving. All connections share one event loop (taken from `eventLoopGroup`, or a
+    /// thread of the server's own), which owns the whole state.
+    ///
+    /// - Parameters:
+    ///   - configuration: what to serve; `clientPort` 0 picks a free port.
+    ///   - clock: time for sessions and TTLs (tests inject a fake one).
+    ///   - log: where transactions go; in memory by default.
+    ///   - logger: server logs (zkserver sends them to stderr).
+    public static func start(
+        _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
+        log: (any TransactionLog)? = nil, logger: Logger = Logger(label: "zkserver"),
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) async throws -> ZooKeeperServer {
+        try await makeServer(configuration, clock: clock, log: log, logger: logger, eventLoopGroup: eventLoopGroup)
+            .get()
+    }
+
+    /// `start` for synchronous callers (test harnesses that must not block the concurrency pool). Blocks the
+    /// calling thread until the server is listening; never call it on an event loop.
+    public static func startBlocking(
+        _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
+        logger: Logger = Logger(label: "zkserver")
+    ) throws -> ZooKeeperServer {
+        try makeServer(configuration, clock: clock, log: nil, logger: logger, eventLoopGroup: nil).wait()
+    }
+
+    private static func makeServer(
+        _ configuration: ServerConfiguration, clock: any ServerClock, log: (any TransactionLog)?, logger: Logger,
+        eventLoopGroup: (any EventLoopGroup)?
+    ) -> EventLoopFuture<ZooKeeperServer> {
+        let ownedGroup = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        let eventLoop = (eventLoopGroup ?? ownedGroup!).next()
+        let runtime = ServerRuntime(
+            eventLoop: eventLoop, configuration: configuration, clock: clock, log: log ?? InMemoryTransactionLog(),
+            logger: logger, version: version)
+        let packetLimit = configuration.packetLimit
+        var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(runtime: runtime, packetLimit: packetLimit))
+                }
+            }
+        if configuration.listenBacklog > 0 {
+            bootstrap = bootstrap.serverChannelOption(.backlog, value: Int32(configuration.listenBacklog))
+        }
+        let host = configuration.clientPortAddress ?? "0.0.0.0"
+        return bootstrap.bind(host: host, port: configuration.clientPort).flatMapError { error in
+            ownedGroup?.shutdownGracefully { _ in }
+            return eventLoop.makeFailedFuture(error)
+        }.flatMap { channel in
+            eventLoop.submit {
+                let port = channel.localAddress?.port ?? configuration.clientPort
+                runtime.port = port
+                runtime.startTimers()
+                logger.info("binding to port \(host):\(port)")
+                return ZooKeeperServer(
+                    configuration: configuration, port: port, host: host, channel: channel, runtime: runtime,
+                    ownedGroup: ownedGroup)
+            }
+        }
+    }
+
+    /// Stops listening, closes every connection, and stops the server's thread. Sessions end with it (in
+    /// memory; a durable server keeps them for its next start).
+    public func shutdown() async {
+        try? await channel.close()
+        try? await runtime.eventLoop.submit { [runtime] in
+            runtime.stopTimers()
+            runtime.closeAllConnections()
+        }.get()
+        // Let the closes go out before the loop stops.
+        try? await runtime.eventLoop.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()
+        try? await ownedGroup?.shutdownGracefully()
+    }
+
+    /// The text a four-letter word gets (as if sent over the network), regardless of the whitelist.
+    public func fourLetterWord(_ word: FourLetterWord) async throws -> String {
+        try await runtime.eventLoop.submit { [runtime] in
+            runtime.report(includeEnvironment: word == .envi).text(for: word)
+        }.get()
+    }
+}

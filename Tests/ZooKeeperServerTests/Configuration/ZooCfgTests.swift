@@ -1,0 +1,80 @@
+import Testing
+
+@testable import ZooKeeperServer
+
+@Suite struct ZooCfgTests {
+    @Test func readsApacheKeys() throws {
+        let text = """
+            # a comment
+            tickTime=2000
+            dataDir=/var/lib/zookeeper
+            dataLogDir = /var/log/zk
+            clientPort=2182
+            clientPortAddress=127.0.0.1
+            maxClientCnxns=10
+            minSessionTimeout=5000
+            maxSessionTimeout: 50000
+            autopurge.snapRetainCount=5
+            autopurge.purgeInterval=1
+            snapCount=5000
+            4lw.commands.whitelist=srvr, mntr ,ruok
+            forceSync=no
+            jute.maxbuffer=2000000
+            extendedTypesEnabled=true
+            zookeeper.DigestAuthenticationProvider.superDigest=super:gG7s8t3oDEtIqF6DM9LlI/R+9Ss=
+            initLimit=10
+            server.1=127.0.0.1:2888:3888
+            """
+        let result = try ZooCfg.parse(text)
+        let configuration = result.configuration
+        #expect(result.warnings.isEmpty)
+        #expect(configuration.tickTime == 2000)
+        #expect(configuration.dataDirectory == "/var/lib/zookeeper")
+        #expect(configuration.dataLogDirectory == "/var/log/zk")
+        #expect(configuration.clientPort == 2182)
+        #expect(configuration.clientPortAddress == "127.0.0.1")
+        #expect(configuration.maxClientConnections == 10)
+        #expect(configuration.effectiveMinSessionTimeout == 5000)
+        #expect(configuration.effectiveMaxSessionTimeout == 50000)
+        #expect(configuration.autopurgeSnapRetainCount == 5 && configuration.autopurgePurgeInterval == 1)
+        #expect(configuration.snapCount == 5000)
+        #expect(configuration.fourLetterWordWhitelist == ["srvr", "mntr", "ruok"])
+        #expect(configuration.forceSync == false)
+        #expect(configuration.packetLimit == 2_000_000)
+        #expect(configuration.extendedTypesEnabled)
+        #expect(configuration.superDigest == "super:gG7s8t3oDEtIqF6DM9LlI/R+9Ss=")
+    }
+
+    @Test func defaultsAreApaches() throws {
+        let configuration = try ZooCfg.parse("tickTime=2000\n").configuration
+        #expect(configuration.effectiveMinSessionTimeout == 4000)
+        #expect(configuration.effectiveMaxSessionTimeout == 40000)
+        #expect(configuration.maxClientConnections == 60)
+        #expect(configuration.fourLetterWordWhitelist == ["srvr"])
+        #expect(configuration.packetLimit == 1_048_575)
+        #expect(configuration.allowsFourLetterWord("srvr") && !configuration.allowsFourLetterWord("mntr"))
+    }
+
+    @Test func unknownKeysWarn() throws {
+        let result = try ZooCfg.parse("tickTime=2000\nfrobnicate=yes\n")
+        #expect(result.warnings == ["unknown key 'frobnicate' in the configuration is ignored"])
+    }
+
+    @Test func anEnsembleIsRefusedClearly() {
+        #expect {
+            try ZooCfg.parse("server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n")
+        } throws: { error in
+            String(describing: error).contains(
+                "zkserver is a single-node server; run an ensemble with Apache ZooKeeper")
+        }
+    }
+
+    @Test func badValuesNameTheLine() {
+        #expect(throws: ZooCfg.Failure("line 2: tickTime must be a whole number, got 'fast'")) {
+            try ZooCfg.parse("clientPort=1\ntickTime=fast\n")
+        }
+        #expect(throws: ZooCfg.Failure("line 1: expected key=value, got 'garbage'")) {
+            try ZooCfg.parse("garbage\n")
+        }
+    }
+}
