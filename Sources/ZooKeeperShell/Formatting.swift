@@ -10,11 +10,15 @@ import ZooKeeperProtocol
 public enum ShellFormat {
     /// `StatPrinter`: eleven `name = value` lines.
     public static func stat(_ stat: Stat) -> String {
+        self.stat(stat, utc: false)
+    }
+
+    static func stat(_ stat: Stat, utc: Bool) -> String {
         """
         cZxid = 0x\(hex(stat.czxid))
-        ctime = \(javaDate(milliseconds: stat.ctime))
+        ctime = \(javaDate(milliseconds: stat.ctime, utc: utc))
         mZxid = 0x\(hex(stat.mzxid))
-        mtime = \(javaDate(milliseconds: stat.mtime))
+        mtime = \(javaDate(milliseconds: stat.mtime, utc: utc))
         pZxid = 0x\(hex(stat.pzxid))
         cversion = \(stat.cversion)
         dataVersion = \(stat.version)
@@ -33,14 +37,20 @@ public enum ShellFormat {
 
     /// Java's `Date.toString()` (`EEE MMM dd HH:mm:ss zzz yyyy`) in the local time zone, English names.
     public static func javaDate(milliseconds: Int64) -> String {
+        javaDate(milliseconds: milliseconds, utc: false)
+    }
+
+    /// `javaDate` in the local zone, or in UTC (for tests: changing TZ in a threaded process is unsafe).
+    static func javaDate(milliseconds: Int64, utc: Bool) -> String {
         // Java floors toward negative infinity for dates before 1970.
         var seconds = time_t(milliseconds / 1000)
         if milliseconds % 1000 < 0 { seconds -= 1 }
         var parts = tm()
-        guard localtime_r(&seconds, &parts) != nil else { return String(milliseconds) }
+        let converted = utc ? gmtime_r(&seconds, &parts) : localtime_r(&seconds, &parts)
+        guard converted != nil else { return String(milliseconds) }
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let zone = parts.tm_zone.map { String(cString: $0) } ?? "UTC"
+        let zone = utc ? "UTC" : parts.tm_zone.map { String(cString: $0) } ?? "UTC"
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(days[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) \(zone) \(parts.tm_year + 1900)"

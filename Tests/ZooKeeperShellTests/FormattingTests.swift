@@ -9,13 +9,11 @@ import ZooKeeperProtocol
 
 struct FormattingTests {
     @Test func statBlock() {
-        setenv("TZ", "UTC", 1)
-        tzset()
         let stat = Stat(
             czxid: 4, mzxid: 0xc, ctime: 0, mtime: 1_795_800_155_000, version: 2, cversion: -1, aversion: 0,
             ephemeralOwner: -1, dataLength: 6, numChildren: 0, pzxid: 4)
         #expect(
-            ShellFormat.stat(stat) == """
+            ShellFormat.stat(stat, utc: true) == """
                 cZxid = 0x4
                 ctime = Thu Jan 01 00:00:00 UTC 1970
                 mZxid = 0xc
@@ -31,10 +29,16 @@ struct FormattingTests {
                 """)
     }
 
+    @Test func localDatesUseTheLocalZoneName() {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        let zone = String(cString: parts.tm_zone)
+        #expect(ShellFormat.javaDate(milliseconds: Int64(now) * 1000).contains(" \(zone) "))
+    }
+
     @Test func javaDatesBeforeTheEpochRoundDown() {
-        setenv("TZ", "UTC", 1)
-        tzset()
-        #expect(ShellFormat.javaDate(milliseconds: -1) == "Wed Dec 31 23:59:59 UTC 1969")
+        #expect(ShellFormat.javaDate(milliseconds: -1, utc: true) == "Wed Dec 31 23:59:59 UTC 1969")
     }
 
     @Test func hexDumpAsNetty() {
