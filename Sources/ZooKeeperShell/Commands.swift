@@ -209,13 +209,9 @@ extension Shell {
                 addresses.append("")
                 continue
             }
+            // `host:port`, or a bare port that Apache reads as 0.0.0.0:port.
             let client = value[value.index(after: semicolon)...]
-            if let colon = client.lastIndex(of: ":") {
-                addresses.append(String(client))
-                _ = colon
-            } else {
-                addresses.append("0.0.0.0:\(client)")
-            }
+            addresses.append(client.contains(":") ? String(client) : "0.0.0.0:\(client)")
         }
         return version + " " + addresses.joined(separator: ",")
     }

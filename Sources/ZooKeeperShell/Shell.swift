@@ -370,7 +370,6 @@ public final class Shell: @unchecked Sendable {
         if redoWords.first == "redo" { throw CommandFailure("No redoing redos") }
         history[commandCount] = line
         // Unlike zkCli (whose redo always exits 0), the redone command's failure is this line's failure.
-        events.setCommandRunning(true)
         try await dispatch(redoWords)
     }
 
