@@ -269,7 +269,7 @@ extension Shell {
         }
         // The Java client checks the path, then refuses an empty ACL before sending anything.
         if let problem = ZooKeeperPath.problem(with: mode.isSequential ? path + "1" : path) {
-            throw CommandFailure(problem)
+            throw CommandFailure(problem, showsUsage: true)
         }
         if acl.isEmpty {
             let error = ZooKeeperError(.invalidACL)
@@ -328,7 +328,7 @@ extension Shell {
             batchSize = value
         }
         let root = line.arguments[1]
-        if let problem = ZooKeeperPath.problem(with: root) { throw CommandFailure(problem) }
+        if let problem = ZooKeeperPath.problem(with: root) { throw CommandFailure(problem, showsUsage: true) }
         // ZKUtil.listSubTreeBFS, then delete leaves first.
         var tree = [root]
         var next = 0
@@ -372,7 +372,7 @@ extension Shell {
         let parsed = AclParser.parse(line.arguments[2])
         for warning in parsed.warnings { err(warning) }
         let version = try version(line, entry)
-        if let problem = ZooKeeperPath.problem(with: path) { throw CommandFailure(problem) }
+        if let problem = ZooKeeperPath.problem(with: path) { throw CommandFailure(problem, showsUsage: true) }
         if parsed.acl.isEmpty { throw CommandFailure(ZooKeeperError(.invalidACL)) }
         if line.has("R") {
             var failures = 0

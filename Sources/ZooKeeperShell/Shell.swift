@@ -39,15 +39,21 @@ public enum ExitCode {
 struct CommandFailure: Error {
     var message: String
     var exitCode: Int32 = ExitCode.failure
+    /// Malformed input (a bad path, an ACL with no valid entry): the command's usage follows the message.
+    var showsUsage = false
 
-    init(_ message: String, exitCode: Int32 = ExitCode.failure) {
+    init(_ message: String, exitCode: Int32 = ExitCode.failure, showsUsage: Bool = false) {
         self.message = message
         self.exitCode = exitCode
+        self.showsUsage = showsUsage
     }
 
     /// zkCli's `CliWrapperException` text for a ZooKeeper error.
     init(_ error: ZooKeeperError) {
-        self.init(Shell.message(for: error))
+        // A bad path, or an ACL the client refuses before sending (no valid entry; the server's refusals name a
+        // path), is malformed input.
+        let malformed = error.code == .invalidPath || (error.code == .invalidACL && error.path == nil)
+        self.init(Shell.message(for: error), showsUsage: malformed)
     }
 }
 
@@ -322,6 +328,25 @@ public final class Shell: @unchecked Sendable {
             out("Not connected")
             throw CommandFailure.silent
         }
+        do {
+            try await runCommand(name, words)
+        } catch var failure as CommandFailure where failure.showsUsage {
+            // zkCli stops at the message; the usage line says what was expected.
+            let entryName =
+                switch name {
+                case "ls2": "ls"
+                case "rmr": "deleteall"
+                default: name
+                }
+            if let entry = CommandTable.entry(entryName) {
+                failure.message += "\n" + entry.usage
+            }
+            failure.showsUsage = false
+            throw failure
+        }
+    }
+
+    private func runCommand(_ name: String, _ words: [String]) async throws {
         switch name {
         case "ls": try await ls(words)
         case "ls2":

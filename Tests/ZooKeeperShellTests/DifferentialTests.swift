@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import ZooKeeperTestSupport
 
+@testable import ZooKeeperShell
+
 /// zkcli against Apache's zkCli.sh (Debian's 3.8.0, no JLine), both on the same real Apache ZooKeeper: the
 /// same script, the same stdout, stderr and exit codes after normalising what must differ between two runs
 /// (zxids, times, session ids, the test root).
@@ -26,6 +28,8 @@ import ZooKeeperTestSupport
 ///     rejected `addauth` exit 1 (zkCli 0 for these).
 /// 11. At the end of a script (EOF) and after a one-shot command the session is closed, so ephemeral nodes go
 ///     at once (zkCli leaves them until the session times out).
+/// 12. A bad path or an ACL with no valid entry is followed by the command's usage (as missing arguments are);
+///     zkCli prints the message alone.
 @Suite(.serialized)
 struct DifferentialTests {
     /// Every command, option and error that Debian's zkCli 3.8.0 and zkcli share. `$R` is the test root.
@@ -245,9 +249,36 @@ struct DifferentialTests {
                     "set path data [-s] [-v version] [-b]\n -b         Supply data in base64 format\n -s         Print znode stats additionally\n -v <arg>   Set with an expected version\n\n"
             )
         }
-        let errorLines = error.components(separatedBy: "\n").filter { !$0.hasPrefix("SLF4J: ") }
+        var errorLines = error.components(separatedBy: "\n").filter { !$0.hasPrefix("SLF4J: ") }
+        if !apache { errorLines = withoutUsageAfterMalformedInput(errorLines) }
         return Normalised(
             output: kept.joined(separator: "\n"), error: errorLines.joined(separator: "\n"), events: events.sorted())
+    }
+
+    /// Exception 12: drops the usage block that zkcli prints after a path or ACL error.
+    static func withoutUsageAfterMalformedInput(_ lines: [String]) -> [String] {
+        let usages = Dictionary(
+            CommandTable.entries.map { ("\($0.name) \($0.optionString)", $0.optionTable != nil) },
+            uniquingKeysWith: { first, _ in first })
+        func isMalformedInput(_ line: String) -> Bool {
+            line.hasPrefix("Path must ") || line.hasPrefix("Path length must") || line.hasPrefix("Invalid path string ")
+                || line == "Acl is not valid : null"
+        }
+        var result: [String] = []
+        var index = 0
+        while index < lines.count {
+            result.append(lines[index])
+            if isMalformedInput(lines[index]), index + 1 < lines.count, let hasTable = usages[lines[index + 1]] {
+                index += 2
+                if hasTable {
+                    while index < lines.count, lines[index].hasPrefix(" -") { index += 1 }
+                    index += 1  // the blank line after the table
+                }
+                continue
+            }
+            index += 1
+        }
+        return result
     }
 
     /// With ZKCLI_DIFF_DUMP=<directory>, writes both normalised runs there for `diff`.

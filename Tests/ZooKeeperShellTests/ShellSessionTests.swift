@@ -192,6 +192,26 @@ struct ShellSessionTests {
         await shell.close()
     }
 
+    @Test func malformedInputIsFollowedByTheUsage() async throws {
+        let (shell, output, root) = try makeShell()
+        #expect(await shell.execute(line: "delete relative") == 1)
+        #expect(output.error == "Path must start with / character\ndelete [-v version] path\n")
+        output.reset()
+        #expect(await shell.execute(line: "setAcl \(root) nonsense") == 1)
+        #expect(
+            output.error
+                == "nonsense does not have the form scheme:id:perm\nAcl is not valid : null\nsetAcl [-s] [-v version] [-R] path acl\n"
+        )
+        output.reset()
+        #expect(await shell.execute(line: "get \(root)/") == 1)
+        #expect(output.error.hasPrefix("Path must not end with / character\nget [-s] [-w] [-b] [-x] path\n -b   "))
+        output.reset()
+        // A well-formed request that fails is not followed by the usage.
+        #expect(await shell.execute(line: "get \(root)") == 1)
+        #expect(output.error == "Node does not exist: \(root)\n")
+        await shell.close()
+    }
+
     @Test func completionReadsChildrenLive() async throws {
         let (shell, _, root) = try makeShell()
         await shell.execute(line: "create \(root)")
