@@ -24,6 +24,9 @@ final class TerminalSession: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         _ = try? tmux(["kill-server"])
+        // The server leaves its socket file behind.
+        let directory = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+        unlink("\(directory)/tmux-\(getuid())/\(socket)")
     }
 
     @discardableResult
