@@ -318,13 +318,15 @@ struct ClientProperties {
         while let rawLine = reader.next() {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             guard let first = line.first, first != "#", first != "!" else { continue }
-            guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " }) else {
+            // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.
+            guard let end = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
                 values[String(line)] = ""
                 continue
             }
-            let key = String(line[..<separator])
-            let value = line[line.index(after: separator)...].drop { $0 == " " || $0 == "\t" }
-            values[key] = String(value)
+            let key = String(line[..<end])
+            var rest = line[end...].drop { $0 == " " || $0 == "\t" }
+            if let first = rest.first, first == "=" || first == ":" { rest = rest.dropFirst() }
+            values[key] = String(rest.drop { $0 == " " || $0 == "\t" })
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ZooKeeperTestSupport
 
@@ -86,6 +87,22 @@ struct ExitCodeTests {
         let missingConfiguration = try Programs.run(
             try Programs.zkcli, ["-client-configuration", "/nonexistent/zk.properties", "ls", "/"])
         #expect(missingConfiguration.exitCode == 2)
+        let directory = try TestEnvironment.temporaryDirectory("zkcli-config")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "zookeeper.client.secure=true\n".write(toFile: directory + "/tls", atomically: true, encoding: .utf8)
+        let tls = try Programs.run(try Programs.zkcli, ["-client-configuration", directory + "/tls", "ls", "/"])
+        #expect(tls.exitCode == 2)
+        #expect(tls.error == "zkcli: TLS (zookeeper.client.secure) is not supported yet\n")
+        // A packet limit from the file applies: a 100-byte limit refuses a 200-byte value before sending it.
+        try "# limits\njute.maxbuffer = 100\n".write(toFile: directory + "/small", atomically: true, encoding: .utf8)
+        let server = try SharedTestServers.connectString(.apache)
+        let big = String(repeating: "x", count: 200)
+        let path = SharedTestServers.uniqueRoot("too-big")
+        let limited = try Programs.zkcli(
+            server: server, ["-client-configuration", directory + "/small", "create", path, big])
+        #expect(limited.exitCode == 1)
+        #expect(!limited.error.hasPrefix("Created"))
+        _ = try Programs.zkcli(server: server, ["delete", path])
         // zkCli.sh ignores unknown options and crashes on a non-numeric timeout; these are usage errors here.
         for arguments in [["-x", "ls", "/"], ["-timeout", "abc", "ls", "/"], ["-server"]] {
             let run = try Programs.run(try Programs.zkcli, arguments)
