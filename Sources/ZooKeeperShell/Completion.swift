@@ -1,4 +1,3 @@
-import Synchronization
 import ZooKeeper
 
 /// Tab completion: command names for the first word, the command's options for a word starting with `-`,
@@ -87,22 +86,7 @@ extension Shell {
         CompletionProvider { [self] parent in
             let client = self.client
             guard client.state == .connected || client.state == .connectedReadOnly else { return nil }
-            // Unstructured, so that a slow server's answer is abandoned rather than waited for.
-            return await withCheckedContinuation { (continuation: CheckedContinuation<[String]?, Never>) in
-                let resumed = Mutex(false)
-                let resume: @Sendable ([String]?) -> Void = { result in
-                    let first = resumed.withLock { done in
-                        defer { done = true }
-                        return !done
-                    }
-                    if first { continuation.resume(returning: result) }
-                }
-                Task { resume(try? await client.getChildren(parent)) }
-                Task {
-                    try? await Task.sleep(for: timeout)
-                    resume(nil)
-                }
-            }
+            return await firstResult(within: timeout) { try? await client.getChildren(parent) } ?? nil
         }
     }
 }

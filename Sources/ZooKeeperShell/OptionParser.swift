@@ -3,12 +3,16 @@
 struct CommandOption: Sendable, Hashable {
     var name: String
     var takesValue: Bool
+    /// commons-cli's description, which zkCli prints in some errors (`-n num soft quota`).
     var description: String
+    /// What the option does, for the completion scripts' listings.
+    var help: String
 
-    init(_ name: String, value: Bool = false, _ description: String = "") {
+    init(_ name: String, value: Bool = false, _ description: String = "", help: String = "") {
         self.name = name
         self.takesValue = value
         self.description = description
+        self.help = help
     }
 }
 

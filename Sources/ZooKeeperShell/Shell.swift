@@ -332,13 +332,7 @@ public final class Shell: @unchecked Sendable {
             try await runCommand(name, words)
         } catch var failure as CommandFailure where failure.showsUsage {
             // zkCli stops at the message; the usage line says what was expected.
-            let entryName =
-                switch name {
-                case "ls2": "ls"
-                case "rmr": "deleteall"
-                default: name
-                }
-            if let entry = CommandTable.entry(entryName) {
+            if let entry = CommandTable.entry(CommandTable.canonicalName(name)) {
                 failure.message += "\n" + entry.usage
             }
             failure.showsUsage = false

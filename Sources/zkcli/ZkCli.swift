@@ -32,49 +32,57 @@ struct ZkCli: ParsableCommand {
 
     @Option(
         name: .customLong("server", withSingleDash: true),
-        help: ArgumentHelp("The servers and optional chroot.", valueName: "host:port[,host:port...][/chroot]"))
+        help: ArgumentHelp(ProgramOptions.server.help, valueName: "host:port[,host:port...][/chroot]"))
     var server: String?
 
     @Option(
         name: .customLong("timeout", withSingleDash: true),
-        help: ArgumentHelp("The session timeout asked of the server, in milliseconds.", valueName: "ms"))
+        help: ArgumentHelp(ProgramOptions.timeout.help, valueName: "ms"))
     var timeout = 30000
 
-    @Flag(name: .customShort("r"), help: "Accept a read-only server (reads only).")
+    @Flag(name: .customShort("r"), help: ArgumentHelp(ProgramOptions.readOnly.help))
     var readOnly = false
 
     @Flag(
         name: .customLong("waitforconnection", withSingleDash: true),
-        help: "Wait (up to -timeout) for the session before running commands.")
+        help: ArgumentHelp(ProgramOptions.waitForConnection.help))
     var waitForConnection = false
 
     @Option(
         name: .customLong("client-configuration", withSingleDash: true),
-        help: ArgumentHelp("A ZooKeeper client properties file (jute.maxbuffer is honoured).", valueName: "file"))
+        help: ArgumentHelp(ProgramOptions.clientConfiguration.help, valueName: "file"))
     var clientConfiguration: String?
 
     @Option(
         name: .customLong("history-file"),
-        help: ArgumentHelp("Where to keep the interactive history (default ~/.zkcli_history).", valueName: "file"))
+        help: ArgumentHelp(ProgramOptions.historyFile.help, valueName: "file"))
     var historyFile: String?
 
-    @Flag(name: .customLong("stop-on-error"), help: "Stop a script at the first command that fails.")
+    @Flag(name: .customLong("stop-on-error"), help: ArgumentHelp(ProgramOptions.stopOnError.help))
     var stopOnError = false
 
     @Flag(
         name: .customLong("embedded"),
-        help: "Start the bundled zkserver in this process on a free loopback port and open the shell on it.")
+        help: ArgumentHelp(ProgramOptions.embedded.help))
     var embedded = false
 
     @Option(
         name: .customLong("data-dir"),
-        help: ArgumentHelp("The embedded server's data directory (default: in memory).", valueName: "dir"))
+        help: ArgumentHelp(ProgramOptions.dataDirectory.help, valueName: "dir"))
     var dataDirectory: String?
 
     @Argument(
         parsing: .captureForPassthrough,
         help: ArgumentHelp("A command to run instead of reading commands, e.g. get -s /a.", valueName: "command"))
     var command: [String] = []
+
+    /// `zkcli --complete -- WORDS...` is answered before the argument parser sees the words, which are a
+    /// half-typed command line.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "--complete" { ProgramOptions.completeAndExit(Array(arguments.dropFirst())) }
+        main(nil)
+    }
 
     mutating func run() throws {
         // The command words are captured as they are, so the standard flags are looked for here.

@@ -15,7 +15,7 @@ struct ZKServerCommand: AsyncParsableCommand {
             4lw.commands.whitelist, ...). Flags override the file. Logs go to stderr.
             """)
 
-    @Argument(help: "A zoo.cfg file.", completion: .file())
+    @Argument(help: "A zoo.cfg file.", completion: .file(extensions: ["cfg"]))
     var configFile: String?
 
     @Option(name: .long, help: "The client port (clientPort); 0 picks a free one.")
@@ -30,7 +30,9 @@ struct ZKServerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("in-memory"), help: "Keep everything in memory (no data directory).")
     var inMemory = false
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    @Option(
+        name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.",
+        completion: .list(Logger.Level.allCases.map(\.rawValue)))
     var logLevel: String = "info"
 
     func run() async throws {
