@@ -1,8 +1,23 @@
 # The two set-up commands of the README: `make run` and `make test`.
+# `make install [PREFIX=/usr/local] [DESTDIR=]` puts the release binaries, the man pages and the shell
+# completions where the system looks for them; `make uninstall` removes exactly those files.
 SWIFT ?= swift
 PREFIX ?= /usr/local
+DESTDIR ?=
+# Where the binaries to install are; empty builds them in release mode first (tests point it at a build).
+BINDIR_SRC ?=
 
-.PHONY: run test build deps
+PROGRAMS := zkcli zkserver zkbench
+MAN_PAGES := zkcli.1 zkserver.1
+COMPLETED := zkcli zkserver
+
+bindir := $(DESTDIR)$(PREFIX)/bin
+man1dir := $(DESTDIR)$(PREFIX)/share/man/man1
+bashdir := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+zshdir := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+
+.PHONY: run test build deps release install uninstall
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -22,3 +37,26 @@ run: deps
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+
+release: deps
+	$(SWIFT) build -c release
+
+install: $(if $(BINDIR_SRC),,release)
+	@set -e; \
+	source="$(BINDIR_SRC)"; \
+	if [ -z "$$source" ]; then source="$$($(SWIFT) build -c release --show-bin-path)"; fi; \
+	install -d "$(bindir)" "$(man1dir)" "$(bashdir)" "$(zshdir)" "$(fishdir)"; \
+	for program in $(PROGRAMS); do install -m 755 "$$source/$$program" "$(bindir)/$$program"; done; \
+	for page in $(MAN_PAGES); do install -m 644 "man/$$page" "$(man1dir)/$$page"; done; \
+	for program in $(COMPLETED); do \
+		install -m 644 "completions/$$program.bash" "$(bashdir)/$$program"; \
+		install -m 644 "completions/_$$program" "$(zshdir)/_$$program"; \
+		install -m 644 "completions/$$program.fish" "$(fishdir)/$$program.fish"; \
+	done; \
+	echo "Installed $(PROGRAMS), their man pages and completions under $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	rm -f $(foreach program,$(PROGRAMS),"$(bindir)/$(program)") \
+		$(foreach page,$(MAN_PAGES),"$(man1dir)/$(page)") \
+		$(foreach program,$(COMPLETED),"$(bashdir)/$(program)" "$(zshdir)/_$(program)" \
+			"$(fishdir)/$(program).fish")

@@ -1,0 +1,30 @@
+# bash completion for zkserver: its options, the log levels, and .cfg files (and directories to look in) for
+# the zoo.cfg argument.
+
+_zkserver() {
+    local current=${COMP_WORDS[COMP_CWORD]}
+    local previous=${COMP_WORDS[COMP_CWORD - 1]}
+    COMPREPLY=()
+    case $previous in
+    --port | --host)
+        return
+        ;;
+    --data-dir)
+        compopt -o filenames 2>/dev/null
+        mapfile -t COMPREPLY < <(compgen -d -- "$current")
+        return
+        ;;
+    --log-level)
+        mapfile -t COMPREPLY < <(compgen -W 'trace debug info notice warning error critical' -- "$current")
+        return
+        ;;
+    esac
+    if [[ $current == -* ]]; then
+        mapfile -t COMPREPLY < <(compgen -W '--port --host --data-dir --in-memory --log-level -h --help' -- "$current")
+        return
+    fi
+    compopt -o filenames 2>/dev/null
+    mapfile -t COMPREPLY < <(compgen -d -- "$current"; compgen -f -X '!*.cfg' -- "$current")
+}
+
+complete -F _zkserver zkserver
