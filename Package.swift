@@ -135,6 +135,12 @@ let package = Package(
             dependencies: ["ZooKeeperShell", "ZooKeeperTestSupport"],
             swiftSettings: swiftSettings
         ),
+        // The man pages, the completion scripts and `make install`, checked against the code and real shells.
+        .testTarget(
+            name: "DocumentationTests",
+            dependencies: ["ZooKeeperShell", "ZooKeeperServer", "ZooKeeper", "ZooKeeperTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ZooKeeperServerTests",
             dependencies: [

@@ -1,18 +1,17 @@
 import Foundation
-import ZooKeeperTestSupport
 
 /// What a finished program left behind.
-struct ProgramRun: Sendable {
-    var output: String
-    var error: String
-    var exitCode: Int32
+public struct ProgramRun: Sendable {
+    public var output: String
+    public var error: String
+    public var exitCode: Int32
 }
 
 /// Runs programs the way a script would: stdin from a file, stdout and stderr to files (so that nothing can
 /// block on a full pipe), with a bound on the time they may take.
-enum Programs {
+public enum Programs {
     /// The `zkcli` built next to this test bundle.
-    static var zkcli: String {
+    public static var zkcli: String {
         get throws {
             let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             for candidate in [directory, directory.deletingLastPathComponent()] {
@@ -23,7 +22,7 @@ enum Programs {
         }
     }
 
-    static func run(
+    public static func run(
         _ executable: String, _ arguments: [String], input: String = "", environment: [String: String] = [:],
         timeout: Double = 120
     ) throws -> ProgramRun {
@@ -105,14 +104,14 @@ enum Programs {
     }
 
     /// Runs our shell against `server`.
-    static func zkcli(
+    public static func zkcli(
         server: String, _ arguments: [String] = [], input: String = "", environment: [String: String] = [:]
     ) throws -> ProgramRun {
         try run(try zkcli, ["-server", server] + arguments, input: input, environment: environment)
     }
 
     /// Runs Apache's zkCli.sh against `server` (with a writable log directory, as it needs one).
-    static func apacheCli(server: String, _ arguments: [String] = [], input: String = "") throws -> ProgramRun {
+    public static func apacheCli(server: String, _ arguments: [String] = [], input: String = "") throws -> ProgramRun {
         try ApacheZooKeeperInstallation.require()
         let logDirectory = try TestEnvironment.temporaryDirectory("zkcli-log")
         defer { try? FileManager.default.removeItem(atPath: logDirectory) }
