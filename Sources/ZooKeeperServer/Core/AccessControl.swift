@@ -189,6 +189,11 @@ struct ACLCache {
         return index
     }
 
+    /// Adds a reference to a list already held (restoring a snapshot, where nodes name lists by index).
+    mutating func retain(existing index: Int32) {
+        referenceCounts[Int(index)] += 1
+    }
+
     /// Drops a reference; the list is forgotten when no node uses it.
     mutating func release(_ index: Int32) {
         let slot = Int(index)
