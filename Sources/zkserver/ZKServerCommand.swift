@@ -69,11 +69,18 @@ struct ZKServerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "zkserver")
         for warning in warnings { logger.warning("\(warning)") }
-        if let directory = configuration.dataDirectory {
-            logger.warning("persistence is not implemented yet: \(directory) is not written; data lives in memory")
+        if configuration.dataDirectory == nil {
+            logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
         }
 
-        let server = try await ZooKeeperServer.start(configuration, logger: logger)
+        let server: ZooKeeperServer
+        do {
+            server = try await ZooKeeperServer.start(configuration, logger: logger)
+        } catch let error as PersistenceError {
+            // One line naming the file and offset; the operator decides what to do with the directory.
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
         logger.notice("zkserver serving on \(server.connectString)")
         await waitForTerminationSignal()
         logger.notice("shutting down")
