@@ -90,7 +90,8 @@ public final class ZooKeeperServer: Sendable {
                     configuration: configuration, dataDirectory: dataDirectory, clock: clock, eventLoop: eventLoop,
                     fileSystem: fileSystem, logger: logger)
             } else {
-                core = ServerCore(configuration: configuration, clock: clock, log: handedOverLog.value ?? InMemoryTransactionLog())
+                core = ServerCore(
+                    configuration: configuration, clock: clock, log: handedOverLog.value ?? InMemoryTransactionLog())
             }
             return ServerRuntime(
                 eventLoop: eventLoop, configuration: configuration, clock: clock, core: core, store: store,

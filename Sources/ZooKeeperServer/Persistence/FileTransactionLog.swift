@@ -84,7 +84,10 @@ public final class FileTransactionLog: TransactionLog, @unchecked Sendable {
         pendingFirstZxid = nil
         rollRequested = false
         let writer = writer
+        // Called back on the loop, where the completion was given.
+        let completion = NIOLoopBound(completion, eventLoop: eventLoop)
         thread.runIfActive(eventLoop: eventLoop) { try writer.write(batch) }.whenComplete { [self] result in
+            let completion = completion.value
             switch result {
             case .success:
                 if failure == nil { durableZxid = lastZxid }
@@ -134,9 +137,10 @@ final class LogWriter: @unchecked Sendable {
     private var preallocatedEnd: Int64 = 0
     private var failed = false
 
-    init(directory: DataDirectory, fileSystem: any PersistenceFileSystem, options: FileTransactionLog.Options,
-        logger: Logger)
-    {
+    init(
+        directory: DataDirectory, fileSystem: any PersistenceFileSystem, options: FileTransactionLog.Options,
+        logger: Logger
+    ) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.options = options

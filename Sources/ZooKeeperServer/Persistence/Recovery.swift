@@ -39,7 +39,7 @@ struct Recovery {
             do {
                 base = try SnapshotFile.read(try fileSystem.readFile(path), path: path)
                 break
-            } catch where error.code == .foreignFormat {
+            } catch  where error.code == .foreignFormat {
                 throw error
             } catch {
                 let warning = "skipping snapshot \(path): \(error)"

@@ -30,15 +30,20 @@ final class Snapshotter: @unchecked Sendable {
     /// Called on the loop after each snapshot is in place (autopurge hooks here in tests).
     var onSnapshotCompleted: ((Int64) -> Void)?
 
-    private final class Job {
+    /// One snapshot in progress; loop-confined like the snapshotter.
+    private final class Job: @unchecked Sendable {
         let walker: SnapshotWalker
         let file: SnapshotFileWriter
+        let core: ServerCore
+        let log: FileTransactionLog
         var buffer = ByteBuffer()
         var endZxid: Int64?
         var awaitingDurability = false
-        init(walker: SnapshotWalker, file: SnapshotFileWriter) {
+        init(walker: SnapshotWalker, file: SnapshotFileWriter, core: ServerCore, log: FileTransactionLog) {
             self.walker = walker
             self.file = file
+            self.core = core
+            self.log = log
         }
     }
 
@@ -84,18 +89,21 @@ final class Snapshotter: @unchecked Sendable {
         let job = Job(
             walker: walker,
             file: SnapshotFileWriter(
-                path: path, directory: directory.snapshotDirectory, fileSystem: fileSystem, forceSync: forceSync))
+                path: path, directory: directory.snapshotDirectory, fileSystem: fileSystem, forceSync: forceSync),
+            core: core, log: log)
         walker.begin(
             sessions: core.sessions.sessions.values.sorted { $0.id < $1.id }.map {
                 SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
             }, wallMilliseconds: core.clock.wallMilliseconds(), into: &job.buffer)
         self.job = job
         logger.info("snapshot of zxid \(hex(startZxid)) started: \(path)")
-        step(core: core, log: log)
+        step()
     }
 
-    private func step(core: ServerCore, log: FileTransactionLog) {
+    private func step() {
         guard let job, !stopped, job.endZxid == nil else { return }
+        let core = job.core
+        let log = job.log
         let done = job.walker.step(core.tree, budget: nodesPerStep, endZxid: core.lastZxid, into: &job.buffer)
         if done { job.endZxid = core.lastZxid }
         if done || job.buffer.readableBytes >= chunkSize {
@@ -106,7 +114,7 @@ final class Snapshotter: @unchecked Sendable {
         if done {
             logDurable(log.durableZxid)
         } else {
-            eventLoop.execute { [self] in step(core: core, log: log) }
+            eventLoop.execute { [self] in step() }
         }
     }
 

@@ -59,7 +59,8 @@ final class AcknowledgedWrites: @unchecked Sendable {
             if entry.inFlight != nil { unresolvedAtKill += 1 }
             entries[path] = Entry(acknowledged: observed, inFlight: nil)
             if observed == entry.acknowledged || observed == entry.inFlight { return nil }
-            return "\(path): server has \(observed), acknowledged \(entry.acknowledged), in flight \(String(describing: entry.inFlight))"
+            return
+                "\(path): server has \(observed), acknowledged \(entry.acknowledged), in flight \(String(describing: entry.inFlight))"
         }
     }
 }
@@ -85,7 +86,8 @@ final class AcknowledgedWrites: @unchecked Sendable {
             let server = try ZKServerProcess(
                 port: port, configuration: configuration, logFile: directory + "/server.log")
             let problems = try await verifyAll(model, address: server.address, cycle: cycle)
-            #expect(problems.count == 0, "cycle \(cycle) (seed \(seed)):\n\(problems.prefix(10).joined(separator: "\n"))")
+            #expect(
+                problems.count == 0, "cycle \(cycle) (seed \(seed)):\n\(problems.prefix(10).joined(separator: "\n"))")
             if !problems.isEmpty {
                 server.kill()
                 break
@@ -150,7 +152,8 @@ final class AcknowledgedWrites: @unchecked Sendable {
         configuration.requestTimeoutWhileDisconnected = .milliseconds(1)
         var clients: [ZooKeeperClient] = []
         for _ in 0..<Self.sessions {
-            clients.append(try await ZooKeeperClient.connect(address, configuration: configuration, timeout: .seconds(20)))
+            clients.append(
+                try await ZooKeeperClient.connect(address, configuration: configuration, timeout: .seconds(20)))
         }
         await withTaskGroup(of: Void.self) { group in
             for (sessionIndex, client) in clients.enumerated() {
@@ -175,7 +178,9 @@ final class AcknowledgedWrites: @unchecked Sendable {
         let fixed = "/t/\(owner)"
         var serial = 0
         while !stop.withLockedValue({ $0 }) {
-            let data = (0..<Int.random(in: 0...120, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let data = (0..<Int.random(in: 0...120, using: &random)).map { _ in
+                UInt8.random(in: 0...255, using: &random)
+            }
             let choice = Int.random(in: 0..<100, using: &random)
             do throws(ZooKeeperError) {
                 switch (model.state(of: fixed), choice) {

@@ -48,8 +48,10 @@ import Testing
         let directory = try temporaryDataDirectory()
         let path = try writeLogFile(transactions(1...5), in: directory)
         let size = fileSize(path)
-        let lastStart = size - (LogFile.recordHeaderSize + TransactionCodec.headerSize
-            + TransactionCodec.encodedSize(of: transactions(5...5)[0].body))
+        let lastStart =
+            size
+            - (LogFile.recordHeaderSize + TransactionCodec.headerSize
+                + TransactionCodec.encodedSize(of: transactions(5...5)[0].body))
         for cut in [1, 3, 9, 20] {
             try Data.truncate(path, to: size - cut)
             let (zxids, end) = try scan(path)

@@ -73,7 +73,9 @@ struct StateDump: Equatable, CustomStringConvertible {
             lines.append("\(path): \(String(describing: nodes[path])) vs \(String(describing: other.nodes[path]))")
             if lines.count > 5 { break }
         }
-        if sessions != other.sessions { lines.append("sessions \(sessions.keys.sorted()) vs \(other.sessions.keys.sorted())") }
+        if sessions != other.sessions {
+            lines.append("sessions \(sessions.keys.sorted()) vs \(other.sessions.keys.sorted())")
+        }
         if ephemerals != other.ephemerals { lines.append("ephemerals differ") }
         if nodeCount != other.nodeCount { lines.append("nodeCount \(nodeCount) vs \(other.nodeCount)") }
         if approximateDataSize != other.approximateDataSize {

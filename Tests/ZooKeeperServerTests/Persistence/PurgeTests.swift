@@ -24,7 +24,8 @@ import Testing
         let plan = Purge.plan(snapshots: [10, 20, 30, 40], logs: [1], retainCount: 1)
         #expect(plan.snapshots == [10])
         #expect(plan.logs == [])
-        #expect(Purge.plan(snapshots: [10, 20, 30], logs: [1, 15], retainCount: 0) == Purge.Plan(snapshots: [], logs: []))
+        #expect(
+            Purge.plan(snapshots: [10, 20, 30], logs: [1, 15], retainCount: 0) == Purge.Plan(snapshots: [], logs: []))
     }
 
     @Test func runDeletesOnlyWhatThePlanAllowsAndRecoveryStillWorks() throws {

@@ -112,7 +112,8 @@ import ZooKeeperTestSupport
         let transactions = (1...10).map { createTransaction(Int64($0), "/n\($0)", childCreations: Int32($0)) }
         let path = try writeLogFile(transactions, in: directory)
         let recordSize =
-            LogFile.recordHeaderSize + TransactionCodec.headerSize + TransactionCodec.encodedSize(of: transactions[0].body)
+            LogFile.recordHeaderSize + TransactionCodec.headerSize
+            + TransactionCodec.encodedSize(of: transactions[0].body)
         let fifth = LogFile.headerSize + 4 * recordSize
         let size = fileSize(path)
         try Data.corrupt(path, at: fifth + 12)

@@ -26,7 +26,8 @@ struct RandomWorkload {
 
     mutating func data() -> [UInt8]? {
         Int.random(in: 0..<10, using: &random) == 0
-            ? nil : Array(repeating: UInt8.random(in: 0...255, using: &random), count: Int.random(in: 0...40, using: &random))
+            ? nil
+            : Array(repeating: UInt8.random(in: 0...255, using: &random), count: Int.random(in: 0...40, using: &random))
     }
 
     mutating func run(_ count: Int) {
@@ -45,7 +46,9 @@ struct RandomWorkload {
         case 55..<80:
             harness.send(client, .setData(SetDataRequest(path: path(), data: data(), version: -1)))
         case 80..<85:
-            let acl = Bool.random(using: &random) ? ACL.openUnsafe : [ACL(permissions: .all, id: Id(scheme: "digest", id: "u:h")), ACL.openUnsafe[0]]
+            let acl =
+                Bool.random(using: &random)
+                ? ACL.openUnsafe : [ACL(permissions: .all, id: Id(scheme: "digest", id: "u:h")), ACL.openUnsafe[0]]
             harness.send(client, .setACL(SetACLRequest(path: path(), acl: acl, version: -1)))
         case 85..<93:
             let first = path()

@@ -11,15 +11,18 @@ import ZooKeeperProtocol
     static let bodies: [TransactionBody] = [
         .createSession(timeout: 30_000, password: Array(0..<16)),
         .closeSession,
-        .create(path: "/a/b", data: Array("hello".utf8), acl: digestACL, ephemeralOwner: 0x0100_0000_0000_0001,
+        .create(
+            path: "/a/b", data: Array("hello".utf8), acl: digestACL, ephemeralOwner: 0x0100_0000_0000_0001,
             parentChildCreations: 7),
         .create(path: "/null", data: nil, acl: ACL.openUnsafe, ephemeralOwner: 0, parentChildCreations: 1),
         .delete(path: "/a/b"),
         .setData(path: "/a", data: [], version: 3),
         .setACL(path: "/a", acl: ACL.readUnsafe, aversion: -1),
         .check(path: "/a"),
-        .multi([.create(path: "/m", data: [1], acl: ACL.openUnsafe, ephemeralOwner: 0, parentChildCreations: 2),
-            .setData(path: "/m", data: nil, version: 1), .delete(path: "/m")]),
+        .multi([
+            .create(path: "/m", data: [1], acl: ACL.openUnsafe, ephemeralOwner: 0, parentChildCreations: 2),
+            .setData(path: "/m", data: nil, version: 1), .delete(path: "/m"),
+        ]),
         .multi([]),
         .error(.noNode),
     ]
