@@ -93,8 +93,9 @@ final class AcknowledgedWrites: @unchecked Sendable {
                 break
             }
             let stop = NIOLockedValueBox(false)
+            let clients = try await connectWriters(address: server.address)
             let writers = Task {
-                try await runWriters(model, address: server.address, cycle: cycle, seed: seed, stop: stop)
+                await runWriters(model, clients: clients, cycle: cycle, seed: seed, stop: stop)
             }
             // The only wait of the test: the random moment of the kill.
             let delay = UInt64.random(in: 30...350, using: &random)
@@ -102,7 +103,7 @@ final class AcknowledgedWrites: @unchecked Sendable {
             let before = model.acknowledgedCount
             server.kill()
             stop.withLockedValue { $0 = true }
-            try await writers.value
+            await writers.value
             if model.acknowledgedCount > before { killedWithWritesInFlight += 1 }
         }
         let server = try ZKServerProcess(port: port, configuration: configuration, logFile: directory + "/server.log")
@@ -142,11 +143,8 @@ final class AcknowledgedWrites: @unchecked Sendable {
         return observed.compactMap { model.verify($0.0, observed: $0.1) }
     }
 
-    /// Several sessions, each with many workers; a worker keeps one write in flight on paths only it touches:
-    /// setData on its own node, creates of new nodes, and deletes of nodes it created.
-    func runWriters(
-        _ model: AcknowledgedWrites, address: String, cycle: Int, seed: UInt64, stop: NIOLockedValueBox<Bool>
-    ) async throws {
+    /// The writers' sessions, connected before the kill timer starts.
+    func connectWriters(address: String) async throws -> [ZooKeeperClient] {
         var configuration = ZooKeeperClient.Configuration()
         configuration.sessionTimeout = .seconds(4)
         configuration.requestTimeoutWhileDisconnected = .milliseconds(1)
@@ -155,6 +153,15 @@ final class AcknowledgedWrites: @unchecked Sendable {
             clients.append(
                 try await ZooKeeperClient.connect(address, configuration: configuration, timeout: .seconds(20)))
         }
+        return clients
+    }
+
+    /// Several sessions, each with many workers; a worker keeps one write in flight on paths only it touches:
+    /// setData on its own node, creates of new nodes, and deletes of nodes it created.
+    func runWriters(
+        _ model: AcknowledgedWrites, clients: [ZooKeeperClient], cycle: Int, seed: UInt64,
+        stop: NIOLockedValueBox<Bool>
+    ) async {
         await withTaskGroup(of: Void.self) { group in
             for (sessionIndex, client) in clients.enumerated() {
                 for worker in 0..<Self.workersPerSession {
