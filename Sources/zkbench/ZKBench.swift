@@ -46,6 +46,9 @@ struct ZKBench: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON object per phase instead of text.")
     var json = false
 
+    @Flag(name: .long, help: "Leave the nodes in place at the end (to measure a loaded server).")
+    var keep = false
+
     mutating func run() async throws {
         let value = [UInt8](repeating: 0x61, count: valueSize)
         var clients: [ZooKeeperClient] = []
@@ -55,14 +58,6 @@ struct ZKBench: AsyncParsableCommand {
         let admin = clients[0]
         try await removeTree(admin, root)
         try await admin.create(root)
-        defer {
-            let clients = clients
-            let root = self.root
-            Task {
-                try? await removeTree(clients[0], root)
-                for client in clients { await client.close() }
-            }
-        }
         for phase in phases {
             let result: PhaseResult
             if phase.hasPrefix("sync-") {
@@ -74,7 +69,7 @@ struct ZKBench: AsyncParsableCommand {
             }
             print(json ? result.json : result.text)
         }
-        try await removeTree(admin, root)
+        if !keep { try await removeTree(admin, root) }
         for client in clients { await client.close() }
     }
 
