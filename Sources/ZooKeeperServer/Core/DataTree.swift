@@ -172,9 +172,18 @@ struct DataTree {
         path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64, time: Int64,
         parentChildCreations: Int32
     ) {
-        let parentPath = ZooKeeperPath.parent(of: path)
+        guard let parent = node(at: String(ZooKeeperPath.parent(of: path))) else { return }
+        insert(
+            path: path, under: parent, data: data, acl: acl, ephemeralOwner: ephemeralOwner, zxid: zxid, time: time,
+            parentChildCreations: parentChildCreations)
+    }
+
+    /// `insert` when the caller has already looked the parent up.
+    mutating func insert(
+        path: String, under parent: Znode, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64,
+        time: Int64, parentChildCreations: Int32
+    ) {
         let name = String(ZooKeeperPath.name(of: path))
-        guard let parent = node(at: String(parentPath)) else { return }
         if let existing = parent.children?[name] {
             forgetSubtree(existing, path: path)
         }

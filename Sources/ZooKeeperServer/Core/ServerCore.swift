@@ -627,8 +627,8 @@ public final class ServerCore {
             let undo = Undo.created(
                 path: path, parentPzxid: parent.pzxid, parentChildCreations: parent.childCreations)
             tree.insert(
-                path: path, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid, time: transaction.time,
-                parentChildCreations: parentChildCreations)
+                path: path, under: parent, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid,
+                time: transaction.time, parentChildCreations: parentChildCreations)
             events.append(WatchTrigger(type: .nodeCreated, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return undo
