@@ -11,8 +11,10 @@ struct ZKServerCommand: AsyncParsableCommand {
         commandName: "zkserver",
         abstract: "A single-node ZooKeeper-compatible server.",
         discussion: """
-            Reads the same zoo.cfg as Apache ZooKeeper (tickTime, dataDir, clientPort, maxClientCnxns, \
-            4lw.commands.whitelist, ...). Flags override the file. Logs go to stderr.
+            Reads the same zoo.cfg as Apache ZooKeeper (tickTime, dataDir, dataLogDir, clientPort, \
+            maxClientCnxns, snapCount, forceSync, autopurge.*, 4lw.commands.whitelist, ...). Flags override the \
+            file. With a data directory every write is acknowledged only once it is fsynced to the transaction \
+            log, and a restart recovers it; see docs/on-disk-format.md. Logs go to stderr.
             """)
 
     @Argument(help: "A zoo.cfg file.", completion: .file())
@@ -24,7 +26,9 @@ struct ZKServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The address to listen on (clientPortAddress).")
     var host: String?
 
-    @Option(name: .customLong("data-dir"), help: "The data directory (dataDir).", completion: .directory)
+    @Option(
+        name: .customLong("data-dir"), help: "The data directory (dataDir): snapshots and, by default, the log.",
+        completion: .directory)
     var dataDirectory: String?
 
     @Flag(name: .customLong("in-memory"), help: "Keep everything in memory (no data directory).")

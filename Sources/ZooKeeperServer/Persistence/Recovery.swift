@@ -90,10 +90,16 @@ struct Recovery {
                 expected += 1
             }
             switch end {
-            case .clean:
+            case .clean(let offset):
                 if isNewest && recordCount == 0 && repair {
                     // Made just before a stop; the next log file will take its name.
                     try fileSystem.remove(path)
+                } else if isNewest && repair && offset < bytes.writerIndex {
+                    // The preallocated zeros of a log that was never closed: new writes go to a new file.
+                    let descriptor = try fileSystem.openForWriting(path)
+                    defer { fileSystem.close(descriptor) }
+                    try fileSystem.truncate(descriptor, to: Int64(offset), path: path)
+                    try fileSystem.synchronize(descriptor, path: path)
                 }
             case .torn(let offset, let reason):
                 guard isNewest else {

@@ -25,6 +25,7 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(1))) func dataSurvivesARestartAndZxidsContinue() async throws {
         let directory = try TestEnvironment.temporaryDirectory("durable")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var server = try await ZooKeeperServer.start(
             configuration(dataDirectory: directory), logger: ZooKeeperServerForTests.quietLogger)
         var client = try await ZooKeeperClient.connect(server.connectString)
@@ -52,6 +53,7 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(2))) func snapshotsAreTakenWhileServingAndRecoveryUsesThem() async throws {
         let directory = try TestEnvironment.temporaryDirectory("durable-snap")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var settings = configuration(dataDirectory: directory)
         settings.snapCount = 200
         var server = try await ZooKeeperServer.start(settings, logger: ZooKeeperServerForTests.quietLogger)
@@ -88,8 +90,44 @@ import ZooKeeperTestSupport
         await server.shutdown()
     }
 
+    @Test(.timeLimit(.minutes(2))) func autopurgeKeepsTheNewestSnapshotsAndTheLogsTheyNeed() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("durable-purge")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var settings = configuration(dataDirectory: directory)
+        settings.snapCount = 100
+        var server = try await ZooKeeperServer.start(settings, logger: ZooKeeperServerForTests.quietLogger)
+        var client = try await ZooKeeperClient.connect(server.connectString)
+        let dataDirectory = DataDirectory(dataDirectory: directory)
+        let snapshotCount = { ((try? dataDirectory.snapshotFiles(PosixFileSystem())) ?? []).count }
+        // One write at a time, so that every snapshot gets its turn.
+        for index in 0..<2000 where snapshotCount() < 6 {
+            _ = try await client.create("/p\(index)", data: [UInt8(index % 256)])
+        }
+        #expect(TestEnvironment.waitUntil(timeout: 10) { snapshotCount() >= 6 })
+        let written = try await client.getChildren("/").count
+        await client.close()
+        await server.shutdown()
+
+        settings.autopurgePurgeInterval = 1
+        settings.autopurgeSnapRetainCount = 3
+        server = try await ZooKeeperServer.start(settings, logger: ZooKeeperServerForTests.quietLogger)
+        // Autopurge runs at start, then every interval.
+        #expect(TestEnvironment.waitUntil(timeout: 10) { snapshotCount() == 3 })
+        let snapshots = try dataDirectory.snapshotFiles(PosixFileSystem()).map(\.zxid)
+        let logs = try dataDirectory.logFiles(PosixFileSystem()).map(\.zxid)
+        #expect(logs.first! <= snapshots.first! + 1, "the log holding the oldest kept snapshot's next zxid stays")
+        client = try await ZooKeeperClient.connect(server.connectString)
+        #expect(try await client.getChildren("/").count == written)
+        await client.close()
+        await server.shutdown()
+        // What is left still recovers on its own.
+        let (core, _) = try recoverCore(dataDirectory)
+        #expect(core.tree.root.childCount == written)
+    }
+
     @Test(.timeLimit(.minutes(1))) func oneFsyncServesManyPipelinedWrites() async throws {
         let directory = try TestEnvironment.temporaryDirectory("durable-group")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let fileSystem = FaultyFileSystem()
         let server = try await ZooKeeperServer.start(
             configuration(dataDirectory: directory), fileSystem: fileSystem,
@@ -112,6 +150,7 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(1))) func aFullDiskStopsWritesKeepsReadsAndNeverShowsAnUnloggedWrite() async throws {
         let directory = try TestEnvironment.temporaryDirectory("durable-full")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let fileSystem = FaultyFileSystem()
         var server = try await ZooKeeperServer.start(
             configuration(dataDirectory: directory), fileSystem: fileSystem,
@@ -164,6 +203,7 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(1))) func aFailedFsyncIsNeverAcknowledged() async throws {
         let directory = try TestEnvironment.temporaryDirectory("durable-eio")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let fileSystem = FaultyFileSystem()
         let server = try await ZooKeeperServer.start(
             configuration(dataDirectory: directory), fileSystem: fileSystem,
@@ -188,6 +228,7 @@ import ZooKeeperTestSupport
 
     @Test func aSecondServerCannotUseTheSameDirectory() async throws {
         let directory = try TestEnvironment.temporaryDirectory("durable-lock")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try await ZooKeeperServer.start(
             configuration(dataDirectory: directory), logger: ZooKeeperServerForTests.quietLogger)
         await #expect {

@@ -20,6 +20,7 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(1))) func ourClientKeepsItsSessionAndEphemeralAcrossSIGKILL() async throws {
         let directory = try TestEnvironment.temporaryDirectory("session-restart")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try TestEnvironment.freePort()
         var server = try startServer(directory, port: port)
         var configuration = ZooKeeperClient.Configuration()
@@ -53,6 +54,7 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(1))) func anAbandonedSessionExpiresAfterTheRestart() async throws {
         let directory = try TestEnvironment.temporaryDirectory("session-abandoned")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try TestEnvironment.freePort()
         var server = try startServer(directory, port: port)
         var configuration = ZooKeeperClient.Configuration()
@@ -80,6 +82,7 @@ import ZooKeeperTestSupport
             check: ["/usr/bin/env", "python3", "-c", "import kazoo"],
             install: "pip install kazoo (and python3 from apt-get install python3)")
         let directory = try TestEnvironment.temporaryDirectory("session-kazoo")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try TestEnvironment.freePort()
         var server = try startServer(directory, port: port)
         let script = directory + "/kazoo_restart.py"
