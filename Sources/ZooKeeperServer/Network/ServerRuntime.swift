@@ -239,7 +239,7 @@ final class ServerRuntime: @unchecked Sendable {
             watchesByConnection: byConnection, watchesByPath: byPath, dataDirectorySize: dataSize,
             logDirectorySize: logSize, openFileDescriptors: descriptors.open,
             maximumFileDescriptors: descriptors.maximum,
-            environment: includeEnvironment ? environment() : [])
+            environment: includeEnvironment ? environment() : [], refusesWrites: core.refusesWrites)
     }
 
     private func environment() -> [(String, String)] {

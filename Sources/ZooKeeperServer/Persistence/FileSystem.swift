@@ -56,10 +56,11 @@ public struct PosixFileSystem: PersistenceFileSystem {
         guard let handle = opendir(directory) else { throw Self.failure("opendir", directory) }
         defer { closedir(handle) }
         var names: [String] = []
+        // Entries are variable-length: reading `entry.pointee` whole can run past the end of the directory
+        // buffer, so only the name is read, up to its NUL.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -183,6 +183,9 @@ import ZooKeeperTestSupport
         } throws: { error in
             (error as? ZooKeeperError)?.code == .notReadOnly
         }
+        // Monitoring sees a read-only server.
+        #expect(try await server.fourLetterWord(.isro) == "ro")
+        #expect(try await server.fourLetterWord(.srvr).contains("Mode: read-only"))
         // New sessions can still read.
         let reader = try await ZooKeeperClient.connect(server.connectString)
         #expect(try await reader.getChildren("/").contains("before"))

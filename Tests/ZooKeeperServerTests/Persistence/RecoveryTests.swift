@@ -140,6 +140,30 @@ import ZooKeeperTestSupport
         }
     }
 
+    /// Replay is tolerant (ZOOKEEPER-2213): a transaction whose node or parent is missing changes nothing
+    /// instead of stopping the server, and applying a transaction twice leaves the same state.
+    @Test func replayToleratesMissingNodesAndRepeats() {
+        let core = ServerCore(configuration: ServerConfiguration(), clock: FakeClock(), log: RecordingLog())
+        let transactions: [Transaction] = [
+            createTransaction(1, "/a"),
+            Transaction(zxid: 2, time: 2, sessionID: 0, body: .setData(path: "/missing", data: [1], version: 1)),
+            Transaction(zxid: 3, time: 3, sessionID: 0, body: .delete(path: "/missing/child")),
+            createTransaction(4, "/no/parent"),
+            Transaction(zxid: 5, time: 5, sessionID: 0, body: .setACL(path: "", acl: [], aversion: 1)),
+            Transaction(zxid: 6, time: 6, sessionID: 0, body: .setData(path: "/a", data: [7], version: 1)),
+            Transaction(zxid: 7, time: 7, sessionID: 9, body: .closeSession),
+            Transaction(zxid: 8, time: 8, sessionID: 0, body: .error(.badArguments)),
+        ]
+        for transaction in transactions { core.replay(transaction) }
+        let once = StateDump(core)
+        for transaction in transactions { core.replay(transaction) }
+        #expect(StateDump(core) == once)
+        #expect(core.lastZxid == 8)
+        #expect(core.tree.node(at: "/a")?.data == [7])
+        #expect(core.tree.node(at: "/a")?.version == 1)
+        #expect(core.tree.node(at: "/no") == nil)
+    }
+
     @Test func anEmptyNewestLogIsRemovedSoTheNextCanTakeItsName() throws {
         let directory = try temporaryDataDirectory()
         let transactions = (1...5).map { createTransaction(Int64($0), "/n\($0)", childCreations: Int32($0)) }
