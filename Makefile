@@ -13,5 +13,12 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# Opens zkcli on the bundled server, started in zkcli's own process (nothing else to install or run).
+run: deps
+	$(SWIFT) build --product zkcli
+	"$$($(SWIFT) build --show-bin-path)/zkcli" --embedded
+
+# The shell tests run the zkcli executable, so it is built first.
 test: deps
+	$(SWIFT) build
 	$(SWIFT) test

@@ -11,6 +11,9 @@ let package = Package(
     products: [
         .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
+        .library(name: "LineEditor", targets: ["LineEditor"]),
+        .library(name: "ZooKeeperShell", targets: ["ZooKeeperShell"]),
+        .executable(name: "zkcli", targets: ["zkcli"]),
         .library(name: "ZooKeeperServer", targets: ["ZooKeeperServer"]),
         .executable(name: "zkserver", targets: ["zkserver"]),
         .executable(name: "zkbench", targets: ["zkbench"]),
@@ -39,6 +42,27 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // libedit (Debian: libedit-dev), and non-variadic C wrappers for the calls Swift cannot make.
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .target(name: "CLibEditShim", dependencies: ["CLibEdit"]),
+        // A line editor over libedit: prompt, history file, completion, output above the prompt.
+        .target(name: "LineEditor", dependencies: ["CLibEdit", "CLibEditShim"], swiftSettings: swiftSettings),
+        // The zkCli.sh-compatible shell as a library: commands, parsing, formatting, completion, REPL.
+        .target(
+            name: "ZooKeeperShell",
+            dependencies: ["ZooKeeper", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The shell executable: argument parsing and wiring.
+        .executableTarget(
+            name: "zkcli",
+            dependencies: [
+                "ZooKeeperShell", "LineEditor", "ZooKeeperServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -99,6 +123,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LineEditorTests",
+            dependencies: ["LineEditor"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ZooKeeperShellTests",
+            dependencies: ["ZooKeeperShell", "ZooKeeperTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

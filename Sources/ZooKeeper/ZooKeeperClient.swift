@@ -30,6 +30,11 @@ public final class ZooKeeperClient: Sendable {
         public var session: (id: Int64, password: [UInt8])?
         public var eventLoopGroup: (any EventLoopGroup)?
         public var logger = Logger(label: "zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
+        /// Also receives every event of the default watcher (as `events` does), synchronously on the client's
+        /// event loop and in order: an event the server sent before a reply is handled before that reply's
+        /// caller resumes. For programs (such as a shell) that must print events and results in server order.
+        /// It must return quickly and must not call the client.
+        public var defaultEventHandler: (@Sendable (WatchedEvent) -> Void)?
 
         public init() {}
     }
@@ -94,7 +99,8 @@ public final class ZooKeeperClient: Sendable {
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         driver = SessionDriver(
             settings: settings, eventLoop: group.next(), logger: configuration.logger,
-            defaultEvents: eventsContinuation, connectionEvents: connectionContinuation)
+            defaultEvents: eventsContinuation, connectionEvents: connectionContinuation,
+            defaultEventHandler: configuration.defaultEventHandler)
         driver.start()
     }
 

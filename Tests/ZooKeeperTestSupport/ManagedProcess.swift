@@ -43,6 +43,10 @@ public final class ManagedProcess: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        // Our ends of the pipes must not leak into any child (a daemon holding the guard's stdin open would keep
+        // the program alive after the test process ends); the guard's ends are dup'ed onto its stdin/stdout.
+        _ = fcntl(input.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(output.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
         try process.run()
         // The guard prints the child's pid first.
         var line = Data()

@@ -37,6 +37,7 @@ final class SessionDriver: @unchecked Sendable {
     private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
     private var nextConnectWaiter = 0
     private let defaultEvents: AsyncStream<WatchedEvent>.Continuation
+    private let defaultEventHandler: (@Sendable (WatchedEvent) -> Void)?
     private let connectionEvents: AsyncStream<ConnectionEvent>.Continuation
     private let snapshotBox = NIOLockedValueBox(Snapshot())
     private let nextWatcherID = NIOLockedValueBox(1)
@@ -44,8 +45,10 @@ final class SessionDriver: @unchecked Sendable {
     init(
         settings: Machine.Settings, eventLoop: any EventLoop, logger: Logger,
         defaultEvents: AsyncStream<WatchedEvent>.Continuation,
-        connectionEvents: AsyncStream<ConnectionEvent>.Continuation
+        connectionEvents: AsyncStream<ConnectionEvent>.Continuation,
+        defaultEventHandler: (@Sendable (WatchedEvent) -> Void)? = nil
     ) {
+        self.defaultEventHandler = defaultEventHandler
         self.eventLoop = eventLoop
         self.logger = logger
         self.machine = Machine(settings: settings, randomSeed: UInt64.random(in: 0...UInt64.max))
@@ -228,6 +231,7 @@ final class SessionDriver: @unchecked Sendable {
             for target in targets {
                 if target == 0 {
                     defaultEvents.yield(event)
+                    defaultEventHandler?(event)
                 } else if let sink = watchers[target] {
                     sink.continuation.yield(event)
                     let removed =

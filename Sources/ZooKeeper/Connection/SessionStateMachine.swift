@@ -140,6 +140,9 @@ struct SessionStateMachine<Token: Sendable> {
     /// addAuth calls made while disconnected: sent with their waiters on the next connect.
     private var unsentAuths: [(packet: AuthPacket, waiter: Token)] = []
     private var closeWaiters: [Token] = []
+    /// A close asked for while reconnecting: the session is ended on the next connection, if one comes before
+    /// this deadline, so that the server removes its ephemerals at once.
+    private var closeWhenConnectedBy: NIODeadline?
     private var hasHadSession = false
     private var seenReadWriteServer = false
     private var lastReceive = NIODeadline.uptimeNanoseconds(0)
@@ -224,6 +227,7 @@ struct SessionStateMachine<Token: Sendable> {
             consider(until)
         }
         if let first = queued.first { consider(first.deadline) }
+        if let closeDeadline = closeWhenConnectedBy { consider(closeDeadline) }
         if isReconnecting && hasHadSession && negotiatedTimeout > 0 {
             consider(lastHeard + .milliseconds(Int64(negotiatedTimeout)))
         }
@@ -306,7 +310,11 @@ struct SessionStateMachine<Token: Sendable> {
         case .connected:
             send(submission, now: now)
         case .idle, .connecting, .handshaking, .waitingToReconnect:
-            queued.append(Queued(submission: submission, deadline: now + settings.queuedRequestTimeout))
+            if closeWhenConnectedBy != nil {
+                fail(submission, with: .clientClosed)
+            } else {
+                queued.append(Queued(submission: submission, deadline: now + settings.queuedRequestTimeout))
+            }
         case .closing:
             fail(submission, with: .clientClosed)
         case .terminated(let terminal):
@@ -342,8 +350,18 @@ struct SessionStateMachine<Token: Sendable> {
             pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil, isCloseSession: true))
             lastSend = now
             phase = .closing(id, deadline: now + readTimeout)
-        case .idle, .connecting, .handshaking, .waitingToReconnect:
-            if let id = currentConnection { outputs.append(.closeConnection(id)) }
+        case .connecting, .handshaking, .waitingToReconnect:
+            if hasHadSession {
+                // The server may still hold the session: end it there once connected, within a short bound.
+                if closeWhenConnectedBy == nil {
+                    closeWhenConnectedBy = now + min(settings.queuedRequestTimeout, .seconds(2))
+                    while let next = queued.popFirst() { fail(next.submission, with: .clientClosed) }
+                }
+            } else {
+                if let id = currentConnection { outputs.append(.closeConnection(id)) }
+                terminate(.closed)
+            }
+        case .idle:
             terminate(.closed)
         case .closing:
             break
@@ -354,6 +372,11 @@ struct SessionStateMachine<Token: Sendable> {
 
     /// Time passed: pings, read and connect timeouts, reconnects, queued-request timeouts, local expiry.
     mutating func tick(now: NIODeadline) {
+        if let deadline = closeWhenConnectedBy, now >= deadline, isReconnecting {
+            if let id = currentConnection { outputs.append(.closeConnection(id)) }
+            terminate(.closed)
+            return
+        }
         // Requests that waited too long for a connection.
         while let first = queued.first, first.deadline <= now {
             queued.removeFirst()
@@ -447,6 +470,16 @@ struct SessionStateMachine<Token: Sendable> {
         if response.readOnly {
             readWriteProbeInterval = .milliseconds(100)
             nextReadWriteProbe = now + readWriteProbeInterval
+        }
+
+        if closeWhenConnectedBy != nil {
+            closeWhenConnectedBy = nil
+            let xid = nextXid()
+            ZooKeeperRequest.closeSession.encodeFrame(xid: xid, into: &outbound)
+            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil, isCloseSession: true))
+            lastSend = now
+            phase = .closing(id, deadline: now + readTimeout)
+            return
         }
 
         // Before any caller's request: credentials, then the watches, then what waited for the connection.

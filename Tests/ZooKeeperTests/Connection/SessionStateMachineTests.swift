@@ -463,3 +463,47 @@ extension Machine.Output {
         #expect(removed.map(\.1) == [.persistentWatchRemoved])
     }
 }
+
+@Suite struct SessionStateMachineCloseTests {
+    @Test func closeWhileReconnectingEndsTheSessionOnTheNextConnection() {
+        var h = Harness()
+        h.connect(sessionID: 31)
+        _ = h.drain()
+        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
+        h.submit(.sync(PathRequest(path: "/")), token: 1)
+        h.machine.close(token: 2, now: h.now)
+        // What waited for the connection is failed at once; the close itself waits.
+        let failed = h.drain().compactMap(\.completion)
+        #expect(failed.map(\.token) == [1])
+        h.advance(.milliseconds(500))
+        h.machine.connectionEstablished(h.machine.currentConnection!, now: h.now)
+        _ = h.sentFrames()
+        h.reply(
+            ConnectResponse(timeout: 6000, sessionID: 31, password: Array(repeating: 7, count: 16), readOnly: false)
+                .encoded())
+        // The first and only request on the new connection is closeSession.
+        let sent = h.sentRequests()
+        #expect(sent.map(\.request) == [.closeSession])
+        h.reply(xid: sent[0].xid, zxid: 9)
+        let outputs = h.drain()
+        #expect(outputs.compactMap(\.completion).map(\.token) == [2])
+        #expect(outputs.compactMap(\.stateChange).last == .closed)
+        #expect(h.machine.state == .closed)
+    }
+
+    @Test func closeWhileNoServerAnswersGivesUpAfterItsBound() {
+        var h = Harness(hosts: 1)
+        h.connect(sessionID: 32)
+        _ = h.drain()
+        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
+        h.machine.close(token: 3, now: h.now)
+        var closed = false
+        for _ in 0..<100 where !closed {
+            h.advance(.milliseconds(100))
+            if let id = h.machine.currentConnection { h.machine.connectionClosed(id, now: h.now) }
+            closed = h.drain().compactMap(\.completion).contains { $0.token == 3 }
+        }
+        #expect(closed)
+        #expect(h.machine.state == .closed)
+    }
+}

@@ -1,0 +1,185 @@
+import ZooKeeperProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// zkCli's output formats, byte for byte.
+public enum ShellFormat {
+    /// `StatPrinter`: eleven `name = value` lines.
+    public static func stat(_ stat: Stat) -> String {
+        self.stat(stat, utc: false)
+    }
+
+    static func stat(_ stat: Stat, utc: Bool) -> String {
+        """
+        cZxid = 0x\(hex(stat.czxid))
+        ctime = \(javaDate(milliseconds: stat.ctime, utc: utc))
+        mZxid = 0x\(hex(stat.mzxid))
+        mtime = \(javaDate(milliseconds: stat.mtime, utc: utc))
+        pZxid = 0x\(hex(stat.pzxid))
+        cversion = \(stat.cversion)
+        dataVersion = \(stat.version)
+        aclVersion = \(stat.aversion)
+        ephemeralOwner = 0x\(hex(stat.ephemeralOwner))
+        dataLength = \(stat.dataLength)
+        numChildren = \(stat.numChildren)
+
+        """
+    }
+
+    /// Java's `Long.toHexString`: lowercase, unpadded, two's complement for negative numbers.
+    public static func hex(_ value: Int64) -> String {
+        String(UInt64(bitPattern: value), radix: 16)
+    }
+
+    /// Java's `Date.toString()` (`EEE MMM dd HH:mm:ss zzz yyyy`) in the local time zone, English names.
+    public static func javaDate(milliseconds: Int64) -> String {
+        javaDate(milliseconds: milliseconds, utc: false)
+    }
+
+    /// `javaDate` in the local zone, or in UTC (for tests: changing TZ in a threaded process is unsafe).
+    static func javaDate(milliseconds: Int64, utc: Bool) -> String {
+        // Java floors toward negative infinity for dates before 1970.
+        var seconds = time_t(milliseconds / 1000)
+        if milliseconds % 1000 < 0 { seconds -= 1 }
+        var parts = tm()
+        let converted = utc ? gmtime_r(&seconds, &parts) : localtime_r(&seconds, &parts)
+        guard converted != nil else { return String(milliseconds) }
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let zone = utc ? "UTC" : parts.tm_zone.map { String(cString: $0) } ?? "UTC"
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) \(zone) \(parts.tm_year + 1900)"
+    }
+
+    /// Java's `List.toString()` of the sorted children: `[a, b]`.
+    public static func list(_ items: [String]) -> String {
+        "[" + items.joined(separator: ", ") + "]"
+    }
+
+    /// Sorted as Java's `String.compareTo` does (UTF-16 code units).
+    public static func javaSorted(_ items: [String]) -> [String] {
+        items.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+    }
+
+    /// A znode value as text (`new String(data, UTF_8)`); a null value prints `null`.
+    public static func text(_ data: [UInt8]?) -> String {
+        guard let data else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One ACL entry as `getAcl` prints it: the jute rendering of the Id, then `: ` and the permissions.
+    public static func acl(_ acl: ACL) -> String {
+        "'\(juteEscaped(acl.id.scheme)),'\(juteEscaped(acl.id.id))\n: \(acl.permissions)"
+    }
+
+    /// Jute's CSV string escaping, used by `Id.toString()`.
+    static func juteEscaped(_ text: String) -> String {
+        var result = ""
+        for character in text.unicodeScalars {
+            switch character {
+            case "\0": result += "%00"
+            case "\n": result += "%0A"
+            case "\r": result += "%0D"
+            case ",": result += "%2C"
+            case "}": result += "%7D"
+            case "%": result += "%25"
+            default: result.unicodeScalars.append(character)
+            }
+        }
+        return result
+    }
+
+    /// Netty's `ByteBufUtil.prettyHexDump`, which `get -x` prints (no trailing newline; empty for no bytes).
+    public static func hexDump(_ bytes: [UInt8]) -> String {
+        guard !bytes.isEmpty else { return "" }
+        let digits = Array("0123456789abcdef")
+        var dump =
+            "         +-------------------------------------------------+\n"
+            + "         |  0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f |\n"
+            + "+--------+-------------------------------------------------+----------------+"
+        var offset = 0
+        while offset < bytes.count {
+            let row = bytes[offset..<min(offset + 16, bytes.count)]
+            var address = String(UInt32(truncatingIfNeeded: offset), radix: 16)
+            address = String(repeating: "0", count: 8 - address.count) + address
+            dump += "\n|\(address)|"
+            for byte in row {
+                dump.append(" ")
+                dump.append(digits[Int(byte >> 4)])
+                dump.append(digits[Int(byte & 0xF)])
+            }
+            dump += String(repeating: "   ", count: 16 - row.count)
+            dump += " |"
+            for byte in row {
+                dump.append(byte <= 0x1F || byte >= 0x7F ? "." : Character(Unicode.Scalar(byte)))
+            }
+            dump += String(repeating: " ", count: 16 - row.count)
+            dump += "|"
+            offset += 16
+        }
+        dump += "\n+--------+-------------------------------------------------+----------------+"
+        return dump
+    }
+
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding (`Base64.getEncoder()`).
+    public static func base64(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index + 2 < bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            for shift in [18, 12, 6, 0] { output.append(base64Alphabet[Int(value >> UInt32(shift) & 0x3F)]) }
+            index += 3
+        }
+        let rest = bytes.count - index
+        if rest == 1 {
+            let value = UInt32(bytes[index]) << 16
+            output.append(base64Alphabet[Int(value >> 18 & 0x3F)])
+            output.append(base64Alphabet[Int(value >> 12 & 0x3F)])
+            output.append(contentsOf: Array("==".utf8))
+        } else if rest == 2 {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+            output.append(base64Alphabet[Int(value >> 18 & 0x3F)])
+            output.append(base64Alphabet[Int(value >> 12 & 0x3F)])
+            output.append(base64Alphabet[Int(value >> 6 & 0x3F)])
+            output.append(UInt8(ascii: "="))
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Decodes standard base64 (`Base64.getDecoder()`): padding optional at the end, nothing else allowed.
+    public static func base64Decode(_ text: String) -> [UInt8]? {
+        var values: [UInt8] = []
+        var body = Array(text.utf8)
+        var padding = 0
+        while body.last == UInt8(ascii: "=") && padding < 2 {
+            body.removeLast()
+            padding += 1
+        }
+        for byte in body {
+            guard let value = base64Alphabet.firstIndex(of: byte) else { return nil }
+            values.append(UInt8(value))
+        }
+        if values.count % 4 == 1 { return nil }
+        if padding > 0 && (values.count + padding) % 4 != 0 { return nil }
+        var output: [UInt8] = []
+        var index = 0
+        while index < values.count {
+            let chunk = values[index..<min(index + 4, values.count)]
+            var accumulator: UInt32 = 0
+            for value in chunk { accumulator = accumulator << 6 | UInt32(value) }
+            accumulator <<= UInt32(6 * (4 - chunk.count))
+            let produced = chunk.count - 1
+            for position in 0..<produced { output.append(UInt8(accumulator >> UInt32(16 - 8 * position) & 0xFF)) }
+            index += 4
+        }
+        return output
+    }
+}
