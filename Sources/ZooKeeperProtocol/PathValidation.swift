@@ -10,18 +10,32 @@ public enum ZooKeeperPath {
 
     /// Apache's message for an invalid path, or nil when the path is valid.
     public static func problem(with path: String) -> String? {
-        // Java indexes UTF-16 code units; so do we, so that `@<index>` matches.
-        let units = Array(path.utf16)
+        // Java indexes UTF-16 code units; so do we, so that `@<index>` matches. For ASCII paths (nearly all)
+        // the UTF-8 bytes are those units, and are checked in place without a copy.
+        if let result = path.utf8.withContiguousStorageIfAvailable({ bytes -> String?? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return .none }
+            return .some(problem(units: bytes, path: path))
+        }), let answer = result {
+            return answer
+        }
+        return problem(units: Array(path.utf16), path: path)
+    }
+
+    private static func problem<Units: RandomAccessCollection>(units: Units, path: String) -> String?
+    where Units.Element: FixedWidthInteger, Units.Index == Int {
         if units.isEmpty { return "Path length must be > 0" }
-        if units[0] != 0x2F { return "Path must start with / character" }
-        if units.count == 1 { return nil }
-        if units[units.count - 1] == 0x2F { return "Path must not end with / character" }
+        let base = units.startIndex
+        let count = units.count
+        func unit(_ offset: Int) -> UInt32 { UInt32(truncatingIfNeeded: units[base + offset]) }
+        if unit(0) != 0x2F { return "Path must start with / character" }
+        if count == 1 { return nil }
+        if unit(count - 1) == 0x2F { return "Path must not end with / character" }
         var reason: String?
         var index = 1
-        while index < units.count {
-            let c = units[index]
-            let last = units[index - 1]
-            let nextIsEndOrSlash = index + 1 == units.count || units[index + 1] == 0x2F
+        while index < count {
+            let c = unit(index)
+            let last = unit(index - 1)
+            let nextIsEndOrSlash = index + 1 == count || unit(index + 1) == 0x2F
             if c == 0 {
                 reason = "null character not allowed @\(index)"
                 break
@@ -29,7 +43,7 @@ public enum ZooKeeperPath {
                 reason = "empty node name specified @\(index)"
                 break
             } else if c == 0x2E && last == 0x2E {
-                if units[index - 2] == 0x2F && nextIsEndOrSlash {
+                if unit(index - 2) == 0x2F && nextIsEndOrSlash {
                     reason = "relative paths not allowed @\(index)"
                     break
                 }

@@ -179,9 +179,8 @@ struct ZkCli: ParsableCommand {
         var configuration = ServerConfiguration.ephemeral(tickTime: 2000)
         configuration.extendedTypesEnabled = true
         if let dataDirectory {
+            // Durable: recovered from the directory now, kept there for the next start.
             configuration.dataDirectory = dataDirectory
-            // Said plainly rather than pretended: the server keeps its data in memory for now.
-            standardError("zkcli: the bundled server does not write \(dataDirectory) yet; its data lives in memory\n")
         }
         // Its logs would interleave with the shell's output; errors surface through the shell's commands.
         let quiet = Logger(label: "zkserver", factory: { _ in SwiftLogNoOpLogHandler() })

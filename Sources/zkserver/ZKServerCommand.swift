@@ -11,8 +11,10 @@ struct ZKServerCommand: AsyncParsableCommand {
         commandName: "zkserver",
         abstract: "A single-node ZooKeeper-compatible server.",
         discussion: """
-            Reads the same zoo.cfg as Apache ZooKeeper (tickTime, dataDir, clientPort, maxClientCnxns, \
-            4lw.commands.whitelist, ...). Flags override the file. Logs go to stderr.
+            Reads the same zoo.cfg as Apache ZooKeeper (tickTime, dataDir, dataLogDir, clientPort, \
+            maxClientCnxns, snapCount, forceSync, autopurge.*, 4lw.commands.whitelist, ...). Flags override the \
+            file. With a data directory every write is acknowledged only once it is fsynced to the transaction \
+            log, and a restart recovers it; see docs/on-disk-format.md. Logs go to stderr.
             """)
 
     @Argument(help: "A zoo.cfg file.", completion: .file(extensions: ["cfg"]))
@@ -24,7 +26,9 @@ struct ZKServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The address to listen on (clientPortAddress).")
     var host: String?
 
-    @Option(name: .customLong("data-dir"), help: "The data directory (dataDir).", completion: .directory)
+    @Option(
+        name: .customLong("data-dir"), help: "The data directory (dataDir): snapshots and, by default, the log.",
+        completion: .directory)
     var dataDirectory: String?
 
     @Flag(name: .customLong("in-memory"), help: "Keep everything in memory (no data directory).")
@@ -71,11 +75,18 @@ struct ZKServerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "zkserver")
         for warning in warnings { logger.warning("\(warning)") }
-        if let directory = configuration.dataDirectory {
-            logger.warning("persistence is not implemented yet: \(directory) is not written; data lives in memory")
+        if configuration.dataDirectory == nil {
+            logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
         }
 
-        let server = try await ZooKeeperServer.start(configuration, logger: logger)
+        let server: ZooKeeperServer
+        do {
+            server = try await ZooKeeperServer.start(configuration, logger: logger)
+        } catch let error as PersistenceError {
+            // One line naming the file and offset; the operator decides what to do with the directory.
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
         logger.notice("zkserver serving on \(server.connectString)")
         await waitForTerminationSignal()
         logger.notice("shutting down")

@@ -168,11 +168,18 @@ struct ACLCache {
     private var referenceCounts: [Int] = []
     private var indexByList: [[ACL]: Int32] = [:]
     private var freeIndices: [Int32] = []
+    /// The list retained last: most nodes share one ACL, and comparing with it is cheaper than hashing.
+    private var lastRetained: Int32?
 
     /// The index for `acl`, adding a reference.
     mutating func retain(_ acl: [ACL]) -> Int32 {
+        if let last = lastRetained, referenceCounts[Int(last)] > 0, lists[Int(last)] == acl {
+            referenceCounts[Int(last)] += 1
+            return last
+        }
         if let index = indexByList[acl] {
             referenceCounts[Int(index)] += 1
+            lastRetained = index
             return index
         }
         let index: Int32
@@ -186,7 +193,13 @@ struct ACLCache {
             referenceCounts.append(1)
         }
         indexByList[acl] = index
+        lastRetained = index
         return index
+    }
+
+    /// Adds a reference to a list already held (restoring a snapshot, where nodes name lists by index).
+    mutating func retain(existing index: Int32) {
+        referenceCounts[Int(index)] += 1
     }
 
     /// Drops a reference; the list is forgotten when no node uses it.

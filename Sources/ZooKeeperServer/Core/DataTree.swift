@@ -164,25 +164,42 @@ struct DataTree {
 
     // MARK: Mutations (applied by transactions)
 
-    /// Adds a child. The parent must exist and the name must be free.
+    /// Adds a child under an existing parent and sets the parent's child-creation count to
+    /// `parentChildCreations`. A node already at `path` is replaced with its subtree: that only happens when a
+    /// log is replayed over a fuzzy snapshot that already holds a later version of the node, whose own changes
+    /// follow in the log.
     mutating func insert(
-        path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64, time: Int64
+        path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64, time: Int64,
+        parentChildCreations: Int32
     ) {
-        let parentPath = ZooKeeperPath.parent(of: path)
+        guard let parent = node(at: String(ZooKeeperPath.parent(of: path))) else { return }
+        insert(
+            path: path, under: parent, data: data, acl: acl, ephemeralOwner: ephemeralOwner, zxid: zxid, time: time,
+            parentChildCreations: parentChildCreations)
+    }
+
+    /// `insert` when the caller has already looked the parent up.
+    mutating func insert(
+        path: String, under parent: Znode, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64,
+        time: Int64, parentChildCreations: Int32
+    ) {
         let name = String(ZooKeeperPath.name(of: path))
-        guard let parent = node(at: String(parentPath)) else { return }
+        if let existing = parent.children?[name] {
+            forgetSubtree(existing, path: path)
+        }
         let node = Znode(
             zxid: zxid, time: time, data: data, aclIndex: aclCache.retain(acl), ephemeralOwner: ephemeralOwner)
         if parent.children == nil { parent.children = [:] }
         parent.children![name] = node
-        parent.childCreations &+= 1
+        parent.childCreations = parentChildCreations
         parent.pzxid = zxid
         nodeCount += 1
         approximateDataSize += path.utf8.count + (data?.count ?? 0)
         index(path: path, kind: node.kind)
     }
 
-    /// Removes a childless node. Returns it and its ACL, or nil when it was not there.
+    /// Removes a node (with its subtree, which only a replay over a fuzzy snapshot can meet). Returns it and
+    /// its ACL, or nil when it was not there.
     @discardableResult
     mutating func remove(path: String, zxid: Int64) -> (Znode, [ACL])? {
         let parentPath = String(ZooKeeperPath.parent(of: path))
@@ -191,12 +208,23 @@ struct DataTree {
         parent.children![name] = nil
         if parent.children!.isEmpty { parent.children = nil }
         parent.pzxid = zxid
-        nodeCount -= 1
-        approximateDataSize -= path.utf8.count + (node.data?.count ?? 0)
         let acl = aclCache.acl(at: node.aclIndex)
-        aclCache.release(node.aclIndex)
-        unindex(path: path, kind: node.kind)
+        forgetSubtree(node, path: path)
         return (node, acl)
+    }
+
+    /// Drops the counts, ACL references and indexes of `node` and everything under it (already unlinked).
+    private mutating func forgetSubtree(_ node: Znode, path: String) {
+        var stack = [(node, path)]
+        while let (next, nextPath) = stack.popLast() {
+            if let children = next.children {
+                for (name, child) in children { stack.append((child, nextPath + "/" + name)) }
+            }
+            nodeCount -= 1
+            approximateDataSize -= nextPath.utf8.count + (next.data?.count ?? 0)
+            aclCache.release(next.aclIndex)
+            unindex(path: nextPath, kind: next.kind)
+        }
     }
 
     /// Puts back a node removed by `remove` (undoing a delete inside a failed multi).
@@ -210,19 +238,38 @@ struct DataTree {
         index(path: path, kind: node.kind)
     }
 
-    mutating func setData(_ node: Znode, data: [UInt8]?, zxid: Int64, time: Int64) {
+    mutating func setData(_ node: Znode, data: [UInt8]?, version: Int32, zxid: Int64, time: Int64) {
         approximateDataSize += (data?.count ?? 0) - (node.data?.count ?? 0)
         node.data = data
-        node.version &+= 1
+        node.version = version
         node.mzxid = zxid
         node.mtime = time
     }
 
-    mutating func setACL(_ node: Znode, acl: [ACL]) {
+    mutating func setACL(_ node: Znode, acl: [ACL], aversion: Int32) {
         let index = aclCache.retain(acl)
         aclCache.release(node.aclIndex)
         node.aclIndex = index
-        node.aversion &+= 1
+        node.aversion = aversion
+    }
+
+    // MARK: Restoring from a snapshot
+
+    /// A tree holding only `root`, to which a snapshot's nodes are then attached with `attachRestored`.
+    init(restoredRoot root: Znode, aclCache: ACLCache) {
+        self.root = root
+        self.aclCache = aclCache
+        nodeCount = 1
+        approximateDataSize = 1 + (root.data?.count ?? 0)
+    }
+
+    /// Links a node read from a snapshot under `parent` (its ACL reference already counted in `aclCache`).
+    mutating func attachRestored(_ node: Znode, name: String, path: String, under parent: Znode) {
+        if parent.children == nil { parent.children = [:] }
+        parent.children![name] = node
+        nodeCount += 1
+        approximateDataSize += path.utf8.count + (node.data?.count ?? 0)
+        index(path: path, kind: node.kind)
     }
 
     private mutating func index(path: String, kind: EphemeralKind) {

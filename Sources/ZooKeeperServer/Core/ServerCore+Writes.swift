@@ -6,7 +6,7 @@ typealias ResponseBuilder = (ServerCore) -> ZooKeeperResponse
 extension TransactionBody {
     /// The path a create transaction made.
     var createdPath: String {
-        if case .create(let path, _, _, _) = self { return path }
+        if case .create(let path, _, _, _, _) = self { return path }
         return ""
     }
 }
@@ -22,8 +22,10 @@ extension ServerCore {
         _ connection: ConnectionID, xid: Int32, sessionID: Int64,
         _ prepare: () throws(KeeperFailure) -> (TransactionBody, ResponseBuilder)
     ) {
-        do {
+        do throws(KeeperFailure) {
             let (body, response) = try prepare()
+            // A transaction too large to read back is refused before it is logged (ZOOKEEPER-3496).
+            if TransactionCodec.encodedSize(of: body) > transactionSizeLimit { throw KeeperFailure(.badArguments) }
             let zxid = commit(sessionID: sessionID, body: body)
             outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: zxid), response(self)))
         } catch {
@@ -71,7 +73,9 @@ extension ServerCore {
         } else {
             owner = .persistent
         }
-        return .create(path: path, data: r.data, acl: acl, ephemeralOwner: owner.rawOwner)
+        return .create(
+            path: path, data: r.data, acl: acl, ephemeralOwner: owner.rawOwner,
+            parentChildCreations: parent.childCreations &+ 1)
     }
 
     func prepareDelete(_ r: PathVersionRequest, connection: ConnectionID) throws(KeeperFailure) -> TransactionBody {
@@ -106,7 +110,7 @@ extension ServerCore {
         guard let node = tree.node(at: r.path) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.write, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
         if r.version != -1 && r.version != node.version { throw KeeperFailure(.badVersion) }
-        return .setData(path: r.path, data: r.data)
+        return .setData(path: r.path, data: r.data, version: node.version &+ 1)
     }
 
     func prepareSetACL(_ r: SetACLRequest, connection: ConnectionID) throws(KeeperFailure) -> TransactionBody {
@@ -117,7 +121,7 @@ extension ServerCore {
         guard let node = tree.node(at: r.path) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.admin, node, ids: ids) else { throw KeeperFailure(.noAuth) }
         if r.version != -1 && r.version != node.aversion { throw KeeperFailure(.badVersion) }
-        return .setACL(path: r.path, acl: acl)
+        return .setACL(path: r.path, acl: acl, aversion: node.aversion &+ 1)
     }
 
     func prepareCheck(_ r: PathVersionRequest, connection: ConnectionID) throws(KeeperFailure) -> TransactionBody {
@@ -140,9 +144,12 @@ extension ServerCore {
         var undos: [Undo] = []
         var results: [MultiResult] = []
         var events: [WatchTrigger] = []
+        var size = 8
         for (index, operation) in operations.enumerated() {
             do throws(KeeperFailure) {
                 let body = try prepare(operation, connection: connection, sessionID: sessionID)
+                size += TransactionCodec.encodedSize(of: body)
+                if size > transactionSizeLimit { throw KeeperFailure(.badArguments) }
                 undos.append(applyBody(body, transaction: transaction, events: &events))
                 bodies.append(body)
                 results.append(result(of: operation, body: body))
@@ -214,7 +221,12 @@ extension ServerCore {
         let now = clock.monotonicMilliseconds()
         for sessionID in sessions.expired(now: now) {
             let connection = sessions[sessionID]?.connection
-            commit(sessionID: sessionID, body: .closeSession)
+            if refusesWrites {
+                // Without a log the ephemerals stay; the session is restored and expires again after a restart.
+                sessions.remove(sessionID)
+            } else {
+                commit(sessionID: sessionID, body: .closeSession)
+            }
             if let connection {
                 connections[connection]?.sessionID = nil
                 connections[connection]?.isClosing = true
@@ -227,6 +239,7 @@ extension ServerCore {
     /// Deletes containers that had children and have none now, and TTL nodes that are childless and older
     /// than their TTL (Apache's `ContainerManager`), at most `limit` of them.
     public func sweepContainers(limit: Int = .max) -> [CoreOutput] {
+        if refusesWrites { return [] }
         let now = clock.wallMilliseconds()
         var candidates: [String] = []
         for path in tree.containersAndTTLNodes {

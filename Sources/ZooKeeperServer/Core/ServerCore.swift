@@ -41,6 +41,13 @@ public final class ServerCore {
     /// The zxid of the last transaction applied.
     public private(set) var lastZxid: Int64 = 0
     var outputs: [CoreOutput] = []
+    /// Set once the transaction log has failed: state-changing requests get NotReadOnly, sessions come and go
+    /// in memory only (no zxid), and the tree stays as it is on disk until a restart.
+    public internal(set) var refusesWrites = false
+
+    /// The largest transaction logged: jute.maxbuffer plus as much again of headroom (Apache's
+    /// `jute.maxbuffer.extrasize` default), so that every logged transaction can be read back (ZOOKEEPER-3496).
+    var transactionSizeLimit: Int { configuration.packetLimit * 2 }
 
     struct ConnectionContext {
         let remoteAddress: String
@@ -102,7 +109,11 @@ public final class ServerCore {
         if request.sessionID == 0 {
             let sessionID = sessions.allocateID()
             let password = makePassword()
-            commit(sessionID: sessionID, body: .createSession(timeout: timeout, password: password))
+            if refusesWrites {
+                sessions.add(id: sessionID, password: password, timeout: timeout, now: now)
+            } else {
+                commit(sessionID: sessionID, body: .createSession(timeout: timeout, password: password))
+            }
             sessions.attach(sessionID, to: connection, now: now)
             connections[connection]?.sessionID = sessionID
             outputs.append(
@@ -172,7 +183,24 @@ public final class ServerCore {
         return takeOutputs()
     }
 
+    /// Whether `request` would change the state (and so needs the log).
+    static func changesState(_ request: ZooKeeperRequest) -> Bool {
+        switch request {
+        case .create, .create2, .createContainer, .createTTL, .delete, .deleteContainer, .setData, .setACL, .multi,
+            .reconfig:
+            true
+        case .ping, .exists, .getData, .getChildren, .getChildren2, .getACL, .getAllChildrenNumber, .getEphemerals,
+            .sync, .whoAmI, .multiRead, .setWatches, .setWatches2, .addWatch, .checkWatches, .removeWatches, .auth,
+            .sasl, .check, .closeSession:
+            false
+        }
+    }
+
     private func handle(_ request: ZooKeeperRequest, xid: Int32, connection: ConnectionID, sessionID: Int64) {
+        if refusesWrites && Self.changesState(request) {
+            reply(connection, xid: xid, .empty, error: .notReadOnly)
+            return
+        }
         switch request {
         case .ping:
             // Apache answers pings with the ping xid whatever the client sent.
@@ -240,7 +268,13 @@ public final class ServerCore {
             outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: -1, error: .unimplemented), .empty))
             outputs.append(.close(connection))
         case .closeSession:
-            let zxid = commit(sessionID: sessionID, body: .closeSession)
+            let zxid: Int64
+            if refusesWrites {
+                sessions.remove(sessionID)
+                zxid = lastZxid
+            } else {
+                zxid = commit(sessionID: sessionID, body: .closeSession)
+            }
             outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: zxid), .empty))
             connections[connection]?.sessionID = nil
             connections[connection]?.isClosing = true
@@ -522,6 +556,7 @@ public final class ServerCore {
     /// Assigns the next zxid to `body`, applies it, logs it, and delivers its watch events. Returns the zxid.
     @discardableResult
     func commit(sessionID: Int64, body: TransactionBody) -> Int64 {
+        assert(!refusesWrites, "a transaction while the log refuses writes")
         let transaction = Transaction(
             zxid: lastZxid + 1, time: clock.wallMilliseconds(), sessionID: sessionID, body: body)
         let events = apply(transaction)
@@ -538,6 +573,31 @@ public final class ServerCore {
         lastZxid = transaction.zxid
         log.append(transaction)
         return events
+    }
+
+    /// Installs a state read from a snapshot (before the log after it is replayed). Every session gets a fresh
+    /// deadline, as in Apache: its client has one timeout from now to come back.
+    func restore(tree: DataTree, sessions restored: [SnapshotFile.SessionEntry], lastZxid: Int64) {
+        self.tree = tree
+        let now = clock.monotonicMilliseconds()
+        for session in restored {
+            sessions.add(id: session.id, password: session.password, timeout: session.timeout, now: now)
+        }
+        self.lastZxid = lastZxid
+    }
+
+    /// Gives every session a full timeout from now (after recovery, which takes time of its own).
+    func refreshSessionDeadlines() {
+        let now = clock.monotonicMilliseconds()
+        for id in sessions.sessions.keys { sessions.touch(id, now: now) }
+    }
+
+    /// Applies a transaction read back from disk at start-up: no log, no watches. Idempotent, so that a log
+    /// replayed over a fuzzy snapshot (which may already hold part of its effect) rebuilds the exact state.
+    public func replay(_ transaction: Transaction) {
+        var events: [WatchTrigger] = []
+        applyBody(transaction.body, transaction: transaction, events: &events)
+        lastZxid = max(lastZxid, transaction.zxid)
     }
 
     /// Appends an already-applied transaction (a multi whose operations were applied while being validated).
@@ -561,12 +621,14 @@ public final class ServerCore {
             }
             sessions.remove(transaction.sessionID)
             return .none
-        case .create(let path, let data, let acl, let owner):
+        case .create(let path, let data, let acl, let owner, let parentChildCreations):
             let parentPath = String(ZooKeeperPath.parent(of: path))
             guard let parent = tree.node(at: parentPath) else { return .none }
             let undo = Undo.created(
                 path: path, parentPzxid: parent.pzxid, parentChildCreations: parent.childCreations)
-            tree.insert(path: path, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid, time: transaction.time)
+            tree.insert(
+                path: path, under: parent, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid,
+                time: transaction.time, parentChildCreations: parentChildCreations)
             events.append(WatchTrigger(type: .nodeCreated, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return undo
@@ -579,17 +641,17 @@ public final class ServerCore {
             events.append(WatchTrigger(type: .nodeDeleted, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return .deleted(path: path, node: node, acl: acl, parentPzxid: oldPzxid)
-        case .setData(let path, let data):
+        case .setData(let path, let data, let version):
             guard let node = tree.node(at: path) else { return .none }
             let undo = Undo.dataSet(
                 node: node, data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime)
-            tree.setData(node, data: data, zxid: zxid, time: transaction.time)
+            tree.setData(node, data: data, version: version, zxid: zxid, time: transaction.time)
             events.append(WatchTrigger(type: .nodeDataChanged, path: path, acl: tree.acl(of: node)))
             return undo
-        case .setACL(let path, let acl):
+        case .setACL(let path, let acl, let aversion):
             guard let node = tree.node(at: path) else { return .none }
             let undo = Undo.aclSet(node: node, acl: tree.acl(of: node), aversion: node.aversion)
-            tree.setACL(node, acl: acl)
+            tree.setACL(node, acl: acl, aversion: aversion)
             return undo
         case .check:
             return .none
@@ -626,11 +688,9 @@ public final class ServerCore {
             tree.restore(path: path, node: node, acl: acl)
             tree.node(at: String(ZooKeeperPath.parent(of: path)))?.pzxid = parentPzxid
         case .dataSet(let node, let data, let version, let mzxid, let mtime):
-            tree.setData(node, data: data, zxid: mzxid, time: mtime)
-            node.version = version
+            tree.setData(node, data: data, version: version, zxid: mzxid, time: mtime)
         case .aclSet(let node, let acl, let aversion):
-            tree.setACL(node, acl: acl)
-            node.aversion = aversion
+            tree.setACL(node, acl: acl, aversion: aversion)
         }
     }
 }

@@ -20,15 +20,22 @@ public struct Transaction: Sendable, Hashable {
 }
 
 /// What a transaction changes.
+///
+/// Counters are carried as the values they end at (a node's new version, its parent's new child-creation
+/// count), not as increments: applying a transaction twice, or over a snapshot that already holds part of its
+/// effect (a fuzzy snapshot), then leaves the same state as applying it once.
 public indirect enum TransactionBody: Sendable, Hashable {
     case createSession(timeout: Int32, password: [UInt8])
     /// Ends the session and deletes its ephemerals.
     case closeSession
-    /// `ephemeralOwner` is the raw owner (session id, container or TTL marker, or 0).
-    case create(path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64)
+    /// `ephemeralOwner` is the raw owner (session id, container or TTL marker, or 0);
+    /// `parentChildCreations` the parent's child-creation count once this node is made.
+    case create(path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, parentChildCreations: Int32)
     case delete(path: String)
-    case setData(path: String, data: [UInt8]?)
-    case setACL(path: String, acl: [ACL])
+    /// `version` is the node's data version after the change.
+    case setData(path: String, data: [UInt8]?, version: Int32)
+    /// `aversion` is the node's ACL version after the change.
+    case setACL(path: String, acl: [ACL], aversion: Int32)
     /// A version check inside a multi: changes nothing.
     case check(path: String)
     /// A committed multi: its operations, in order, under one zxid.
@@ -48,8 +55,8 @@ public protocol TransactionLog: AnyObject {
     /// The highest zxid that is durable.
     var durableZxid: Int64 { get }
     /// Makes everything appended so far durable, then calls `completion` with the new durable zxid (on the
-    /// server's event loop). An in-memory log completes at once.
-    func sync(completion: @escaping (Int64) -> Void)
+    /// server's event loop), or with the error that stopped the log. An in-memory log completes at once.
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void)
 }
 
 /// A log that keeps nothing: every transaction is "durable" as soon as it is appended. For in-memory servers.
@@ -65,7 +72,7 @@ public final class InMemoryTransactionLog: TransactionLog {
         appendedCount += 1
     }
 
-    public func sync(completion: @escaping (Int64) -> Void) {
-        completion(durableZxid)
+    public func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
+        completion(.success(durableZxid))
     }
 }

@@ -60,6 +60,11 @@ struct ServerReport {
     var openFileDescriptors: Int
     var maximumFileDescriptors: Int
     var environment: [(String, String)]
+    /// The log failed and writes are refused: reported as a read-only server.
+    var refusesWrites = false
+
+    /// Apache's name for the mode.
+    var mode: String { refusesWrites ? "read-only" : "standalone" }
 }
 
 extension ServerReport {
@@ -67,7 +72,7 @@ extension ServerReport {
     func text(for word: FourLetterWord) -> String {
         switch word {
         case .ruok: "imok"
-        case .isro: "rw"
+        case .isro: refusesWrites ? "ro" : "rw"
         case .srvr: serverText(withClients: false)
         case .stat: serverText(withClients: true)
         case .conf: configurationText
@@ -100,7 +105,7 @@ extension ServerReport {
         text += "Connections: \(connections.count)\n"
         text += "Outstanding: \(outstandingRequests)\n"
         text += "Zxid: \(Self.hex(lastZxid))\n"
-        text += "Mode: standalone\n"
+        text += "Mode: \(mode)\n"
         text += "Node count: \(nodeCount)\n"
         return text
     }
@@ -205,7 +210,7 @@ extension ServerReport {
         let latency = statistics.latency
         let lines: [(String, String)] = [
             ("zk_version", version),
-            ("zk_server_state", "standalone"),
+            ("zk_server_state", mode),
             ("zk_ephemerals_count", "\(ephemeralsCount)"),
             ("zk_num_alive_connections", "\(connections.count)"),
             ("zk_avg_latency", latency.averageText),

@@ -166,6 +166,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Closes at once, dropping replies still held for the log (the log failed).
+    func drop() {
+        held.removeAll()
+        pending = nil
+        abort()
+    }
+
     /// Closes at once, dropping anything unsent (malformed input).
     private func abort() {
         state = .closing

@@ -8,7 +8,10 @@ import ZooKeeperProtocol
 /// is locked and no request waits for a thread.
 final class ServerRuntime: @unchecked Sendable {
     let eventLoop: any EventLoop
-    let core: ServerCore
+    /// Replaced only when the log fails (by the state reloaded from disk).
+    private(set) var core: ServerCore
+    /// The data directory's log and snapshots; nil for an in-memory server.
+    let store: DurableStore?
     let configuration: ServerConfiguration
     let logger: Logger
     let clock: any ServerClock
@@ -22,19 +25,23 @@ final class ServerRuntime: @unchecked Sendable {
     private var dirty: [ConnectionHandler] = []
     private var flushScheduled = false
     private var syncInFlight = false
+    private var syncScheduled = false
+    /// Set when even the durable state could not be reloaded after a log failure: no connection is admitted.
+    private var notServing = false
     private var timers: [RepeatedTask] = []
     private let startTime: Int64
 
     init(
         eventLoop: any EventLoop, configuration: ServerConfiguration, clock: any ServerClock,
-        log: any TransactionLog, logger: Logger, version: String
+        core: ServerCore, store: DurableStore?, logger: Logger, version: String
     ) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
         self.version = version
-        core = ServerCore(configuration: configuration, clock: clock, log: log)
+        self.core = core
+        self.store = store
         startTime = clock.monotonicMilliseconds()
     }
 
@@ -67,6 +74,7 @@ final class ServerRuntime: @unchecked Sendable {
 
     /// Admits a connection, or refuses it (nil) when its address already has `maxClientCnxns`.
     func register(_ handler: ConnectionHandler) -> ConnectionID? {
+        if notServing { return nil }
         let address = handler.remoteIP
         let limit = configuration.maxClientConnections
         if limit > 0, connectionsPerAddress[address, default: 0] >= limit {
@@ -119,17 +127,54 @@ final class ServerRuntime: @unchecked Sendable {
         if durable < required { requestSync() }
     }
 
-    /// Group commit: one sync in flight at a time covers everything appended before it started.
+    /// Group commit: one sync in flight at a time covers everything appended before it started. It is
+    /// started at the end of the tick, so that the first batch already holds every write of the tick.
     private func requestSync() {
-        guard !syncInFlight else { return }
+        guard !syncScheduled else { return }
+        syncScheduled = true
+        eventLoop.execute { [self] in
+            syncScheduled = false
+            store?.afterTick(core: core)
+            startSync()
+        }
+    }
+
+    private func startSync() {
+        guard !syncInFlight, core.log.durableZxid < core.lastZxid, !core.refusesWrites else { return }
         syncInFlight = true
-        core.log.sync { [self] durable in
+        let log = core.log
+        log.sync { [self] result in
             eventLoop.assertInEventLoop()
             syncInFlight = false
-            for handler in handlers.values where handler.queuedCount > 0 {
-                handler.release(durableZxid: durable)
+            switch result {
+            case .success(let durable):
+                guard log === core.log, !core.refusesWrites else { return }
+                for handler in handlers.values where handler.queuedCount > 0 {
+                    handler.release(durableZxid: durable)
+                }
+                store?.logDurable(durable)
+                if durable < core.lastZxid { requestSync() }
+            case .failure(let error):
+                logFailed(error)
             }
-            if durable < core.lastZxid { requestSync() }
+        }
+    }
+
+    /// The log cannot write: nothing it did not make durable may be seen. Every connection is dropped (with the
+    /// replies it was holding), the state goes back to what is on disk, and from now on writes are refused
+    /// with NotReadOnly while reads are served, until a restart.
+    private func logFailed(_ error: PersistenceError) {
+        guard !core.refusesWrites, !notServing else { return }
+        logger.error(
+            "the transaction log failed: \(error). zkserver now refuses writes (clients get NOTREADONLY) and serves reads of what is on disk; restart it once the disk is fixed"
+        )
+        for handler in handlers.values { handler.drop() }
+        guard let store else { return }
+        do {
+            core = try store.reloadDurableState(clock: clock)
+        } catch {
+            logger.critical("cannot reload the durable state after the log failed (\(error)); not serving")
+            notServing = true
         }
     }
 
@@ -194,7 +239,7 @@ final class ServerRuntime: @unchecked Sendable {
             watchesByConnection: byConnection, watchesByPath: byPath, dataDirectorySize: dataSize,
             logDirectorySize: logSize, openFileDescriptors: descriptors.open,
             maximumFileDescriptors: descriptors.maximum,
-            environment: includeEnvironment ? environment() : [])
+            environment: includeEnvironment ? environment() : [], refusesWrites: core.refusesWrites)
     }
 
     private func environment() -> [(String, String)] {

@@ -44,15 +44,22 @@ public final class ZooKeeperServer: Sendable {
     /// - Parameters:
     ///   - configuration: what to serve; `clientPort` 0 picks a free port.
     ///   - clock: time for sessions and TTLs (tests inject a fake one).
-    ///   - log: where transactions go; in memory by default.
+    ///   - log: where transactions go when there is no data directory; in memory by default.
+    ///   - fileSystem: the system calls of persistence (tests inject failures); used with a data directory.
     ///   - logger: server logs (zkserver sends them to stderr).
+    ///
+    /// With `configuration.dataDirectory` set, the state is first recovered from it (a `PersistenceError`
+    /// names the file and offset when that is impossible), and every write is acknowledged only once its
+    /// transaction is fsynced.
     public static func start(
         _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
-        log: (any TransactionLog)? = nil, logger: Logger = Logger(label: "zkserver"),
-        eventLoopGroup: (any EventLoopGroup)? = nil
+        log: (any TransactionLog)? = nil, fileSystem: any PersistenceFileSystem = PosixFileSystem(),
+        logger: Logger = Logger(label: "zkserver"), eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws -> ZooKeeperServer {
-        try await makeServer(configuration, clock: clock, log: log, logger: logger, eventLoopGroup: eventLoopGroup)
-            .get()
+        try await makeServer(
+            configuration, clock: clock, log: log, fileSystem: fileSystem, logger: logger,
+            eventLoopGroup: eventLoopGroup
+        ).get()
     }
 
     /// `start` for synchronous callers (test harnesses that must not block the concurrency pool). Blocks the
@@ -61,18 +68,47 @@ public final class ZooKeeperServer: Sendable {
         _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
         logger: Logger = Logger(label: "zkserver")
     ) throws -> ZooKeeperServer {
-        try makeServer(configuration, clock: clock, log: nil, logger: logger, eventLoopGroup: nil).wait()
+        try makeServer(
+            configuration, clock: clock, log: nil, fileSystem: PosixFileSystem(), logger: logger, eventLoopGroup: nil
+        ).wait()
     }
 
     private static func makeServer(
-        _ configuration: ServerConfiguration, clock: any ServerClock, log: (any TransactionLog)?, logger: Logger,
-        eventLoopGroup: (any EventLoopGroup)?
+        _ configuration: ServerConfiguration, clock: any ServerClock, log: (any TransactionLog)?,
+        fileSystem: any PersistenceFileSystem, logger: Logger, eventLoopGroup: (any EventLoopGroup)?
     ) -> EventLoopFuture<ZooKeeperServer> {
         let ownedGroup = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
         let eventLoop = (eventLoopGroup ?? ownedGroup!).next()
-        let runtime = ServerRuntime(
-            eventLoop: eventLoop, configuration: configuration, clock: clock, log: log ?? InMemoryTransactionLog(),
-            logger: logger, version: version)
+        // The caller hands the log over to the server's loop, which alone uses it from then on.
+        let handedOverLog = HandedOver(log)
+        // Recovery runs on the loop that will own the state, before anything listens.
+        let prepared = eventLoop.submit { () throws -> ServerRuntime in
+            let core: ServerCore
+            var store: DurableStore? = nil
+            if let dataDirectory = configuration.dataDirectory {
+                (store, core) = try DurableStore.open(
+                    configuration: configuration, dataDirectory: dataDirectory, clock: clock, eventLoop: eventLoop,
+                    fileSystem: fileSystem, logger: logger)
+            } else {
+                core = ServerCore(
+                    configuration: configuration, clock: clock, log: handedOverLog.value ?? InMemoryTransactionLog())
+            }
+            return ServerRuntime(
+                eventLoop: eventLoop, configuration: configuration, clock: clock, core: core, store: store,
+                logger: logger, version: version)
+        }
+        return prepared.flatMapError { error in
+            ownedGroup?.shutdownGracefully { _ in }
+            return eventLoop.makeFailedFuture(error)
+        }.flatMap { runtime in
+            bind(configuration, runtime: runtime, eventLoop: eventLoop, logger: logger, ownedGroup: ownedGroup)
+        }
+    }
+
+    private static func bind(
+        _ configuration: ServerConfiguration, runtime: ServerRuntime, eventLoop: any EventLoop, logger: Logger,
+        ownedGroup: MultiThreadedEventLoopGroup?
+    ) -> EventLoopFuture<ZooKeeperServer> {
         let packetLimit = configuration.packetLimit
         var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -89,13 +125,17 @@ public final class ZooKeeperServer: Sendable {
         }
         let host = configuration.clientPortAddress ?? "0.0.0.0"
         return bootstrap.bind(host: host, port: configuration.clientPort).flatMapError { error in
-            ownedGroup?.shutdownGracefully { _ in }
-            return eventLoop.makeFailedFuture(error)
+            let closed = runtime.store?.close() ?? eventLoop.makeSucceededVoidFuture()
+            return closed.flatMap {
+                ownedGroup?.shutdownGracefully { _ in }
+                return eventLoop.makeFailedFuture(error)
+            }
         }.flatMap { channel in
             eventLoop.submit {
                 let port = channel.localAddress?.port ?? configuration.clientPort
                 runtime.port = port
                 runtime.startTimers()
+                runtime.store?.startAutopurge(eventLoop: eventLoop)
                 logger.info("binding to port \(host):\(port)")
                 return ZooKeeperServer(
                     configuration: configuration, port: port, host: host, channel: channel, runtime: runtime,
@@ -114,6 +154,9 @@ public final class ZooKeeperServer: Sendable {
         }.get()
         // Let the closes go out before the loop stops.
         try? await runtime.eventLoop.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()
+        try? await runtime.eventLoop.flatSubmit { [runtime] in
+            runtime.store?.close() ?? runtime.eventLoop.makeSucceededVoidFuture()
+        }.get()
         try? await ownedGroup?.shutdownGracefully()
     }
 
@@ -123,4 +166,10 @@ public final class ZooKeeperServer: Sendable {
             runtime.report(includeEnvironment: word == .envi).text(for: word)
         }.get()
     }
+}
+
+/// A value passed to another thread that the sender no longer touches.
+private struct HandedOver<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

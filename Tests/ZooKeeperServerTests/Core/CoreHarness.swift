@@ -33,11 +33,12 @@ final class CoreHarness {
     private var nextConnection = 1
     private var nextXid: Int32 = 1
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) {
+    init(log: any TransactionLog = InMemoryTransactionLog(), configure: (inout ServerConfiguration) -> Void = { _ in })
+    {
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
         configure(&configuration)
-        core = ServerCore(configuration: configuration, clock: clock)
+        core = ServerCore(configuration: configuration, clock: clock, log: log)
     }
 
     /// A new connection with a new session.

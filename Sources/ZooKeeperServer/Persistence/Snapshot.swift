@@ -1,0 +1,263 @@
+import NIOCore
+import ZooKeeperProtocol
+
+/// The layout of a snapshot file: a 24-byte header (magic `ZSWS`, format version, start zxid, wall time), a
+/// stream of tagged entries (sessions, ACL lists, znodes in depth-first pre-order, each with its child count),
+/// an end entry with the counts, and a trailer: the CRC-32 of everything before it and the magic `ZSWE`.
+enum SnapshotFile {
+    static let magic: UInt32 = 0x5A53_5753  // "ZSWS"
+    static let endMagic: UInt32 = 0x5A53_5745  // "ZSWE"
+    /// Apache ZooKeeper's snapshot magic ("ZKSN"), recognised to give a clear error.
+    static let apacheMagic: UInt32 = 0x5A4B_534E
+    static let formatVersion: UInt32 = 1
+    static let headerSize = 24
+    static let trailerSize = 8
+
+    enum Tag: UInt8 {
+        case session = 1
+        case acl = 2
+        case node = 3
+        case end = 4
+    }
+
+    /// A session as snapshots keep it.
+    struct SessionEntry: Equatable {
+        var id: Int64
+        var timeout: Int32
+        var password: [UInt8]
+    }
+
+    /// What a snapshot holds: the state as of `startZxid` plus, for a fuzzy snapshot, some of the effects of
+    /// the transactions after it (replaying the log from `startZxid + 1` makes it exact).
+    struct Contents {
+        var startZxid: Int64
+        var tree: DataTree
+        var sessions: [SessionEntry]
+    }
+
+    /// Parses and verifies a whole snapshot file.
+    static func read(_ bytes: ByteBuffer, path: String) throws(PersistenceError) -> Contents {
+        func corrupt(_ detail: String, at offset: Int? = nil) -> PersistenceError {
+            PersistenceError(.corruptSnapshot, file: path, offset: offset.map(Int64.init), detail)
+        }
+        let size = bytes.readableBytes
+        guard size >= headerSize + trailerSize else { throw corrupt("only \(size) bytes") }
+        let start = bytes.readerIndex
+        let magicValue = bytes.getInteger(at: start, as: UInt32.self)!
+        if magicValue == apacheMagic {
+            throw PersistenceError(
+                .foreignFormat, file: path, offset: 0,
+                "this is an Apache ZooKeeper snapshot; zkserver cannot read it (use another dataDir)")
+        }
+        guard magicValue == magic, bytes.getInteger(at: start + 4, as: UInt32.self)! == formatVersion else {
+            throw corrupt("not a zkserver snapshot", at: 0)
+        }
+        guard bytes.getInteger(at: start + size - 4, as: UInt32.self)! == endMagic else {
+            throw corrupt("the trailer is missing (the file is cut short)", at: size - trailerSize)
+        }
+        let storedCRC = bytes.getInteger(at: start + size - trailerSize, as: UInt32.self)!
+        let actualCRC = bytes.withUnsafeReadableBytes { raw in
+            CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(size - trailerSize)]))
+        }
+        guard storedCRC == actualCRC else {
+            throw corrupt("checksum \(hex(actualCRC)) does not match \(hex(storedCRC))")
+        }
+        var buffer = bytes.getSlice(at: start, length: size - trailerSize)!
+        buffer.moveReaderIndex(forwardBy: 8)
+        let startZxid = buffer.readInteger(as: Int64.self)!
+        buffer.moveReaderIndex(forwardBy: 8)
+        do {
+            return try decodeEntries(&buffer, startZxid: startZxid)
+        } catch let error as ProtocolError {
+            throw corrupt("\(error.detail)", at: buffer.readerIndex)
+        } catch {
+            throw corrupt("\(error)", at: buffer.readerIndex)
+        }
+    }
+
+    private struct Frame {
+        var node: Znode
+        var path: String
+        var remaining: Int
+    }
+
+    private static func decodeEntries(_ buffer: inout ByteBuffer, startZxid: Int64) throws -> Contents {
+        var sessions: [SessionEntry] = []
+        var aclCache = ACLCache()
+        var aclIndexByLocal: [Int32: Int32] = [:]
+        var tree: DataTree? = nil
+        var stack: [Frame] = []
+        var nodes: Int64 = 0
+        while true {
+            guard let rawTag = buffer.readInteger(as: UInt8.self), let tag = Tag(rawValue: rawTag) else {
+                throw ProtocolError(.invalidValue, "unknown or missing entry tag")
+            }
+            switch tag {
+            case .session:
+                let id = try buffer.readJuteLong()
+                let timeout = try buffer.readJuteInt()
+                sessions.append(SessionEntry(id: id, timeout: timeout, password: try buffer.readJuteBuffer() ?? []))
+            case .acl:
+                let local = try buffer.readJuteInt()
+                let list = try buffer.readJuteVector(of: ACL.self, minimumElementSize: ACL.minimumEncodedSize)
+                // Counted once here so that the list stays while nodes refer to it; dropped again below.
+                aclIndexByLocal[local] = aclCache.retain(list)
+            case .node:
+                let name = try buffer.readJuteNonNullString()
+                let data = try buffer.readJuteBuffer()
+                let local = try buffer.readJuteInt()
+                guard let aclIndex = aclIndexByLocal[local] else {
+                    throw ProtocolError(.invalidValue, "node \(name) refers to an undefined ACL \(local)")
+                }
+                let czxid = try buffer.readJuteLong()
+                let node = Znode(zxid: czxid, time: 0, data: data, aclIndex: aclIndex, ephemeralOwner: 0)
+                node.mzxid = try buffer.readJuteLong()
+                node.pzxid = try buffer.readJuteLong()
+                node.ctime = try buffer.readJuteLong()
+                node.mtime = try buffer.readJuteLong()
+                node.version = try buffer.readJuteInt()
+                node.childCreations = try buffer.readJuteInt()
+                node.aversion = try buffer.readJuteInt()
+                node.ephemeralOwner = try buffer.readJuteLong()
+                let childCount = Int(try buffer.readJuteInt())
+                guard childCount >= 0, childCount <= buffer.readableBytes else {
+                    throw ProtocolError(.invalidCount, "node \(name) claims \(childCount) children")
+                }
+                aclCache.retain(existing: aclIndex)
+                if childCount > 0 { node.children = Dictionary(minimumCapacity: childCount) }
+                nodes += 1
+                if tree == nil {
+                    guard name.isEmpty else { throw ProtocolError(.invalidValue, "the first node is not the root") }
+                    tree = DataTree(restoredRoot: node, aclCache: ACLCache())
+                    stack.append(Frame(node: node, path: "/", remaining: childCount))
+                    continue
+                }
+                while let last = stack.last, last.remaining == 0 { stack.removeLast() }
+                guard !stack.isEmpty, !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")) else {
+                    throw ProtocolError(.invalidValue, "node '\(name)' has no place in the tree")
+                }
+                stack[stack.count - 1].remaining -= 1
+                let parent = stack[stack.count - 1]
+                let path = parent.path == "/" ? "/" + name : parent.path + "/" + name
+                guard parent.node.children?[name] == nil else {
+                    throw ProtocolError(.invalidValue, "node \(path) appears twice")
+                }
+                tree!.attachRestored(node, name: name, path: path, under: parent.node)
+                if childCount > 0 { stack.append(Frame(node: node, path: path, remaining: childCount)) }
+            case .end:
+                let nodeCount = try buffer.readJuteLong()
+                let sessionCount = try buffer.readJuteLong()
+                _ = try buffer.readJuteLong()
+                guard var result = tree, nodeCount == nodes, sessionCount == Int64(sessions.count),
+                    stack.allSatisfy({ $0.remaining == 0 }), buffer.readableBytes == 0
+                else {
+                    throw ProtocolError(.invalidValue, "the end entry does not match what came before it")
+                }
+                for index in aclIndexByLocal.values { aclCache.release(index) }
+                result.aclCache = aclCache
+                return Contents(startZxid: startZxid, tree: result, sessions: sessions)
+            }
+        }
+    }
+}
+
+/// Serialises the state a chunk at a time on the event loop, while transactions go on between chunks (a fuzzy
+/// snapshot, like Apache's). Each node is written as it is when visited, with the children its table had then
+/// (tables are copied on write, so the walk keeps a stable view of each). Replaying the log from `startZxid + 1`
+/// over the result gives the exact state, because transactions carry absolute values (`TransactionBody`).
+final class SnapshotWalker {
+    let startZxid: Int64
+    private var stack: [(children: [String: Znode], index: Dictionary<String, Znode>.Index)] = []
+    private var aclByIndex: [Int32: (local: Int32, list: [ACL])] = [:]
+    private var nextLocalACL: Int32 = 0
+    private var sessionCount: Int64 = 0
+    private(set) var nodeCount: Int64 = 0
+    private var started = false
+
+    init(startZxid: Int64) {
+        self.startZxid = startZxid
+    }
+
+    /// The header and the sessions (small, so taken at once, consistent as of `startZxid`).
+    func begin(sessions: [SnapshotFile.SessionEntry], wallMilliseconds: Int64, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(SnapshotFile.magic)
+        buffer.writeInteger(SnapshotFile.formatVersion)
+        buffer.writeInteger(startZxid)
+        buffer.writeInteger(wallMilliseconds)
+        for session in sessions {
+            buffer.writeInteger(SnapshotFile.Tag.session.rawValue)
+            buffer.writeJuteLong(session.id)
+            buffer.writeJuteInt(session.timeout)
+            buffer.writeJuteBuffer(session.password)
+        }
+        sessionCount = Int64(sessions.count)
+    }
+
+    /// Writes up to `budget` nodes of `tree`; returns true once every node is written (the end entry too).
+    func step(_ tree: DataTree, budget: Int, endZxid: Int64, into buffer: inout ByteBuffer) -> Bool {
+        var budget = budget
+        if !started {
+            started = true
+            write(tree.root, name: "", tree: tree, into: &buffer)
+            budget -= 1
+        }
+        while budget > 0 {
+            guard let top = stack.last else {
+                buffer.writeInteger(SnapshotFile.Tag.end.rawValue)
+                buffer.writeJuteLong(nodeCount)
+                buffer.writeJuteLong(sessionCount)
+                buffer.writeJuteLong(endZxid)
+                return true
+            }
+            if top.index == top.children.endIndex {
+                stack.removeLast()
+                continue
+            }
+            let (name, child) = top.children[top.index]
+            stack[stack.count - 1].index = top.children.index(after: top.index)
+            write(child, name: name, tree: tree, into: &buffer)
+            budget -= 1
+        }
+        return false
+    }
+
+    private func write(_ node: Znode, name: String, tree: DataTree, into buffer: inout ByteBuffer) {
+        let list = tree.acl(of: node)
+        let local: Int32
+        if let known = aclByIndex[node.aclIndex], known.list == list {
+            local = known.local
+        } else {
+            local = nextLocalACL
+            nextLocalACL += 1
+            aclByIndex[node.aclIndex] = (local, list)
+            buffer.writeInteger(SnapshotFile.Tag.acl.rawValue)
+            buffer.writeJuteInt(local)
+            buffer.writeJuteVector(list)
+        }
+        let children = node.children ?? [:]
+        buffer.writeInteger(SnapshotFile.Tag.node.rawValue)
+        buffer.writeJuteString(name)
+        buffer.writeJuteBuffer(node.data)
+        buffer.writeJuteInt(local)
+        buffer.writeJuteLong(node.czxid)
+        buffer.writeJuteLong(node.mzxid)
+        buffer.writeJuteLong(node.pzxid)
+        buffer.writeJuteLong(node.ctime)
+        buffer.writeJuteLong(node.mtime)
+        buffer.writeJuteInt(node.version)
+        buffer.writeJuteInt(node.childCreations)
+        buffer.writeJuteInt(node.aversion)
+        buffer.writeJuteLong(node.ephemeralOwner)
+        buffer.writeJuteInt(Int32(truncatingIfNeeded: children.count))
+        nodeCount += 1
+        if !children.isEmpty { stack.append((children, children.startIndex)) }
+    }
+
+    /// The trailer for a file whose bytes before it have checksum `crc`.
+    static func trailer(crc: UInt32) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(crc)
+        buffer.writeInteger(SnapshotFile.endMagic)
+        return buffer
+    }
+}
