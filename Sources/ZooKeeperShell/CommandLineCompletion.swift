@@ -169,6 +169,15 @@ public struct CommandLineCompletion: Sendable {
         var index = 0
         while index < words.count, words[index].hasPrefix("-"), words[index] != "-" {
             let word = words[index]
+            // `--data-dir=DIR`, `-server=HOST:PORT`: the value is attached.
+            if let equals = word.firstIndex(of: "="),
+                let option = programOptions.first(where: { $0.name == word[..<equals] }), option.value != .none
+            {
+                scan.used.insert(option.name)
+                if option.name == Self.serverOption { scan.server = String(word[word.index(after: equals)...]) }
+                index += 1
+                continue
+            }
             scan.used.insert(word)
             guard let option = programOptions.first(where: { $0.name == word }), option.value != .none else {
                 if word == Self.readOnlyOption { scan.readOnly = true }

@@ -93,6 +93,13 @@ struct CommandLineCompletionTests {
         let byDefault = Connections()
         _ = await complete(["ls", "/"], connections: byDefault)
         #expect(byDefault.made.withLock { $0 } == ["localhost:2181"])
+        // With the value attached.
+        let attached = Connections()
+        #expect(
+            values(await complete(["-server=zk2:2181", "-timeout=5000", "ls", "/zoo"], connections: attached)) == [
+                "/zookeeper", "/zookeeper/config", "/zookeeper/quota",
+            ])
+        #expect(attached.made.withLock { $0 } == ["zk2:2181"])
     }
 
     @Test func aUniqueMatchBringsItsChildrenSoThatTheShellStopsThere() async {
