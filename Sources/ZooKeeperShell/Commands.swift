@@ -117,7 +117,7 @@ extension Shell {
         if line.has("x") {
             out(ShellFormat.hexDump(bytes))
         } else if line.has("b") {
-            out(ShellFormat.base64(bytes))
+            out(Base64.encode(bytes))
         } else {
             out(ShellFormat.text(data))
         }
@@ -295,7 +295,7 @@ extension Shell {
         let path = line.arguments[1]
         var data = Array(line.arguments[2].utf8)
         if line.has("b") {
-            guard let decoded = ShellFormat.base64Decode(line.arguments[2]) else {
+            guard let decoded = Base64.decode(line.arguments[2]) else {
                 throw malformed("-b: the data is not valid base64", entry)
             }
             data = decoded

@@ -56,19 +56,6 @@ struct FormattingTests {
         #expect(binary.contains("|00000000| 00 1f 7f 80 41                                  |....A           |"))
     }
 
-    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("hello", "aGVsbG8=")])
-    func base64RoundTrip(plain: String, encoded: String) {
-        #expect(ShellFormat.base64(Array(plain.utf8)) == encoded)
-        #expect(ShellFormat.base64Decode(encoded) == Array(plain.utf8))
-    }
-
-    @Test func base64RejectsGarbage() {
-        #expect(ShellFormat.base64Decode("!!!") == nil)
-        #expect(ShellFormat.base64Decode("Zg=") == nil)
-        #expect(ShellFormat.base64Decode("Z") == nil)
-        #expect(ShellFormat.base64Decode("Zg") == Array("f".utf8))
-    }
-
     @Test func aclRendering() {
         let entries = [
             ACL(permissions: .all, id: .anyone),

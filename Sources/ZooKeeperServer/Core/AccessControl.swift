@@ -1,4 +1,3 @@
-import Crypto
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
@@ -83,32 +82,12 @@ public enum AccessControl {
     public static func digest(credentials: [UInt8]) -> String {
         let text = String(decoding: credentials, as: UTF8.self)
         let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let hash = Insecure.SHA1.hash(data: credentials)
-        return "\(user):\(base64(Array(hash)))"
+        return "\(user):\(Base64.encode(SHA1.hash(credentials)))"
     }
 
     /// A digest id has exactly one colon (`user:hash`).
     public static func isValidDigestId(_ id: String) -> Bool {
         id.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ":") ? 1 : 0) } == 1
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = UInt32(bytes[index])
-            let b1 = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
-            let b2 = index + 2 < bytes.count ? UInt32(bytes[index + 2]) : 0
-            let triple = b0 << 16 | b1 << 8 | b2
-            out.append(alphabet[Int(triple >> 18 & 63)])
-            out.append(alphabet[Int(triple >> 12 & 63)])
-            out.append(index + 1 < bytes.count ? alphabet[Int(triple >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(triple & 63)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: ip

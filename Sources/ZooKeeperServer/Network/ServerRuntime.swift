@@ -1,7 +1,12 @@
-import Foundation
 import Logging
 import NIOCore
 import ZooKeeperProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Joins the pure core to the network: owns the core, the connection table, the timers, the statistics, and
 /// the group-commit loop. Everything here runs on one event loop (the one every connection uses), so no state
@@ -243,37 +248,50 @@ final class ServerRuntime: @unchecked Sendable {
     }
 
     private func environment() -> [(String, String)] {
-        let process = ProcessInfo.processInfo
-        var uname = utsname()
-        _ = Foundation.uname(&uname)
+        var system = utsname()
+        _ = uname(&system)
         func field<T>(_ value: T) -> String {
             withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }
+        func variable(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        var hostBytes = [CChar](repeating: 0, count: 256)
+        gethostname(&hostBytes, hostBytes.count - 1)
+        let hostName = String(decoding: hostBytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var directory = [CChar](repeating: 0, count: 4096)
+        let currentDirectory = getcwd(&directory, directory.count).map { String(cString: $0) } ?? ""
+        let account = getpwuid(getuid())
         return [
             ("zookeeper.version", version),
-            ("host.name", process.hostName),
-            ("os.name", field(uname.sysname)),
-            ("os.arch", field(uname.machine)),
-            ("os.version", field(uname.release)),
-            ("user.name", process.environment["USER"] ?? NSUserName()),
-            ("user.home", NSHomeDirectory()),
-            ("user.dir", FileManager.default.currentDirectoryPath),
-            ("process.id", "\(process.processIdentifier)"),
+            ("host.name", hostName),
+            ("os.name", field(system.sysname)),
+            ("os.arch", field(system.machine)),
+            ("os.version", field(system.release)),
+            ("user.name", variable("USER") ?? account.map { String(cString: $0.pointee.pw_name) } ?? ""),
+            ("user.home", variable("HOME") ?? account.map { String(cString: $0.pointee.pw_dir) } ?? ""),
+            ("user.dir", currentDirectory),
+            ("process.id", "\(getpid())"),
         ]
     }
 
+    /// The bytes of the regular files under `path`, recursively.
     private static func directorySize(_ path: String) -> Int64 {
-        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        guard let names = try? PosixFileSystem().list(path) else { return 0 }
         var total: Int64 = 0
-        while let name = enumerator.nextObject() as? String {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + name)
-            total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        for name in names {
+            let child = path + "/" + name
+            var info = stat()
+            guard lstat(child, &info) == 0 else { continue }
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                total += directorySize(child)
+            } else if (info.st_mode & S_IFMT) == S_IFREG {
+                total += Int64(info.st_size)
+            }
         }
         return total
     }
 
     private static func fileDescriptorCounts() -> (open: Int, maximum: Int) {
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let open = (try? PosixFileSystem().list("/proc/self/fd").count) ?? 0
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         return (open, Int(limit.rlim_cur))
