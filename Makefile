@@ -38,13 +38,16 @@ test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 
+# The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries.
+RELEASE_FLAGS := -c release --static-swift-stdlib
+
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 install: $(if $(BINDIR_SRC),,release)
 	@set -e; \
 	source="$(BINDIR_SRC)"; \
-	if [ -z "$$source" ]; then source="$$($(SWIFT) build -c release --show-bin-path)"; fi; \
+	if [ -z "$$source" ]; then source="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; fi; \
 	install -d "$(bindir)" "$(man1dir)" "$(bashdir)" "$(zshdir)" "$(fishdir)"; \
 	for program in $(PROGRAMS); do install -m 755 "$$source/$$program" "$(bindir)/$$program"; done; \
 	for page in $(MAN_PAGES); do install -m 644 "man/$$page" "$(man1dir)/$$page"; done; \

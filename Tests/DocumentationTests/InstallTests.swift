@@ -80,10 +80,10 @@ struct InstallTests {
         #expect(files(under: stage).isEmpty)
     }
 
-    /// Without BINDIR_SRC, install builds the release binaries first.
+    /// Without BINDIR_SRC, install builds the release binaries first, with the Swift runtime linked in.
     @Test func installBuildsReleaseBinariesByDefault() throws {
         let plan = try Programs.run(try Tool.make, ["-C", Repository.root, "-n", "install", "PREFIX=/nowhere"])
         #expect(plan.exitCode == 0)
-        #expect(plan.output.contains("build -c release"))
+        #expect(plan.output.contains("build -c release --static-swift-stdlib"))
     }
 }
