@@ -142,15 +142,24 @@ def run(command, **kwargs):
     return subprocess.run(command, capture_output=True, text=True, **kwargs)
 
 
+TIME = "/usr/bin/time"
+
+
 def timed_child(command, env=None):
-    """Wall seconds and peak RSS (KiB) of one child process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    """Wall seconds and peak RSS (KiB) of one command.
+
+    Peak RSS comes from GNU time, not from wait4 here: a child forked from this Python process carries Python's
+    resident pages until it execs, and Linux counts them in the child's peak, which would flatter big programs.
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        completed = subprocess.run([TIME, "-o", report.name, "-f", "%x %M", *command], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env)
+        wall = time.perf_counter() - start
+        status, peak = report.read().split()[-2:]
+    if completed.returncode != 0 or status != "0":
         raise RuntimeError(f"{command} exited with {status}")
-    return wall, usage.ru_maxrss
+    return wall, int(peak)
 
 
 def measure_command(command, runs, env=None):
@@ -389,6 +398,8 @@ def main():
     for path in (ZK_JAR, ZK_CLI):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: sudo apt-get install -y zookeeper zookeeper-bin")
+    if not os.path.exists(TIME):
+        sys.exit(f"missing {TIME}: sudo apt-get install -y time")
     bins = build_products()
     workdir = tempfile.mkdtemp(prefix="zk-compare-")
     table = Table()

@@ -81,6 +81,9 @@ struct ZkCli: ParsableCommand {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "--complete" { ProgramOptions.completeAndExit(Array(arguments.dropFirst())) }
+        // The argument parser's reflection costs a few milliseconds at every start; the usual command lines
+        // are read directly, and everything else (help, version, errors) goes to the parser.
+        if let invocation = Invocation(simpleArguments: arguments) { invocation.run() }
         main(nil)
     }
 
@@ -105,7 +108,92 @@ struct ZkCli: ParsableCommand {
         if dataDirectory != nil && !embedded {
             throw ValidationError("--data-dir is for the embedded server; add --embedded")
         }
-        let embeddedServer = embedded ? try startEmbeddedServer() : nil
+        Invocation(
+            server: server, timeout: timeout, readOnly: readOnly, waitForConnection: waitForConnection,
+            clientConfiguration: clientConfiguration, historyFile: historyFile, stopOnError: stopOnError,
+            embedded: embedded, dataDirectory: dataDirectory, command: command
+        ).run()
+    }
+}
+
+/// What one run of zkcli does, once its options are known.
+struct Invocation {
+    var server: String?
+    var timeout = 30000
+    var readOnly = false
+    var waitForConnection = false
+    var clientConfiguration: String?
+    var historyFile: String?
+    var stopOnError = false
+    var embedded = false
+    var dataDirectory: String?
+    var command: [String] = []
+
+    init(
+        server: String?, timeout: Int, readOnly: Bool, waitForConnection: Bool, clientConfiguration: String?,
+        historyFile: String?, stopOnError: Bool, embedded: Bool, dataDirectory: String?, command: [String]
+    ) {
+        self.server = server
+        self.timeout = timeout
+        self.readOnly = readOnly
+        self.waitForConnection = waitForConnection
+        self.clientConfiguration = clientConfiguration
+        self.historyFile = historyFile
+        self.stopOnError = stopOnError
+        self.embedded = embedded
+        self.dataDirectory = dataDirectory
+        self.command = command
+    }
+
+    /// Reads the usual command lines as zkCli does (options up to the first word that is not one, then the
+    /// command); nil for anything the argument parser should see: help, version, an unknown option, a missing
+    /// or malformed value, `-opt=value` spellings, or a combination it rejects.
+    init?(simpleArguments arguments: [String]) {
+        var index = 0
+        func value() -> String? {
+            guard index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") else { return nil }
+            defer { index += 2 }
+            return arguments[index + 1]
+        }
+        while index < arguments.count, arguments[index].hasPrefix("-") {
+            switch arguments[index] {
+            case "-server":
+                guard let text = value() else { return nil }
+                server = text
+            case "-timeout":
+                guard let text = value(), let milliseconds = Int(text) else { return nil }
+                timeout = milliseconds
+            case "-client-configuration":
+                guard let text = value() else { return nil }
+                clientConfiguration = text
+            case "--history-file":
+                guard let text = value() else { return nil }
+                historyFile = text
+            case "--data-dir":
+                guard let text = value() else { return nil }
+                dataDirectory = text
+            case "-r":
+                readOnly = true
+                index += 1
+            case "-waitforconnection":
+                waitForConnection = true
+                index += 1
+            case "--stop-on-error":
+                stopOnError = true
+                index += 1
+            case "--embedded":
+                embedded = true
+                index += 1
+            default:
+                return nil
+            }
+        }
+        if (embedded && server != nil) || (dataDirectory != nil && !embedded) { return nil }
+        command = Array(arguments[index...])
+    }
+
+    func run() -> Never {
+        let embeddedServer = embedded ? startEmbeddedServer() : nil
         let server = embeddedServer?.connectString ?? self.server ?? "localhost:2181"
         var settings = ShellConfiguration()
         settings.server = server
@@ -175,7 +263,7 @@ struct ZkCli: ParsableCommand {
     }
 
     /// The bundled server on 127.0.0.1, on a port the system picks, for trying zkcli with nothing installed.
-    private func startEmbeddedServer() throws -> ZooKeeperServer {
+    private func startEmbeddedServer() -> ZooKeeperServer {
         var configuration = ServerConfiguration.ephemeral(tickTime: 2000)
         configuration.extendedTypesEnabled = true
         if let dataDirectory {
