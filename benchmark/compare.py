@@ -162,15 +162,6 @@ def timed_child(command, env=None):
     return wall, int(peak)
 
 
-def measure_command(command, runs, env=None):
-    walls, peaks = [], []
-    for _ in range(runs):
-        wall, peak = timed_child(command, env)
-        walls.append(wall)
-        peaks.append(peak)
-    return statistics.median(walls), statistics.median(peaks)
-
-
 def parse_rates(output):
     """phase -> ops/s from `zkbench`, ZkLoad and kazoo_load outputs."""
     rates = {}
@@ -242,41 +233,40 @@ def shell_section(table, bins, apache, runs):
     zkcli = os.path.join(bins, "zkcli")
     env = dict(os.environ, ZOO_LOG_DIR=tempfile.mkdtemp(prefix="zkcli-log-"))
     run([zkcli, "-server", server, "create", "/bench-shell", "hello"])
-    zk_shell = shutil.which("zk-shell")
     counter = [0]
 
     def unique():
         counter[0] += 1
         return f"/bench-shell/n{os.getpid()}-{counter[0]}"
 
+    # Each tool's argument list for a command; `create` makes a new node on every call.
     commands = {
-        "ls /": lambda tool: tool + ["ls", "/"],
-        "get": lambda tool: tool + ["get", "/bench-shell"],
+        "ls /": lambda: ["ls", "/"],
+        "get": lambda: ["get", "/bench-shell"],
+        "create": lambda: ["create", unique(), "x"],
     }
-    for label, make in commands.items():
-        ours = measure_command(make([zkcli, "-server", server]), runs)
-        java = measure_command(make([ZK_CLI, "-server", server]), runs, env)
-        table.add("shell", f"`{label}` wall (median)", ours[0] * 1000, java[0] * 1000, "ms", "lower", "zkCli.sh")
-        table.add("shell", f"`{label}` peak RSS", ours[1] / 1024, java[1] / 1024, "MB", "lower", "zkCli.sh")
-        if zk_shell:
-            python = measure_command([zk_shell, "--run-once", label if label != "get" else "get /bench-shell", server], runs)
-            table.add("shell", f"`{label}` wall (median)", ours[0] * 1000, python[0] * 1000, "ms", "lower", "zk-shell")
-            table.add("shell", f"`{label}` peak RSS", ours[1] / 1024, python[1] / 1024, "MB", "lower", "zk-shell")
-    # create: each run makes a new node.
-    walls, peaks = [], []
-    for _ in range(runs):
-        w, p = timed_child([zkcli, "-server", server, "create", unique(), "x"])
-        walls.append(w)
-        peaks.append(p)
-    jwalls, jpeaks = [], []
-    for _ in range(runs):
-        w, p = timed_child([ZK_CLI, "-server", server, "create", unique(), "x"], env)
-        jwalls.append(w)
-        jpeaks.append(p)
-    table.add("shell", "`create` wall (median)", statistics.median(walls) * 1000, statistics.median(jwalls) * 1000,
-              "ms", "lower", "zkCli.sh")
-    table.add("shell", "`create` peak RSS", statistics.median(peaks) / 1024, statistics.median(jpeaks) / 1024, "MB",
-              "lower", "zkCli.sh")
+    tools = {
+        "zkcli": (lambda words: [zkcli, "-server", server, *words], None),
+        "zkCli.sh": (lambda words: [ZK_CLI, "-server", server, *words], env),
+        # zk-shell takes the command as one argument, then the server.
+        "zk-shell": (lambda words: ["zk-shell", "--run-once", " ".join(words), server], None),
+    }
+    for label, words in commands.items():
+        figures = {}
+        for name, (command, tool_env) in tools.items():
+            # One untimed run first, so that every tool is measured with its files in the page cache.
+            timed_child(command(words()), tool_env)
+            walls, peaks = [], []
+            for _ in range(runs):
+                wall, peak = timed_child(command(words()), tool_env)
+                walls.append(wall)
+                peaks.append(peak)
+            figures[name] = (statistics.median(walls), statistics.median(peaks))
+        ours = figures["zkcli"]
+        for peer in ("zkCli.sh", "zk-shell"):
+            table.add("shell", f"`{label}` wall (median)", ours[0] * 1000, figures[peer][0] * 1000, "ms", "lower",
+                      peer)
+            table.add("shell", f"`{label}` peak RSS", ours[1] / 1024, figures[peer][1] / 1024, "MB", "lower", peer)
     run([zkcli, "-server", server, "deleteall", "/bench-shell"])
 
 
@@ -351,13 +341,30 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
                       apache.name)
 
 
-def footprint_section(table, bins, workdir, znodes):
-    log(f"server footprint (idle RSS, RSS per znode at {znodes} znodes, start-up, recovery after SIGKILL)")
-    zkbench = os.path.join(bins, "zkbench")
-    figures = {}
-    for server in (Apache(os.path.join(workdir, "fp")), ZKServer(os.path.join(workdir, "fp"), os.path.join(bins, "zkserver"))):
+def median_startup(make_server, workdir, starts):
+    """Median seconds from exec to serving, each start with a new, empty data directory."""
+    samples = []
+    for index in range(starts):
+        server = make_server(os.path.join(workdir, f"start-{index}"))
         process = server.start()
-        startup = wait_serving(server.port, 1)
+        samples.append(wait_serving(server.port, 1))
+        stop(process)
+    return statistics.median(samples)
+
+
+def footprint_section(table, bins, workdir, znodes, starts):
+    log(f"server footprint (start-up, idle RSS, RSS per znode at {znodes} znodes, recovery after SIGKILL)")
+    zkbench = os.path.join(bins, "zkbench")
+    makers = {
+        Apache.name: lambda directory: Apache(directory),
+        ZKServer.name: lambda directory: ZKServer(directory, os.path.join(bins, "zkserver")),
+    }
+    figures = {}
+    for name, make_server in makers.items():
+        startup = median_startup(make_server, os.path.join(workdir, "fp-" + name.split()[0]), starts)
+        server = make_server(os.path.join(workdir, "fp"))
+        process = server.start()
+        wait_serving(server.port, 1)
         time.sleep(1.0)  # let the JVM's start-up allocation settle before reading idle RSS
         idle = rss_kib(process.pid)
         empty_nodes = node_count(server.port)
@@ -369,11 +376,11 @@ def footprint_section(table, bins, workdir, znodes):
         restarted = server.start()
         recovery = wait_serving(server.port, total)
         stop(restarted)
-        figures[server.name] = dict(startup=startup, idle=idle, per_znode=(loaded - idle) * 1024 / znodes,
-                                    recovery=recovery, nodes=total - empty_nodes)
-    ours, peer = figures["zkserver"], figures[Apache.name]
-    table.add("footprint", "start-up to serving", ours["startup"] * 1000, peer["startup"] * 1000, "ms", "lower",
-              Apache.name)
+        figures[name] = dict(startup=startup, idle=idle, per_znode=(loaded - idle) * 1024 / znodes,
+                             recovery=recovery, nodes=total - empty_nodes)
+    ours, peer = figures[ZKServer.name], figures[Apache.name]
+    table.add("footprint", f"start-up to serving (median of {starts})", ours["startup"] * 1000,
+              peer["startup"] * 1000, "ms", "lower", Apache.name)
     table.add("footprint", "idle RSS", ours["idle"] / 1024, peer["idle"] / 1024, "MB", "lower", Apache.name)
     table.add("footprint", f"RSS per znode ({znodes} x 100 B)", ours["per_znode"], peer["per_znode"], "B", "lower",
               Apache.name)
@@ -395,11 +402,19 @@ def main():
     sessions, window = 4, 500
     rounds = 1 if args.quick else 3
 
-    for path in (ZK_JAR, ZK_CLI):
-        if not os.path.exists(path):
-            sys.exit(f"missing {path}: sudo apt-get install -y zookeeper zookeeper-bin")
+    missing = []
+    if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
+        missing.append("sudo apt-get install -y zookeeper zookeeper-bin")
     if not os.path.exists(TIME):
-        sys.exit(f"missing {TIME}: sudo apt-get install -y time")
+        missing.append("sudo apt-get install -y time")
+    if "client" in sections and not shutil.which("javac"):
+        missing.append("sudo apt-get install -y default-jdk-headless")
+    if "client" in sections and run([sys.executable, "-c", "import kazoo"]).returncode != 0:
+        missing.append("python3 -m pip install kazoo")
+    if "shell" in sections and not shutil.which("zk-shell"):
+        missing.append("python3 -m pip install zk-shell")
+    if missing:
+        sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
     bins = build_products()
     workdir = tempfile.mkdtemp(prefix="zk-compare-")
     table = Table()
@@ -420,7 +435,7 @@ def main():
         stop(apache.process)
         stop(zkserver.process)
         if "footprint" in sections:
-            footprint_section(table, bins, workdir, znodes)
+            footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
     finally:
         for process in processes:
             stop(process, signal.SIGKILL)

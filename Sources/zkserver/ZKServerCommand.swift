@@ -1,8 +1,13 @@
 import ArgumentParser
 import Dispatch
-import Foundation
 import Logging
 import ZooKeeperServer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `zkserver [zoo.cfg] [--port N] [--data-dir DIR | --in-memory]`: argument parsing and wiring only.
 @main
@@ -46,9 +51,10 @@ struct ZKServerCommand: AsyncParsableCommand {
         if let configFile {
             let text: String
             do {
-                text = try String(contentsOfFile: configFile, encoding: .utf8)
+                let contents = try PosixFileSystem().readFile(configFile)
+                text = String(decoding: contents.readableBytesView, as: UTF8.self)
             } catch {
-                throw ValidationError("cannot read \(configFile): \(error.localizedDescription)")
+                throw ValidationError("cannot read \(configFile): \(error)")
             }
             do {
                 let result = try ZooCfg.parse(text, base: configuration)
@@ -79,6 +85,8 @@ struct ZKServerCommand: AsyncParsableCommand {
             logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
         }
 
+        // Before anything starts: a SIGTERM from now on is never lost, whenever it comes.
+        TerminationSignal.install()
         let server: ZooKeeperServer
         do {
             server = try await ZooKeeperServer.start(configuration, logger: logger)
@@ -88,48 +96,42 @@ struct ZKServerCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         logger.notice("zkserver serving on \(server.connectString)")
-        await waitForTerminationSignal()
+        await TerminationSignal.wait()
         logger.notice("shutting down")
         await server.shutdown()
     }
-
-    /// Returns on the first SIGTERM or SIGINT.
-    private func waitForTerminationSignal() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "zkserver.signals")
-            let once = SignalOnce(continuation)
-            var sources: [any DispatchSourceSignal] = []
-            for number in [SIGTERM, SIGINT] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { once.fire() }
-                source.resume()
-                sources.append(source)
-            }
-            once.keep(sources)
-        }
-    }
 }
 
-/// Resumes the waiting task once, however many signals arrive; keeps the signal sources alive meanwhile.
-private final class SignalOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
+/// SIGTERM and SIGINT, turned into an awaitable event through a pipe: the handler only writes a byte (safe in
+/// a signal handler), so a signal that arrives at any moment after `install()` is kept until `wait()` reads it.
+enum TerminationSignal {
+    nonisolated(unsafe) private static var pipeEnds: (read: Int32, write: Int32) = (-1, -1)
 
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func keep(_ sources: [any DispatchSourceSignal]) {
-        lock.lock()
-        self.sources = sources
-        lock.unlock()
+    static func install() {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        pipeEnds = (ends[0], ends[1])
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            var byte: UInt8 = 1
+            _ = write(TerminationSignal.pipeEnds.write, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGINT, &action, nil)
     }
 
-    func fire() {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
-        pending?.resume()
+    /// Returns once SIGTERM or SIGINT has arrived (at once if one came before).
+    static func wait() async {
+        let readEnd = pipeEnds.read
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                var byte: UInt8 = 0
+                while read(readEnd, &byte, 1) < 0 && errno == EINTR {}
+                continuation.resume()
+            }
+        }
     }
 }

@@ -77,6 +77,16 @@ public final class ManagedProcess: @unchecked Sendable {
         return state != "Z" && state != "X"
     }
 
+    /// Sends `signal` and returns at once.
+    public func send(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Whether the program exits within `timeout` seconds (polled; nothing is sent).
+    public func waitForExit(timeout: Double) -> Bool {
+        TestEnvironment.waitUntil(timeout: timeout) { !isRunning }
+    }
+
     /// Sends `signal` and waits (at most `timeout` seconds) for the program to exit; then releases the guard.
     public func stop(signal: Int32 = SIGTERM, timeout: Double = 20) {
         lock.lock()
