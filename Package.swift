@@ -108,6 +108,7 @@ let package = Package(
             name: "ZooKeeperProtocolTests",
             dependencies: [
                 "ZooKeeperProtocol",
+                "ZooKeeperTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],

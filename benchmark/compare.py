@@ -97,45 +97,52 @@ def stop(process, sig=signal.SIGTERM):
             process.wait()
 
 
-class Apache:
+class Server:
+    """A standalone server on a free loopback port, with its zoo.cfg and data in `workdir`/`subdirectory`."""
+
+    name = ""
+    subdirectory = ""
+    extra_configuration = ""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, self.subdirectory)
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        self.port = free_port()
+        with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
+            f.write(
+                f"tickTime=2000\ndataDir={self.dir}/data\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
+                "maxClientCnxns=0\n4lw.commands.whitelist=*\nforceSync=yes\n" + self.extra_configuration)
+        self.process = None
+
+    def command(self):
+        raise NotImplementedError
+
+    def start(self):
+        self.process = spawn(self.command(), self.dir, "server.log")
+        return self.process
+
+
+class Apache(Server):
     """Apache ZooKeeper standalone, forceSync on, configured as in perf-reliability.md §A9."""
 
     name = "Apache ZooKeeper 3.8"
+    subdirectory = "apache"
+    extra_configuration = "admin.enableServer=false\n"
 
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "apache")
-        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
-        self.port = free_port()
-        with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
-            f.write(
-                f"tickTime=2000\ndataDir={self.dir}/data\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
-                "maxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\nforceSync=yes\n")
-        self.process = None
-
-    def start(self):
-        self.process = spawn(
-            ["java", "-Xmx1000m", "-cp", ZK_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain", "zoo.cfg"],
-            self.dir, "server.log")
-        return self.process
+    def command(self):
+        return ["java", "-Xmx1000m", "-cp", ZK_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain", "zoo.cfg"]
 
 
-class ZKServer:
+class ZKServer(Server):
     name = "zkserver"
+    subdirectory = "zkserver"
 
     def __init__(self, workdir, binary):
-        self.dir = os.path.join(workdir, "zkserver")
-        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
-        self.port = free_port()
         self.binary = binary
-        with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
-            f.write(
-                f"tickTime=2000\ndataDir={self.dir}/data\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
-                "maxClientCnxns=0\n4lw.commands.whitelist=*\nforceSync=yes\n")
-        self.process = None
+        super().__init__(workdir)
 
-    def start(self):
-        self.process = spawn([self.binary, "zoo.cfg"], self.dir, "server.log")
-        return self.process
+    def command(self):
+        return [self.binary, "zoo.cfg"]
 
 
 def run(command, **kwargs):

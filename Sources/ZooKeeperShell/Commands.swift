@@ -14,11 +14,15 @@ extension Shell {
         }
     }
 
-    /// zkCli's deprecated `cmd path watch` forms: the third word becomes `-w`, then the words are parsed again.
-    func reparsedWithWatch(_ words: [String], as name: String, note: String) throws -> ParsedCommandLine {
+    /// zkCli's deprecated `cmd path watch` forms: with more than one argument, the note goes to stderr, the third
+    /// word becomes `-w` and the words are parsed again.
+    func upgradingDeprecatedWatch(
+        _ line: ParsedCommandLine, _ words: [String], as name: String, use replacement: String
+    ) throws -> ParsedCommandLine {
+        guard line.arguments.count > 2 else { return line }
+        err("'\(name) path [watch]' has been deprecated. Please use '\(replacement)' instead.")
         var rewritten = words
         rewritten[2] = "-w"
-        err(note)
         return try parse(rewritten, as: name).0
     }
 
@@ -54,10 +58,7 @@ extension Shell {
         if line.has("?") {
             output.write("usage: ls [options] path\n -?   help\n -R   recurse\n -s   stat\n -w   watch\n", to: .output)
         }
-        if line.arguments.count > 2 {
-            line = try reparsedWithWatch(
-                words, as: "ls", note: "'ls path [watch]' has been deprecated. Please use 'ls [-w] path' instead.")
-        }
+        line = try upgradingDeprecatedWatch(line, words, as: "ls", use: "ls [-w] path")
         guard line.arguments.count >= 2 else { throw CommandFailure(entry.usage) }
         let path = line.arguments[1]
         let watch = line.has("w")
@@ -103,11 +104,7 @@ extension Shell {
     func get(_ words: [String]) async throws {
         var (line, entry) = try parse(words, as: "get")
         guard line.arguments.count >= 2 else { throw CommandFailure(entry.usage) }
-        if line.arguments.count > 2 {
-            line = try reparsedWithWatch(
-                words, as: "get",
-                note: "'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead.")
-        }
+        line = try upgradingDeprecatedWatch(line, words, as: "get", use: "get [-s] [-w] path")
         let path = line.arguments[1]
         let watch = line.has("w")
         let (data, stat) = try await zk { () async throws(ZooKeeperError) in
@@ -127,11 +124,7 @@ extension Shell {
     func stat(_ words: [String]) async throws {
         var (line, entry) = try parse(words, as: "stat")
         guard line.arguments.count >= 2 else { throw CommandFailure(entry.usage) }
-        if line.arguments.count > 2 {
-            line = try reparsedWithWatch(
-                words, as: "stat",
-                note: "'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead.")
-        }
+        line = try upgradingDeprecatedWatch(line, words, as: "stat", use: "stat [-w] path")
         let path = line.arguments[1]
         let watch = line.has("w")
         let stat = try await zk { () async throws(ZooKeeperError) in try await client.exists(path, watch: watch) }

@@ -41,69 +41,71 @@ struct InteractiveCompletionTests {
         return try TerminalSession("env -i HOME='\(home)' TERM=screen PATH='\(path)' \(command)")
     }
 
-    @Test(arguments: Shell.allCases) func tabCompletesLivePathsAndCommands(shell: Shell) async throws {
-        let (server, root) = try await CompletionHarness.tree()
+    /// Runs `body` on `shell` at its first prompt, in a fresh home directory removed afterwards.
+    static func withShell(_ shell: Shell, _ body: (TerminalSession) async throws -> Void) async throws {
         let home = try TestEnvironment.temporaryDirectory("completion-home")
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let terminal = try Self.start(shell, home: home)
+        let terminal = try start(shell, home: home)
         defer { terminal.close() }
         let prompt = try terminal.waitFor { $0.hasSuffix("$") || $0.hasSuffix("%") || $0.hasSuffix(">") }
         #expect(prompt.matched, "\(shell) did not start: \(prompt.screen)")
-
-        // A unique leaf is completed and followed by a space.
-        try terminal.type("zkcli -server \(server) get \(root)/be")
-        try terminal.press("Tab")
-        let leaf = try terminal.waitFor { $0.contains("\(root)/beta") }
-        #expect(leaf.matched, "\(shell): \(leaf.screen)")
-        try terminal.type("-s")
-        let spaced = try terminal.waitFor { $0.contains("\(root)/beta -s") }
-        #expect(spaced.matched, "\(shell): \(spaced.screen)")
-
-        // A node with children stops there, and what lies below is listed.
-        try terminal.press("C-u")
-        try terminal.type("zkcli -server \(server) ls \(root)/alph")
-        try terminal.press("Tab")
-        let stopped = try terminal.waitFor {
-            $0.components(separatedBy: "\n").contains { $0.hasSuffix("ls \(root)/alpha") }
-        }
-        #expect(stopped.matched, "\(shell): \(stopped.screen)")
-        // What is below is listed: at once by fish; by zsh on the next Tab, as for any ambiguous completion
-        // that inserted text; by bash on the second one (the first rings the bell).
-        switch shell {
-        case .bash: try terminal.press("Tab", "Tab")
-        case .zsh: try terminal.press("Tab")
-        case .fish: break
-        }
-        let listed = try terminal.waitFor { $0.contains("alpha/x") }
-        #expect(listed.matched, "\(shell): \(listed.screen)")
-
-        // A command name, then an option of it.
-        try terminal.press("C-u")
-        if shell == .fish {
-            // fish's pager takes the first keys; Escape closes it.
-            try terminal.press("Escape")
-            try terminal.press("C-u")
-        }
-        try terminal.type("zkcli -server \(server) getAl")
-        try terminal.press("Tab")
-        let command = try terminal.waitFor { $0.contains("getAllChildrenNumber") }
-        #expect(command.matched, "\(shell): \(command.screen)")
+        try await body(terminal)
     }
 
-    @Test(arguments: Shell.allCases) func tabCompletesZkserverLogLevels(shell: Shell) throws {
-        let home = try TestEnvironment.temporaryDirectory("completion-home")
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let terminal = try Self.start(shell, home: home)
-        defer { terminal.close() }
-        let prompt = try terminal.waitFor { $0.hasSuffix("$") || $0.hasSuffix("%") || $0.hasSuffix(">") }
-        #expect(prompt.matched, "\(shell) did not start: \(prompt.screen)")
-        try terminal.type("zkserver --log-l")
-        try terminal.press("Tab")
-        let option = try terminal.waitFor { $0.contains("--log-level") }
-        #expect(option.matched, "\(shell): \(option.screen)")
-        try terminal.type("warn")
-        try terminal.press("Tab")
-        let level = try terminal.waitFor { $0.contains("--log-level warning") }
-        #expect(level.matched, "\(shell): \(level.screen)")
+    @Test(arguments: Shell.allCases) func tabCompletesLivePathsAndCommands(shell: Shell) async throws {
+        let (server, root) = try await CompletionHarness.tree()
+        try await Self.withShell(shell) { terminal in
+            // A unique leaf is completed and followed by a space.
+            try terminal.type("zkcli -server \(server) get \(root)/be")
+            try terminal.press("Tab")
+            let leaf = try terminal.waitFor { $0.contains("\(root)/beta") }
+            #expect(leaf.matched, "\(shell): \(leaf.screen)")
+            try terminal.type("-s")
+            let spaced = try terminal.waitFor { $0.contains("\(root)/beta -s") }
+            #expect(spaced.matched, "\(shell): \(spaced.screen)")
+
+            // A node with children stops there, and what lies below is listed.
+            try terminal.press("C-u")
+            try terminal.type("zkcli -server \(server) ls \(root)/alph")
+            try terminal.press("Tab")
+            let stopped = try terminal.waitFor {
+                $0.components(separatedBy: "\n").contains { $0.hasSuffix("ls \(root)/alpha") }
+            }
+            #expect(stopped.matched, "\(shell): \(stopped.screen)")
+            // What is below is listed: at once by fish; by zsh on the next Tab, as for any ambiguous completion
+            // that inserted text; by bash on the second one (the first rings the bell).
+            switch shell {
+            case .bash: try terminal.press("Tab", "Tab")
+            case .zsh: try terminal.press("Tab")
+            case .fish: break
+            }
+            let listed = try terminal.waitFor { $0.contains("alpha/x") }
+            #expect(listed.matched, "\(shell): \(listed.screen)")
+
+            // A command name, then an option of it.
+            try terminal.press("C-u")
+            if shell == .fish {
+                // fish's pager takes the first keys; Escape closes it.
+                try terminal.press("Escape")
+                try terminal.press("C-u")
+            }
+            try terminal.type("zkcli -server \(server) getAl")
+            try terminal.press("Tab")
+            let command = try terminal.waitFor { $0.contains("getAllChildrenNumber") }
+            #expect(command.matched, "\(shell): \(command.screen)")
+        }
+    }
+
+    @Test(arguments: Shell.allCases) func tabCompletesZkserverLogLevels(shell: Shell) async throws {
+        try await Self.withShell(shell) { terminal in
+            try terminal.type("zkserver --log-l")
+            try terminal.press("Tab")
+            let option = try terminal.waitFor { $0.contains("--log-level") }
+            #expect(option.matched, "\(shell): \(option.screen)")
+            try terminal.type("warn")
+            try terminal.press("Tab")
+            let level = try terminal.waitFor { $0.contains("--log-level warning") }
+            #expect(level.matched, "\(shell): \(level.screen)")
+        }
     }
 }

@@ -467,18 +467,22 @@ public final class ServerCore {
 
     /// Re-installs a reconnecting client's watches; anything that changed after `relativeZxid` fires at once.
     private func setWatches(_ r: SetWatches, connection: ConnectionID) {
-        let relativeZxid = r.relativeZxid
-        for path in r.dataWatches {
-            if let node = tree.node(at: path) {
-                if node.mzxid > relativeZxid {
-                    notify(connection, .nodeDataChanged, path: path, zxid: -1, node: node)
+        /// A data or child watch: fires at once when its node changed after the client's zxid, or is gone.
+        func rearm(_ paths: [String], _ kind: WatchKind, changed: KeyPath<Znode, Int64>, event: EventType) {
+            for path in paths {
+                if let node = tree.node(at: path) {
+                    if node[keyPath: changed] > r.relativeZxid {
+                        notify(connection, event, path: path, zxid: -1, node: node)
+                    } else {
+                        watches.add(kind, path: path, connection: connection)
+                    }
                 } else {
-                    watches.add(.data, path: path, connection: connection)
+                    notify(connection, .nodeDeleted, path: path, zxid: -1, node: nil)
                 }
-            } else {
-                notify(connection, .nodeDeleted, path: path, zxid: -1, node: nil)
             }
         }
+        // Apache's order: data, exist, child.
+        rearm(r.dataWatches, .data, changed: \.mzxid, event: .nodeDataChanged)
         for path in r.existWatches {
             if let node = tree.node(at: path) {
                 notify(connection, .nodeCreated, path: path, zxid: -1, node: node)
@@ -486,17 +490,7 @@ public final class ServerCore {
                 watches.add(.data, path: path, connection: connection)
             }
         }
-        for path in r.childWatches {
-            if let node = tree.node(at: path) {
-                if node.pzxid > relativeZxid {
-                    notify(connection, .nodeChildrenChanged, path: path, zxid: -1, node: node)
-                } else {
-                    watches.add(.child, path: path, connection: connection)
-                }
-            } else {
-                notify(connection, .nodeDeleted, path: path, zxid: -1, node: nil)
-            }
-        }
+        rearm(r.childWatches, .child, changed: \.pzxid, event: .nodeChildrenChanged)
         for path in r.persistentWatches {
             watches.add(.persistent, path: path, connection: connection)
         }

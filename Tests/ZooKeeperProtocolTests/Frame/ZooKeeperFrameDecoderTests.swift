@@ -2,6 +2,7 @@ import NIOCore
 import NIOTestUtils
 import Testing
 import ZooKeeperProtocol
+import ZooKeeperTestSupport
 
 @Suite struct ZooKeeperFrameDecoderTests {
     @Test func framesSurviveEverySplit() throws {
@@ -18,7 +19,7 @@ import ZooKeeperProtocol
     }
 
     @Test func randomSplitsYieldTheSameFrames() throws {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         var frames: [ByteBuffer] = []
         var stream = ByteBuffer()
         for _ in 0..<200 {

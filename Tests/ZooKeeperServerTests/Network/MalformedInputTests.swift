@@ -7,18 +7,6 @@ import ZooKeeperTestSupport
 
 /// Hostile bytes against a live server: each bad connection is dropped alone and the server keeps serving.
 @Suite(.serialized) struct MalformedInputTests {
-    /// A deterministic generator, so that a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private func assertServes(_ server: ZooKeeperServer) async throws {
         let client = try await ZooKeeperClient.connect(server.connectString)
         let path = SharedTestServers.uniqueRoot("alive")
@@ -81,16 +69,10 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(2))) func randomAndMutatedFramesNeverStopTheServer() async throws {
         try await withZKServer { server in
-            var random = SplitMix(state: 20_260_101)
+            var random = SeededGenerator(seed: 20_260_101)
             // Valid frames to mutate: a handshake followed by a create and a multi.
             var valid = ByteBuffer()
-            valid.writeZooKeeperFrame {
-                ConnectRequest(
-                    lastZxidSeen: 0, timeout: 10_000, sessionID: 0, password: [UInt8](repeating: 0, count: 16),
-                    readOnly: false
-                )
-                .encode(into: &$0)
-            }
+            RawConnection.writeNewSessionRequest(into: &valid)
             ZooKeeperRequest.create(
                 CreateRequest(path: "/fuzz", data: [1, 2, 3], acl: ACL.openUnsafe, mode: .persistent)
             )

@@ -94,9 +94,8 @@ final class RawConnection {
         }
     }
 
-    /// Sends a ConnectRequest for a new session and reads the response.
-    func handshake() -> ConnectResponse? {
-        var buffer = ByteBuffer()
+    /// Appends the framed ConnectRequest of a new session (10 s timeout) to `buffer`.
+    static func writeNewSessionRequest(into buffer: inout ByteBuffer) {
         buffer.writeZooKeeperFrame {
             ConnectRequest(
                 lastZxidSeen: 0, timeout: 10_000, sessionID: 0, password: [UInt8](repeating: 0, count: 16),
@@ -104,6 +103,12 @@ final class RawConnection {
             )
             .encode(into: &$0)
         }
+    }
+
+    /// Sends a ConnectRequest for a new session and reads the response.
+    func handshake() -> ConnectResponse? {
+        var buffer = ByteBuffer()
+        Self.writeNewSessionRequest(into: &buffer)
         guard send(buffer), var frame = readFrame() else { return nil }
         return try? ConnectResponse(from: &frame)
     }

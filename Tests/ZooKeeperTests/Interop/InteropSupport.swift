@@ -34,6 +34,31 @@ func withRoot<T>(
     }
 }
 
+/// Runs `body` with two clients of `kind`, one to watch and one to write, under a fresh root (see `withRoot`);
+/// both sessions are closed before it returns.
+func withWatcherAndWriter<T>(
+    _ kind: TestServerKind, _ body: (ZooKeeperClient, ZooKeeperClient, String) async throws -> T
+) async throws -> T {
+    let watcher = try await connectedClient(kind)
+    let writer: ZooKeeperClient
+    do {
+        writer = try await connectedClient(kind)
+    } catch {
+        await watcher.close()
+        throw error
+    }
+    do {
+        let result = try await withRoot(writer) { root in try await body(watcher, writer, root) }
+        await watcher.close()
+        await writer.close()
+        return result
+    } catch {
+        await watcher.close()
+        await writer.close()
+        throw error
+    }
+}
+
 func deleteRecursively(_ client: ZooKeeperClient, _ path: String) async throws {
     let children = (try? await client.getChildren(path)) ?? []
     for child in children {

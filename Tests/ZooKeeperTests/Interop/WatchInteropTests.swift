@@ -6,15 +6,7 @@ import ZooKeeperTestSupport
 @Suite struct WatchInteropTests {
     @Test(arguments: interopServers)
     func dataWatchFiresOnceOnChange(_ kind: TestServerKind) async throws {
-        let watcher = try await connectedClient(kind)
-        let writer = try await connectedClient(kind)
-        defer {
-            Task {
-                await watcher.close()
-                await writer.close()
-            }
-        }
-        try await withRoot(writer) { root in
+        try await withWatcherAndWriter(kind) { watcher, writer, root in
             try await writer.create(root + "/d", data: bytes("1"))
             let (data, _, stream) = try await watcher.getDataAndWatch(root + "/d")
             #expect(data == bytes("1"))
@@ -47,15 +39,7 @@ import ZooKeeperTestSupport
 
     @Test(arguments: interopServers)
     func existsWatchOnAMissingNodeSeesItsCreation(_ kind: TestServerKind) async throws {
-        let watcher = try await connectedClient(kind)
-        let writer = try await connectedClient(kind)
-        defer {
-            Task {
-                await watcher.close()
-                await writer.close()
-            }
-        }
-        try await withRoot(writer) { root in
+        try await withWatcherAndWriter(kind) { watcher, writer, root in
             let (stat, stream) = try await watcher.existsAndWatch(root + "/later")
             #expect(stat == nil)
             let events = EventRecorder(stream)
@@ -68,15 +52,7 @@ import ZooKeeperTestSupport
 
     @Test(arguments: interopServers)
     func childWatchSeesChildrenChange(_ kind: TestServerKind) async throws {
-        let watcher = try await connectedClient(kind)
-        let writer = try await connectedClient(kind)
-        defer {
-            Task {
-                await watcher.close()
-                await writer.close()
-            }
-        }
-        try await withRoot(writer) { root in
+        try await withWatcherAndWriter(kind) { watcher, writer, root in
             let (children, _, stream) = try await watcher.getChildrenAndWatch(root)
             #expect(children == [])
             let events = EventRecorder(stream)
@@ -125,15 +101,7 @@ import ZooKeeperTestSupport
 
     @Test(arguments: interopServers)
     func persistentWatchKeepsFiring(_ kind: TestServerKind) async throws {
-        let watcher = try await connectedClient(kind)
-        let writer = try await connectedClient(kind)
-        defer {
-            Task {
-                await watcher.close()
-                await writer.close()
-            }
-        }
-        try await withRoot(writer) { root in
+        try await withWatcherAndWriter(kind) { watcher, writer, root in
             let node = root + "/p"
             let events = EventRecorder(try await watcher.watch(node, mode: .persistent))
             try await writer.create(node)
@@ -159,15 +127,7 @@ import ZooKeeperTestSupport
 
     @Test(arguments: interopServers)
     func recursiveWatchSeesTheSubtreeButNoChildEvents(_ kind: TestServerKind) async throws {
-        let watcher = try await connectedClient(kind)
-        let writer = try await connectedClient(kind)
-        defer {
-            Task {
-                await watcher.close()
-                await writer.close()
-            }
-        }
-        try await withRoot(writer) { root in
+        try await withWatcherAndWriter(kind) { watcher, writer, root in
             let top = root + "/r"
             let events = EventRecorder(try await watcher.watch(top, mode: .persistentRecursive))
             try await writer.create(top)
