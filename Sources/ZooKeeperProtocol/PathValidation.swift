@@ -72,6 +72,16 @@ public enum ZooKeeperPath {
         return path[path.startIndex..<slash]
     }
 
+    /// Calls `body` with `path`, then with each of its ancestors, ending with `/`.
+    public static func forEachPathUpToRoot(from path: String, _ body: (String) throws -> Void) rethrows {
+        var current = path
+        while true {
+            try body(current)
+            if current == "/" { return }
+            current = String(parent(of: current))
+        }
+    }
+
     /// The last component of an absolute path (empty for `/`).
     public static func name(of path: String) -> Substring {
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return Substring(path) }

@@ -193,7 +193,9 @@ final class SessionDriver: @unchecked Sendable {
             return
         }
         let bytes = machine.outbound
-        machine.outbound.clear()
+        // The storage now belongs to the write too; a plain clear() would allocate a buffer as large as the
+        // largest request ever sent.
+        machine.outbound.clear(minimumCapacity: 256)
         channel.writeAndFlush(bytes, promise: nil)
     }
 

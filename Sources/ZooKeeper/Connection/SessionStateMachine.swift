@@ -106,7 +106,7 @@ struct SessionStateMachine<Token: Sendable> {
         var xid: Int32
         var opCode: OpCode
         var submission: Submission?
-        var isCloseSession: Bool
+        var isCloseSession: Bool { opCode == .closeSession }
     }
 
     private struct Queued {
@@ -347,7 +347,7 @@ struct SessionStateMachine<Token: Sendable> {
         case .connected(let id, _):
             let xid = nextXid()
             ZooKeeperRequest.closeSession.encodeFrame(xid: xid, into: &outbound)
-            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil, isCloseSession: true))
+            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil))
             lastSend = now
             phase = .closing(id, deadline: now + readTimeout)
         case .connecting, .handshaking, .waitingToReconnect:
@@ -476,7 +476,7 @@ struct SessionStateMachine<Token: Sendable> {
             closeWhenConnectedBy = nil
             let xid = nextXid()
             ZooKeeperRequest.closeSession.encodeFrame(xid: xid, into: &outbound)
-            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil, isCloseSession: true))
+            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil))
             lastSend = now
             phase = .closing(id, deadline: now + readTimeout)
             return
@@ -500,7 +500,7 @@ struct SessionStateMachine<Token: Sendable> {
                 let request: ZooKeeperRequest = batch.needsVersion2 ? .setWatches2(batch) : .setWatches(batch)
                 let xid = nextXid()
                 request.encodeFrame(xid: xid, into: &outbound)
-                pending.append(Pending(xid: xid, opCode: request.opCode, submission: nil, isCloseSession: false))
+                pending.append(Pending(xid: xid, opCode: request.opCode, submission: nil))
             }
         }
         while let next = queued.popFirst() {
@@ -676,7 +676,7 @@ struct SessionStateMachine<Token: Sendable> {
             return
         }
         pending.append(
-            Pending(xid: xid, opCode: submission.request.opCode, submission: submission, isCloseSession: false))
+            Pending(xid: xid, opCode: submission.request.opCode, submission: submission))
         lastSend = now
     }
 

@@ -80,13 +80,8 @@ struct WatchRegistry: Sendable {
         }
         result.formUnion(persistent[path] ?? [])
         // Recursive watches promise no child events; a server sends NodeChildrenChanged only for other watches.
-        if type != .nodeChildrenChanged {
-            var ancestor = path
-            while true {
-                result.formUnion(persistentRecursive[ancestor] ?? [])
-                if ancestor == "/" { break }
-                ancestor = String(ZooKeeperPath.parent(of: ancestor))
-            }
+        if type != .nodeChildrenChanged && !persistentRecursive.isEmpty {
+            ZooKeeperPath.forEachPathUpToRoot(from: path) { result.formUnion(persistentRecursive[$0] ?? []) }
         }
         return result.sorted()
     }

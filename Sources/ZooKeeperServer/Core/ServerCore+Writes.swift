@@ -45,6 +45,13 @@ extension ServerCore {
     }
 
     func prepareCreate(
+        _ r: CreateTTLRequest, connection: ConnectionID, sessionID: Int64
+    ) throws(KeeperFailure) -> TransactionBody {
+        let create = CreateRequest(path: r.path, data: r.data, acl: r.acl, flags: r.flags)
+        return try prepareCreate(create, ttl: r.ttl, connection: connection, sessionID: sessionID)
+    }
+
+    func prepareCreate(
         _ r: CreateRequest, ttl: Int64, connection: ConnectionID, sessionID: Int64
     ) throws(KeeperFailure) -> TransactionBody {
         guard let mode = CreateMode(rawValue: r.flags) else { throw KeeperFailure(.badArguments) }
@@ -83,7 +90,9 @@ extension ServerCore {
         if DataTree.specialPaths.contains(r.path) { throw KeeperFailure(.badArguments) }
         guard let parent = tree.node(at: parentPath) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.delete, parent, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
-        guard let node = tree.node(at: r.path) else { throw KeeperFailure(.noNode) }
+        guard let node = parent.children?[String(ZooKeeperPath.name(of: r.path))] else {
+            throw KeeperFailure(.noNode)
+        }
         if r.version != -1 && r.version != node.version { throw KeeperFailure(.badVersion) }
         if node.childCount > 0 { throw KeeperFailure(.notEmpty) }
         return .delete(path: r.path)
@@ -182,8 +191,7 @@ extension ServerCore {
         case .create(let r), .create2(let r), .createContainer(let r):
             return try prepareCreate(r, ttl: -1, connection: connection, sessionID: sessionID)
         case .createTTL(let r):
-            let create = CreateRequest(path: r.path, data: r.data, acl: r.acl, flags: r.flags)
-            return try prepareCreate(create, ttl: r.ttl, connection: connection, sessionID: sessionID)
+            return try prepareCreate(r, connection: connection, sessionID: sessionID)
         case .delete(let r):
             return try prepareDelete(r, connection: connection)
         case .setData(let r):

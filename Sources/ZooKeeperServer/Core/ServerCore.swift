@@ -295,9 +295,8 @@ public final class ServerCore {
                 return (body, { core in .pathAndStat(body.createdPath, core.stat(at: body.createdPath)) })
             }
         case .createTTL(let r):
-            let create = CreateRequest(path: r.path, data: r.data, acl: r.acl, flags: r.flags)
             write(connection, xid: xid, sessionID: sessionID) { () throws(KeeperFailure) in
-                let body = try prepareCreate(create, ttl: r.ttl, connection: connection, sessionID: sessionID)
+                let body = try prepareCreate(r, connection: connection, sessionID: sessionID)
                 return (body, { core in .pathAndStat(body.createdPath, core.stat(at: body.createdPath)) })
             }
         case .delete(let r):
@@ -344,8 +343,11 @@ public final class ServerCore {
     }
 
     func takeOutputs() -> [CoreOutput] {
-        defer { outputs.removeAll(keepingCapacity: true) }
-        return outputs
+        // Swapped out rather than copied and cleared: clearing storage the caller still holds would allocate a
+        // new buffer as large as the largest burst so far, on every request.
+        var taken: [CoreOutput] = []
+        swap(&taken, &outputs)
+        return taken
     }
 
     // MARK: Permissions

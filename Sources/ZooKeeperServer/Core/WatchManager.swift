@@ -101,13 +101,9 @@ struct WatchManager {
     }
 
     private func collectRecursive(path: String, into targets: inout Set<ConnectionID>) {
-        let recursive = recursiveWatches
-        if recursive.isEmpty { return }
-        var current = Substring(path)
-        while true {
-            if let watchers = recursive[String(current)] { targets.formUnion(watchers) }
-            if current == "/" { return }
-            current = ZooKeeperPath.parent(of: String(current))
+        if recursiveWatches.isEmpty { return }
+        ZooKeeperPath.forEachPathUpToRoot(from: path) { ancestor in
+            if let watchers = recursiveWatches[ancestor] { targets.formUnion(watchers) }
         }
     }
 

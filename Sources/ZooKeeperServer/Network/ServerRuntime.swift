@@ -28,6 +28,7 @@ final class ServerRuntime: @unchecked Sendable {
     private var nextConnectionID = 1
     private var connectionsPerAddress: [String: Int] = [:]
     private var dirty: [ConnectionHandler] = []
+    private var flushing: [ConnectionHandler] = []
     private var flushScheduled = false
     private var syncInFlight = false
     private var syncScheduled = false
@@ -193,9 +194,10 @@ final class ServerRuntime: @unchecked Sendable {
             flushScheduled = true
             eventLoop.execute { [self] in
                 flushScheduled = false
-                let handlers = dirty
-                dirty.removeAll(keepingCapacity: true)
-                for handler in handlers { handler.flush() }
+                // Two arrays swapped in turn, so that neither is copied nor reallocated per tick.
+                swap(&dirty, &flushing)
+                for handler in flushing { handler.flush() }
+                flushing.removeAll(keepingCapacity: true)
             }
         }
     }
