@@ -18,8 +18,9 @@ public struct HarnessError: Error, CustomStringConvertible {
 public final class ManagedProcess: @unchecked Sendable {
     public let pid: pid_t
     public let logFile: String
-    private let guardProcess: Process
-    private let guardInput: Pipe
+    private let guardProcess: ChildProcess
+    /// Our end of the guard's stdin; closing it tells the guard to kill the program and exit.
+    private let guardInput: Int32
     private let lock = NSLock()
     private var stopped = false
 
@@ -30,38 +31,48 @@ public final class ManagedProcess: @unchecked Sendable {
     ) throws {
         let command = ([executable] + arguments).map(Self.shellQuote).joined(separator: " ")
         let script =
-            "\(command) </dev/null >>\(Self.shellQuote(logFile)) 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; exit 0"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        // Our ends of the pipes must not leak into any child (a daemon holding the guard's stdin open would keep
-        // the program alive after the test process ends); the guard's ends are dup'ed onto its stdin/stdout.
-        _ = fcntl(input.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(output.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
-        try process.run()
-        // The guard prints the child's pid first.
-        var line = Data()
-        while true {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
+            "cd \(Self.shellQuote(workingDirectory)) || exit 1; \(command) </dev/null >>\(Self.shellQuote(logFile)) 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; exit 0"
+        // Both pipes close-on-exec at once, so that no other child started meanwhile inherits them; the guard
+        // gets its ends through dup2.
+        var input: [Int32] = [-1, -1]
+        var output: [Int32] = [-1, -1]
+        guard pipe(&input) == 0 else { throw HarnessError("pipe: errno \(errno)") }
+        guard pipe(&output) == 0 else {
+            close(input[0])
+            close(input[1])
+            throw HarnessError("pipe: errno \(errno)")
         }
-        guard let text = String(data: line, encoding: .utf8), let pid = pid_t(text) else {
+        for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer {
+            close(input[0])
+            close(output[1])
+        }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess(
+                "/bin/sh", ["-c", script], environment: environment, input: .descriptor(input[0]),
+                output: .descriptor(output[1]))
+        } catch {
+            close(input[1])
+            close(output[0])
+            throw error
+        }
+        close(output[1])
+        output[1] = -1
+        // The guard prints the child's pid first.
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while Glibc.read(output[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        close(output[0])
+        guard let pid = pid_t(String(decoding: line, as: UTF8.self)) else {
+            close(input[1])
+            process.wait(timeout: 5)
             throw HarnessError("could not start \(executable)")
         }
         self.pid = pid
         self.logFile = logFile
         self.guardProcess = process
-        self.guardInput = input
+        self.guardInput = input[1]
     }
 
     deinit {
@@ -94,13 +105,9 @@ public final class ManagedProcess: @unchecked Sendable {
         if stopped { return }
         stopped = true
         kill(pid, signal)
-        let deadline = Date().addingTimeInterval(timeout)
-        while isRunning && Date() < deadline {
-            usleep(20_000)
-        }
-        if isRunning { kill(pid, SIGKILL) }
-        try? guardInput.fileHandleForWriting.close()
-        guardProcess.waitUntilExit()
+        if !waitForExit(timeout: timeout) { kill(pid, SIGKILL) }
+        close(guardInput)
+        guardProcess.wait(timeout: 10)
     }
 
     /// The program's output so far.

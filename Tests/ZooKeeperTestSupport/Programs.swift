@@ -43,64 +43,17 @@ public enum Programs {
             exitCode: code)
     }
 
-    /// Marks every open descriptor above stderr close-on-exec (harmless here: only children are affected).
-    private static func closeOnExecEverythingAbove2() {
-        guard let directory = opendir("/proc/self/fd") else { return }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let fd = Int32(name), fd > 2 else { continue }
-            let flags = fcntl(fd, F_GETFD)
-            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
-        }
-    }
-
-    /// posix_spawn and waitpid, rather than Foundation's Process, whose waitUntilExit can hang on Linux when
-    /// the child leaves a daemon behind (tmux does).
     private static func spawn(
         _ executable: String, _ arguments: [String], environment: [String: String], input: String, output: String,
         error: String, timeout: Double
     ) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, error, O_WRONLY | O_TRUNC, 0o644)
-        // Nothing else of ours may leak into the child: a daemon it leaves behind (tmux) would otherwise hold
-        // the test servers' guard pipes open, and their guards would never see the test end.
-        closeOnExecEverythingAbove2()
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        // The child starts with no signal blocked, whatever this test thread blocks.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw HarnessError("cannot start \(executable): error \(result)") }
-        var status: Int32 = 0
-        let finished = TestEnvironment.waitUntil(timeout: timeout) { waitpid(pid, &status, WNOHANG) == pid }
-        if !finished {
-            kill(pid, SIGKILL)
-            waitpid(pid, &status, 0)
+        let child = try ChildProcess(
+            executable, arguments, environment: environment, input: .file(input), output: .file(output),
+            error: .file(error))
+        guard child.wait(timeout: timeout), let code = child.exitCode else {
             throw HarnessError("\(executable) \(arguments) did not finish within \(timeout) s")
         }
-        // WIFEXITED / WEXITSTATUS, which Swift does not import.
-        if status & 0x7F == 0 { return (status >> 8) & 0xFF }
-        return 128 + (status & 0x7F)
+        return code
     }
 
     /// Runs our shell against `server`.

@@ -128,29 +128,16 @@ func runTool(
     let directory = try TestEnvironment.temporaryDirectory("tool")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let outputPath = directory + "/output"
-    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let finished = TestEnvironment.waitUntil(timeout: timeout) { !process.isRunning }
+    let process = try ChildProcess(
+        executable, arguments, environment: environment, output: .file(outputPath), error: .standardOutput)
+    let finished = process.waitForExit(timeout: timeout)
     if !finished {
-        process.terminate()
-        _ = TestEnvironment.waitUntil(timeout: 5) { !process.isRunning }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        kill(process.pid, SIGTERM)
+        process.wait(timeout: 5)
     }
-    process.waitUntilExit()
-    try output.close()
     let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     if !finished { throw HarnessError("\(executable) \(arguments) did not finish within \(timeout) s:\n\(text)") }
-    return ToolResult(status: process.terminationStatus, output: text)
+    return ToolResult(status: process.exitCode ?? -1, output: text)
 }
 
 /// Exercises what an application does with kazoo; prints `OK <check>` per check and `DONE` at the end.

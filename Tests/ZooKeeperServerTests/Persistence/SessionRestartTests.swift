@@ -90,18 +90,10 @@ import ZooKeeperTestSupport
         let readyFile = directory + "/ready"
         let goFile = directory + "/go"
         let outputPath = directory + "/kazoo.out"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", script, server.address, "/kazoo-eph", readyFile, goFile]
-        python.standardOutput = output
-        python.standardError = output
-        python.standardInput = FileHandle.nullDevice
-        try python.run()
-        defer {
-            if python.isRunning { kill(python.processIdentifier, SIGKILL) }
-        }
+        let python = try ChildProcess(
+            "/usr/bin/env", ["python3", script, server.address, "/kazoo-eph", readyFile, goFile],
+            output: .file(outputPath), error: .standardOutput)
+        defer { python.wait(timeout: 0) }
         let ready = TestEnvironment.waitUntil(timeout: 30) {
             FileManager.default.fileExists(atPath: readyFile) || !python.isRunning
         }
@@ -110,9 +102,8 @@ import ZooKeeperTestSupport
         server.kill()
         server = try startServer(directory, port: port)
         try "go".write(toFile: goFile, atomically: true, encoding: .utf8)
-        #expect(TestEnvironment.waitUntil(timeout: 60) { !python.isRunning }, "kazoo did not finish:\n\(log())")
-        python.waitUntilExit()
-        #expect(python.terminationStatus == 0, "\(log())")
+        #expect(python.waitForExit(timeout: 60), "kazoo did not finish:\n\(log())")
+        #expect(python.exitCode == 0, "\(log())")
         #expect(log().contains("OK"), "\(log())")
         server.stop()
     }
