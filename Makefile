@@ -17,7 +17,7 @@ bashdir := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 zshdir := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: run test build deps release install uninstall
+.PHONY: run test test-deps build deps release install uninstall
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -33,8 +33,15 @@ run: deps
 	$(SWIFT) build --product zkcli
 	"$$($(SWIFT) build --show-bin-path)/zkcli" --embedded
 
+# Everything the tests run that a fresh Debian machine with Swift lacks (Apache ZooKeeper, Java, shells,
+# kazoo, ...), installed only when missing.
+TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux netcat-openbsd:nc mandoc:mandoc \
+	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip
+test-deps: deps
+	./scripts/install-test-deps $(TEST_DEPS)
+
 # The shell tests run the zkcli executable, so it is built first.
-test: deps
+test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
 
