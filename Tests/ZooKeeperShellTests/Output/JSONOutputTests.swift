@@ -101,10 +101,8 @@ struct JSONOutputTests {
         #expect(try jq(".children | join(\",\")", lines[0]) == "b,bin,nul,quoted")
         #expect(try jq(".stat.numChildren", lines[0]) == "4")
         #expect(
-            try jq(".path", lines[1...5].joined(separator: "\n")).split(separator: "\n")
-                == [
-                    "\(root)", "\(root)/b", "\(root)/bin", "\(root)/nul", "\(root)/quoted",
-                ].map(Substring.init))
+            try jq(".path", lines[1...5].joined(separator: "\n")).components(separatedBy: "\n")
+                == ["\(root)", "\(root)/b", "\(root)/bin", "\(root)/nul", "\(root)/quoted"])
         #expect(
             try jq("[.data, .encoding, .stat.dataLength, .stat.dataVersion] | @tsv", lines[6]) == "hello\tutf-8\t5\t0")
         #expect(try jq(".data", lines[7]) == "/wD+")
