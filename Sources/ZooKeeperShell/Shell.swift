@@ -109,6 +109,8 @@ public final class Shell: @unchecked Sendable {
     public private(set) var exitStatus: Int32 = ExitCode.success
     /// Set by `quit` / `exit`.
     public internal(set) var quitRequested = false
+    /// Where relative paths start from, once `cd` has been used (until then paths must be absolute, as in zkCli).
+    var workingDirectory: String?
     /// How the running command prints (its `-o`, else the program's).
     private(set) var format: OutputFormat
 
@@ -135,9 +137,10 @@ public final class Shell: @unchecked Sendable {
         return try ZooKeeperClient(connectString: connectString, configuration: settings)
     }
 
-    /// `[zk: host(STATE) N] `
+    /// `[zk: host(STATE) N] `, and the working directory after a `cd`: `[zk: host(STATE) N /app] `.
     public var prompt: String {
-        "[zk: \(host)(\(events.promptState(client))) \(commandCount)] "
+        let directory = workingDirectory.map { " " + $0 } ?? ""
+        return "[zk: \(host)(\(events.promptState(client))) \(commandCount)\(directory)] "
     }
 
     /// Called (from any thread) when a watch event is waiting to be printed by `takePendingOutput()`. Only used
@@ -278,7 +281,7 @@ public final class Shell: @unchecked Sendable {
             throw CommandFailure("Command not found: Command not found \(name)", exitCode: ExitCode.commandNotFound)
         }
         let spec = command.spec
-        if !spec.isBuiltIn && !client.state.isAlive {
+        if !spec.isBuiltIn && spec.needsSession && !client.state.isAlive {
             guard format == .json else {
                 out("Not connected")
                 throw CommandFailure.silent
@@ -291,8 +294,9 @@ public final class Shell: @unchecked Sendable {
             words = [spec.name] + alias.impliedArguments + words.dropFirst()
         }
         do {
-            let invocation = try CommandInvocation(spec: spec, words: words, defaultFormat: format)
+            var invocation = try CommandInvocation(spec: spec, words: words, defaultFormat: format)
             format = invocation.format
+            if workingDirectory != nil { try invocation.resolvePaths(resolve) }
             try await command.run(invocation, in: self)
         } catch var failure as CommandFailure where failure.showsUsage {
             // zkCli stops at the message; the usage line says what was expected.
@@ -344,7 +348,26 @@ public final class Shell: @unchecked Sendable {
         var rewritten = invocation
         rewritten.words[2] = "-w"
         rewritten.line = try invocation.reparsed(rewritten.words)
+        // The path as resolved from the working directory.
+        rewritten.line.arguments[1] = invocation.arguments[1]
         return rewritten
+    }
+
+    /// `path` made absolute from the working directory (`/` before any `cd`), with `.` and `..` worked out; an
+    /// absolute path is taken as it is.
+    func resolve(_ path: String) throws -> String {
+        if path.hasPrefix("/") && !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            return path
+        }
+        var components = path.hasPrefix("/") ? [] : (workingDirectory ?? "/").split(separator: "/").map(String.init)
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..": if !components.isEmpty { components.removeLast() }
+            default: components.append(String(component))
+            }
+        }
+        return "/" + components.joined(separator: "/")
     }
 
     /// An optional `-v version` value.

@@ -4,6 +4,7 @@ enum CommandRegistry {
     static let commands: [any ShellCommand.Type] = [
         AddWatchCommand.self,
         AddAuthCommand.self,
+        CdCommand.self,
         CloseCommand.self,
         ConfigCommand.self,
         ConnectCommand.self,
@@ -11,6 +12,8 @@ enum CommandRegistry {
         DeleteCommand.self,
         DeleteAllCommand.self,
         DelQuotaCommand.self,
+        DuCommand.self,
+        FindCommand.self,
         GetCommand.self,
         GetAclCommand.self,
         GetAllChildrenNumberCommand.self,
@@ -20,6 +23,7 @@ enum CommandRegistry {
         ListQuotaCommand.self,
         LsCommand.self,
         PrintWatchesCommand.self,
+        PwdCommand.self,
         QuitCommand.self,
         ReconfigCommand.self,
         RedoCommand.self,
@@ -29,6 +33,7 @@ enum CommandRegistry {
         SetQuotaCommand.self,
         StatCommand.self,
         SyncCommand.self,
+        TreeCommand.self,
         VersionCommand.self,
         WhoAmICommand.self,
     ]

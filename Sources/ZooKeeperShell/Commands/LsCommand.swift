@@ -25,7 +25,20 @@ enum LsCommand: ShellCommand {
         let path = try invocation.argument(1)
         let watch = invocation.has("w")
         let client = shell.client
-        if invocation.has("R") {
+        if invocation.has("R") && !watch {
+            // zkCli's order (each znode's children, then the walk into each) is the children of each znode in
+            // pre-order: the pipelined walk gives it without a round trip per znode.
+            var failures = 0
+            try await PipelinedWalk(client: client).run(from: path) { failed, error in
+                failures += 1
+                shell.report(error, at: failed)
+            } visit: { node in
+                if node.depth == 0 { shell.emit(.subtreeNode(path: node.path)) }
+                for child in node.children { shell.emit(.subtreeNode(path: ZooKeeperPath.join(node.path, child))) }
+            }
+            if failures > 0 { throw CommandFailure.partial(failures) }
+        } else if invocation.has("R") {
+            // With -w every znode gets its watches as zkCli sets them (a data watch on the root, child watches).
             try await shell.visitSubtree(path, watch: watch) { visited in shell.emit(.subtreeNode(path: visited)) }
         } else if invocation.has("s") {
             let (children, stat) = try await shell.zk { () async throws(ZooKeeperError) in

@@ -4,7 +4,7 @@
 /// To add a command, write one type conforming to this protocol in a file of its own and add it to
 /// `CommandRegistry.commands`. Help, the usage listing, option parsing, Tab completion (in the REPL and through
 /// `zkcli --complete` for bash, zsh and fish) and the documentation tests all read the spec.
-protocol ShellCommand {
+protocol ShellCommand: Sendable {
     static var spec: CommandSpec { get }
 
     /// Runs the command. Results go through `shell.emit` (text or JSON), notes through `shell.err`; a failure
@@ -33,6 +33,8 @@ struct CommandSpec: Sendable {
     /// Built-ins (quit, history, connect, ...) run without a live session and take their words as they are;
     /// the others need a session and their words are parsed with `options` first.
     var isBuiltIn = false
+    /// Whether it needs a live session (built-ins never do).
+    var needsSession = true
     /// Whether it prints data that `-o json` renders as JSON (the option is then accepted).
     var printsData = false
 
@@ -126,6 +128,13 @@ struct CommandInvocation: Sendable {
 
     func has(_ option: String) -> Bool { line.has(option) }
     func value(_ option: String) -> String? { line.value(option) }
+
+    /// The positional arguments that are paths, made absolute from the working directory (after `cd`).
+    mutating func resolvePaths(_ resolve: (String) throws -> String) throws {
+        for (index, hint) in spec.arguments.enumerated() where hint == .path && index + 1 < line.arguments.count {
+            line.arguments[index + 1] = try resolve(line.arguments[index + 1])
+        }
+    }
 
     /// The usage as a failure (too few or malformed arguments).
     var usageFailure: CommandFailure { CommandFailure(spec.usage) }

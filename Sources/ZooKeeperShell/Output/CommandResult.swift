@@ -27,6 +27,14 @@ enum CommandResult: Sendable {
     /// `config`; with `-c` only the version and the client addresses.
     case config(data: [UInt8]?, clientOnly: Bool, stat: Stat?)
     case version(String)
+    /// A znode of `tree`: drawn under its parent, with its data size and child count on `-s`.
+    case treeNode(PipelinedWalk.Node, root: String, sizes: Bool)
+    /// A znode `find` matched.
+    case found(path: String, stat: Stat)
+    /// A subtree `du` measured.
+    case diskUsage(DuCommand.Usage, humanReadable: Bool)
+    /// `pwd`.
+    case workingDirectory(String)
     /// A watch event (the default watcher).
     case event(WatchedEvent)
 
@@ -74,6 +82,27 @@ enum CommandResult: Sendable {
                 + (stat.map(ShellFormat.stat) ?? "")
         case .version(let version):
             return "ZooKeeper CLI version: \(version)\n"
+        case .treeNode(let node, let root, let sizes):
+            var line = ""
+            if node.depth == 0 {
+                line = root
+            } else {
+                for isLast in node.lastAtLevel.dropLast() { line += isLast ? "    " : "│   " }
+                line += node.lastAtLevel.last == true ? "└── " : "├── "
+                line += node.path.split(separator: "/").last.map(String.init) ?? node.path
+            }
+            if sizes {
+                let children = node.stat.numChildren == 1 ? "child" : "children"
+                line += " (\(node.stat.dataLength) B, \(node.stat.numChildren) \(children))"
+            }
+            return line + "\n"
+        case .found(let path, _):
+            return path + "\n"
+        case .diskUsage(let usage, let humanReadable):
+            let bytes = humanReadable ? DuCommand.humanReadable(usage.bytes) : "\(usage.bytes)"
+            return "\(bytes)\t\(usage.znodes)\t\(usage.path)\n"
+        case .workingDirectory(let path):
+            return path + "\n"
         case .event(let event):
             return "\nWATCHER::\n\n\(event)\n"
         }
@@ -126,6 +155,19 @@ enum CommandResult: Sendable {
             return .object(members + Self.statMember(stat))
         case .version(let version):
             return .object([("version", .string(version))])
+        case .treeNode(let node, _, _):
+            return .object([
+                ("path", .string(node.path)), ("depth", .number(node.depth)),
+                ("dataLength", .number(node.stat.dataLength)), ("numChildren", .number(node.stat.numChildren)),
+            ])
+        case .found(let path, let stat):
+            return .object([("path", .string(path))] + Self.statMember(stat))
+        case .diskUsage(let usage, _):
+            return .object([
+                ("path", .string(usage.path)), ("bytes", .number(usage.bytes)), ("znodes", .number(usage.znodes)),
+            ])
+        case .workingDirectory(let path):
+            return .object([("path", .string(path))])
         case .event(let event):
             return .object([
                 ("event", .string("\(event.type)")), ("state", .string("\(event.state)")),

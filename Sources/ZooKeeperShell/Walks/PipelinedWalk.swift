@@ -1,0 +1,104 @@
+import ZooKeeper
+
+/// A depth-first walk of a subtree that keeps up to `window` requests in flight, asked in the order the walk
+/// will need their answers, so that a tree of N znodes costs about N / window round trips instead of N; each
+/// znode is handed to `visit` in pre-order (children sorted as zkCli sorts them) as soon as it is known, so
+/// output streams while the walk goes on.
+///
+/// Each znode is read with one getChildren2 (its children and its own stat). A znode that vanishes during the
+/// walk is skipped; one that cannot be read (NoAuth, ...) is reported to `unreadable` and the walk goes on. A
+/// cancelled task stops the walk within one window.
+struct PipelinedWalk {
+    /// A znode reached by the walk.
+    struct Node: Sendable {
+        var path: String
+        /// 0 for the root.
+        var depth: Int
+        var stat: Stat
+        /// The names of its children, sorted (empty below `maximumDepth`, whose children are not listed).
+        var children: [String]
+        /// For each level from the root's children down to this node: whether the node at that level is the last
+        /// of its siblings (what a tree drawing needs).
+        var lastAtLevel: [Bool]
+    }
+
+    let client: ZooKeeperClient
+    /// Requests in flight at most.
+    var window = 64
+    /// Znodes deeper than this are not visited (nil: no limit).
+    var maximumDepth: Int? = nil
+
+    private struct Pending: Sendable {
+        var path: String
+        var depth: Int
+        var lastAtLevel: [Bool]
+    }
+
+    private typealias Answer = Result<(children: [String], stat: Stat), ZooKeeperError>
+
+    /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error.
+    func run(
+        from root: String, unreadable: (String, ZooKeeperError) -> Void, visit: (Node) async throws -> Void
+    ) async throws {
+        let client = self.client
+        // The znodes still to visit, in reverse pre-order: the next one is last.
+        var stack = [Pending(path: root, depth: 0, lastAtLevel: [])]
+        var answers: [String: Answer] = [:]
+        var asked: Set<String> = []
+        try await withThrowingTaskGroup(of: (String, Answer).self) { group in
+            var inFlight = 0
+            /// Asks for the next znodes of the walk, up to the window (the next one first).
+            func askAhead() {
+                for pending in stack.reversed().prefix(window) {
+                    guard inFlight < window else { return }
+                    guard !asked.contains(pending.path) else { continue }
+                    asked.insert(pending.path)
+                    inFlight += 1
+                    let path = pending.path
+                    group.addTask {
+                        do throws(ZooKeeperError) {
+                            return (path, .success(try await client.getChildrenWithStat(path)))
+                        } catch {
+                            return (path, .failure(error))
+                        }
+                    }
+                }
+            }
+            while let next = stack.last {
+                askAhead()
+                while answers[next.path] == nil {
+                    askAhead()
+                    guard let (path, answer) = try await group.next() else { break }
+                    inFlight -= 1
+                    answers[path] = answer
+                }
+                try Task.checkCancellation()
+                stack.removeLast()
+                asked.remove(next.path)
+                guard let answer = answers.removeValue(forKey: next.path) else { continue }
+                switch answer {
+                case .failure(let error) where next.depth == 0:
+                    throw CommandFailure(error)
+                case .failure(let error) where error.code == .noNode:
+                    continue
+                case .failure(let error):
+                    unreadable(next.path, error)
+                case .success(let (children, stat)):
+                    let expands = maximumDepth.map { next.depth < $0 } ?? true
+                    let sorted = expands ? ShellFormat.javaSorted(children) : []
+                    try await visit(
+                        Node(
+                            path: next.path, depth: next.depth, stat: stat, children: sorted,
+                            lastAtLevel: next.lastAtLevel))
+                    for (index, child) in sorted.enumerated().reversed() {
+                        stack.append(
+                            Pending(
+                                path: ZooKeeperPath.join(next.path, child), depth: next.depth + 1,
+                                lastAtLevel: next.lastAtLevel + [index == sorted.count - 1]))
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+}
