@@ -32,6 +32,8 @@ struct PipelinedWalk {
         var path: String
         var depth: Int
         var lastAtLevel: [Bool]
+        /// Whether its request has been sent.
+        var asked = false
     }
 
     private typealias Answer = Result<(children: [String], stat: Stat), ZooKeeperError>
@@ -44,17 +46,17 @@ struct PipelinedWalk {
         // The znodes still to visit, in reverse pre-order: the next one is last.
         var stack = [Pending(path: root, depth: 0, lastAtLevel: [])]
         var answers: [String: Answer] = [:]
-        var asked: Set<String> = []
         try await withThrowingTaskGroup(of: (String, Answer).self) { group in
             var inFlight = 0
             /// Asks for the next znodes of the walk, up to the window (the next one first).
             func askAhead() {
-                for pending in stack.reversed().prefix(window) {
-                    guard inFlight < window else { return }
-                    guard !asked.contains(pending.path) else { continue }
-                    asked.insert(pending.path)
+                var index = stack.count - 1
+                while index >= max(0, stack.count - window) && inFlight < window {
+                    defer { index -= 1 }
+                    guard !stack[index].asked else { continue }
+                    stack[index].asked = true
                     inFlight += 1
-                    let path = pending.path
+                    let path = stack[index].path
                     group.addTask {
                         do throws(ZooKeeperError) {
                             return (path, .success(try await client.getChildrenWithStat(path)))
@@ -74,7 +76,6 @@ struct PipelinedWalk {
                 }
                 try Task.checkCancellation()
                 stack.removeLast()
-                asked.remove(next.path)
                 guard let answer = answers.removeValue(forKey: next.path) else { continue }
                 switch answer {
                 case .failure(let error) where next.depth == 0:
