@@ -18,6 +18,7 @@ enum CommandRegistry {
         GetAclCommand.self,
         GetAllChildrenNumberCommand.self,
         GetEphemeralsCommand.self,
+        GrepCommand.self,
         HelpCommand.self,
         HistoryCommand.self,
         ListQuotaCommand.self,

@@ -31,6 +31,8 @@ enum CommandResult: Sendable {
     case treeNode(PipelinedWalk.Node, root: String, sizes: Bool)
     /// A znode `find` matched.
     case found(path: String, stat: Stat)
+    /// A znode whose data `grep` matched: the matching lines, or nil for `-l`.
+    case dataMatch(path: String, lines: [String]?)
     /// A subtree `du` measured.
     case diskUsage(DuCommand.Usage, humanReadable: Bool)
     /// `pwd`.
@@ -98,6 +100,9 @@ enum CommandResult: Sendable {
             return line + "\n"
         case .found(let path, _):
             return path + "\n"
+        case .dataMatch(let path, let lines):
+            guard let lines else { return path + "\n" }
+            return lines.map { "\(path):\($0)\n" }.joined()
         case .diskUsage(let usage, let humanReadable):
             let bytes = humanReadable ? DuCommand.humanReadable(usage.bytes) : "\(usage.bytes)"
             return "\(bytes)\t\(usage.znodes)\t\(usage.path)\n"
@@ -162,6 +167,8 @@ enum CommandResult: Sendable {
             ])
         case .found(let path, let stat):
             return .object([("path", .string(path))] + Self.statMember(stat))
+        case .dataMatch(let path, let lines):
+            return .object([("path", .string(path))] + (lines.map { [("lines", .strings($0))] } ?? []))
         case .diskUsage(let usage, _):
             return .object([
                 ("path", .string(usage.path)), ("bytes", .number(usage.bytes)), ("znodes", .number(usage.znodes)),

@@ -17,6 +17,8 @@ struct PipelinedWalk {
         var stat: Stat
         /// The names of its children, sorted (empty below `maximumDepth`, whose children are not listed).
         var children: [String]
+        /// Its data, when the walk reads it (`readsData`).
+        var data: [UInt8]?
         /// For each level from the root's children down to this node: whether the node at that level is the last
         /// of its siblings (what a tree drawing needs).
         var lastAtLevel: [Bool]
@@ -27,6 +29,8 @@ struct PipelinedWalk {
     var window = 64
     /// Znodes deeper than this are not visited (nil: no limit).
     var maximumDepth: Int? = nil
+    /// Whether each znode's data is read too (a getData after its getChildren2, in the same window slot).
+    var readsData = false
 
     private struct Pending: Sendable {
         var path: String
@@ -36,13 +40,14 @@ struct PipelinedWalk {
         var asked = false
     }
 
-    private typealias Answer = Result<(children: [String], stat: Stat), ZooKeeperError>
+    private typealias Answer = Result<(children: [String], stat: Stat, data: [UInt8]?), ZooKeeperError>
 
     /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error.
     func run(
         from root: String, unreadable: (String, ZooKeeperError) -> Void, visit: (Node) async throws -> Void
     ) async throws {
         let client = self.client
+        let readsData = self.readsData
         // The znodes still to visit, in reverse pre-order: the next one is last.
         var stack = [Pending(path: root, depth: 0, lastAtLevel: [])]
         var answers: [String: Answer] = [:]
@@ -59,7 +64,9 @@ struct PipelinedWalk {
                     let path = stack[index].path
                     group.addTask {
                         do throws(ZooKeeperError) {
-                            return (path, .success(try await client.getChildrenWithStat(path)))
+                            let (children, stat) = try await client.getChildrenWithStat(path)
+                            let data = readsData ? try await client.getData(path).data : nil
+                            return (path, .success((children, stat, data)))
                         } catch {
                             return (path, .failure(error))
                         }
@@ -84,12 +91,12 @@ struct PipelinedWalk {
                     continue
                 case .failure(let error):
                     unreadable(next.path, error)
-                case .success(let (children, stat)):
+                case .success(let (children, stat, data)):
                     let expands = maximumDepth.map { next.depth < $0 } ?? true
                     let sorted = expands ? ShellFormat.javaSorted(children) : []
                     try await visit(
                         Node(
-                            path: next.path, depth: next.depth, stat: stat, children: sorted,
+                            path: next.path, depth: next.depth, stat: stat, children: sorted, data: data,
                             lastAtLevel: next.lastAtLevel))
                     for (index, child) in sorted.enumerated().reversed() {
                         stack.append(

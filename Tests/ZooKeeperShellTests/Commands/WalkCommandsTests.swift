@@ -106,6 +106,28 @@ struct WalkCommandsTests {
         #expect(try Programs.zkcli(server: server, ["find", root, "-newer", "soon"]).exitCode == 1)
     }
 
+    @Test(arguments: TestServerKind.allCases) func grepSearchesTheData(kind: TestServerKind) throws {
+        let server = try SharedTestServers.connectString(kind)
+        let root = SharedTestServers.uniqueRoot("grep")
+        try makeTree(server, root)
+        defer { _ = try? Programs.zkcli(server: server, ["deleteall", root]) }
+        #expect(
+            try Programs.zkcli(server: server, ["set", root + "/b/z", "first line\nSecond Line\nthird"]).exitCode == 0)
+        #expect(
+            try Programs.zkcli(server: server, ["grep", "line", root + "/b/z"]).output == "\(root)/b/z:first line\n")
+        // Only the path itself without -r.
+        #expect(try Programs.zkcli(server: server, ["grep", "line", root]).output == "")
+        let recursive = try Programs.zkcli(server: server, ["grep", "-r", "-i", "line|^y", root])
+        #expect(
+            recursive.output == "\(root)/a/y:yy\n\(root)/b/z:first line\n\(root)/b/z:Second Line\n")
+        #expect(try Programs.zkcli(server: server, ["grep", "-rl", "[0-9]", root]).output == "\(root)/a\n")
+        let json = try Programs.zkcli(server: server, ["grep", "-o", "json", "-r", "Second", root])
+        #expect(try jq("[.path, .lines[0]] | @tsv", json.output) == "\(root)/b/z\tSecond Line\n")
+        let bad = try Programs.zkcli(server: server, ["grep", "(", root])
+        #expect(bad.exitCode == 1)
+        #expect(bad.error.hasPrefix("grep: not a regular expression: (\n"))
+    }
+
     @Test(arguments: TestServerKind.allCases) func duMeasuresSubtreesLargestFirst(kind: TestServerKind) throws {
         let server = try SharedTestServers.connectString(kind)
         let root = SharedTestServers.uniqueRoot("du")
