@@ -45,6 +45,8 @@ public struct CompletionProvider: Sendable {
             }
         case .argument(.oneOf(let values)) where !current.hasPrefix("-"):
             return Self.finish(current, among: values, separator: " ")
+        case .argument(.command):
+            return Self.finish(current, among: CommandRegistry.completableNames, separator: " ")
         case .argument:
             break
         }

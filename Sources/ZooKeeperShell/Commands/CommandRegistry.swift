@@ -84,6 +84,17 @@ enum CommandRegistry {
         return text
     }()
 
+    /// What `help` adds after zkCli's listing: this shell's own commands and the aliases.
+    static let ownListing: String = {
+        var text = "\nzkcli's own:\n"
+        for spec in specs where !spec.isZkCliCommand {
+            text += "\t\(spec.name) \(spec.syntax)\n"
+        }
+        let aliases = specs.flatMap { spec in spec.aliases.map { "\($0.name) (\(spec.name))" } }
+        text += "\t" + aliases.joined(separator: ", ") + "\n"
+        return text
+    }()
+
     /// The options Tab completion offers after a command name.
     static func optionNames(_ command: String) -> [String] {
         spec(command)?.completedOptions.flatMap(\.spellings) ?? []

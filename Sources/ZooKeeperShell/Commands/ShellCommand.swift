@@ -73,6 +73,8 @@ enum ArgumentHint: Sendable, Hashable {
     case oneOf([String])
     /// A local file.
     case file
+    /// The name of a command.
+    case command
     /// Anything (data, an ACL, a number): nothing to offer.
     case text
 }
