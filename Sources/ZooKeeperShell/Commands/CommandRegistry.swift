@@ -36,6 +36,7 @@ enum CommandRegistry {
         SyncCommand.self,
         TreeCommand.self,
         VersionCommand.self,
+        WatchCommand.self,
         WhoAmICommand.self,
     ]
 

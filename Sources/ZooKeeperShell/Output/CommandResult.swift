@@ -35,6 +35,8 @@ enum CommandResult: Sendable {
     case dataMatch(path: String, lines: [String]?)
     /// A subtree `du` measured.
     case diskUsage(DuCommand.Usage, humanReadable: Bool)
+    /// A change `watch` saw.
+    case change(WatchCommand.Change)
     /// `pwd`.
     case workingDirectory(String)
     /// A watch event (the default watcher).
@@ -108,6 +110,14 @@ enum CommandResult: Sendable {
             return "\(bytes)\t\(usage.znodes)\t\(usage.path)\n"
         case .workingDirectory(let path):
             return path + "\n"
+        case .change(let change):
+            var line = "\(Self.iso8601(milliseconds: change.timeMilliseconds)) \(change.event) \(change.path)"
+            if let version = change.version {
+                line += " version \(version)"
+                if let previous = change.previousVersion, previous != version { line += " (was \(previous))" }
+            }
+            if let data = change.data { line += "\t" + ShellFormat.text(data) }
+            return line + "\n"
         case .event(let event):
             return "\nWATCHER::\n\n\(event)\n"
         }
@@ -175,6 +185,15 @@ enum CommandResult: Sendable {
             ])
         case .workingDirectory(let path):
             return .object([("path", .string(path))])
+        case .change(let change):
+            var members: [(String, JSONValue)] = [
+                ("time", .string(Self.iso8601(milliseconds: change.timeMilliseconds))),
+                ("timeMs", .number(change.timeMilliseconds)), ("event", .string("\(change.event)")),
+                ("path", .string(change.path)), ("version", change.version.map { .number($0) } ?? .null),
+                ("previousVersion", change.previousVersion.map { .number($0) } ?? .null),
+            ]
+            if let data = change.data { members += Self.dataMembers(data, .text) }
+            return .object(members)
         case .event(let event):
             return .object([
                 ("event", .string("\(event.type)")), ("state", .string("\(event.state)")),
