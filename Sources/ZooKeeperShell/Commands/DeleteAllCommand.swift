@@ -20,15 +20,17 @@ enum DeleteAllCommand: ShellCommand {
         }
         if let problem = ZooKeeperPath.problem(with: root) { throw CommandFailure(problem, showsUsage: true) }
         let client = shell.client
-        // ZKUtil.listSubTreeBFS, then delete leaves first.
-        var tree = [root]
-        var next = 0
-        while next < tree.count {
-            let node = tree[next]
-            next += 1
-            let children = try await shell.zk { () async throws(ZooKeeperError) in try await client.getChildren(node) }
-            tree.append(contentsOf: children.map { ZooKeeperPath.join(node, $0) })
+        // The subtree listed with the pipelined walk (zkCli lists it one request at a time, breadth first), then
+        // deleted from the end of the pre-order, so that every znode goes after its descendants. Nothing is
+        // deleted when part of the subtree cannot be listed, as in zkCli.
+        var tree: [String] = []
+        var unreadable: ZooKeeperError?
+        try await PipelinedWalk(client: client).run(from: root) { _, error in
+            if unreadable == nil { unreadable = error }
+        } visit: { node in
+            tree.append(node.path)
         }
+        if let unreadable { throw CommandFailure(unreadable) }
         if batchSize <= 0 {
             for node in tree.reversed() {
                 try await shell.zk { () async throws(ZooKeeperError) in try await client.delete(node) }

@@ -42,9 +42,30 @@ struct PipelinedWalk {
 
     private typealias Answer = Result<(children: [String], stat: Stat, data: [UInt8]?), ZooKeeperError>
 
-    /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error.
+    /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error; a cancelled walk
+    /// stops within one window and says how far it got.
     func run(
         from root: String, unreadable: (String, ZooKeeperError) -> Void, visit: (Node) async throws -> Void
+    ) async throws {
+        var visited = 0
+        var next = root
+        do {
+            try await walk(from: root, unreadable: unreadable) { node in
+                visited += 1
+                try await visit(node)
+            } reached: { path in
+                next = path
+            }
+        } catch is CancellationError where visited > 0 {
+            throw CommandFailure(
+                "Interrupted after \(visited) znode\(visited == 1 ? "" : "s") (the next was \(next))",
+                exitCode: ExitCode.interrupted)
+        }
+    }
+
+    private func walk(
+        from root: String, unreadable: (String, ZooKeeperError) -> Void, visit: (Node) async throws -> Void,
+        reached: (String) -> Void
     ) async throws {
         let client = self.client
         let readsData = self.readsData
@@ -74,6 +95,7 @@ struct PipelinedWalk {
                 }
             }
             while let next = stack.last {
+                reached(next.path)
                 askAhead()
                 while answers[next.path] == nil {
                     askAhead()
