@@ -13,6 +13,8 @@ struct CommandOption: Sendable, Hashable {
     var longName: String?
     /// Whether completion offers it.
     var isOffered: Bool
+    /// Spelled only `--name` (this shell's own commands' flags such as `--dry-run`).
+    var isLongOnly = false
 
     init(
         _ name: String, value: Bool = false, _ description: String = "", help: String = "",
@@ -33,9 +35,16 @@ struct CommandOption: Sendable, Hashable {
         "o", value: true, help: "Print the result as JSON (json) or as zkCli does (text)",
         valueHint: .oneOf(OutputFormat.allCases.map(\.rawValue)), longName: "output", isOffered: false)
 
+    /// An option spelled only `--name`.
+    static func long(_ name: String, value: Bool = false, help: String) -> CommandOption {
+        var option = CommandOption(name, value: value, help: help, longName: name)
+        option.isLongOnly = true
+        return option
+    }
+
     /// The spellings completion offers: `-o`, and `--output` if it has one.
     var spellings: [String] {
-        ["-" + name] + (longName.map { ["--" + $0] } ?? [])
+        (isLongOnly ? [] : ["-" + name]) + (longName.map { ["--" + $0] } ?? [])
     }
 }
 
@@ -69,7 +78,7 @@ struct OptionParser: Sendable {
     var groups: [OptionGroup] = []
 
     func option(_ name: String) -> CommandOption? {
-        options.first { $0.name == name }
+        options.first { $0.name == name && !$0.isLongOnly }
     }
 
     func parse(_ words: [String]) throws(OptionParseError) -> ParsedCommandLine {

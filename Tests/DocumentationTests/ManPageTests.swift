@@ -72,8 +72,9 @@ struct ManPageTests {
             let described = Set(ManPage.tags(lines).flatMap(ManPage.optionsNamed(byTag:)))
             // -o is described once, under JSON OUTPUT.
             for option in spec.options {
-                #expect(
-                    described.contains("-" + option.name), "zkcli.1 does not describe \(spec.name) -\(option.name)")
+                for spelling in option.spellings {
+                    #expect(described.contains(spelling), "zkcli.1 does not describe \(spec.name) \(spelling)")
+                }
             }
         }
     }

@@ -19,6 +19,8 @@ struct PipelinedWalk {
         var children: [String]
         /// Its data, when the walk reads it (`readsData`).
         var data: [UInt8]?
+        /// Its ACL, when the walk reads it (`readsACL`).
+        var acl: [ACL]?
         /// For each level from the root's children down to this node: whether the node at that level is the last
         /// of its siblings (what a tree drawing needs).
         var lastAtLevel: [Bool]
@@ -31,6 +33,8 @@ struct PipelinedWalk {
     var maximumDepth: Int? = nil
     /// Whether each znode's data is read too (a getData after its getChildren2, in the same window slot).
     var readsData = false
+    /// Whether each znode's ACL is read too.
+    var readsACL = false
 
     private struct Pending: Sendable {
         var path: String
@@ -40,7 +44,7 @@ struct PipelinedWalk {
         var asked = false
     }
 
-    private typealias Answer = Result<(children: [String], stat: Stat, data: [UInt8]?), ZooKeeperError>
+    private typealias Answer = Result<(children: [String], stat: Stat, data: [UInt8]?, acl: [ACL]?), ZooKeeperError>
 
     /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error; a cancelled walk
     /// stops within one window and says how far it got.
@@ -69,6 +73,7 @@ struct PipelinedWalk {
     ) async throws {
         let client = self.client
         let readsData = self.readsData
+        let readsACL = self.readsACL
         // The znodes still to visit, in reverse pre-order: the next one is last.
         var stack = [Pending(path: root, depth: 0, lastAtLevel: [])]
         var answers: [String: Answer] = [:]
@@ -87,7 +92,8 @@ struct PipelinedWalk {
                         do throws(ZooKeeperError) {
                             let (children, stat) = try await client.getChildrenWithStat(path)
                             let data = readsData ? try await client.getData(path).data : nil
-                            return (path, .success((children, stat, data)))
+                            let acl = readsACL ? try await client.getACL(path).acl : nil
+                            return (path, .success((children, stat, data, acl)))
                         } catch {
                             return (path, .failure(error))
                         }
@@ -113,12 +119,12 @@ struct PipelinedWalk {
                     continue
                 case .failure(let error):
                     unreadable(next.path, error)
-                case .success(let (children, stat, data)):
+                case .success(let (children, stat, data, acl)):
                     let expands = maximumDepth.map { next.depth < $0 } ?? true
                     let sorted = expands ? ShellFormat.javaSorted(children) : []
                     try await visit(
                         Node(
-                            path: next.path, depth: next.depth, stat: stat, children: sorted, data: data,
+                            path: next.path, depth: next.depth, stat: stat, children: sorted, data: data, acl: acl,
                             lastAtLevel: next.lastAtLevel))
                     for (index, child) in sorted.enumerated().reversed() {
                         stack.append(
