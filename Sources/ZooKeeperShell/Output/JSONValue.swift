@@ -246,7 +246,9 @@ extension JSONValue {
                         scalars.append(scalar)
                     default: throw error("an unknown escape")
                     }
-                case 0..<0x20: throw error("a control character in a string")
+                case 0..<0x20:
+                    index -= 1
+                    throw error("a control character in a string")
                 default: run.append(byte)
                 }
             }
