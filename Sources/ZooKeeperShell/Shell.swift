@@ -45,6 +45,8 @@ struct CommandFailure: Error {
     var showsUsage = false
     /// The ZooKeeper error behind it, if one is (its name and code go into JSON errors).
     var zooKeeperError: ZooKeeperError?
+    /// The name of a JSON error that is neither ZooKeeper's nor one of the shell's usual ones.
+    var name: String?
 
     init(_ message: String, exitCode: Int32 = ExitCode.failure, showsUsage: Bool = false) {
         self.message = message
@@ -68,7 +70,9 @@ struct CommandFailure: Error {
     /// for the shell's own failures (and a null code).
     var json: JSONValue {
         let name: String
-        if let zooKeeperError {
+        if let given = self.name {
+            name = given
+        } else if let zooKeeperError {
             name = zooKeeperError.code.name
         } else {
             switch exitCode {
@@ -356,6 +360,8 @@ public final class Shell: @unchecked Sendable {
     /// `path` made absolute from the working directory (`/` before any `cd`), with `.` and `..` worked out; an
     /// absolute path is taken as it is.
     func resolve(_ path: String) throws -> String {
+        // Another cluster's path (`zk://host:port/path`) is absolute.
+        if path.hasPrefix(ZnodeLocation.scheme) { return path }
         if path.hasPrefix("/") && !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
             return path
         }

@@ -12,6 +12,7 @@ enum CommandRegistry {
         DeleteCommand.self,
         DeleteAllCommand.self,
         DelQuotaCommand.self,
+        DiffCommand.self,
         DuCommand.self,
         ExportCommand.self,
         FindCommand.self,

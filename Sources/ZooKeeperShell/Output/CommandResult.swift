@@ -35,6 +35,8 @@ enum CommandResult: Sendable {
     case dataMatch(path: String, lines: [String]?)
     /// A subtree `du` measured.
     case diskUsage(DuCommand.Usage, humanReadable: Bool)
+    /// A path where `diff`'s two sides differ.
+    case difference(DiffCommand.Difference)
     /// A change `watch` saw.
     case change(WatchCommand.Change)
     /// `pwd`.
@@ -110,6 +112,14 @@ enum CommandResult: Sendable {
             return "\(bytes)\t\(usage.znodes)\t\(usage.path)\n"
         case .workingDirectory(let path):
             return path + "\n"
+        case .difference(let difference):
+            switch difference.kind {
+            case .removed: return "- \(difference.path)\n"
+            case .added: return "+ \(difference.path)\n"
+            case .changed:
+                let what = [difference.data ? "data" : nil, difference.acl ? "acl" : nil].compactMap { $0 }
+                return "~ \(difference.path) \(what.joined(separator: ","))\n"
+            }
         case .change(let change):
             var line = "\(Self.iso8601(milliseconds: change.timeMilliseconds)) \(change.event) \(change.path)"
             if let version = change.version {
@@ -185,6 +195,11 @@ enum CommandResult: Sendable {
             ])
         case .workingDirectory(let path):
             return .object([("path", .string(path))])
+        case .difference(let difference):
+            return .object([
+                ("path", .string(difference.path)), ("change", .string(difference.kind.rawValue)),
+                ("data", .bool(difference.data)), ("acl", .bool(difference.acl)),
+            ])
         case .change(let change):
             var members: [(String, JSONValue)] = [
                 ("time", .string(Self.iso8601(milliseconds: change.timeMilliseconds))),

@@ -70,6 +70,28 @@ struct ExportImportTests {
         }
         #expect(try withoutStat(again, copy) == (try withoutStat(exported, root)))
 
+        // diff across the two clusters: nothing, until the copy changes.
+        let other = "zk://\(zkserver)\(copy)"
+        let same = try Programs.zkcli(server: apache, ["diff", "-r", root, other])
+        #expect(same.exitCode == 0 && same.output == "" && same.error == "", "\(same.error)")
+        let changes = """
+            set \(copy)/u changed
+            setAcl \(copy)/bin world:anyone:cdrw
+            create \(copy)/new
+            delete \(copy)/empty
+            """
+        #expect(try Programs.zkcli(server: zkserver, input: changes + "\n").exitCode == 0)
+        let differ = try Programs.zkcli(server: apache, ["diff", "-r", root, other])
+        #expect(differ.exitCode == 1)
+        #expect(differ.output == "~ /bin acl\n- /empty\n+ /new\n~ /u data\n")
+        #expect(differ.error == "4 differences\n")
+        let json = try Programs.zkcli(server: apache, ["diff", "-o", "json", "-r", other, root])
+        #expect(
+            json.output.split(separator: "\n").first == #"{"path":"/bin","change":"changed","data":false,"acl":true}"#)
+        #expect(json.error == #"{"error":"DIFFERENT","code":null,"path":null,"message":"4 differences"}"# + "\n")
+        // Without -r only the two znodes themselves.
+        #expect(try Programs.zkcli(server: apache, ["diff", root, other]).exitCode == 0)
+
         // To stdout, and one znode without -r.
         let single = try Programs.zkcli(server: apache, ["export", root + "/null", "-"])
         let lines = single.output.split(separator: "\n")
