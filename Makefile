@@ -36,7 +36,8 @@ run: deps
 # Everything the tests run that a fresh Debian machine with Swift lacks (Apache ZooKeeper, Java, shells,
 # kazoo, ...), installed only when missing.
 TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux netcat-openbsd:nc mandoc:mandoc \
-	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip
+	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip \
+	libcurator-recipes-java libcurator-framework-java libcurator-client-java
 test-deps: deps
 	./scripts/install-test-deps $(TEST_DEPS)
 
