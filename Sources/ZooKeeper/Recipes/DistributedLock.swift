@@ -41,7 +41,17 @@ public actor DistributedLock {
     /// What happens to the lock, for the holder to follow (one consumer).
     public nonisolated let events: AsyncStream<Event>
 
+    /// Who holds the lock among the ordered contenders.
+    enum Rule: Sendable, Hashable {
+        /// The first contender holds it (a mutex, a read-write lock's writer).
+        case exclusive
+        /// Every contender before the first writer (a node named with `writerName`) holds it.
+        case shared(writerName: String)
+    }
+
     private let naming: ContenderNaming
+    private let rule: Rule
+    private let parentMode: CreateMode
     private let data: [UInt8]?
     private let eventsContinuation: AsyncStream<Event>.Continuation
     private var ownedNode: String?
@@ -54,13 +64,26 @@ public actor DistributedLock {
     /// A lock on `path`. `data` goes into the lock node; by default the host name (Curator writes its host's
     /// address there, kazoo its identifier).
     public init(client: ZooKeeperClient, path: String, layout: Layout = .curator, data: [UInt8]? = nil) {
+        let naming =
+            switch layout {
+            case .curator: ContenderNaming(style: .curator, lockName: "lock-")
+            case .kazoo: ContenderNaming(style: .kazoo, lockName: "__lock__")
+            }
+        self.init(
+            client: client, path: path, layout: layout, naming: naming, rule: .exclusive,
+            parentMode: layout == .curator ? .container : .persistent, data: data)
+    }
+
+    init(
+        client: ZooKeeperClient, path: String, layout: Layout, naming: ContenderNaming, rule: Rule,
+        parentMode: CreateMode, data: [UInt8]?
+    ) {
         self.client = client
         self.path = path
         self.layout = layout
-        switch layout {
-        case .curator: naming = ContenderNaming(style: .curator, lockName: "lock-")
-        case .kazoo: naming = ContenderNaming(style: .kazoo, lockName: "__lock__")
-        }
+        self.naming = naming
+        self.rule = rule
+        self.parentMode = parentMode
         self.data = data ?? Array(LocalHost.name.utf8)
         (events, eventsContinuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(1000))
     }
@@ -107,8 +130,7 @@ public actor DistributedLock {
             if !acquireWaiters.isEmpty { acquireWaiters.removeFirst().resume() }
         }
         try RecipeWaiting.checkCancellation(path)
-        let node = try await client.createContender(
-            under: path, naming: naming, data: data, parentMode: layout == .curator ? .container : .persistent)
+        let node = try await client.createContender(under: path, naming: naming, data: data, parentMode: parentMode)
         do {
             guard try await waitUntilFirst(node: node, deadline: deadline) else {
                 try? await client.deleteReliably(node)
@@ -135,11 +157,18 @@ public actor DistributedLock {
             guard let index = contenders.firstIndex(of: name) else {
                 throw ZooKeeperError(.noNode, path: node, message: "the lock node \(node) is gone")
             }
-            if index == 0 {
+            let blocker: Int?
+            switch rule {
+            case .exclusive:
+                blocker = index == 0 ? nil : index - 1
+            case .shared(let writerName):
+                blocker = contenders[..<index].firstIndex { $0.contains(writerName) }
+            }
+            guard let blocker else {
                 ownedNodeCreation = try await client.exists(node)?.czxid ?? 0
                 return true
             }
-            let predecessor = ZooKeeperPath.join(path, contenders[index - 1])
+            let predecessor = ZooKeeperPath.join(path, contenders[blocker])
             switch try await RecipeWaiting.waitForChange(of: predecessor, client: client, deadline: deadline) {
             case .changed: continue
             case .timedOut: return false

@@ -22,18 +22,25 @@ struct ContenderNaming: Sendable, Hashable {
     /// The part of this participant's node name before the sequence number, unique to it.
     var prefix: String
 
-    init(style: Style, lockName: String) {
+    /// The markers of every contender that takes part in the order (a read-write lock's readers and writers).
+    var peerNames: [String]
+
+    init(style: Style, lockName: String, peerNames: [String]? = nil) {
         self.style = style
         self.lockName = lockName
+        self.peerNames = peerNames ?? [lockName]
         switch style {
         case .curator: prefix = "_c_" + RandomUUID.string() + "-" + lockName
         case .kazoo: prefix = RandomUUID.hex() + lockName
         }
     }
 
-    /// The sort key of a contender node, or nil when `name` is not a node of this lock name.
+    /// The sort key of a contender node, or nil when `name` is not a node of this lock (or its peers).
     func sequence(of name: String) -> String? {
-        Self.sequence(of: name, after: lockName, style: style)
+        for peer in peerNames {
+            if let sequence = Self.sequence(of: name, after: peer, style: style) { return sequence }
+        }
+        return nil
     }
 
     static func sequence(of name: String, after lockName: String, style: Style) -> String? {
@@ -197,6 +204,14 @@ enum RecipeWaiting {
         } catch where error.code == .noNode {
             return .changed
         }
+        return try await firstChange(in: events, path: path, deadline: deadline)
+    }
+
+    /// Waits for the first node event of a one-shot watch's stream (connection changes are skipped: the watch
+    /// is re-armed after a reconnect), the deadline, the session's end (throws) or cancellation (throws).
+    static func firstChange(
+        in events: AsyncStream<WatchedEvent>, path: String, deadline: ContinuousClock.Instant?
+    ) async throws(ZooKeeperError) -> NodeWaitOutcome {
         enum Outcome: Sendable {
             case changed, timedOut, sessionEnded(KeeperState?), cancelled
         }

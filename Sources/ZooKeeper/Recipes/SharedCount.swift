@@ -113,6 +113,12 @@ public struct AtomicValue: Sendable, Hashable {
     public var preValue: Int64
     /// The value after it (when it succeeded).
     public var postValue: Int64
+
+    public init(succeeded: Bool, preValue: Int64, postValue: Int64) {
+        self.succeeded = succeeded
+        self.preValue = preValue
+        self.postValue = postValue
+    }
 }
 
 /// A 64-bit counter in one node, on the layout of Apache Curator's `DistributedAtomicLong`: eight big-endian

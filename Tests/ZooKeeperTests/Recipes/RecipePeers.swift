@@ -54,6 +54,9 @@ enum CuratorPeer {
         import org.apache.curator.framework.CuratorFrameworkFactory;
         import org.apache.curator.retry.RetryNTimes;
         import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+        import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
+        import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+        import org.apache.curator.framework.recipes.locks.Lease;
         import org.apache.curator.framework.recipes.leader.LeaderLatch;
         import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
         import org.apache.curator.framework.recipes.shared.SharedCount;
@@ -76,6 +79,8 @@ enum CuratorPeer {
                     case "mutex": mutex(a[1], a[2], Integer.parseInt(a[3]), Integer.parseInt(a[4]), a[5], Long.parseLong(a[6])); break;
                     case "latch": latch(a[1], a[2], a[3], Integer.parseInt(a[4])); break;
                     case "counters": counters(a[1], a[2], Integer.parseInt(a[3])); break;
+                    case "semaphore": semaphore(a[1], a[2], Integer.parseInt(a[3]), Integer.parseInt(a[4]), a[5]); break;
+                    case "rwlock": rwlock(a[1], a[2], Integer.parseInt(a[3]), a[4]); break;
                     default: throw new IllegalArgumentException(a[0]);
                 }
                 System.exit(0);
@@ -127,6 +132,69 @@ enum CuratorPeer {
                 while (latch.getOurPath() == null) Thread.sleep(10);
                 say("READY " + latch.getOurPath());
                 Thread.sleep(Long.MAX_VALUE);
+            }
+
+            // Two participants take a lease rounds times; inside, each puts a file in `inside` and counts the files.
+            static void semaphore(String connect, String path, int maxLeases, int rounds, String inside) throws Exception {
+                List<Thread> threads = new ArrayList<>();
+                for (int p = 0; p < 2; p++) {
+                    CuratorFramework c = client(connect, 10000);
+                    int participant = p;
+                    threads.add(new Thread(() -> {
+                        try {
+                            InterProcessSemaphoreV2 semaphore = new InterProcessSemaphoreV2(c, path, maxLeases);
+                            Random random = new Random();
+                            for (int r = 0; r < rounds; r++) {
+                                Lease lease = semaphore.acquire();
+                                Path mine = Paths.get(inside, "java-" + participant);
+                                Files.createFile(mine);
+                                try (java.util.stream.Stream<Path> files = Files.list(Paths.get(inside))) {
+                                    if (files.count() > maxLeases) say("EXCESS");
+                                }
+                                Thread.sleep(random.nextInt(4));
+                                Files.delete(mine);
+                                semaphore.returnLease(lease);
+                            }
+                        } catch (Exception e) { say("ERROR " + e); }
+                    }));
+                }
+                say("READY");
+                for (Thread t : threads) t.start();
+                for (Thread t : threads) t.join();
+                say("DONE");
+            }
+
+            // A reader and a writer (one session each) take their side rounds times: a writer creates `dir/writer`
+            // exclusively and finds no reader file; a reader creates its file and finds no writer file.
+            static void rwlock(String connect, String path, int rounds, String dir) throws Exception {
+                List<Thread> threads = new ArrayList<>();
+                for (int p = 0; p < 2; p++) {
+                    CuratorFramework c = client(connect, 10000);
+                    boolean writer = p == 0;
+                    threads.add(new Thread(() -> {
+                        try {
+                            InterProcessReadWriteLock rw = new InterProcessReadWriteLock(c, path);
+                            InterProcessMutex side = writer ? rw.writeLock() : rw.readLock();
+                            Random random = new Random();
+                            for (int r = 0; r < rounds; r++) {
+                                side.acquire();
+                                Path mine = Paths.get(dir, writer ? "writer" : "reader-java");
+                                try { Files.createFile(mine); } catch (FileAlreadyExistsException e) { say("CONFLICT"); }
+                                try (java.util.stream.Stream<Path> files = Files.list(Paths.get(dir))) {
+                                    long others = files.filter(f -> !f.equals(mine)).filter(f -> writer || f.getFileName().toString().equals("writer")).count();
+                                    if (others > 0) say("CONFLICT");
+                                }
+                                Thread.sleep(random.nextInt(4));
+                                Files.deleteIfExists(mine);
+                                side.release();
+                            }
+                        } catch (Exception e) { say("ERROR " + e); }
+                    }));
+                }
+                say("READY");
+                for (Thread t : threads) t.start();
+                for (Thread t : threads) t.join();
+                say("DONE");
             }
 
             // Increments Curator's SharedCount and DistributedAtomicLong rounds times each, then prints their values.
