@@ -1,4 +1,6 @@
-/// A node as a cache holds it: its data and Stat when last read.
+/// A node as a cache holds it: its data and Stat when last read. The Stat is the one of the node's last data
+/// change or creation; its child counts (`numChildren`, `cversion`, `pzxid`) are not kept current, since a
+/// recursive watch reports each node's own changes, not its parent's list.
 public struct CachedNode: Sendable, Hashable {
     public var data: [UInt8]?
     public var stat: Stat
