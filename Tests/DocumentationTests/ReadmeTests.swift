@@ -32,7 +32,7 @@ struct ReadmeTests {
                     .joined(separator: "\n"))
             #expect(thisFile.contains(body), "this README example is not compiled by ReadmeTests.swift:\n\(block)")
         }
-        #expect(examples == 3)
+        #expect(examples == 5)
     }
 
     static func swiftBlocks(_ markdown: String) -> [String] {

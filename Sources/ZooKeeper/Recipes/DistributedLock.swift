@@ -148,8 +148,7 @@ public actor DistributedLock {
     }
 
     /// Loops until `node` is the first contender (true) or the deadline passes (false).
-    private func waitUntilFirst(node: String, deadline: ContinuousClock.Instant?) async throws(ZooKeeperError) -> Bool
-    {
+    private func waitUntilFirst(node: String, deadline: ContinuousClock.Instant?) async throws(ZooKeeperError) -> Bool {
         let name = String(ZooKeeperPath.name(of: node))
         while true {
             try RecipeWaiting.checkCancellation(path)
@@ -221,7 +220,7 @@ public actor DistributedLock {
                         return
                     }
                     events = stream
-                } catch where error.code == .connectionLoss {
+                } catch  where error.code == .connectionLoss {
                     // Retried once the connection is back (or the session is over).
                     do throws(ZooKeeperError) {
                         try await client.waitUntilConnected(timeout: client.negotiatedTimeout)

@@ -109,11 +109,11 @@ public actor LeaderLatch {
         while state == .started && !Task.isCancelled {
             do throws(ZooKeeperError) {
                 try await checkLeadership()
-            } catch where error.code == .connectionLoss {
+            } catch  where error.code == .connectionLoss {
                 setLeadership(false)
                 try? await client.waitUntilConnected(timeout: client.negotiatedTimeout)
                 if !client.state.isAlive { sessionEnded() }
-            } catch where error.code == .cancelled {
+            } catch  where error.code == .cancelled {
                 return
             } catch {
                 if !client.state.isAlive {

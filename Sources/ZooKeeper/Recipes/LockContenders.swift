@@ -83,7 +83,7 @@ extension ZooKeeperClient {
         let children: [String]
         do {
             children = try await getChildren(path)
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return []
         }
         let ordered = children.compactMap { name in LockContender.Kind.of(name).map { (name, $0.0, $0.1) } }
@@ -95,7 +95,7 @@ extension ZooKeeperClient {
             let read: (data: [UInt8]?, stat: Stat)
             do {
                 read = try await getData(node)
-            } catch where error.code == .noNode {
+            } catch  where error.code == .noNode {
                 continue  // gone meanwhile
             }
             let holds = kind.isShared ? !exclusiveSeen : (!exclusiveSeen && contenders.isEmpty)

@@ -124,7 +124,7 @@ extension ZooKeeperClient {
     ) async throws(ZooKeeperError) -> String {
         do {
             return try await create(path, data: data, mode: mode)
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             try await createAncestors(of: path, mode: parentMode)
             return try await create(path, data: data, mode: mode)
         }
@@ -141,7 +141,7 @@ extension ZooKeeperClient {
         for ancestor in ancestors.reversed() {
             do {
                 try await create(ancestor, mode: mode)
-            } catch where error.code == .nodeExists {
+            } catch  where error.code == .nodeExists {
             }
         }
     }
@@ -158,7 +158,7 @@ extension ZooKeeperClient {
             do {
                 return try await createCreatingParents(
                     path, data: data, mode: .ephemeralSequential, parentMode: parentMode)
-            } catch where error.code == .connectionLoss && attempts < 5 {
+            } catch  where error.code == .connectionLoss && attempts < 5 {
                 attempts += 1
                 if let found = try? await getChildren(parent).first(where: { $0.hasPrefix(naming.prefix) }) {
                     return ZooKeeperPath.join(parent, found)
@@ -174,9 +174,9 @@ extension ZooKeeperClient {
             do {
                 try await delete(path)
                 return
-            } catch where error.code == .noNode {
+            } catch  where error.code == .noNode {
                 return
-            } catch where error.code == .connectionLoss && attempts < 10 {
+            } catch  where error.code == .connectionLoss && attempts < 10 {
                 attempts += 1
             }
         }
@@ -201,7 +201,7 @@ enum RecipeWaiting {
         let events: AsyncStream<WatchedEvent>
         do {
             (_, _, events) = try await client.getDataAndWatch(path)
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return .changed
         }
         return try await firstChange(in: events, path: path, deadline: deadline)

@@ -48,7 +48,7 @@ public actor Semaphore {
     public func currentLeases() async throws(ZooKeeperError) -> [String] {
         do {
             return try await client.getChildren(leasesPath).sorted()
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return []
         }
     }

@@ -27,7 +27,7 @@ public struct SharedCount: Sendable {
         do {
             _ = try await client.createCreatingParents(
                 path, data: BigEndianBytes.encode(seed), mode: .persistent, parentMode: .container)
-        } catch where error.code == .nodeExists {
+        } catch  where error.code == .nodeExists {
         }
     }
 
@@ -54,7 +54,7 @@ public struct SharedCount: Sendable {
         do {
             try await client.setData(path, data: BigEndianBytes.encode(newCount), version: previous.version)
             return true
-        } catch where error.code == .badVersion {
+        } catch  where error.code == .badVersion {
             return false
         }
     }
@@ -168,7 +168,7 @@ public struct DistributedAtomicLong: Sendable {
         do {
             try await client.setData(path, data: BigEndianBytes.encode(newValue), version: version)
             return AtomicValue(succeeded: true, preValue: current.value, postValue: newValue)
-        } catch where error.code == .badVersion {
+        } catch  where error.code == .badVersion {
             return AtomicValue(succeeded: false, preValue: current.value, postValue: current.value)
         }
     }
@@ -177,11 +177,11 @@ public struct DistributedAtomicLong: Sendable {
     public func forceSet(_ newValue: Int64) async throws(ZooKeeperError) {
         do {
             try await client.setData(path, data: BigEndianBytes.encode(newValue))
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             do {
                 _ = try await client.createCreatingParents(
                     path, data: BigEndianBytes.encode(newValue), mode: .persistent, parentMode: .container)
-            } catch where error.code == .nodeExists {
+            } catch  where error.code == .nodeExists {
                 try await client.setData(path, data: BigEndianBytes.encode(newValue))
             }
         }
@@ -198,7 +198,7 @@ public struct DistributedAtomicLong: Sendable {
                     message: "\(path) does not hold an 8-byte value (DistributedAtomicLong)")
             }
             return (value, stat.version)
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return (0, nil)
         }
     }
@@ -219,7 +219,7 @@ public struct DistributedAtomicLong: Sendable {
                         path, data: bytes, mode: .persistent, parentMode: .container)
                 }
                 return AtomicValue(succeeded: true, preValue: current.value, postValue: next)
-            } catch where error.code == .badVersion || error.code == .nodeExists {
+            } catch  where error.code == .badVersion || error.code == .nodeExists {
                 continue
             }
         }

@@ -143,7 +143,7 @@ public actor TreeCache {
                 try await resynchronize(client)
                 continuation.yield(.resynchronized)
                 return
-            } catch where error.code == .connectionLoss {
+            } catch  where error.code == .connectionLoss {
                 // Lost again while reading: the next syncConnected event tries again.
                 return
             } catch {
@@ -158,7 +158,7 @@ public actor TreeCache {
         do throws(ZooKeeperError) {
             let (data, stat) = try await client.getData(changed)
             store(changed, CachedNode(data: data, stat: stat))
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             // Deleted since: the read is newer than the event, so the node is gone.
             remove(subtreeAt: changed)
         } catch {
@@ -219,7 +219,7 @@ public actor TreeCache {
         let read: (data: [UInt8]?, stat: Stat)
         do {
             read = try await client.getData(nodePath)
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return
         }
         fresh[nodePath] = CachedNode(data: read.data, stat: read.stat)
@@ -228,7 +228,7 @@ public actor TreeCache {
         let children: [String]
         do {
             children = try await client.getChildren(nodePath)
-        } catch where error.code == .noNode {
+        } catch  where error.code == .noNode {
             return
         }
         for child in children.sorted() {

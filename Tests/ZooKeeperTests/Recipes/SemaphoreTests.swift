@@ -10,7 +10,9 @@ import ZooKeeperTestSupport
 
     @Test(arguments: interopServers)
     func readersShareAndAWaitingWriterKeepsLaterReadersOut(_ kind: TestServerKind) async throws {
-        let clients = [try await connectedClient(kind), try await connectedClient(kind), try await connectedClient(kind)]
+        let clients = [
+            try await connectedClient(kind), try await connectedClient(kind), try await connectedClient(kind),
+        ]
         defer { Task { for client in clients { await client.close() } } }
         try await withRoot(clients[0]) { root in
             let path = root + "/rw"
