@@ -59,6 +59,9 @@ enum CuratorPeer {
         import org.apache.curator.framework.recipes.locks.Lease;
         import org.apache.curator.framework.recipes.leader.LeaderLatch;
         import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+        import org.apache.curator.framework.recipes.leader.LeaderSelector;
+        import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
+        import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
         import org.apache.curator.framework.recipes.shared.SharedCount;
         import org.apache.curator.framework.recipes.shared.VersionedValue;
         import org.apache.curator.framework.recipes.atomic.AtomicValue;
@@ -81,6 +84,8 @@ enum CuratorPeer {
                     case "counters": counters(a[1], a[2], Integer.parseInt(a[3])); break;
                     case "semaphore": semaphore(a[1], a[2], Integer.parseInt(a[3]), Integer.parseInt(a[4]), a[5]); break;
                     case "rwlock": rwlock(a[1], a[2], Integer.parseInt(a[3]), a[4]); break;
+                    case "selector": selector(a[1], a[2], a[3], Integer.parseInt(a[4]), a[5]); break;
+                    case "doublebarrier": doubleBarrier(a[1], a[2], Integer.parseInt(a[3]), a[4]); break;
                     default: throw new IllegalArgumentException(a[0]);
                 }
                 System.exit(0);
@@ -195,6 +200,38 @@ enum CuratorPeer {
                 for (Thread t : threads) t.start();
                 for (Thread t : threads) t.join();
                 say("DONE");
+            }
+
+            // A LeaderSelector (auto-requeued) that leads rounds times; while leading, the marker file proves it alone.
+            static void selector(String connect, String path, String id, int rounds, String marker) throws Exception {
+                CuratorFramework c = client(connect, 10000);
+                CountDownLatch terms = new CountDownLatch(rounds);
+                Random random = new Random();
+                LeaderSelector selector = new LeaderSelector(c, path, new LeaderSelectorListenerAdapter() {
+                    public void takeLeadership(CuratorFramework client) throws Exception {
+                        try { Files.createFile(Paths.get(marker)); }
+                        catch (FileAlreadyExistsException e) { say("OVERLAP"); }
+                        Thread.sleep(random.nextInt(4));
+                        Files.deleteIfExists(Paths.get(marker));
+                        terms.countDown();
+                    }
+                });
+                selector.setId(id);
+                selector.autoRequeue();
+                say("READY");
+                selector.start();
+                terms.await();
+                selector.close();
+                say("DONE");
+            }
+
+            static void doubleBarrier(String connect, String path, int members, String id) throws Exception {
+                CuratorFramework c = client(connect, 10000);
+                DistributedDoubleBarrier barrier = new DistributedDoubleBarrier(c, path, members);
+                say("READY");
+                if (barrier.enter(60, TimeUnit.SECONDS)) say("ENTERED " + id); else say("ERROR enter timed out");
+                if (barrier.leave(60, TimeUnit.SECONDS)) say("LEFT " + id); else say("ERROR leave timed out");
+                c.close();
             }
 
             // Increments Curator's SharedCount and DistributedAtomicLong rounds times each, then prints their values.
