@@ -10,6 +10,9 @@ public struct LockContender: Sendable, Hashable {
         case curatorWrite
         /// Curator `LeaderLatch` (`…latch-<seq>`), also this library's `LeaderLatch`.
         case curatorLatch
+        /// A lease of Curator's `InterProcessSemaphoreV2` (`…lease-<seq>` under the semaphore's `leases`), also
+        /// this library's `Semaphore`: every lease node is a holder.
+        case curatorLease
         /// kazoo `Lock` or `WriteLock` (`<hex>__lock__<seq>`).
         case kazooLock
         /// kazoo `ReadLock` (`<hex>__rlock__<seq>`).
@@ -21,6 +24,7 @@ public struct LockContender: Sendable, Hashable {
             case .curatorRead: "__READ__"
             case .curatorWrite: "__WRIT__"
             case .curatorLatch: "latch-"
+            case .curatorLease: "lease-"
             case .kazooLock: "__lock__"
             case .kazooRead: "__rlock__"
             }
@@ -28,7 +32,7 @@ public struct LockContender: Sendable, Hashable {
 
         fileprivate var style: ContenderNaming.Style {
             switch self {
-            case .curatorLock, .curatorRead, .curatorWrite, .curatorLatch: .curator
+            case .curatorLock, .curatorRead, .curatorWrite, .curatorLatch, .curatorLease: .curator
             case .kazooLock, .kazooRead: .kazoo
             }
         }
@@ -36,14 +40,16 @@ public struct LockContender: Sendable, Hashable {
         /// Whether holders of this kind share the lock with each other.
         fileprivate var isShared: Bool {
             switch self {
-            case .curatorRead, .kazooRead: true
+            case .curatorRead, .kazooRead, .curatorLease: true
             case .curatorLock, .curatorWrite, .curatorLatch, .kazooLock: false
             }
         }
 
         /// The most specific kind a child name matches (kazoo's markers before Curator's `lock-`).
         static func of(_ name: String) -> (Kind, String)? {
-            for kind in [Kind.kazooRead, .kazooLock, .curatorRead, .curatorWrite, .curatorLatch, .curatorLock] {
+            for kind in [
+                Kind.kazooRead, .kazooLock, .curatorRead, .curatorWrite, .curatorLatch, .curatorLease, .curatorLock,
+            ] {
                 if let sequence = ContenderNaming.sequence(of: name, after: kind.marker, style: kind.style) {
                     return (kind, sequence)
                 }

@@ -81,6 +81,15 @@ import ZooKeeperTestSupport
             #expect(!lines.contains("EXCESS"))
             #expect(!lines.contains { $0.hasPrefix("ERROR") }, "\(lines)")
             #expect(try await Semaphore(client: observer, path: path, maxLeases: maxLeases).currentLeases().isEmpty)
+            // Leases are listed as holders, with their sessions.
+            let semaphore = Semaphore(client: observer, path: path, maxLeases: maxLeases)
+            let lease = try await semaphore.acquire()
+            let holders = try await observer.lockContenders(path + "/leases")
+            #expect(holders.map(\.kind) == [.curatorLease])
+            #expect(holders.map(\.isHolder) == [true])
+            #expect(holders.first?.node == lease.node)
+            #expect(holders.first?.sessionID == observer.sessionID)
+            try await semaphore.release(lease)
         }
     }
 
