@@ -134,7 +134,8 @@ import ZooKeeperTestSupport
                 #expect(peerLines(output).contains("ENTERED java-\(index)"), "\(peerLines(output))")
                 #expect(peerLines(output).contains("LEFT java-\(index)"), "\(peerLines(output))")
             }
-            #expect(try await client.getChildren(path).isEmpty)
+            // Everyone is gone (and the server may already have removed the empty container).
+            #expect(((try? await client.getChildren(path)) ?? []).isEmpty)
         }
     }
 }

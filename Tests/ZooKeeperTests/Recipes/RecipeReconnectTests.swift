@@ -10,10 +10,12 @@ import ZooKeeperTestSupport
 /// on its data directory.
 @Suite(.timeLimit(.minutes(5))) struct RecipeReconnectTests {
     @Test func recipesSuspendAndComeBackWhenTheConnectionReturns() async throws {
-        let server = try ApacheZooKeeperStandalone()
+        // A long session timeout: on a busy machine the JVM's restart can take longer than the default bound of
+        // 40 seconds, after which the clients would rightly declare their sessions expired.
+        let server = try ApacheZooKeeperStandalone(extraConfig: ["maxSessionTimeout=120000"])
         defer { server.stop() }
         var configuration = ZooKeeperClient.Configuration()
-        configuration.sessionTimeout = .seconds(30)
+        configuration.sessionTimeout = .seconds(120)
         // The recipes' client comes back later than the writer, so the writer's change is usually made while
         // the cache is not connected, and only its resynchronization can see it.
         var slow = configuration
@@ -50,10 +52,10 @@ import ZooKeeperTestSupport
         try await writer.setData("/tree/a", data: bytes("2"))
         try await writer.create("/tree/b", data: bytes("new"))
 
-        #expect(await lockEvents.next(within: .seconds(60)) == .reconnected)
+        #expect(await lockEvents.next(within: .seconds(120)) == .reconnected)
         #expect(await lock.isAcquired)
         #expect(try await writer.lockContenders("/lock").first?.sessionID == client.sessionID)
-        #expect(await leadership.next(within: .seconds(60)) == true)
+        #expect(await leadership.next(within: .seconds(120)) == true)
         #expect(await latch.hasLeadership)
         let caughtUp = await eventually {
             let a = await cache.node(at: "/tree/a")
