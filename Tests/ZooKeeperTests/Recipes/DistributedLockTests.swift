@@ -61,6 +61,60 @@ import ZooKeeperTestSupport
         }
     }
 
+    /// No herd: each waiter watches only the node just before its own (the server's `wchp` report says who
+    /// watches what); the holder watches its own node, to hear of its loss.
+    @Test func eachWaiterWatchesOnlyItsPredecessor() async throws {
+        let address = try SharedTestServers.connectString(.apache)
+        let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
+        var clients: [ZooKeeperClient] = []
+        for _ in 0..<4 { clients.append(try await connectedClient(.apache)) }
+        defer { Task { [clients] in for client in clients { await client.close() } } }
+        try await withRoot(clients[0]) { root in
+            let path = root + "/lock"
+            let locks = clients.map { DistributedLock(client: $0, path: path) }
+            try await locks[0].acquire()
+            var waiters: [Task<Bool, any Error>] = []
+            for lock in locks.dropFirst() {
+                waiters.append(Task { try await lock.acquire(timeout: .seconds(60)) })
+                let expected = waiters.count + 1
+                // One at a time, so that the order of the nodes is the order of the clients.
+                #expect(try await eventually { try await clients[0].lockContenders(path).count == expected })
+            }
+            let nodes = try await clients[0].lockContenders(path).map(\.node)
+            let sessions = clients.map { String(format: "0x%llx", $0.sessionID) }
+            let expected: [String: Set<String>] = [
+                nodes[0]: [sessions[0], sessions[1]], nodes[1]: [sessions[2]], nodes[2]: [sessions[3]],
+            ]
+            var watched: [String: Set<String>] = [:]
+            let settled = await eventually {
+                watched = Self.watchesByPath(TestEnvironment.fourLetterWord("wchp", port: port) ?? "")
+                    .filter { $0.key.hasPrefix(path + "/") }
+                return watched == expected
+            }
+            #expect(settled, "watches: \(watched), expected: \(expected)")
+            try await locks[0].release()
+            for (index, waiter) in waiters.enumerated() {
+                #expect(try await waiter.value)
+                try await locks[index + 1].release()
+            }
+        }
+    }
+
+    /// Parses `wchp`: a path line, then one tab-indented session id per watcher.
+    private static func watchesByPath(_ report: String) -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        var current: String?
+        for line in report.split(separator: "\n") {
+            if line.hasPrefix("/") {
+                current = String(line)
+                result[String(line), default: []] = []
+            } else if let current, line.hasPrefix("\t") || line.hasPrefix(" ") {
+                result[current, default: []].insert(line.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        return result
+    }
+
     @Test(arguments: interopServers)
     func theHolderIsToldWhenItsSessionExpiresAndTheNextWaiterGetsTheLock(_ kind: TestServerKind) async throws {
         let doomed = try await connectedClient(kind)
