@@ -35,6 +35,12 @@ public enum ExitCode {
     public static let commandNotFound: Int32 = 127
     /// A command stopped by Ctrl-C (128 + SIGINT, as shells report it).
     public static let interrupted: Int32 = 130
+    /// `lock -t`, `leader -t`, `barrier -t`: the time ran out before the lock, the leadership or the other members
+    /// came (sysexits' EX_TEMPFAIL: try again later).
+    public static let timedOut: Int32 = 75
+    /// `lock`, `leader`: the lock or the leadership was lost while the program ran (the session expired, or the
+    /// connection was down for the whole session timeout); the program was stopped.
+    public static let holdLost: Int32 = 76
 }
 
 /// A command that did not succeed: the message for stderr and the exit code.

@@ -39,6 +39,12 @@ enum CommandResult: Sendable {
     case difference(DiffCommand.Difference)
     /// A change `watch` saw.
     case change(WatchCommand.Change)
+    /// A contender of a lock or election (`locks`, `leader`).
+    case contender(path: String, LockContender)
+    /// A Curator SharedCount (`counter`); the version when the value was read.
+    case counter(path: String, value: Int32, version: Int32?)
+    /// Where a barrier stands (`barrier`): down, raised, entered, left.
+    case barrier(path: String, state: String)
     /// `pwd`.
     case workingDirectory(String)
     /// A watch event (the default watcher).
@@ -112,6 +118,16 @@ enum CommandResult: Sendable {
             return "\(bytes)\t\(usage.znodes)\t\(usage.path)\n"
         case .workingDirectory(let path):
             return path + "\n"
+        case .contender(_, let contender):
+            let role = contender.kind == .curatorLatch ? (contender.isHolder ? "leads" : "follows")
+                : (contender.isHolder ? "holds" : "waits")
+            let name = contender.node.split(separator: "/").last.map(String.init) ?? contender.node
+            return "\(role) \(name) session 0x\(ShellFormat.hex(contender.sessionID)) owner "
+                + "\(contender.owner ?? "-") since \(Self.iso8601(milliseconds: contender.since))\n"
+        case .counter(_, let value, _):
+            return "\(value)\n"
+        case .barrier(let path, let state):
+            return "\(path) \(state)\n"
         case .difference(let difference):
             switch difference.kind {
             case .removed: return "- \(difference.path)\n"
@@ -195,6 +211,21 @@ enum CommandResult: Sendable {
             ])
         case .workingDirectory(let path):
             return .object([("path", .string(path))])
+        case .contender(let path, let contender):
+            return .object([
+                ("path", .string(path)), ("node", .string(contender.node)), ("kind", .string(contender.kind.rawValue)),
+                ("holds", .bool(contender.isHolder)), ("sequence", .string(contender.sequence)),
+                ("session", .number(contender.sessionID)),
+                ("sessionHex", .string("0x" + ShellFormat.hex(contender.sessionID))),
+                ("owner", .string(contender.owner)), ("since", .string(Self.iso8601(milliseconds: contender.since))),
+                ("sinceMs", .number(contender.since)), ("czxid", .number(contender.creationZxid)),
+            ])
+        case .counter(let path, let value, let version):
+            return .object([
+                ("path", .string(path)), ("count", .number(value)), ("version", version.map { .number($0) } ?? .null),
+            ])
+        case .barrier(let path, let state):
+            return .object([("path", .string(path)), ("barrier", .string(state))])
         case .difference(let difference):
             return .object([
                 ("path", .string(difference.path)), ("change", .string(difference.kind.rawValue)),
