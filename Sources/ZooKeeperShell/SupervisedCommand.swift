@@ -1,6 +1,6 @@
 import Dispatch
-import ZooKeeper
 import Synchronization
+import ZooKeeper
 
 #if canImport(Glibc)
     import Glibc
@@ -191,37 +191,35 @@ enum HeldRun {
     ) async throws -> Int32 {
         let program = try SupervisedCommand.started(arguments)
         signals.forward(to: program.pid)
-        enum Ending: Sendable {
-            case exited(Int32)
-            case lost(String)
-        }
-        let ending = await withTaskCancellationHandler {
-            await withTaskGroup(of: Ending?.self) { group in
-                group.addTask { .exited(await program.status.value) }
-                group.addTask { await loss(client: client, isHeld: isHeld).map { .lost($0) } }
-                var ending = Ending.exited(0)
+        let lostReason = LossReason()
+        let status = await withTaskCancellationHandler {
+            await withTaskGroup(of: Int32?.self) { group in
+                group.addTask { await program.status.value }
+                group.addTask {
+                    guard let reason = await loss(client: client, isHeld: isHeld) else { return nil }
+                    lostReason.set(reason)
+                    // The program's end (after SIGTERM, or SIGKILL) ends the group through the other task.
+                    _ = await program.terminate(grace: grace)
+                    return nil
+                }
+                var status: Int32 = 0
                 while let next = await group.next() {
                     guard let next else { continue }
-                    ending = next
+                    status = next
                     break
                 }
                 group.cancelAll()
-                return ending
+                return status
             }
         } onCancel: {
             // Ctrl-C in the interactive shell.
             program.send(SIGINT)
         }
-        switch ending {
-        case .exited(let status):
-            return status
-        case .lost(let reason):
-            let status = await program.terminate(grace: grace)
-            var failure = CommandFailure(
-                "Lost \(what) (\(reason)): \(arguments[0]) was stopped (status \(status))", exitCode: ExitCode.holdLost)
-            failure.name = "LOST"
-            throw failure
-        }
+        guard let reason = lostReason.value else { return status }
+        var failure = CommandFailure(
+            "Lost \(what) (\(reason)): \(arguments[0]) was stopped (status \(status))", exitCode: ExitCode.holdLost)
+        failure.name = "LOST"
+        throw failure
     }
 
     /// Why the hold is gone, once it is (nil when cancelled first).
@@ -246,4 +244,12 @@ enum HeldRun {
         }
         return nil
     }
+}
+
+/// Why a hold was lost, once it was.
+private final class LossReason: Sendable {
+    private let reason = Mutex<String?>(nil)
+
+    func set(_ text: String) { reason.withLock { $0 = text } }
+    var value: String? { reason.withLock { $0 } }
 }

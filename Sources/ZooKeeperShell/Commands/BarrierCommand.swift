@@ -48,7 +48,8 @@ enum BarrierCommand: ShellCommand {
                 signals.forward(to: command.pid)
                 status = await command.status.value
             }
-            let left = try await shell.zk { () async throws(ZooKeeperError) in try await barrier.leave(timeout: timeout) }
+            let left = try await shell.zk { () async throws(ZooKeeperError) in try await barrier.leave(timeout: timeout)
+            }
             guard left else { throw timedOut() }
             shell.emit(.barrier(path: path, state: "left"))
             try LockCommand.exit(with: status)
@@ -58,7 +59,8 @@ enum BarrierCommand: ShellCommand {
         let barrier = Barrier(client: client, path: path)
         switch action {
         case "wait":
-            let down = try await shell.zk { () async throws(ZooKeeperError) in try await barrier.wait(timeout: timeout) }
+            let down = try await shell.zk { () async throws(ZooKeeperError) in try await barrier.wait(timeout: timeout)
+            }
             guard down else { throw timedOut() }
             shell.emit(.barrier(path: path, state: "down"))
         case "enter":

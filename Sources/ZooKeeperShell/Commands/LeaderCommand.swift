@@ -43,7 +43,8 @@ enum LeaderCommand: ShellCommand {
                     throw failure
                 }
                 if let deadline, ContinuousClock.now >= deadline {
-                    var failure = CommandFailure("Timed out waiting for a leader of \(path)", exitCode: ExitCode.timedOut)
+                    var failure = CommandFailure(
+                        "Timed out waiting for a leader of \(path)", exitCode: ExitCode.timedOut)
                     failure.name = "TIMEDOUT"
                     throw failure
                 }

@@ -119,7 +119,9 @@ enum CommandResult: Sendable {
         case .workingDirectory(let path):
             return path + "\n"
         case .contender(_, let contender):
-            let role = contender.kind == .curatorLatch ? (contender.isHolder ? "leads" : "follows")
+            let role =
+                contender.kind == .curatorLatch
+                ? (contender.isHolder ? "leads" : "follows")
                 : (contender.isHolder ? "holds" : "waits")
             let name = contender.node.split(separator: "/").last.map(String.init) ?? contender.node
             return "\(role) \(name) session 0x\(ShellFormat.hex(contender.sessionID)) owner "
