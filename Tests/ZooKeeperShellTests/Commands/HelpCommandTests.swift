@@ -22,7 +22,7 @@ struct HelpCommandTests {
         for spec in CommandRegistry.specs where !spec.isZkCliCommand {
             #expect(output.output.contains("\n\t\(spec.name) \(spec.syntax)\n"))
         }
-        #expect(output.output.hasSuffix("\trmr (deleteall), ls2 (ls), exit (quit)\n"))
+        #expect(output.output.hasSuffix("\trmr (deleteall), holders (locks), ls2 (ls), exit (quit)\n"))
     }
 
     @Test func aCommandsUsageSummaryAndOptions() async throws {
