@@ -15,6 +15,7 @@ enum CommandRegistry {
         DelQuotaCommand.self,
         DiffCommand.self,
         DuCommand.self,
+        EditCommand.self,
         ExportCommand.self,
         FindCommand.self,
         GetCommand.self,
