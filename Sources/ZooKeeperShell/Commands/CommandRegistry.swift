@@ -2,6 +2,7 @@
 /// derive from this list: adding a command is one type (see `ShellCommand`) and one line here.
 enum CommandRegistry {
     static let commands: [any ShellCommand.Type] = [
+        FourLetterWordCommand.self,
         AddWatchCommand.self,
         AddAuthCommand.self,
         CdCommand.self,
@@ -16,6 +17,7 @@ enum CommandRegistry {
         DiffCommand.self,
         DuCommand.self,
         EditCommand.self,
+        EnsembleCommand.self,
         ExportCommand.self,
         FindCommand.self,
         GetCommand.self,
