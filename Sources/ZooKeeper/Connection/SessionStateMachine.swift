@@ -57,7 +57,7 @@ struct SessionStateMachine<Token: Sendable> {
         /// 128 random bits, in hex.
         @Sendable static func randomNonce() -> String {
             var generator = SystemRandomNumberGenerator()
-            return (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined()
+            return MD5.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
         }
     }
 
@@ -398,37 +398,41 @@ struct SessionStateMachine<Token: Sendable> {
 
     /// A frame arrived on connection `id`.
     mutating func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer, now: NIODeadline) -> [Action] {
+        if case .handshaking(let attempt) = state {
+            if attempt.id == id { handshakeReceived(frame, attempt: attempt, now: now) }
+            return takeActions()
+        }
+        // Not inside a switch over the state: no copy of the connection may be alive while the reply changes
+        // it, or every change would copy its queue of requests in flight.
+        if noteReceived(on: id, now: now) { replyReceived(frame, now: now) }
+        return takeActions()
+    }
+
+    /// Notes that connection `id` was heard from; whether the frame is a reply for the session to handle.
+    private mutating func noteReceived(on id: ConnectionID, now: NIODeadline) -> Bool {
         switch state {
-        case .handshaking(let attempt):
-            guard attempt.id == id else { return [] }
-            handshakeReceived(frame, attempt: attempt, now: now)
         case .connected(var connection):
-            guard connection.id == id else { return [] }
+            guard connection.id == id else { return false }
             state = .modifying
             connection.lastReceive = now
             state = .connected(connection)
-            lastHeard = now
-            replyReceived(frame, now: now)
         case .closing(var connection, let close):
-            guard connection.id == id else { return [] }
+            guard connection.id == id else { return false }
             state = .modifying
             connection.lastReceive = now
             state = .closing(connection, close)
-            lastHeard = now
-            replyReceived(frame, now: now)
         case .authenticating(var connection, let sasl, let backlog, let opening):
-            guard connection.id == id else { return [] }
+            guard connection.id == id else { return false }
             state = .modifying
             connection.lastReceive = now
             state = .authenticating(connection, sasl, backlog, opening)
-            lastHeard = now
-            replyReceived(frame, now: now)
-        case .idle, .connecting, .waitingToReconnect, .terminated:
-            break
+        case .idle, .connecting, .handshaking, .waitingToReconnect, .terminated:
+            return false
         case .modifying:
             preconditionFailure("Invalid state: \(state)")
         }
-        return takeActions()
+        lastHeard = now
+        return true
     }
 
     /// A caller's request. Sent at once when connected; otherwise queued until the session is (re)established.
