@@ -2,6 +2,7 @@
 /// derive from this list: adding a command is one type (see `ShellCommand`) and one line here.
 enum CommandRegistry {
     static let commands: [any ShellCommand.Type] = [
+        FourLetterWordCommand.self,
         AddWatchCommand.self,
         AddAuthCommand.self,
         BarrierCommand.self,
@@ -10,12 +11,15 @@ enum CommandRegistry {
         ConfigCommand.self,
         ConnectCommand.self,
         CounterCommand.self,
+        CpCommand.self,
         CreateCommand.self,
         DeleteCommand.self,
         DeleteAllCommand.self,
         DelQuotaCommand.self,
         DiffCommand.self,
         DuCommand.self,
+        EditCommand.self,
+        EnsembleCommand.self,
         ExportCommand.self,
         FindCommand.self,
         GetCommand.self,
@@ -31,6 +35,7 @@ enum CommandRegistry {
         LockCommand.self,
         LocksCommand.self,
         LsCommand.self,
+        MvCommand.self,
         PrintWatchesCommand.self,
         PwdCommand.self,
         QuitCommand.self,

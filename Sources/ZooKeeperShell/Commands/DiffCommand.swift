@@ -55,19 +55,7 @@ enum DiffCommand: ShellCommand {
 
     /// A side's znodes, read with the pipelined walk (its own session for another cluster).
     static func read(_ location: ZnodeLocation, recursive: Bool, _ shell: Shell) async throws -> Side {
-        let client: ZooKeeperClient
-        if let cluster = location.cluster {
-            do {
-                var settings = ZooKeeperClient.Configuration()
-                settings.sessionTimeout = shell.configuration.sessionTimeout
-                settings.requestTimeoutWhileDisconnected = shell.configuration.requestTimeoutWhileDisconnected
-                client = try ZooKeeperClient(connectString: cluster, configuration: settings)
-            } catch {
-                throw CommandFailure("\(error)")
-            }
-        } else {
-            client = shell.client
-        }
+        let client = try location.client(shell)
         var walk = PipelinedWalk(client: client)
         walk.readsData = true
         walk.readsACL = true

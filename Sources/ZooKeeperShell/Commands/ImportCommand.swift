@@ -21,15 +21,6 @@ enum ImportCommand: ShellCommand {
         optionGroups: [OptionGroup(names: ["overwrite", "skip-existing"], isRequired: false)],
         arguments: [.file, .path], isZkCliCommand: false)
 
-    /// What was done so far.
-    struct Progress {
-        var created = 0
-        var overwritten = 0
-        var skipped = 0
-        var last: String?
-        var applied: Int { created + overwritten }
-    }
-
     static func run(_ invocation: CommandInvocation, in shell: Shell) async throws {
         let source = try invocation.argument(1)
         let destination = try invocation.argument(2)
@@ -37,8 +28,9 @@ enum ImportCommand: ShellCommand {
             throw CommandFailure("import: cannot read \(source): \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
-        let dryRun = invocation.has("dry-run")
-        var progress = Progress()
+        var writer = ZnodeWriter(client: shell.client, command: "import")
+        writer.dryRun = invocation.has("dry-run")
+        writer.existing = invocation.has("overwrite") ? .overwrite : invocation.has("skip-existing") ? .skip : .refuse
         var lineNumber = 0
         var root: String?
         do {
@@ -60,23 +52,25 @@ enum ImportCommand: ShellCommand {
                     continue
                 }
                 let znode = try Znode(value, exportRoot: exportRoot, destination: destination)
-                try await apply(znode, invocation, dryRun: dryRun, &progress, shell)
+                try await writer.write(
+                    znode.target, data: znode.data, acl: znode.acl, isEphemeral: znode.isEphemeral, shell)
             }
             if root == nil { throw CommandFailure("no zkcli export header") }
         } catch let failure as CommandFailure {
+            let progress = writer.progress
             throw CommandFailure(
                 "import: stopped at line \(lineNumber) of \(source): \(failure.message); "
                     + "\(progress.applied) znode\(progress.applied == 1 ? "" : "s") applied before it"
                     + (progress.last.map { ", the last \($0)" } ?? ""), exitCode: failure.exitCode)
         } catch is CancellationError {
+            let progress = writer.progress
             throw CommandFailure(
                 "import: interrupted at line \(lineNumber); \(progress.applied) znodes applied"
                     + (progress.last.map { ", the last \($0)" } ?? ""), exitCode: ExitCode.interrupted)
         }
-        let verb = dryRun ? "Would import" : "Imported"
-        shell.err(
-            "\(verb) \(progress.applied + progress.skipped) znodes into \(destination) (created \(progress.created), "
-                + "overwritten \(progress.overwritten), skipped \(progress.skipped))")
+        let progress = writer.progress
+        let verb = writer.dryRun ? "Would import" : "Imported"
+        shell.err("\(verb) \(progress.applied + progress.skipped) znodes into \(destination) \(progress.counts)")
     }
 
     /// A line of the file, ready to apply.
@@ -110,48 +104,6 @@ enum ImportCommand: ShellCommand {
             }
             isEphemeral = value["mode"]?.stringValue == "ephemeral"
         }
-    }
-
-    static func apply(
-        _ znode: Znode, _ invocation: CommandInvocation, dryRun: Bool, _ progress: inout Progress, _ shell: Shell
-    ) async throws {
-        try Task.checkCancellation()
-        if znode.isEphemeral {
-            // An ephemeral would go with this command's session: it is not created, and that is said.
-            shell.err("import: skipped the ephemeral \(znode.target)")
-            progress.skipped += 1
-            return
-        }
-        let client = shell.client
-        let exists = try await shell.zk { () async throws(ZooKeeperError) in try await client.exists(znode.target) }
-        switch (exists != nil, invocation.has("overwrite"), invocation.has("skip-existing")) {
-        case (false, _, _):
-            if dryRun {
-                shell.out("create \(znode.target)")
-            } else {
-                _ = try await shell.zk { () async throws(ZooKeeperError) in
-                    try await client.create(znode.target, data: znode.data, acl: znode.acl)
-                }
-            }
-            progress.created += 1
-        case (true, true, _):
-            if dryRun {
-                shell.out("overwrite \(znode.target)")
-            } else {
-                try await shell.zk { () async throws(ZooKeeperError) in
-                    _ = try await client.setData(znode.target, data: znode.data)
-                    _ = try await client.setACL(znode.target, acl: znode.acl)
-                }
-            }
-            progress.overwritten += 1
-        case (true, false, true):
-            if dryRun { shell.out("skip \(znode.target)") }
-            progress.skipped += 1
-            return
-        case (true, false, false):
-            throw CommandFailure(Shell.message(for: ZooKeeperError(.nodeExists, path: znode.target)))
-        }
-        progress.last = znode.target
     }
 
     /// The next line of `file` without its newline, however long; nil at the end.

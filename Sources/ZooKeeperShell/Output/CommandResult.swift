@@ -37,6 +37,10 @@ enum CommandResult: Sendable {
     case diskUsage(DuCommand.Usage, humanReadable: Bool)
     /// A path where `diff`'s two sides differ.
     case difference(DiffCommand.Difference)
+    /// A server's answer to a four-letter word (under a heading when several servers answer).
+    case fourLetterWord(server: String, word: String, answer: String, heading: Bool)
+    /// A member of the ensemble, as `srvr` described it.
+    case ensembleMember(EnsembleCommand.Member)
     /// A change `watch` saw.
     case change(WatchCommand.Change)
     /// A contender of a lock or election (`locks`, `leader`).
@@ -138,6 +142,11 @@ enum CommandResult: Sendable {
                 let what = [difference.data ? "data" : nil, difference.acl ? "acl" : nil].compactMap { $0 }
                 return "~ \(difference.path) \(what.joined(separator: ","))\n"
             }
+        case .fourLetterWord(let server, _, let answer, let heading):
+            let text = answer.hasSuffix("\n") || answer.isEmpty ? answer : answer + "\n"
+            return heading ? "== \(server) ==\n" + text : text
+        case .ensembleMember(let member):
+            return EnsembleCommand.table([member])
         case .change(let change):
             var line = "\(Self.iso8601(milliseconds: change.timeMilliseconds)) \(change.event) \(change.path)"
             if let version = change.version {
@@ -232,6 +241,16 @@ enum CommandResult: Sendable {
             return .object([
                 ("path", .string(difference.path)), ("change", .string(difference.kind.rawValue)),
                 ("data", .bool(difference.data)), ("acl", .bool(difference.acl)),
+            ])
+        case .fourLetterWord(let server, let word, let answer, _):
+            return .object([("server", .string(server)), ("word", .string(word)), ("answer", .string(answer))])
+        case .ensembleMember(let member):
+            return .object([
+                ("server", .string(member.server)), ("up", .bool(member.mode != nil)), ("mode", .string(member.mode)),
+                ("zxid", member.zxid.map { .number($0) } ?? .null), ("latency", .string(member.latency)),
+                ("connections", member.connections.map { .number($0) } ?? .null),
+                ("outstanding", member.outstanding.map { .number($0) } ?? .null),
+                ("lag", member.lag.map { .number($0) } ?? .null),
             ])
         case .change(let change):
             var members: [(String, JSONValue)] = [

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import ZooKeeperTestSupport
 
+@testable import ZooKeeperShell
+
 /// tree, find, du, cd and pwd through the zkcli executable, against Apache ZooKeeper and zkserver, and the
 /// znodes they walk compared with what Apache's zkCli.sh lists.
 @Suite(.serialized)
@@ -174,6 +176,20 @@ struct WalkCommandsTests {
         #expect(Array(lines[0...5]) == ["/", root, "12345", "[x, y]", "[a, b]", "12345"])
         #expect(try jq(".path", lines[6]) == "\(root)/a/y\n")
         #expect(Array(lines[7...8]) == ["\(root)/a", "/"])
+    }
+
+    /// The prompt shows the directory once `cd` has been used (zkCli's prompt until then).
+    @Test func thePromptShowsTheDirectory() async throws {
+        var configuration = ShellConfiguration()
+        configuration.server = try SharedTestServers.connectString(.zkserver)
+        let shell = try Shell(configuration: configuration, output: CapturedOutput())
+        try await shell.waitUntilConnected(timeout: .seconds(10))
+        #expect(shell.prompt == "[zk: \(configuration.server)(CONNECTED) 0] ")
+        #expect(await shell.execute(line: "cd /zookeeper") == 0)
+        #expect(shell.prompt == "[zk: \(configuration.server)(CONNECTED) 1 /zookeeper] ")
+        #expect(await shell.execute(line: "cd ..") == 0)
+        #expect(shell.prompt == "[zk: \(configuration.server)(CONNECTED) 2 /] ")
+        await shell.close()
     }
 
     /// A znode that cannot be read is reported and the walk goes on; the command fails at the end.
