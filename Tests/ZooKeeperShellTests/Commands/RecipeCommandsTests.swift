@@ -305,6 +305,78 @@ struct RecipeCommandsTests {
         #expect(follower.status() == 0, "\(follower.errors)")
     }
 
+    /// SIGTERM to zkcli reaches the command while it runs (its status is then zkcli's); before the lock is
+    /// acquired it makes zkcli give up waiting, remove its node and exit with 128 + 15.
+    @Test(arguments: TestServerKind.allCases) func signalsAreForwarded(kind: TestServerKind) throws {
+        let server = try SharedTestServers.connectString(kind)
+        let path = SharedTestServers.uniqueRoot("signals")
+        let directory = try TestEnvironment.temporaryDirectory("lock")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = directory + "/log"
+        let command = [
+            "sh", "-c",
+            "trap 'echo TERM >> \(log); exit 9' TERM; echo start >> \(log); while true; do sleep 0.05; done",
+        ]
+        let holder = try Background(server, ["lock", path, "--"] + command, in: directory, name: "holder")
+        #expect(TestEnvironment.waitUntil(timeout: 60) { lines(log) == ["start"] })
+        let waiter = try Background(server, ["lock", path, "--", "true"], in: directory, name: "waiter")
+        #expect(
+            TestEnvironment.waitUntil(timeout: 30) {
+                (try? Programs.zkcli(server: server, ["locks", path]).output.split(separator: "\n").count) == 2
+            })
+        kill(waiter.process.pid, SIGTERM)
+        #expect(waiter.status() == 143, "\(waiter.errors)")
+        // Its node went with it, not with its session's expiry.
+        #expect(try Programs.zkcli(server: server, ["locks", path]).output.split(separator: "\n").count == 1)
+        kill(holder.process.pid, SIGTERM)
+        #expect(holder.status() == 9, "\(holder.errors)")
+        #expect(lines(log) == ["start", "TERM"])
+        #expect(try Programs.zkcli(server: server, ["locks", path]).output == "")
+    }
+
+    /// `lock --shared` takes the read side of Curator's read-write lock: two readers run at once.
+    @Test(arguments: TestServerKind.allCases) func sharedLocksRunTogether(kind: TestServerKind) throws {
+        let server = try SharedTestServers.connectString(kind)
+        let path = SharedTestServers.uniqueRoot("shared")
+        let directory = try TestEnvironment.temporaryDirectory("lock")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = directory + "/log"
+        let release = directory + "/release"
+        let command = recordingCommand(log: log, release: release)
+        let readers = try (0..<2).map {
+            try Background(server, ["lock", "--shared", path, "--"] + command, in: directory, name: "reader\($0)")
+        }
+        #expect(TestEnvironment.waitUntil(timeout: 60) { lines(log).count == 2 }, "the readers did not run together")
+        let listed = try objects(try Programs.zkcli(server: server, ["-o", "json", "locks", path]).output)
+        #expect(listed.map { $0["kind"] as? String } == ["curatorRead", "curatorRead"])
+        #expect(listed.allSatisfy { $0["holds"] as? Bool == true })
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        for reader in readers { #expect(reader.status() == 0, "\(reader.errors)") }
+    }
+
+    /// `barrier -n 2 path enter -- command`: neither member's command runs before both have entered.
+    @Test(arguments: TestServerKind.allCases) func doubleBarrierMembersEnterTogether(kind: TestServerKind) throws {
+        let server = try SharedTestServers.connectString(kind)
+        let path = SharedTestServers.uniqueRoot("barrier")
+        let directory = try TestEnvironment.temporaryDirectory("barrier")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = directory + "/log"
+        let command = ["sh", "-c", "echo in >> \(log)"]
+        let first = try Background(
+            server, ["-o", "json", "barrier", "-n", "2", path, "enter", "--"] + command, in: directory, name: "first")
+        #expect(
+            TestEnvironment.waitUntil(timeout: 30) {
+                (try? Programs.zkcli(server: server, ["ls", path]).output.split(separator: ",").count) == 1
+            })
+        #expect(lines(log).isEmpty, "a member went through alone")
+        let second = try Programs.zkcli(server: server, ["barrier", "-n", "2", path, "enter", "--"] + command)
+        #expect(second.exitCode == 0 && second.output == "\(path) entered\n\(path) left\n", "\(second.error)")
+        #expect(first.status() == 0, "\(first.errors)")
+        #expect(lines(log) == ["in", "in"])
+        let firstOutput = try objects(try String(contentsOfFile: first.output + ".out", encoding: .utf8))
+        #expect(firstOutput.map { $0["barrier"] as? String } == ["entered", "left"])
+    }
+
     /// `counter` reads and writes Curator's SharedCount layout (a 4-byte big-endian int), checked with kazoo.
     @Test(arguments: TestServerKind.allCases) func counterInteroperates(kind: TestServerKind) throws {
         let server = try SharedTestServers.connectString(kind)
