@@ -32,6 +32,11 @@ struct ZKServerCommand: AsyncParsableCommand {
     var host: String?
 
     @Option(
+        name: .customLong("secure-port"),
+        help: "A port that accepts only TLS (secureClientPort); 0 picks a free one. Needs ssl.keyStore.* in zoo.cfg.")
+    var securePort: Int?
+
+    @Option(
         name: .customLong("data-dir"), help: "The data directory (dataDir): snapshots and, by default, the log.",
         completion: .directory)
     var dataDirectory: String?
@@ -54,17 +59,25 @@ struct ZKServerCommand: AsyncParsableCommand {
                 let contents = try PosixFileSystem().readFile(configFile)
                 text = String(decoding: contents.readableBytesView, as: UTF8.self)
             } catch {
-                throw ValidationError("cannot read \(configFile): \(error)")
+                throw Self.fail("cannot read \(configFile): \(error)", exitCode: ExitCode.validationFailure)
             }
             do {
                 let result = try ZooCfg.parse(text, base: configuration)
                 configuration = result.configuration
                 warnings = result.warnings
             } catch {
-                throw ValidationError("\(configFile): \(error.description)")
+                throw Self.fail("\(configFile): \(error.description)", exitCode: ExitCode.validationFailure)
             }
         }
         if let port { configuration.clientPort = port }
+        if let securePort {
+            configuration.secureClientPort = securePort
+            guard configuration.tls.keyStore != nil else {
+                throw Self.fail(
+                    "--secure-port needs ssl.keyStore.location in zoo.cfg (the server's certificate and key)",
+                    exitCode: ExitCode.validationFailure)
+            }
+        }
         if let host { configuration.clientPortAddress = host }
         if let dataDirectory { configuration.dataDirectory = dataDirectory }
         if inMemory {
@@ -81,9 +94,6 @@ struct ZKServerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "zkserver")
         for warning in warnings { logger.warning("\(warning)") }
-        if configuration.dataDirectory == nil {
-            logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
-        }
 
         // Before anything starts: a SIGTERM from now on is never lost, whenever it comes.
         TerminationSignal.install()
@@ -94,11 +104,33 @@ struct ZKServerCommand: AsyncParsableCommand {
             // One line naming the file and offset; the operator decides what to do with the directory.
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
+        } catch let error as ServerTLSError {
+            // One line naming the setting: a zoo.cfg that asks for TLS is never served without it.
+            throw Self.fail("cannot start: \(error)")
+        }
+        if configuration.dataDirectory == nil {
+            logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
         }
         logger.notice("zkserver serving on \(server.connectString)")
         await TerminationSignal.wait()
         logger.notice("shutting down")
         await server.shutdown()
+    }
+}
+
+extension ZKServerCommand {
+    /// Writes `message` as one line on stderr and returns the exit code to throw: 64 for a bad configuration
+    /// file or option, 2 for settings that cannot be honoured when the server starts.
+    static func fail(_ message: String, exitCode: ExitCode = ExitCode(2)) -> ExitCode {
+        FileHandleOutput.standardError("zkserver: \(message)\n")
+        return exitCode
+    }
+}
+
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 }
 

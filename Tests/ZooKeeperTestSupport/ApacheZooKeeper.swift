@@ -10,6 +10,13 @@ public enum ApacheZooKeeperInstallation {
     public static let java = "/usr/bin/java"
     public static let zkCli = "/usr/share/zookeeper/bin/zkCli.sh"
     public static let cliMT = "/usr/lib/zookeeper/bin/cli_mt"
+    /// The jars Debian's zookeeper.jar names in no manifest but its Netty connection factory and
+    /// `ClientCnxnSocketNetty` (TLS) need.
+    public static let nettyJars = ["/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"]
+    /// The class path of zkCli.sh with the Netty jars: what TLS clients need.
+    public static var classPathWithNetty: String {
+        (["/etc/zookeeper/conf", jar] + nettyJars).joined(separator: ":")
+    }
 
     /// Throws, with the command that fixes it, when Apache ZooKeeper or Java is missing.
     public static func require() throws {
@@ -50,7 +57,9 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
         defer { lock.unlock() }
         if let process, process.isRunning { return }
         // Debian's server logs nothing (no SLF4J binding); ZK_TEST_SERVER_LOGS=1 adds one, for debugging.
-        var classPath = "\(directory):\(ApacheZooKeeperInstallation.jar)"
+        // With the Netty jars, so that a zoo.cfg may ask for the Netty connection factory and TLS.
+        var classPath = ([directory, ApacheZooKeeperInstallation.jar] + ApacheZooKeeperInstallation.nettyJars)
+            .joined(separator: ":")
         if ProcessInfo.processInfo.environment["ZK_TEST_SERVER_LOGS"] != nil {
             classPath += ":/usr/share/java/slf4j-simple.jar"
         }

@@ -2,8 +2,20 @@
 public struct ServerConfiguration: Sendable, Hashable {
     /// Address to listen on (`clientPortAddress`); all interfaces when nil.
     public var clientPortAddress: String? = nil
-    /// `clientPort`; 0 lets the system choose (see `ZooKeeperServer.port`).
-    public var clientPort: Int = 2181
+    /// `clientPort`, the plaintext port (which also accepts TLS with `portUnification`); 0 lets the system choose
+    /// (see `ZooKeeperServer.port`); nil serves no plaintext port (a zoo.cfg with only `secureClientPort`).
+    public var clientPort: Int? = 2181
+    /// `secureClientPort`: a port that accepts only TLS; 0 lets the system choose (see
+    /// `ZooKeeperServer.securePort`). Needs `tls.keyStore`.
+    public var secureClientPort: Int? = nil
+    /// `secureClientPortAddress`; `clientPortAddress` (or all interfaces) when nil.
+    public var secureClientPortAddress: String? = nil
+    /// `client.portUnification`: the plaintext port also accepts TLS (a first byte 0x16 starts a TLS handshake).
+    public var portUnification: Bool = false
+    /// The `ssl.*` settings of the TLS ports.
+    public var tls = ServerTLSSettings()
+    /// `X509AuthenticationProvider.superUser`: the certificate subject (as Apache writes it) that is the super user.
+    public var x509SuperUser: String? = nil
     /// `dataDir`; nil keeps everything in memory.
     public var dataDirectory: String? = nil
     /// `dataLogDir`; defaults to the data directory.
@@ -52,6 +64,9 @@ public struct ServerConfiguration: Sendable, Hashable {
         configuration.maxClientConnections = 0
         return configuration
     }
+
+    /// Whether a port serves TLS (`secureClientPort` or `client.portUnification`).
+    public var servesTLS: Bool { secureClientPort != nil || portUnification }
 
     public var effectiveMinSessionTimeout: Int { minSessionTimeout ?? 2 * tickTime }
     public var effectiveMaxSessionTimeout: Int { maxSessionTimeout ?? 20 * tickTime }

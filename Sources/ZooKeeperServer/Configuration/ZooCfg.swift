@@ -18,7 +18,12 @@ public enum ZooCfg {
         "initLimit", "syncLimit", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
         "standaloneEnabled", "reconfigEnabled", "electionAlg", "peerType", "syncEnabled",
         "metricsProvider.className", "audit.enable", "preAllocSize", "globalOutstandingLimit",
-        "maxCnxns", "secureClientPort", "secureClientPortAddress",
+        "maxCnxns",
+    ]
+
+    /// The server connection factories Apache knows; zkserver serves plaintext and TLS with either.
+    static let connectionFactories: Set<String> = [
+        "org.apache.zookeeper.server.NettyServerCnxnFactory", "org.apache.zookeeper.server.NIOServerCnxnFactory",
     ]
 
     public static func parse(_ text: String, base: ServerConfiguration = ServerConfiguration()) throws(Failure)
@@ -27,6 +32,10 @@ public enum ZooCfg {
         var configuration = base
         var warnings: [String] = []
         var servers: [String] = []
+        var clientPortGiven = false
+        var tlsSettingsGiven: [String] = []
+        var keyStore = StorePieces()
+        var trustStore = StorePieces()
         for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .enumerated()
         {
@@ -37,6 +46,9 @@ public enum ZooCfg {
             }
             let key = line[..<separator].trimmingCharacters(in: " \t")
             let value = line[line.index(after: separator)...].trimmingCharacters(in: " \t")
+            // Apache turns a key it does not know into the system property `zookeeper.<key>`, so both spellings
+            // of the TLS settings work in its zoo.cfg.
+            let tlsKey = key.hasPrefix("zookeeper.ssl.") ? String(key.dropFirst("zookeeper.".count)) : key
             func integer(minimum: Int = Int.min) throws(Failure) -> Int {
                 guard let number = Int(value), number >= minimum else {
                     throw Failure("line \(offset + 1): \(key) must be a whole number, got '\(value)'")
@@ -54,7 +66,21 @@ public enum ZooCfg {
             case "tickTime": configuration.tickTime = try integer(minimum: 1)
             case "dataDir": configuration.dataDirectory = value
             case "dataLogDir": configuration.dataLogDirectory = value
-            case "clientPort": configuration.clientPort = try integer(minimum: 0)
+            case "clientPort":
+                configuration.clientPort = try integer(minimum: 0)
+                clientPortGiven = true
+            case "secureClientPort": configuration.secureClientPort = try integer(minimum: 0)
+            case "secureClientPortAddress": configuration.secureClientPortAddress = value
+            case "client.portUnification", "zookeeper.client.portUnification":
+                configuration.portUnification = try boolean()
+            case "serverCnxnFactory", "zookeeper.serverCnxnFactory":
+                guard connectionFactories.contains(value) else {
+                    throw Failure(
+                        "line \(offset + 1): \(key) must be org.apache.zookeeper.server.NettyServerCnxnFactory or "
+                            + "NIOServerCnxnFactory, got '\(value)'")
+                }
+            case "X509AuthenticationProvider.superUser", "zookeeper.X509AuthenticationProvider.superUser":
+                configuration.x509SuperUser = value
             case "clientPortAddress": configuration.clientPortAddress = value
             case "maxClientCnxns": configuration.maxClientConnections = try integer(minimum: 0)
             case "minSessionTimeout": configuration.minSessionTimeout = try integer()
@@ -79,6 +105,64 @@ public enum ZooCfg {
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()
+            case _ where tlsKey.hasPrefix("ssl.") && !tlsKey.hasPrefix("ssl.quorum."):
+                tlsSettingsGiven.append(key)
+                switch tlsKey {
+                case "ssl.keyStore.location": keyStore.location = value
+                case "ssl.keyStore.password": keyStore.password = value
+                case "ssl.keyStore.passwordPath": keyStore.passwordPath = value
+                case "ssl.keyStore.type": keyStore.type = value
+                case "ssl.trustStore.location": trustStore.location = value
+                case "ssl.trustStore.password": trustStore.password = value
+                case "ssl.trustStore.passwordPath": trustStore.passwordPath = value
+                case "ssl.trustStore.type": trustStore.type = value
+                case "ssl.clientAuth":
+                    // Apache: empty means need; otherwise the name in any case.
+                    if value.isEmpty {
+                        configuration.tls.clientAuthentication = .need
+                    } else if let mode = ServerTLSSettings.ClientAuthentication(rawValue: value.lowercased()) {
+                        configuration.tls.clientAuthentication = mode
+                    } else {
+                        throw Failure("line \(offset + 1): \(key) must be none, want or need, got '\(value)'")
+                    }
+                case "ssl.protocol":
+                    guard ["TLSv1.2", "TLSv1.3"].contains(value) else {
+                        throw Failure("line \(offset + 1): \(key) must be TLSv1.2 or TLSv1.3, got '\(value)'")
+                    }
+                    configuration.tls.protocolName = value
+                case "ssl.enabledProtocols":
+                    let names = value.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter {
+                        !$0.isEmpty
+                    }
+                    if let unknown = names.first(where: { !["TLSv1.2", "TLSv1.3"].contains($0) }) {
+                        throw Failure(
+                            "line \(offset + 1): \(key): unsupported protocol '\(unknown)' (TLSv1.2, TLSv1.3)")
+                    }
+                    configuration.tls.enabledProtocols = names.isEmpty ? nil : names
+                case "ssl.ciphersuites":
+                    let names = value.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter {
+                        !$0.isEmpty
+                    }
+                    configuration.tls.cipherSuites = names.isEmpty ? nil : names
+                case "ssl.handshakeDetectionTimeoutMillis":
+                    configuration.tls.handshakeTimeoutMilliseconds = try integer(minimum: 1)
+                case "ssl.hostnameVerification", "ssl.clientHostnameVerification":
+                    // Apache's server never checks a client certificate's host name on the client port.
+                    _ = try boolean()
+                case "ssl.crl", "ssl.ocsp":
+                    if try boolean() {
+                        throw Failure("line \(offset + 1): \(key)=true is not supported by zkserver")
+                    }
+                case "ssl.sslProvider":
+                    // JDK or OPENSSL: the TLS library is not a choice here.
+                    break
+                case "ssl.authProvider":
+                    guard value == "x509" else {
+                        throw Failure("line \(offset + 1): \(key): only x509 is supported, got '\(value)'")
+                    }
+                default:
+                    throw Failure("line \(offset + 1): unknown TLS setting '\(key)'")
+                }
             default:
                 if key.hasPrefix("server.") {
                     servers.append(key)
@@ -92,12 +176,46 @@ public enum ZooCfg {
                 "the configuration lists \(servers.count) servers (\(servers.joined(separator: ", "))), but zkserver "
                     + "is a single-node server; run an ensemble with Apache ZooKeeper")
         }
+        configuration.tls.keyStore = try keyStore.store(named: "ssl.keyStore")
+        configuration.tls.trustStore = try trustStore.store(named: "ssl.trustStore")
+        if configuration.secureClientPort != nil && !clientPortGiven {
+            configuration.clientPort = nil
+        }
+        if configuration.servesTLS {
+            guard configuration.tls.keyStore != nil else {
+                throw Failure(
+                    "\(configuration.secureClientPort != nil ? "secureClientPort" : "client.portUnification") needs "
+                        + "ssl.keyStore.location (the server's certificate and private key)")
+            }
+        } else if let first = tlsSettingsGiven.first {
+            // TLS was asked for, and would otherwise silently not be served.
+            throw Failure(
+                "\(first) is set but no port serves TLS: add secureClientPort=PORT or client.portUnification=true")
+        }
         if configuration.effectiveMinSessionTimeout > configuration.effectiveMaxSessionTimeout {
             throw Failure(
                 "minSessionTimeout (\(configuration.effectiveMinSessionTimeout)) must not be larger than "
                     + "maxSessionTimeout (\(configuration.effectiveMaxSessionTimeout))")
         }
         return Result(configuration: configuration, warnings: warnings)
+    }
+}
+
+/// The pieces of a store's settings as they are read, line by line.
+private struct StorePieces {
+    var location: String?
+    var password: String?
+    var passwordPath: String?
+    var type: String?
+
+    func store(named name: String) throws(ZooCfg.Failure) -> ServerTLSSettings.Store? {
+        guard let location, !location.isEmpty else {
+            if password != nil || passwordPath != nil || type != nil {
+                throw ZooCfg.Failure("\(name).location is not set, but other \(name) settings are")
+            }
+            return nil
+        }
+        return ServerTLSSettings.Store(location: location, password: password, passwordPath: passwordPath, type: type)
     }
 }
 
