@@ -45,7 +45,8 @@ enum ServerTLSContext {
                 throw ServerTLSError("ssl.enabledProtocols: unknown protocol '\(name)' (TLSv1.2, TLSv1.3)")
             }
         }
-        guard let lowest = versions.min(by: { $0.rank < $1.rank }), let highest = versions.max(by: { $0.rank < $1.rank })
+        guard let lowest = versions.min(by: { $0.rank < $1.rank }),
+            let highest = versions.max(by: { $0.rank < $1.rank })
         else {
             throw ServerTLSError("ssl.enabledProtocols: no protocol given")
         }
@@ -63,7 +64,8 @@ enum ServerTLSContext {
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw ServerTLSError("ssl.keyStore: the TLS context cannot be built (\(error)); does the key match the certificate?")
+            throw ServerTLSError(
+                "ssl.keyStore: the TLS context cannot be built (\(error)); does the key match the certificate?")
         }
     }
 }

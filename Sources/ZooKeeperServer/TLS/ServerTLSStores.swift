@@ -65,10 +65,12 @@ enum ServerTLSStores {
                 let bundle = try NIOSSLPKCS12Bundle(file: store.location, passphrase: password)
                 return (bundle.certificateChain, bundle.privateKey)
             } catch {
-                throw ServerTLSError("\(setting).password: cannot open \(store.location) (wrong password, or not PKCS12)")
+                throw ServerTLSError(
+                    "\(setting).password: cannot open \(store.location) (wrong password, or not PKCS12)")
             }
         case .jks:
-            throw ServerTLSError("\(setting).type: JKS stores are not supported yet; convert with keytool -importkeystore to PKCS12")
+            throw ServerTLSError(
+                "\(setting).type: JKS stores are not supported yet; convert with keytool -importkeystore to PKCS12")
         }
     }
 
@@ -89,10 +91,12 @@ enum ServerTLSStores {
                 let bundle = try NIOSSLPKCS12Bundle(file: store.location, passphrase: password)
                 return bundle.certificateChain
             } catch {
-                throw ServerTLSError("\(setting).password: cannot open \(store.location) (wrong password, or not PKCS12)")
+                throw ServerTLSError(
+                    "\(setting).password: cannot open \(store.location) (wrong password, or not PKCS12)")
             }
         case .jks:
-            throw ServerTLSError("\(setting).type: JKS stores are not supported yet; convert with keytool -importkeystore to PKCS12")
+            throw ServerTLSError(
+                "\(setting).type: JKS stores are not supported yet; convert with keytool -importkeystore to PKCS12")
         }
     }
 
