@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
+        .library(name: "ZooKeeperTLS", targets: ["ZooKeeperTLS"]),
         .library(name: "LineEditor", targets: ["LineEditor"]),
         .library(name: "ZooKeeperShell", targets: ["ZooKeeperShell"]),
         .executable(name: "zkcli", targets: ["zkcli"]),
@@ -34,11 +35,24 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // Certificate stores (PEM, PKCS12, JKS) and TLS settings, shared by client and server.
+        .target(
+            name: "ZooKeeperTLS",
+            dependencies: [
+                "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The client library.
         .target(
             name: "ZooKeeper",
             dependencies: [
                 "ZooKeeperProtocol",
+                "ZooKeeperTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -73,6 +87,7 @@ let package = Package(
             name: "ZooKeeperServer",
             dependencies: [
                 "ZooKeeperProtocol",
+                "ZooKeeperTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -90,6 +105,7 @@ let package = Package(
             name: "zkserver",
             dependencies: [
                 "ZooKeeperServer",
+                "ZooKeeperTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,6 +148,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ZooKeeperTLSTests",
+            dependencies: ["ZooKeeperTLS", "ZooKeeperTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LineEditorTests",
             dependencies: ["LineEditor"],
             swiftSettings: swiftSettings
@@ -151,6 +172,7 @@ let package = Package(
             name: "ZooKeeperServerTests",
             dependencies: [
                 "ZooKeeperServer",
+                "ZooKeeperTLS",
                 "ZooKeeper",
                 "ZooKeeperTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Logging
 import ZooKeeperServer
+import ZooKeeperTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -104,7 +105,7 @@ struct ZKServerCommand: AsyncParsableCommand {
             // One line naming the file and offset; the operator decides what to do with the directory.
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
-        } catch let error as ServerTLSError {
+        } catch let error as TLSError {
             // One line naming the setting: a zoo.cfg that asks for TLS is never served without it.
             throw Self.fail("cannot start: \(error)")
         }

@@ -1,3 +1,5 @@
+import ZooKeeperTLS
+
 /// Everything zkserver can be told, with Apache's defaults. Built from zoo.cfg (`ZooCfg`), flags, or code.
 public struct ServerConfiguration: Sendable, Hashable {
     /// Address to listen on (`clientPortAddress`); all interfaces when nil.
@@ -12,8 +14,11 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var secureClientPortAddress: String? = nil
     /// `client.portUnification`: the plaintext port also accepts TLS (a first byte 0x16 starts a TLS handshake).
     public var portUnification: Bool = false
-    /// The `ssl.*` settings of the TLS ports.
-    public var tls = ServerTLSSettings()
+    /// The `ssl.*` settings of the TLS ports: key and trust stores, `ssl.clientAuth` (Apache's default `need`),
+    /// protocols and cipher suites.
+    public var tls = TLSSettings()
+    /// `ssl.handshakeDetectionTimeoutMillis`: how long a TLS handshake may take before its connection is dropped.
+    public var tlsHandshakeTimeoutMilliseconds: Int = 5000
     /// `X509AuthenticationProvider.superUser`: the certificate subject (as Apache writes it) that is the super user.
     public var x509SuperUser: String? = nil
     /// `dataDir`; nil keeps everything in memory.

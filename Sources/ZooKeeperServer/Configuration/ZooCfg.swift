@@ -1,3 +1,6 @@
+import NIOSSL
+import ZooKeeperTLS
+
 /// Reads a zoo.cfg as Apache does: Java properties (`key=value`, `key: value`, `#` or `!` comments), the keys
 /// of `QuorumPeerConfig` and the system properties that zkserver also accepts in the file.
 public enum ZooCfg {
@@ -26,16 +29,20 @@ public enum ZooCfg {
         "org.apache.zookeeper.server.NettyServerCnxnFactory", "org.apache.zookeeper.server.NIOServerCnxnFactory",
     ]
 
-    public static func parse(_ text: String, base: ServerConfiguration = ServerConfiguration()) throws(Failure)
-        -> Result
-    {
+    /// - Parameter readSecret: reads a `passwordPath` file (the whole file, as text).
+    public static func parse(
+        _ text: String, base: ServerConfiguration = ServerConfiguration(),
+        readSecret: (String) throws -> String = ZooCfg.readSecretFile
+    ) throws(Failure) -> Result {
         var configuration = base
         var warnings: [String] = []
         var servers: [String] = []
         var clientPortGiven = false
         var tlsSettingsGiven: [String] = []
-        var keyStore = StorePieces()
-        var trustStore = StorePieces()
+        var keyStore = StorePieces(name: "ssl.keyStore")
+        var trustStore = StorePieces(name: "ssl.trustStore")
+        var protocolName = "TLSv1.3"
+        var enabledProtocols: [TLSVersion]?
         for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .enumerated()
         {
@@ -120,7 +127,7 @@ public enum ZooCfg {
                     // Apache: empty means need; otherwise the name in any case.
                     if value.isEmpty {
                         configuration.tls.clientAuthentication = .need
-                    } else if let mode = ServerTLSSettings.ClientAuthentication(rawValue: value.lowercased()) {
+                    } else if let mode = TLSSettings.ClientAuthentication(rawValue: value.lowercased()) {
                         configuration.tls.clientAuthentication = mode
                     } else {
                         throw Failure("line \(offset + 1): \(key) must be none, want or need, got '\(value)'")
@@ -129,23 +136,19 @@ public enum ZooCfg {
                     guard ["TLSv1.2", "TLSv1.3"].contains(value) else {
                         throw Failure("line \(offset + 1): \(key) must be TLSv1.2 or TLSv1.3, got '\(value)'")
                     }
-                    configuration.tls.protocolName = value
+                    protocolName = value
                 case "ssl.enabledProtocols":
-                    let names = value.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter {
-                        !$0.isEmpty
+                    do throws(TLSError) {
+                        enabledProtocols = try TLSSettings.protocols(from: value, setting: key)
+                    } catch {
+                        throw Failure("line \(offset + 1): \(error.message)")
                     }
-                    if let unknown = names.first(where: { !["TLSv1.2", "TLSv1.3"].contains($0) }) {
-                        throw Failure(
-                            "line \(offset + 1): \(key): unsupported protocol '\(unknown)' (TLSv1.2, TLSv1.3)")
-                    }
-                    configuration.tls.enabledProtocols = names.isEmpty ? nil : names
                 case "ssl.ciphersuites":
-                    let names = value.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter {
-                        !$0.isEmpty
-                    }
+                    let names = TLSSettings.cipherSuites(from: value)
                     configuration.tls.cipherSuites = names.isEmpty ? nil : names
+                    configuration.tls.cipherSuitesSetting = key
                 case "ssl.handshakeDetectionTimeoutMillis":
-                    configuration.tls.handshakeTimeoutMilliseconds = try integer(minimum: 1)
+                    configuration.tlsHandshakeTimeoutMilliseconds = try integer(minimum: 1)
                 case "ssl.hostnameVerification", "ssl.clientHostnameVerification":
                     // Apache's server never checks a client certificate's host name on the client port.
                     _ = try boolean()
@@ -176,8 +179,11 @@ public enum ZooCfg {
                 "the configuration lists \(servers.count) servers (\(servers.joined(separator: ", "))), but zkserver "
                     + "is a single-node server; run an ensemble with Apache ZooKeeper")
         }
-        configuration.tls.keyStore = try keyStore.store(named: "ssl.keyStore")
-        configuration.tls.trustStore = try trustStore.store(named: "ssl.trustStore")
+        configuration.tls.keyStore = try keyStore.store(readSecret: readSecret)
+        configuration.tls.trustStore = try trustStore.store(readSecret: readSecret)
+        // Apache's default: ssl.protocol, and TLSv1.2 too when that is TLSv1.3.
+        configuration.tls.protocols = enabledProtocols ?? (protocolName == "TLSv1.3" ? [.tlsv13, .tlsv12] : [.tlsv12])
+        configuration.tls.protocolsSetting = "ssl.enabledProtocols"
         if configuration.secureClientPort != nil && !clientPortGiven {
             configuration.clientPort = nil
         }
@@ -201,21 +207,52 @@ public enum ZooCfg {
     }
 }
 
-/// The pieces of a store's settings as they are read, line by line.
+extension ZooCfg {
+    /// A `passwordPath` file's text, as Apache reads it.
+    public static func readSecretFile(_ path: String) throws -> String {
+        let contents = try PosixFileSystem().readFile(path)
+        return String(decoding: contents.readableBytesView, as: UTF8.self)
+    }
+}
+
+/// The pieces of a store's settings (`ssl.keyStore.*` or `ssl.trustStore.*`) as they are read, line by line.
 private struct StorePieces {
+    let name: String
     var location: String?
     var password: String?
     var passwordPath: String?
     var type: String?
 
-    func store(named name: String) throws(ZooCfg.Failure) -> ServerTLSSettings.Store? {
+    init(name: String) { self.name = name }
+
+    func store(readSecret: (String) throws -> String) throws(ZooCfg.Failure) -> CertificateStore? {
         guard let location, !location.isEmpty else {
             if password != nil || passwordPath != nil || type != nil {
                 throw ZooCfg.Failure("\(name).location is not set, but other \(name) settings are")
             }
             return nil
         }
-        return ServerTLSSettings.Store(location: location, password: password, passwordPath: passwordPath, type: type)
+        let setting = "\(name).location"
+        let storeType: StoreType?
+        do throws(TLSError) {
+            if let type {
+                storeType = try StoreType.resolve(named: type, path: location, setting: "\(name).type")
+            } else {
+                storeType = nil
+            }
+        } catch {
+            throw ZooCfg.Failure(error.message)
+        }
+        var secret = password
+        if let passwordPath {
+            // The file's text without one trailing line break, as Apache's SecretUtils reads it.
+            guard var text = try? readSecret(passwordPath) else {
+                throw ZooCfg.Failure("\(name).passwordPath: \(passwordPath) cannot be read")
+            }
+            if text.hasSuffix("\n") { text.removeLast() }
+            secret = text
+        }
+        return CertificateStore(path: location, password: secret, type: storeType, setting: setting)
     }
 }
 

@@ -81,7 +81,6 @@ public final class ServerCore {
     /// writes it): the connection gets that `x509` identity, and the super user's when the subject is
     /// `X509AuthenticationProvider.superUser`, as Apache's `X509AuthenticationProvider` gives them.
     public func authenticated(_ connection: ConnectionID, x509Subject: String) {
-        guard connections[connection] != nil else { return }
         var added: [Id] = []
         if let superUser = configuration.x509SuperUser, superUser == x509Subject {
             added.append(Id(scheme: AccessControl.superScheme, id: x509Subject))
@@ -376,7 +375,7 @@ public final class ServerCore {
     }
 
     private func clientInfo(of connection: ConnectionID) -> [ClientInfo] {
-        ids(of: connection).map { id in
+        AccessControl.inApacheOrder(ids(of: connection)).map { id in
             switch id.scheme {
             case "digest":
                 let user = id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ZooKeeperProtocol
+import ZooKeeperTLS
 
 /// A running single-node ZooKeeper-compatible server.
 ///
@@ -54,7 +55,7 @@ public final class ZooKeeperServer: Sendable {
     ///   - logger: server logs (zkserver sends them to stderr).
     ///
     /// A TLS port (`secureClientPort`, `portUnification`) whose settings cannot be honoured fails the start with
-    /// a `ServerTLSError` before anything else is done.
+    /// a `TLSError` (one line naming the setting) before anything else is done.
     ///
     /// With `configuration.dataDirectory` set, the state is first recovered from it (a `PersistenceError`
     /// names the file and offset when that is impossible), and every write is acknowledged only once its
@@ -125,7 +126,7 @@ public final class ZooKeeperServer: Sendable {
         _ configuration: ServerConfiguration, tlsContext: NIOSSLContext?, runtime: ServerRuntime,
         eventLoop: any EventLoop, logger: Logger, ownedGroup: MultiThreadedEventLoopGroup?
     ) -> EventLoopFuture<ZooKeeperServer> {
-        let handshakeTimeout = TimeAmount.milliseconds(Int64(max(1, configuration.tls.handshakeTimeoutMilliseconds)))
+        let handshakeTimeout = TimeAmount.milliseconds(Int64(max(1, configuration.tlsHandshakeTimeoutMilliseconds)))
         func listen(host: String, port: Int, kind: ConnectionPipeline.PortKind) -> EventLoopFuture<any Channel> {
             var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -159,7 +160,7 @@ public final class ZooKeeperServer: Sendable {
         }
         if listening.isEmpty {
             listening.append(
-                eventLoop.makeFailedFuture(ServerTLSError("neither clientPort nor secureClientPort is set")))
+                eventLoop.makeFailedFuture(TLSError(.invalidSetting, "neither clientPort nor secureClientPort is set")))
         }
         return EventLoopFuture.whenAllComplete(listening, on: eventLoop).flatMap { results in
             var channels: [(secure: Bool, channel: any Channel)] = []
