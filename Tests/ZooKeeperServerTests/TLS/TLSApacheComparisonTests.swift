@@ -11,7 +11,8 @@ import ZooKeeperTestSupport
     @Test(.timeLimit(.minutes(4))) func whoamiShowsWhatApacheShows() async throws {
         let fixture = try TLSFixture.make()
         let apache = try ApacheZooKeeperStandalone(
-            extraConfig: ["X509AuthenticationProvider.superUser=\(TLSFixture.otherSubject)"], tls: fixture.apacheOptions)
+            extraConfig: ["X509AuthenticationProvider.superUser=\(TLSFixture.otherSubject)"], tls: fixture.apacheOptions
+        )
         defer { apache.stop(signal: SIGKILL) }
         let securePort = try #require(apache.server.securePort)
         var configuration = fixture.serverConfiguration()
@@ -37,9 +38,11 @@ import ZooKeeperTestSupport
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configFile = directory + "/zoo.cfg"
         let port = try TestEnvironment.freePort()
-        try (["clientPortAddress=127.0.0.1", "dataDir=\(directory)/data"] + lines.map {
-            $0.replacingOccurrences(of: "PORT", with: "\(port)")
-        }).joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
+        try
+            (["clientPortAddress=127.0.0.1", "dataDir=\(directory)/data"]
+            + lines.map {
+                $0.replacingOccurrences(of: "PORT", with: "\(port)")
+            }).joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         return try Programs.run(try ZKServerProcess.executable(), [configFile], timeout: 30)
     }
 

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 import ZooKeeper
 import ZooKeeperServer
+import ZooKeeperTLS
 import ZooKeeperTestSupport
 
 /// zkserver's TLS ports against real TLS clients: kazoo, Apache's zkCli.sh and `openssl s_client`.
@@ -13,7 +14,8 @@ import ZooKeeperTestSupport
         let fixture = try TLSFixture.make()
         try await withTLSServer(fixture.serverConfiguration()) { server in
             let port = try #require(server.securePort)
-            let create = try fixture.kazoo(kazooCreate, port: port, identity: "client", extra: [TLSFixture.clientSubject])
+            let create = try fixture.kazoo(
+                kazooCreate, port: port, identity: "client", extra: [TLSFixture.clientSubject])
             #expect(create.exitCode == 0, "\(create.output)\(create.error)")
             #expect(create.output.contains("CREATED /kz-x509"), "\(create.output)")
             let read = try fixture.kazoo(kazooRead, port: port, identity: "client")
@@ -33,7 +35,8 @@ import ZooKeeperTestSupport
                 TLSFixture.identities(in: whoami.output) == ["x509: \(TLSFixture.clientSubject)", "ip: 127.0.0.1"],
                 "\(whoami.output)\(whoami.error)")
             // zkCli's ACL syntax splits on commas, so the node is made with kazoo, then read with zkCli.
-            let create = try fixture.kazoo(kazooCreate, port: port, identity: "client", extra: [TLSFixture.clientSubject])
+            let create = try fixture.kazoo(
+                kazooCreate, port: port, identity: "client", extra: [TLSFixture.clientSubject])
             #expect(create.exitCode == 0, "\(create.output)\(create.error)")
             let allowed = try fixture.zkCli(port: port, identity: "client", ["get", "/kz-x509"])
             #expect(allowed.output.split(separator: "\n").contains("secret"), "\(allowed.output)\(allowed.error)")
@@ -50,7 +53,8 @@ import ZooKeeperTestSupport
         configuration.x509SuperUser = TLSFixture.otherSubject
         try await withTLSServer(configuration) { server in
             let port = try #require(server.securePort)
-            let create = try fixture.kazoo(kazooCreate, port: port, identity: "client", extra: [TLSFixture.clientSubject])
+            let create = try fixture.kazoo(
+                kazooCreate, port: port, identity: "client", extra: [TLSFixture.clientSubject])
             #expect(create.exitCode == 0, "\(create.output)\(create.error)")
             let read = try fixture.kazoo(kazooRead, port: port, identity: "other")
             #expect(read.output.contains("READ secret"), "\(read.output)\(read.error)")
@@ -72,6 +76,31 @@ import ZooKeeperTestSupport
             #expect(srvr.output.contains("\nMode: standalone\n"), "\(srvr.output)\(srvr.error)")
             let conf = try fixture.openSSLWord("conf", port: port)
             #expect(conf.output.hasPrefix("clientPort=-1\nsecureClientPort=\(port)\n"), "\(conf.output)")
+        }
+    }
+
+    /// The server's key store and trust store in each format users have: PEM (key and chain in one file),
+    /// PKCS12 and JKS, with the type given or guessed from the extension.
+    @Test(
+        .timeLimit(.minutes(2)),
+        arguments: [
+            ("server-keystore.pem", "trust.pem", nil), ("server.p12", "trust.p12", nil),
+            ("server.jks", "trust.jks", nil),
+            ("server.jks", "trust.p12", StoreType.jks),
+        ])
+    func storesInEveryFormat(keyStore: String, trustStore: String, type: StoreType?) async throws {
+        let fixture = try TLSFixture.make()
+        let certificates = fixture.certificates
+        var configuration = fixture.serverConfiguration()
+        configuration.tls.keyStore = CertificateStore(
+            path: certificates.path(keyStore), password: certificates.password, type: type,
+            setting: "ssl.keyStore.location")
+        configuration.tls.trustStore = CertificateStore(
+            path: certificates.path(trustStore), password: certificates.password, setting: "ssl.trustStore.location")
+        try await withTLSServer(configuration) { server in
+            let port = try #require(server.securePort)
+            let ruok = try fixture.openSSLWord("ruok", port: port)
+            #expect(ruok.output == "imok", "\(keyStore): \(ruok.error)")
         }
     }
 

@@ -36,20 +36,26 @@ final class TLSFixture: Sendable {
 
     /// A certificate and key for `name`, signed by the test CA, as PEM files and a PKCS12 key store.
     private func makeClient(_ name: String, subject: String) throws {
-        try run("/usr/bin/openssl", [
-            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-            path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject,
-        ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject,
+            ])
         try "extendedKeyUsage=clientAuth\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
-        try run("/usr/bin/openssl", [
-            "x509", "-req", "-in", path("\(name).csr"), "-CA", certificates.path("ca.pem"), "-CAkey",
-            certificates.path("ca.key"), "-CAcreateserial", "-CAserial", path("ca.srl"), "-out",
-            path("\(name).pem"), "-days", "30", "-sha256", "-extfile", path("\(name).ext"),
-        ])
-        try run("/usr/bin/openssl", [
-            "pkcs12", "-export", "-in", path("\(name).pem"), "-inkey", path("\(name).key"), "-name", name, "-out",
-            path("\(name).p12"), "-passout", "pass:\(certificates.password)",
-        ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "x509", "-req", "-in", path("\(name).csr"), "-CA", certificates.path("ca.pem"), "-CAkey",
+                certificates.path("ca.key"), "-CAcreateserial", "-CAserial", path("ca.srl"), "-out",
+                path("\(name).pem"), "-days", "30", "-sha256", "-extfile", path("\(name).ext"),
+            ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "pkcs12", "-export", "-in", path("\(name).pem"), "-inkey", path("\(name).key"), "-name", name, "-out",
+                path("\(name).p12"), "-passout", "pass:\(certificates.password)",
+            ])
     }
 
     /// The key store files of a client identity: the shared certificates' or this fixture's.
