@@ -13,7 +13,7 @@ struct ReadmeTests {
 
                 ```sh
                 make run     # installs what is missing, builds, and opens the zkcli shell on an embedded server
-                make test    # runs every test: codec, client, server, shell, and interop with Apache ZooKeeper
+                make test    # installs what the tests need, then runs every test, interop with Apache ZooKeeper included
                 ```
 
                 """))

@@ -56,9 +56,15 @@ public enum ZooCfg {
             // Apache turns a key it does not know into the system property `zookeeper.<key>`, so both spellings
             // of the TLS settings work in its zoo.cfg.
             let tlsKey = key.hasPrefix("zookeeper.ssl.") ? String(key.dropFirst("zookeeper.".count)) : key
-            func integer(minimum: Int = Int.min) throws(Failure) -> Int {
-                guard let number = Int(value), number >= minimum else {
+            func integer(minimum: Int = Int.min, maximum: Int = Int.max) throws(Failure) -> Int {
+                guard let number = Int(value) else {
                     throw Failure("line \(offset + 1): \(key) must be a whole number, got '\(value)'")
+                }
+                guard number >= minimum else {
+                    throw Failure("line \(offset + 1): \(key) must be at least \(minimum), got '\(value)'")
+                }
+                guard number <= maximum else {
+                    throw Failure("line \(offset + 1): \(key) must be at most \(maximum), got '\(value)'")
                 }
                 return number
             }
@@ -74,9 +80,9 @@ public enum ZooCfg {
             case "dataDir": configuration.dataDirectory = value
             case "dataLogDir": configuration.dataLogDirectory = value
             case "clientPort":
-                configuration.clientPort = try integer(minimum: 0)
+                configuration.clientPort = try integer(minimum: 0, maximum: 65_535)
                 clientPortGiven = true
-            case "secureClientPort": configuration.secureClientPort = try integer(minimum: 0)
+            case "secureClientPort": configuration.secureClientPort = try integer(minimum: 0, maximum: 65_535)
             case "secureClientPortAddress": configuration.secureClientPortAddress = value
             case "client.portUnification", "zookeeper.client.portUnification":
                 configuration.portUnification = try boolean()
