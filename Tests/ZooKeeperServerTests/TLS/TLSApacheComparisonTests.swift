@@ -33,7 +33,7 @@ import ZooKeeperTestSupport
 /// zoo.cfg files that ask for TLS zkserver cannot give: the executable stops with one line, exit code 64 for a
 /// file that cannot be read as a configuration, 2 for stores that cannot be used.
 @Suite(.serialized) struct TLSConfigurationFailureTests {
-    private func start(_ lines: [String]) throws -> ProgramRun {
+    private func start(_ lines: [String], checkOnly: Bool = false) throws -> ProgramRun {
         let directory = try TestEnvironment.temporaryDirectory("tls-bad-cfg")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configFile = directory + "/zoo.cfg"
@@ -43,7 +43,8 @@ import ZooKeeperTestSupport
             + lines.map {
                 $0.replacingOccurrences(of: "PORT", with: "\(port)")
             }).joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
-        return try Programs.run(try ZKServerProcess.executable(), [configFile], timeout: 30)
+        return try Programs.run(
+            try ZKServerProcess.executable(), (checkOnly ? ["--check-config"] : []) + [configFile], timeout: 30)
     }
 
     @Test(.timeLimit(.minutes(2))) func eachBadSettingIsOneLine() throws {
@@ -90,5 +91,19 @@ import ZooKeeperTestSupport
             #expect(run.error.contains(message), "\(lines): \(run.error)")
             #expect(run.output.isEmpty)
         }
+    }
+
+    /// `--check-config` reads the stores too: what would stop the start is found before it.
+    @Test(.timeLimit(.minutes(1))) func checkConfigReadsTheStores() throws {
+        let certificates = try TLSFixture.make().certificates
+        let store = "ssl.keyStore.location=\(certificates.path("server.p12"))"
+        let wrong = try start(["secureClientPort=PORT", store, "ssl.keyStore.password=wrong"], checkOnly: true)
+        #expect(wrong.exitCode == 64, "\(wrong.error)")
+        #expect(
+            wrong.error.split(separator: "\n").count == 1 && wrong.error.contains("wrong password"), "\(wrong.error)")
+        let good = try start(
+            ["secureClientPort=PORT", store, "ssl.keyStore.password=\(certificates.password)"], checkOnly: true)
+        #expect(good.exitCode == 0, "\(good.error)")
+        #expect(good.output.contains(": OK (secureClientPort "), "\(good.output)")
     }
 }
