@@ -23,7 +23,10 @@ enum ConnectionPipeline {
     ) throws {
         let operations = channel.pipeline.syncOperations
         func tlsHandlers(_ context: NIOSSLContext) -> [any ChannelHandler] {
-            [NIOSSLServerHandler(context: context), TLSHandshakeHandler(timeout: handshakeTimeout)]
+            [
+                NIOSSLServerHandler(context: context),
+                TLSHandshakeHandler(timeout: handshakeTimeout, logger: runtime.logger),
+            ]
         }
         switch kind {
         case .plaintext:

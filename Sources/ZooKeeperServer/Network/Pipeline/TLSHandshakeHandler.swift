@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
@@ -10,22 +11,35 @@ enum ClientIdentityEvent: Equatable {
 
 /// Sits right behind the TLS handler: drops the connection if the handshake does not finish within
 /// `timeout`, and when it finishes, announces the client's verified certificate (if any) as a
-/// `ClientIdentityEvent`. Leaves the pipeline once the handshake is done.
+/// `ClientIdentityEvent`. A handshake that fails or times out is logged (at info: it is the client's problem, and
+/// the operator's clue). Leaves the pipeline once the handshake is done.
 final class TLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     private let timeout: TimeAmount
+    private let logger: Logger
     /// The client's leaf certificate, once the handshake has verified it (read from the TLS handler).
     private let peerCertificate: (ChannelHandlerContext) -> NIOSSLCertificate?
     private var deadline: Scheduled<Void>?
 
     init(
-        timeout: TimeAmount,
+        timeout: TimeAmount, logger: Logger = Logger(label: "zkserver", factory: { _ in SwiftLogNoOpLogHandler() }),
         peerCertificate: @escaping (ChannelHandlerContext) -> NIOSSLCertificate? = TLSHandshakeHandler.verifiedPeer
     ) {
         self.timeout = timeout
+        self.logger = logger
         self.peerCertificate = peerCertificate
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.info("TLS handshake with \(Self.describe(context.remoteAddress)) failed: \(error)")
+        context.fireErrorCaught(error)
+    }
+
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "a client" }
+        return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
     }
 
     /// The leaf of the chain the TLS handler verified; nil when the client sent no certificate.
@@ -50,8 +64,13 @@ final class TLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func startDeadline(context: ChannelHandlerContext) {
         guard deadline == nil else { return }
         let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let logger = logger
+        let timeout = timeout
         deadline = context.eventLoop.scheduleTask(in: timeout) {
             let context = loopBoundContext.value
+            logger.info(
+                "TLS handshake with \(Self.describe(context.remoteAddress)) did not complete within \(timeout.nanoseconds / 1_000_000) ms: connection dropped"
+            )
             context.fireErrorCaught(TLSHandshakeTimeout())
             context.close(promise: nil)
         }
