@@ -86,8 +86,12 @@ public final class ZooKeeperServer: Sendable {
         _ configuration: ServerConfiguration, clock: any ServerClock, log: (any TransactionLog)?,
         fileSystem: any PersistenceFileSystem, logger: Logger, eventLoopGroup: (any EventLoopGroup)?
     ) -> EventLoopFuture<ZooKeeperServer> {
+        // What cannot be served fails before the data directory is touched.
         let tlsContext: NIOSSLContext?
         do {
+            guard configuration.clientPort != nil || configuration.secureClientPort != nil else {
+                throw TLSError(.invalidSetting, "neither clientPort nor secureClientPort is set")
+            }
             tlsContext = try configuration.servesTLS ? ServerTLSContext.make(configuration.tls) : nil
         } catch {
             return (eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton).next().makeFailedFuture(error)
@@ -157,10 +161,6 @@ public final class ZooKeeperServer: Sendable {
         }
         if let securePort = configuration.secureClientPort, let tlsContext {
             listening.append(listen(host: secureHost, port: securePort, kind: .tls(tlsContext)).map { (true, $0) })
-        }
-        if listening.isEmpty {
-            listening.append(
-                eventLoop.makeFailedFuture(TLSError(.invalidSetting, "neither clientPort nor secureClientPort is set")))
         }
         return EventLoopFuture.whenAllComplete(listening, on: eventLoop).flatMap { results in
             var channels: [(secure: Bool, channel: any Channel)] = []

@@ -116,6 +116,9 @@ import ZooKeeperTestSupport
         try await withTLSServer(fixture.serverConfiguration(clientAuthentication: .want)) { server in
             let port = try #require(server.securePort)
             #expect(try fixture.openSSLWord("ruok", port: port, identity: nil).output == "imok")
+            // Served, with no x509 identity (as Apache does when a wanted certificate is not given).
+            let whoami = try fixture.zkCli(port: port, identity: nil, ["whoami"])
+            #expect(TLSFixture.identities(in: whoami.output) == ["ip: 127.0.0.1"], "\(whoami.output)\(whoami.error)")
         }
     }
 

@@ -97,20 +97,24 @@ final class TLSFixture: Sendable {
     // MARK: Clients
 
     /// Apache's zkCli.sh (ZooKeeperMain on the JVM, with the Netty jars Debian leaves out) over TLS, as
-    /// `identity`, running one command.
-    func zkCli(port: Int, identity: String, _ command: [String]) throws -> ProgramRun {
+    /// `identity` (nil: without a client certificate), running one command.
+    func zkCli(port: Int, identity: String?, _ command: [String]) throws -> ProgramRun {
         try ApacheZooKeeperInstallation.require()
-        let files = clientFiles(identity)
-        let properties = path("client-\(identity).properties")
-        try [
+        let properties = path("client-\(identity ?? "anonymous").properties")
+        var lines = [
             "zookeeper.client.secure=true",
             "zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
-            "zookeeper.ssl.keyStore.location=\(files.keyStore)",
-            "zookeeper.ssl.keyStore.password=\(certificates.password)",
-            "zookeeper.ssl.keyStore.type=PKCS12",
             "zookeeper.ssl.trustStore.location=\(certificates.path("trust.jks"))",
             "zookeeper.ssl.trustStore.password=\(certificates.password)",
-        ].joined(separator: "\n").write(toFile: properties, atomically: true, encoding: .utf8)
+        ]
+        if let identity {
+            lines += [
+                "zookeeper.ssl.keyStore.location=\(clientFiles(identity).keyStore)",
+                "zookeeper.ssl.keyStore.password=\(certificates.password)",
+                "zookeeper.ssl.keyStore.type=PKCS12",
+            ]
+        }
+        try lines.joined(separator: "\n").write(toFile: properties, atomically: true, encoding: .utf8)
         return try Programs.run(
             ApacheZooKeeperInstallation.java,
             [
