@@ -79,6 +79,7 @@ public struct CommandLineCompletion: Sendable {
     static let serverOption = "-server"
     static let readOnlyOption = "-r"
     static let embeddedOption = "--embedded"
+    static let clientConfigurationOption = "-client-configuration"
 
     public let programOptions: [ProgramOption]
 
@@ -92,8 +93,9 @@ public struct CommandLineCompletion: Sendable {
     public func complete(_ words: [String], timeout: Duration = .seconds(1)) async -> Reply {
         let deadline = ContinuousClock.now + timeout
         let session = LockedValue<CompletionSession?>(nil)
+        let tls = Self.tlsSettings(scanProgramOptions(Array(words.dropLast())).clientConfiguration)
         let reply = await complete(words) { server, readOnly in
-            let opened = CompletionSession(server: server, readOnly: readOnly, deadline: deadline)
+            let opened = CompletionSession(server: server, readOnly: readOnly, tls: tls, deadline: deadline)
             session.set(opened)
             return { parent in await opened.children(of: parent) }
         }
@@ -154,6 +156,8 @@ public struct CommandLineCompletion: Sendable {
         /// Where paths are read from (nil with --embedded).
         var server: String? = "localhost:2181"
         var readOnly = false
+        /// `-client-configuration`'s file (its TLS settings apply to the listing session).
+        var clientConfiguration: String?
         /// The program options already given.
         var used: Set<String> = []
         /// The option whose value is being typed.
@@ -175,6 +179,9 @@ public struct CommandLineCompletion: Sendable {
             {
                 scan.used.insert(option.name)
                 if option.name == Self.serverOption { scan.server = String(word[word.index(after: equals)...]) }
+                if option.name == Self.clientConfigurationOption {
+                    scan.clientConfiguration = String(word[word.index(after: equals)...])
+                }
                 index += 1
                 continue
             }
@@ -190,11 +197,18 @@ public struct CommandLineCompletion: Sendable {
                 return scan
             }
             if word == Self.serverOption { scan.server = words[index + 1] }
+            if word == Self.clientConfigurationOption { scan.clientConfiguration = words[index + 1] }
             index += 2
         }
         if embedded { scan.server = nil }
         if index < words.count { scan.command = Array(words[index...]) }
         return scan
+    }
+
+    /// The TLS settings zkcli would use (the file over CLIENT_JVMFLAGS); nil for plaintext or when they cannot be
+    /// read (completion stays quiet; running the command reports the problem).
+    static func tlsSettings(_ clientConfiguration: String?) -> TLSSettings? {
+        try? ClientProperties.load(file: clientConfiguration).tlsSettings()
     }
 
     private static func value(of option: ProgramOption) -> Reply {
@@ -243,7 +257,7 @@ final class CompletionSession: Sendable {
     private let client: ZooKeeperClient?
     private let deadline: ContinuousClock.Instant
 
-    init(server: String, readOnly: Bool, deadline: ContinuousClock.Instant) {
+    init(server: String, readOnly: Bool, tls: TLSSettings? = nil, deadline: ContinuousClock.Instant) {
         self.deadline = deadline
         var settings = ZooKeeperClient.Configuration()
         // The server raises it to its minimum; if the close is lost, the session goes soon all the same.
@@ -251,6 +265,7 @@ final class CompletionSession: Sendable {
         settings.canBeReadOnly = readOnly
         settings.requestTimeoutWhileDisconnected = deadline - ContinuousClock.now
         settings.maximumReconnectDelay = .milliseconds(100)
+        settings.tls = tls
         client = try? ZooKeeperClient(connectString: server, configuration: settings)
     }
 

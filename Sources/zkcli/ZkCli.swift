@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import LineEditor
 import Logging
+import ZooKeeper
 import ZooKeeperServer
 import ZooKeeperShell
 
@@ -199,16 +200,16 @@ struct Invocation {
         settings.server = server
         settings.sessionTimeout = .milliseconds(timeout)
         settings.readOnly = readOnly
-        if let clientConfiguration {
-            guard let properties = ClientProperties(file: clientConfiguration) else {
-                standardError("zkcli: cannot read the client configuration \(clientConfiguration)\n")
-                Glibc.exit(2)
-            }
-            if properties["zookeeper.client.secure"] == "true" {
-                standardError("zkcli: TLS (zookeeper.client.secure) is not supported yet\n")
-                Glibc.exit(2)
-            }
-            if let limit = properties["jute.maxbuffer"].flatMap({ Int($0) }) { settings.packetLimit = limit }
+        // Apache's client configuration: the file's keys over CLIENT_JVMFLAGS' -D words. A bad file or store is
+        // one line and exit 2, before any connection is tried.
+        do {
+            let properties = try ClientProperties.load(file: clientConfiguration)
+            if let limit = properties.packetLimit { settings.packetLimit = limit }
+            settings.tls = try properties.tlsSettings()
+            _ = try settings.tls?.makeClientConfiguration()
+        } catch {
+            standardError("zkcli: \(error)\n")
+            Glibc.exit(2)
         }
         let isTerminal = isatty(0) == 1 && isatty(1) == 1
         settings.interactive = command.isEmpty && isTerminal
@@ -232,8 +233,9 @@ struct Invocation {
             }
             standardOutput("Connecting to \(server)\n")
         }
-        if waitForConnection {
-            let timeout = self.timeout
+        if waitForConnection || (settings.tls != nil && !settings.interactive) {
+            // Over TLS a handshake every server fails (an untrusted certificate, ...) is reported at once.
+            let timeout = waitForConnection ? self.timeout : 5_000
             let connected = runBlocking { () -> String? in
                 do {
                     try await shell.waitUntilConnected(timeout: .milliseconds(timeout))
@@ -400,32 +402,6 @@ struct LineReader {
             }
         }
     }
-}
-
-/// A Java properties file, simply read: `key=value`, `key: value` or `key value`; `#` and `!` comments.
-struct ClientProperties {
-    private var values: [String: String] = [:]
-
-    init?(file: String) {
-        guard let handle = fopen(file, "r") else { return nil }
-        defer { fclose(handle) }
-        var reader = LineReader(fd: fileno(handle))
-        while let rawLine = reader.next() {
-            let line = rawLine.drop { $0 == " " || $0 == "\t" }
-            guard let first = line.first, first != "#", first != "!" else { continue }
-            // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.
-            guard let end = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
-                values[String(line)] = ""
-                continue
-            }
-            let key = String(line[..<end])
-            var rest = line[end...].drop { $0 == " " || $0 == "\t" }
-            if let first = rest.first, first == "=" || first == ":" { rest = rest.dropFirst() }
-            values[key] = String(rest.drop { $0 == " " || $0 == "\t" })
-        }
-    }
-
-    subscript(key: String) -> String? { values[key] }
 }
 
 func standardOutput(_ text: String) {
