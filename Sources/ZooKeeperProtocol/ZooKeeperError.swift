@@ -55,6 +55,8 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
         public static let clientClosed = Code(1004)
         /// An argument the client rejects before sending (e.g. a TTL out of range).
         public static let invalidArgument = Code(1005)
+        /// The task waiting for the result was cancelled (e.g. a lock acquisition given up).
+        public static let cancelled = Code(1006)
 
         // TLS failures of the client (the message says which server and why). A server the client cannot trust
         // or reach over TLS is skipped like an unreachable one; when every server fails this way, waiting for a
@@ -116,6 +118,7 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             case 1003: "PACKETTOOLARGE"
             case 1004: "CLIENTCLOSED"
             case 1005: "INVALIDARGUMENT"
+            case 1006: "CANCELLED"
             case 1101: "TLSUNTRUSTEDCERTIFICATE"
             case 1102: "TLSCERTIFICATEEXPIRED"
             case 1103: "TLSHOSTNAMEMISMATCH"
@@ -166,6 +169,7 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             case 1003: "Packet too large"
             case 1004: "Client closed"
             case 1005: "Invalid argument"
+            case 1006: "Cancelled"
             case 1101: "Untrusted server certificate"
             case 1102: "Expired server certificate"
             case 1103: "Server certificate for another host"

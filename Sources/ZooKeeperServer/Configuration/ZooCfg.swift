@@ -37,9 +37,15 @@ public enum ZooCfg {
             }
             let key = line[..<separator].trimmingCharacters(in: " \t")
             let value = line[line.index(after: separator)...].trimmingCharacters(in: " \t")
-            func integer(minimum: Int = Int.min) throws(Failure) -> Int {
-                guard let number = Int(value), number >= minimum else {
+            func integer(minimum: Int = Int.min, maximum: Int = Int.max) throws(Failure) -> Int {
+                guard let number = Int(value) else {
                     throw Failure("line \(offset + 1): \(key) must be a whole number, got '\(value)'")
+                }
+                guard number >= minimum else {
+                    throw Failure("line \(offset + 1): \(key) must be at least \(minimum), got '\(value)'")
+                }
+                guard number <= maximum else {
+                    throw Failure("line \(offset + 1): \(key) must be at most \(maximum), got '\(value)'")
                 }
                 return number
             }
@@ -54,7 +60,7 @@ public enum ZooCfg {
             case "tickTime": configuration.tickTime = try integer(minimum: 1)
             case "dataDir": configuration.dataDirectory = value
             case "dataLogDir": configuration.dataLogDirectory = value
-            case "clientPort": configuration.clientPort = try integer(minimum: 0)
+            case "clientPort": configuration.clientPort = try integer(minimum: 0, maximum: 65_535)
             case "clientPortAddress": configuration.clientPortAddress = value
             case "maxClientCnxns": configuration.maxClientConnections = try integer(minimum: 0)
             case "minSessionTimeout": configuration.minSessionTimeout = try integer()

@@ -76,5 +76,11 @@ import Testing
         #expect(throws: ZooCfg.Failure("line 1: expected key=value, got 'garbage'")) {
             try ZooCfg.parse("garbage\n")
         }
+        #expect(throws: ZooCfg.Failure("line 1: clientPort must be at most 65535, got '65536'")) {
+            try ZooCfg.parse("clientPort=65536\n")
+        }
+        #expect(throws: ZooCfg.Failure("line 1: snapCount must be at least 2, got '1'")) {
+            try ZooCfg.parse("snapCount=1\n")
+        }
     }
 }
