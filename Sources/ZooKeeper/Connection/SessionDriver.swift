@@ -376,6 +376,11 @@ final class SessionDriver: @unchecked Sendable {
         for (_, waiter) in waiters { waiter.resume(returning: .failure(reason)) }
     }
 
+    /// A server answered the session handshake: whatever failed there before is mended.
+    func hostAnswered(_ host: HostAndPort) {
+        if hopelessHosts.removeValue(forKey: host) != nil, hopelessHosts.isEmpty { lastHopelessReason = nil }
+    }
+
     /// A plaintext connection that the server closed before answering: a TLS-only port does that. Asks the host
     /// with a TLS handshake (any certificate accepted: only whether it speaks TLS matters).
     func closedUnanswered(_ host: HostAndPort) {
@@ -459,7 +464,10 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        answered = true
+        if !answered {
+            answered = true
+            driver.hostAnswered(host)
+        }
         driver.frameReceived(id, unwrapInboundIn(data))
     }
 
