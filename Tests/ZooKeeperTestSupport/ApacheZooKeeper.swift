@@ -12,6 +12,8 @@ public enum ApacheZooKeeperInstallation {
     public static let cliMT = "/usr/lib/zookeeper/bin/cli_mt"
     /// What Debian's classpath lacks for the Netty connection factory and zkCli.sh's Netty socket (TLS).
     public static let nettyJars = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar"
+    /// zkCli.sh's class path with the Netty jars: what `java -cp ... ZooKeeperMain` needs for TLS.
+    public static var classPathWithNetty: String { "/etc/zookeeper/conf:\(jar):\(nettyJars)" }
 
     /// Throws, with the command that fixes it, when Apache ZooKeeper or Java is missing.
     public static func require() throws {
@@ -226,9 +228,10 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     public let servers: [ApacheZooKeeperServer]
     public let root: String
 
-    public init(size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], tls: ApacheTLSOptions? = nil)
-        throws
-    {
+    public init(
+        size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], systemProperties: [String] = [],
+        tls: ApacheTLSOptions? = nil
+    ) throws {
         try ApacheZooKeeperInstallation.require()
         root = try TestEnvironment.temporaryDirectory("apache-ensemble")
         let ports = try TestEnvironment.freePorts(size * 4)
@@ -265,6 +268,7 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                 toFile: configFile, atomically: true, encoding: .utf8)
             var properties = ["-Dzookeeper.extendedTypesEnabled=true"]
             if readOnlyMode { properties.append("-Dreadonlymode.enabled=true") }
+            properties += systemProperties
             servers.append(
                 ApacheZooKeeperServer(
                     clientPort: ports[index], securePort: tls.map { _ in ports[3 * size + index] },
@@ -322,5 +326,36 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     deinit {
         stopAll(signal: SIGKILL)
         try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// SASL DIGEST-MD5 for an Apache server: a JAAS file whose `Server` section lists the users
+/// (`user_NAME="password"`), the zoo.cfg line that enables the `sasl` scheme, and the JVM flag naming the file.
+public final class ApacheSASLDigestSetup: Sendable {
+    public let jaasFile: String
+    private let directory: String
+
+    public init(users: [String: String]) throws {
+        directory = try TestEnvironment.temporaryDirectory("apache-jaas")
+        jaasFile = directory + "/jaas.conf"
+        let options = users.sorted { $0.key < $1.key }.map { "    user_\($0.key)=\"\($0.value)\"" }
+        let text = """
+            Server {
+                org.apache.zookeeper.server.auth.DigestLoginModule required
+            \(options.joined(separator: "\n"));
+            };
+
+            """
+        try text.write(toFile: jaasFile, atomically: true, encoding: .utf8)
+    }
+
+    public var extraConfig: [String] {
+        ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"]
+    }
+
+    public var systemProperties: [String] { ["-Djava.security.auth.login.config=\(jaasFile)"] }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }
