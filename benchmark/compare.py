@@ -4,7 +4,7 @@
 Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's package, zkserver), measures,
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
-Usage: benchmark/compare.py [--quick] [--markdown FILE] [--only shell,client,server,footprint]
+Usage: benchmark/compare.py [--quick] [--markdown FILE] [--only shell,client,server,footprint,tls]
 """
 import argparse
 import datetime
@@ -25,6 +25,8 @@ BENCH = os.path.join(ROOT, "benchmark")
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 ZK_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
 JUTE_JAR = "/usr/share/java/zookeeper-jute.jar"
+# What Debian's classpath lacks for Apache's Netty connection factory and Netty client socket (TLS).
+NETTY_JARS = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar"
 
 processes = []
 
@@ -131,6 +133,54 @@ class Apache(Server):
 
     def command(self):
         return ["java", "-Xmx1000m", "-cp", ZK_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain", "zoo.cfg"]
+
+
+class ApacheTLS(Apache):
+    """Apache ZooKeeper standalone with a TLS port beside its plaintext one (Netty connection factory, client
+    certificates required), so that the same server is measured both ways."""
+
+    name = "Apache ZooKeeper 3.8 (TLS)"
+    subdirectory = "apache-tls"
+
+    def __init__(self, workdir, certificates):
+        self.secure_port = free_port()
+        self.extra_configuration = (
+            "admin.enableServer=false\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+            f"secureClientPort={self.secure_port}\nsecureClientPortAddress=127.0.0.1\n"
+            f"ssl.keyStore.location={certificates}/server.p12\nssl.keyStore.password=secret\n"
+            f"ssl.trustStore.location={certificates}/trust.p12\nssl.trustStore.password=secret\nssl.clientAuth=need\n")
+        super().__init__(workdir)
+
+    def command(self):
+        return ["java", "-Xmx1000m", "-cp", f"{ZK_JAR}:{NETTY_JARS}", "org.apache.zookeeper.server.ZooKeeperServerMain",
+                "zoo.cfg"]
+
+
+def make_certificates(directory):
+    """A CA, a server certificate for localhost/127.0.0.1 and a client certificate (the README's commands), as
+    PKCS12 stores for both sides; returns the client configuration file, as zkCli.sh users write it."""
+    os.makedirs(directory, exist_ok=True)
+    script = """
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -keyout ca.key -out ca.pem \
+  -subj "/CN=Benchmark CA"
+for who in server client; do
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $who.key -out $who.csr \
+    -subj "/CN=$who"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' > $who.ext
+  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile $who.ext -out $who.pem
+  openssl pkcs12 -export -in $who.pem -inkey $who.key -certfile ca.pem -out $who.p12 -passout pass:secret
+done
+keytool -importcert -noprompt -alias ca -file ca.pem -keystore trust.p12 -storetype PKCS12 -storepass secret
+"""
+    subprocess.run(["sh", "-e", "-c", script], cwd=directory, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    properties = os.path.join(directory, "client.properties")
+    with open(properties, "w") as f:
+        f.write("zookeeper.client.secure=true\n"
+                "zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty\n"
+                f"zookeeper.ssl.keyStore.location={directory}/client.p12\nzookeeper.ssl.keyStore.password=secret\n"
+                f"zookeeper.ssl.trustStore.location={directory}/trust.p12\nzookeeper.ssl.trustStore.password=secret\n")
+    return properties
 
 
 class ZKServer(Server):
@@ -277,6 +327,53 @@ def shell_section(table, bins, apache, runs):
     run([zkcli, "-server", server, "deleteall", "/bench-shell"])
 
 
+def tls_section(table, bins, workdir, runs, count, sessions, window, rounds):
+    log("TLS: one-shot zkcli vs zkCli (Java, Netty socket), and pipelined throughput TLS vs plaintext")
+    properties = make_certificates(os.path.join(workdir, "certs"))
+    apache = ApacheTLS(workdir, os.path.join(workdir, "certs"))
+    apache.start()
+    wait_serving(apache.port, 1)
+    secure = f"127.0.0.1:{apache.secure_port}"
+    zkcli = os.path.join(bins, "zkcli")
+    # zkCli.sh cannot speak TLS with Debian's classpath; this is its java command line with the two Netty jars.
+    java_cli = ["java", "-cp", f"/etc/zookeeper/conf:{ZK_JAR}:{NETTY_JARS}", "org.apache.zookeeper.ZooKeeperMain"]
+    tools = {
+        "zkcli": [zkcli, "-client-configuration", properties, "-server", secure, "ls", "/"],
+        "zkCli": [*java_cli, "-client-configuration", properties, "-server", secure, "ls", "/"],
+    }
+    # A fresh JVM answers its first handshakes slowly until its JIT warms up: warm the server first, then
+    # alternate the two tools so that neither is measured against a colder server.
+    for _ in range(10):
+        for command in tools.values():
+            timed_child(command)
+    samples = {name: ([], []) for name in tools}
+    for _ in range(runs):
+        for name, command in tools.items():
+            wall, peak = timed_child(command)
+            samples[name][0].append(wall)
+            samples[name][1].append(peak)
+    figures = {name: (statistics.median(walls), statistics.median(peaks)) for name, (walls, peaks) in samples.items()}
+    table.add("tls", "`ls /` over TLS wall (median)", figures["zkcli"][0] * 1000, figures["zkCli"][0] * 1000, "ms",
+              "lower", "zkCli.sh (Java, Netty)")
+    table.add("tls", "`ls /` over TLS peak RSS", figures["zkcli"][1] / 1024, figures["zkCli"][1] / 1024, "MB",
+              "lower", "zkCli.sh (Java, Netty)")
+
+    phases = ["create", "set", "get", "delete"]
+    warm_up(bins, apache.port)
+    bench = [os.path.join(bins, "zkbench"), "--phases", *phases, "--count", str(count), "--sessions", str(sessions),
+             "--window", str(window)]
+    over_tls, plaintext = [], []
+    for _ in range(rounds):
+        over_tls.append(parse_rates(run([*bench, "--server", secure, "--client-configuration", properties]).stdout))
+        plaintext.append(parse_rates(run([*bench, "--server", f"127.0.0.1:{apache.port}"]).stdout))
+    over_tls, plaintext = median_rates(over_tls), median_rates(plaintext)
+    for phase in phases:
+        if phase in over_tls and phase in plaintext:
+            table.add("tls", f"{phase} ops/s over TLS (our client)", over_tls[phase], plaintext[phase], "ops/s",
+                      "higher", "same, plaintext")
+    stop(apache.process)
+
+
 def median_rates(samples):
     """Median ops/s per phase over several runs."""
     phases = set().union(*samples)
@@ -399,7 +496,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a fast look")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="shell,client,server,footprint")
+    parser.add_argument("--only", default="shell,client,server,footprint,tls")
     args = parser.parse_args()
     sections = args.only.split(",")
     runs = 5 if args.quick else 10
@@ -440,6 +537,8 @@ def main():
         if "server" in sections:
             server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds)
         stop(apache.process)
+        if "tls" in sections:
+            tls_section(table, bins, workdir, runs, count, sessions, window, rounds)
         stop(zkserver.process)
         if "footprint" in sections:
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)

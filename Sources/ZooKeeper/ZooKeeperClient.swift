@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 @_exported import ZooKeeperProtocol
+@_exported import ZooKeeperTLS
 
 /// A ZooKeeper client: one session, kept across the servers of an ensemble.
 ///
@@ -38,6 +39,10 @@ public final class ZooKeeperClient: Sendable {
         /// caller resumes. For programs (such as a shell) that must print events and results in server order.
         /// It must return quickly and must not call the client.
         public var defaultEventHandler: (@Sendable (WatchedEvent) -> Void)?
+        /// TLS for every connection (Apache's `zookeeper.client.secure=true`); nil for plaintext. The stores are
+        /// read when the client is made: a bad one fails `init` with `.tlsConfiguration`. A server that fails the
+        /// handshake is skipped like an unreachable one; the error of the last attempt says why (`.tlsUntrusted…`).
+        public var tls: TLSSettings?
 
         public init() {}
     }
@@ -99,11 +104,12 @@ public final class ZooKeeperClient: Sendable {
             of: ConnectionEvent.self, bufferingPolicy: .bufferingNewest(10_000))
         self.events = events
         self.connectionEvents = connectionEvents
+        let tls = try configuration.tls.map { settings throws(ZooKeeperError) in try ClientTLS(settings: settings) }
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         driver = SessionDriver(
             settings: settings, eventLoop: group.next(), logger: configuration.logger,
             defaultEvents: eventsContinuation, connectionEvents: connectionContinuation,
-            defaultEventHandler: configuration.defaultEventHandler)
+            defaultEventHandler: configuration.defaultEventHandler, tls: tls)
         driver.start()
     }
 

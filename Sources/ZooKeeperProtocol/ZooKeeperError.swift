@@ -58,6 +58,26 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
         /// The task waiting for the result was cancelled (e.g. a lock acquisition given up).
         public static let cancelled = Code(1006)
 
+        // TLS failures of the client (the message says which server and why). A server the client cannot trust
+        // or reach over TLS is skipped like an unreachable one; when every server fails this way, waiting for a
+        // connection ends with the last of these at once.
+        /// The server's certificate does not chain to the trust store.
+        public static let tlsUntrustedCertificate = Code(1101)
+        /// The server's certificate has expired (or is not valid yet).
+        public static let tlsCertificateExpired = Code(1102)
+        /// The server's certificate is not for the host of the connect string.
+        public static let tlsHostnameMismatch = Code(1103)
+        /// The server requires a client certificate and none was configured (or it refused the one offered).
+        public static let tlsClientCertificateRequired = Code(1104)
+        /// The server does not speak TLS (a plaintext port).
+        public static let tlsServerNotTLS = Code(1105)
+        /// The server speaks only TLS and the client was configured for plaintext.
+        public static let tlsRequiredByServer = Code(1106)
+        /// Any other failed TLS handshake.
+        public static let tlsHandshakeFailed = Code(1107)
+        /// The client's TLS settings cannot be used (a missing or bad store, a wrong password).
+        public static let tlsConfiguration = Code(1108)
+
         /// Apache's enum constant name, e.g. `NONODE`.
         public var name: String {
             switch rawValue {
@@ -99,6 +119,14 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             case 1004: "CLIENTCLOSED"
             case 1005: "INVALIDARGUMENT"
             case 1006: "CANCELLED"
+            case 1101: "TLSUNTRUSTEDCERTIFICATE"
+            case 1102: "TLSCERTIFICATEEXPIRED"
+            case 1103: "TLSHOSTNAMEMISMATCH"
+            case 1104: "TLSCLIENTCERTIFICATEREQUIRED"
+            case 1105: "TLSSERVERNOTTLS"
+            case 1106: "TLSREQUIREDBYSERVER"
+            case 1107: "TLSHANDSHAKEFAILED"
+            case 1108: "TLSCONFIGURATION"
             default: "UNKNOWN(\(rawValue))"
             }
         }
@@ -142,6 +170,14 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             case 1004: "Client closed"
             case 1005: "Invalid argument"
             case 1006: "Cancelled"
+            case 1101: "Untrusted server certificate"
+            case 1102: "Expired server certificate"
+            case 1103: "Server certificate for another host"
+            case 1104: "Client certificate required"
+            case 1105: "Server does not speak TLS"
+            case 1106: "Server requires TLS"
+            case 1107: "TLS handshake failed"
+            case 1108: "Bad TLS configuration"
             default: "Unknown error \(name)"
             }
         }

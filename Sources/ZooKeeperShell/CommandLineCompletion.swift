@@ -67,8 +67,9 @@ public struct CommandLineCompletion: Sendable {
     public func complete(_ words: [String], timeout: Duration = .seconds(1)) async -> Reply {
         let deadline = ContinuousClock.now + timeout
         let session = LockedValue<CompletionSession?>(nil)
+        let tls = Self.tlsSettings(scanProgramOptions(Array(words.dropLast())).settings.clientConfiguration)
         let reply = await complete(words) { server, readOnly in
-            let opened = CompletionSession(server: server, readOnly: readOnly, deadline: deadline)
+            let opened = CompletionSession(server: server, readOnly: readOnly, tls: tls, deadline: deadline)
             session.set(opened)
             return { parent in await opened.children(of: parent) }
         }
@@ -176,6 +177,12 @@ public struct CommandLineCompletion: Sendable {
         return scan
     }
 
+    /// The TLS settings zkcli would use (the file over CLIENT_JVMFLAGS); nil for plaintext or when they cannot be
+    /// read (completion stays quiet; running the command reports the problem).
+    static func tlsSettings(_ clientConfiguration: String?) -> TLSSettings? {
+        try? ClientProperties.load(file: clientConfiguration).tlsSettings()
+    }
+
     private static func value(of option: ProgramOption, _ typed: String) -> Reply {
         switch option.value {
         case .file: Reply(kind: .files)
@@ -204,7 +211,7 @@ final class CompletionSession: Sendable {
     private let client: ZooKeeperClient?
     private let deadline: ContinuousClock.Instant
 
-    init(server: String, readOnly: Bool, deadline: ContinuousClock.Instant) {
+    init(server: String, readOnly: Bool, tls: TLSSettings? = nil, deadline: ContinuousClock.Instant) {
         self.deadline = deadline
         var settings = ZooKeeperClient.Configuration()
         // The server raises it to its minimum; if the close is lost, the session goes soon all the same.
@@ -212,6 +219,7 @@ final class CompletionSession: Sendable {
         settings.canBeReadOnly = readOnly
         settings.requestTimeoutWhileDisconnected = deadline - ContinuousClock.now
         settings.maximumReconnectDelay = .milliseconds(100)
+        settings.tls = tls
         client = try? ZooKeeperClient(connectString: server, configuration: settings)
     }
 

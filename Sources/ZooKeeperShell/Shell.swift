@@ -13,6 +13,8 @@ public struct ShellConfiguration: Sendable {
     public var requestTimeoutWhileDisconnected: Duration? = .seconds(5)
     /// The largest packet sent or accepted (jute.maxbuffer).
     public var packetLimit: Int?
+    /// TLS for the connection (from `-client-configuration` and `CLIENT_JVMFLAGS`); nil for plaintext.
+    public var tls: TLSSettings?
     /// Interactive shells print connection changes (`WATCHER::` blocks of type None); scripts and one-shot
     /// commands do not, so that their output holds only results.
     public var interactive = false
@@ -143,6 +145,7 @@ public final class Shell: @unchecked Sendable {
         settings.canBeReadOnly = configuration.readOnly
         settings.requestTimeoutWhileDisconnected = configuration.requestTimeoutWhileDisconnected
         if let limit = configuration.packetLimit { settings.packetLimit = limit }
+        settings.tls = configuration.tls
         settings.defaultEventHandler = { event in events.deliver(event) }
         return try ZooKeeperClient(connectString: connectString, configuration: settings)
     }

@@ -43,6 +43,11 @@ struct ZKBench: AsyncParsableCommand {
     @Option(name: .long, help: "Parent of the benchmark's nodes (removed at the end).")
     var root = "/zkbench"
 
+    @Option(
+        name: .customLong("client-configuration"),
+        help: "A ZooKeeper client properties file, as zkCli.sh's (TLS keys, jute.maxbuffer).")
+    var clientConfiguration: String?
+
     @Flag(name: .long, help: "One JSON object per phase instead of text.")
     var json = false
 
@@ -53,7 +58,9 @@ struct ZKBench: AsyncParsableCommand {
         let value = [UInt8](repeating: 0x61, count: valueSize)
         var clients: [ZooKeeperClient] = []
         for _ in 0..<max(1, sessions) {
-            clients.append(try await ZooKeeperClient.connect(server))
+            var configuration = ZooKeeperClient.Configuration()
+            try ClientProperties.load(file: clientConfiguration).apply(to: &configuration)
+            clients.append(try await ZooKeeperClient.connect(server, configuration: configuration))
         }
         let admin = clients[0]
         try await removeTree(admin, root)

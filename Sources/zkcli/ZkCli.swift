@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import LineEditor
 import Logging
+import ZooKeeper
 import ZooKeeperServer
 import ZooKeeperShell
 
@@ -155,7 +156,7 @@ struct Invocation {
         configuration.sessionTimeout = .milliseconds(settings.timeout)
         configuration.readOnly = settings.readOnly
         configuration.outputFormat = settings.outputFormat
-        if let file = settings.clientConfiguration { applyClientConfiguration(file, to: &configuration) }
+        applyClientConfiguration(settings.clientConfiguration, to: &configuration)
         let isTerminal = isatty(0) == 1 && isatty(1) == 1
         configuration.interactive = settings.command.isEmpty && isTerminal
         if settings.waitForConnection {
@@ -178,8 +179,9 @@ struct Invocation {
             }
             standardOutput("Connecting to \(server)\n")
         }
-        if settings.waitForConnection {
-            let timeout = settings.timeout
+        if settings.waitForConnection || (configuration.tls != nil && !configuration.interactive) {
+            // Over TLS a handshake every server fails (an untrusted certificate, ...) is reported at once.
+            let timeout = settings.waitForConnection ? settings.timeout : 5_000
             let connected = runBlocking { () -> String? in
                 do {
                     try await shell.waitUntilConnected(timeout: .milliseconds(timeout))
@@ -208,18 +210,19 @@ struct Invocation {
         Glibc.exit(status)
     }
 
-    /// `-client-configuration FILE`: the client properties zkcli honours, put into the shell's configuration.
-    /// An unreadable file or an unsupported setting ends zkcli with status 2, as zkCli.sh does.
-    private func applyClientConfiguration(_ file: String, to configuration: inout ShellConfiguration) {
-        guard let properties = ClientProperties(file: file) else {
-            standardError("zkcli: cannot read the client configuration \(file)\n")
+    /// Apache's client configuration: the `-client-configuration` file's keys over the `-D` words of
+    /// CLIENT_JVMFLAGS (TLS, jute.maxbuffer). A bad file, store, password or setting is one line and status 2,
+    /// before any connection is tried.
+    private func applyClientConfiguration(_ file: String?, to configuration: inout ShellConfiguration) {
+        do {
+            let properties = try ClientProperties.load(file: file)
+            if let limit = properties.packetLimit { configuration.packetLimit = limit }
+            configuration.tls = try properties.tlsSettings()
+            _ = try configuration.tls?.makeClientConfiguration()
+        } catch {
+            standardError("zkcli: \(error)\n")
             Glibc.exit(2)
         }
-        if properties["zookeeper.client.secure"] == "true" {
-            standardError("zkcli: TLS (zookeeper.client.secure) is not supported yet\n")
-            Glibc.exit(2)
-        }
-        if let limit = properties["jute.maxbuffer"].flatMap({ Int($0) }) { configuration.packetLimit = limit }
     }
 
     /// The bundled server on 127.0.0.1, on a port the system picks, for trying zkcli with nothing installed.
@@ -361,32 +364,6 @@ struct LineReader {
             }
         }
     }
-}
-
-/// A Java properties file, simply read: `key=value`, `key: value` or `key value`; `#` and `!` comments.
-struct ClientProperties {
-    private var values: [String: String] = [:]
-
-    init?(file: String) {
-        guard let handle = fopen(file, "r") else { return nil }
-        defer { fclose(handle) }
-        var reader = LineReader(fd: fileno(handle))
-        while let rawLine = reader.next() {
-            let line = rawLine.drop { $0 == " " || $0 == "\t" }
-            guard let first = line.first, first != "#", first != "!" else { continue }
-            // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.
-            guard let end = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
-                values[String(line)] = ""
-                continue
-            }
-            let key = String(line[..<end])
-            var rest = line[end...].drop { $0 == " " || $0 == "\t" }
-            if let first = rest.first, first == "=" || first == ":" { rest = rest.dropFirst() }
-            values[key] = String(rest.drop { $0 == " " || $0 == "\t" })
-        }
-    }
-
-    subscript(key: String) -> String? { values[key] }
 }
 
 func standardOutput(_ text: String) {

@@ -2,6 +2,8 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import ZooKeeperProtocol
 
 /// Carries out what the session state machine decides: opens and closes connections, writes its bytes, runs
@@ -45,13 +47,22 @@ final class SessionDriver: @unchecked Sendable {
     private let connectionEvents: AsyncStream<ConnectionEvent>.Continuation
     private let snapshotBox = NIOLockedValueBox(Snapshot())
     private let nextWatcherID = NIOLockedValueBox(1)
+    /// TLS for every connection, or nil for plaintext.
+    private let tls: ClientTLS?
+    /// Hosts whose last attempt failed in a way that retrying will not mend (TLS), with why. When it holds every
+    /// host, callers waiting for a connection fail at once with the last reason instead of timing out.
+    private var hopelessHosts: [HostAndPort: ZooKeeperError] = [:]
+    private var lastHopelessReason: ZooKeeperError?
+    /// Hosts being asked whether they speak TLS (after a plaintext connection was closed unanswered).
+    private var tlsProbes: Set<HostAndPort> = []
 
     init(
         settings: Machine.Settings, eventLoop: any EventLoop, logger: Logger,
         defaultEvents: AsyncStream<WatchedEvent>.Continuation,
         connectionEvents: AsyncStream<ConnectionEvent>.Continuation,
-        defaultEventHandler: (@Sendable (WatchedEvent) -> Void)? = nil
+        defaultEventHandler: (@Sendable (WatchedEvent) -> Void)? = nil, tls: ClientTLS? = nil
     ) {
+        self.tls = tls
         self.defaultEventHandler = defaultEventHandler
         self.eventLoop = eventLoop
         self.logger = logger
@@ -121,6 +132,10 @@ final class SessionDriver: @unchecked Sendable {
             case .authFailed:
                 continuation.resume(returning: .failure(driver.machine.terminalError ?? ZooKeeperError(.authFailed)))
             case .connecting:
+                if let reason = driver.reasonEveryHostFailed {
+                    continuation.resume(returning: .failure(reason))
+                    return []
+                }
                 driver.nextConnectWaiter += 1
                 let key = driver.nextConnectWaiter
                 driver.connectWaiters[key] = continuation
@@ -247,7 +262,13 @@ final class SessionDriver: @unchecked Sendable {
         case .send(let id, let message):
             encode(message, for: id)
         case .complete(let token, let result):
-            token.resume(returning: result)
+            // A call that gave up waiting for a connection says why none could be made, when TLS is the reason.
+            if case .failure(let error) = result, error.code == .connectionLoss, let reason = reasonEveryHostFailed {
+                token.resume(
+                    returning: .failure(ZooKeeperError(reason.code, path: error.path, message: reason.message)))
+            } else {
+                token.resume(returning: result)
+            }
         case .deliver(let event, let targets):
             for target in targets {
                 if target == 0 {
@@ -305,14 +326,25 @@ final class SessionDriver: @unchecked Sendable {
 
     private func open(_ id: ConnectionID, host: HostAndPort, timeout: TimeAmount) {
         let packetLimit = machine.settings.packetLimit
+        let tls = self.tls
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        // Requests written before the handshake completes wait in the TLS handler.
+                        let observer = TLSHandshakeObserver(host: host, offersCertificate: tls.offersCertificate) {
+                            [self] result in self.handshakeFinished(host: host, result)
+                        }
+                        try pipeline.addHandler(try tls.makeHandler(for: host))
+                        try pipeline.addHandler(observer)
+                    }
+                    try pipeline.addHandler(
                         ByteToMessageHandler(ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)))
-                    try channel.pipeline.syncOperations.addHandler(ZooKeeperClientChannelHandler(driver: self, id: id))
+                    try pipeline.addHandler(
+                        ZooKeeperClientChannelHandler(driver: self, id: id, host: host, plaintext: tls == nil))
                 }
             }
         bootstrap.connect(host: host.host, port: host.port).whenComplete { [self] result in
@@ -330,6 +362,80 @@ final class SessionDriver: @unchecked Sendable {
                 run(machine.connectionClosed(id, now: .now()))
             }
         }
+    }
+
+    // MARK: Failures retrying cannot mend
+
+    /// The reason to give callers waiting for a connection when every host has failed in a way retrying will
+    /// not mend; nil while some host may still work.
+    private var reasonEveryHostFailed: ZooKeeperError? {
+        guard let lastHopelessReason, Set(machine.settings.hosts).isSubset(of: hopelessHosts.keys) else { return nil }
+        return lastHopelessReason
+    }
+
+    private func handshakeFinished(host: HostAndPort, _ result: Result<Void, ZooKeeperError>) {
+        switch result {
+        case .success:
+            hopelessHosts.removeAll()
+            lastHopelessReason = nil
+        case .failure(let reason):
+            hostFailed(host, reason)
+        }
+    }
+
+    private func hostFailed(_ host: HostAndPort, _ reason: ZooKeeperError) {
+        logger.debug("\(reason)")
+        hopelessHosts[host] = reason
+        lastHopelessReason = reason
+        guard let reason = reasonEveryHostFailed else { return }
+        let waiters = connectWaiters
+        connectWaiters = [:]
+        for (_, waiter) in waiters { waiter.resume(returning: .failure(reason)) }
+    }
+
+    /// A server answered the session handshake: whatever failed there before is mended.
+    func hostAnswered(_ host: HostAndPort) {
+        if hopelessHosts.removeValue(forKey: host) != nil, hopelessHosts.isEmpty { lastHopelessReason = nil }
+    }
+
+    /// A plaintext connection that the server closed before answering: a TLS-only port does that. Asks the host
+    /// with a TLS handshake (any certificate accepted: only whether it speaks TLS matters).
+    func closedUnanswered(_ host: HostAndPort) {
+        guard tls == nil, !tlsProbes.contains(host) else { return }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        guard let context = try? NIOSSLContext(configuration: configuration) else { return }
+        tlsProbes.insert(host)
+        let speaksTLS = NIOLoopBoundBox(false, eventLoop: eventLoop)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(1))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(TLSProbeHandler(speaksTLS: speaksTLS))
+                }
+            }
+            .connect(host: host.host, port: host.port)
+            .whenComplete { [self] result in
+                switch result {
+                case .failure:
+                    tlsProbes.remove(host)
+                case .success(let channel):
+                    _ = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+                    channel.closeFuture.whenComplete { [self] _ in
+                        tlsProbes.remove(host)
+                        guard speaksTLS.value else { return }
+                        hostFailed(
+                            host,
+                            ZooKeeperError(
+                                .tlsRequiredByServer,
+                                message:
+                                    "TLS: \(host) accepts only TLS connections; enable TLS (zookeeper.client.secure=true and a trust store)"
+                            ))
+                    }
+                }
+            }
     }
 
     /// Asks `host` whether it is a read-write server (`isro` answers `rw`).
@@ -361,17 +467,27 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
 
     private let driver: SessionDriver
     private let id: ConnectionID
+    private let host: HostAndPort
+    private let plaintext: Bool
+    private var answered = false
 
-    init(driver: SessionDriver, id: ConnectionID) {
+    init(driver: SessionDriver, id: ConnectionID, host: HostAndPort, plaintext: Bool) {
         self.driver = driver
         self.id = id
+        self.host = host
+        self.plaintext = plaintext
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !answered {
+            answered = true
+            driver.hostAnswered(host)
+        }
         driver.frameReceived(id, unwrapInboundIn(data))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if plaintext && !answered { driver.closedUnanswered(host) }
         driver.channelClosed(id)
         context.fireChannelInactive()
     }
@@ -387,6 +503,26 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension ZooKeeperClientChannelHandler: Sendable {}
+
+/// Tells whether the peer answered a TLS handshake: it completed, or the peer sent a TLS alert.
+private final class TLSProbeHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let speaksTLS: NIOLoopBoundBox<Bool>
+
+    init(speaksTLS: NIOLoopBoundBox<Bool>) { self.speaksTLS = speaksTLS }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            speaksTLS.value = true
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if String(describing: error).contains("ALERT") { speaksTLS.value = true }
+        context.close(promise: nil)
+    }
+}
 
 /// Collects everything a four-letter-word answer contains.
 private final class CollectingHandler: ChannelInboundHandler {

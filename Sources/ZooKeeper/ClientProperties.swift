@@ -1,0 +1,186 @@
+import ZooKeeperProtocol
+import ZooKeeperTLS
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Apache's client configuration (`ZKClientConfig`): the properties file zkCli.sh takes with
+/// `-client-configuration`, over the `-Dkey=value` system properties of `CLIENT_JVMFLAGS` and `JVMFLAGS` (a key in
+/// the file wins, as in Apache, where the file's keys are put over the system properties).
+///
+/// Kafka's `zookeeper-shell` spellings of the TLS keys (`zookeeper.ssl.client.enable`,
+/// `zookeeper.ssl.keystore.location`, …) are read as the Apache keys they stand for.
+public struct ClientProperties: Sendable, Hashable {
+    public private(set) var values: [String: String]
+
+    public init(_ values: [String: String] = [:]) {
+        self.values = [:]
+        for (key, value) in values { self.values[Self.canonicalKey(key)] = value }
+    }
+
+    /// The properties of `file` (if given) over the system properties in `environment`'s `CLIENT_JVMFLAGS` and
+    /// `JVMFLAGS` (later words win, as on a java command line). An unreadable file is a one-line error.
+    public static func load(file: String?, environment: [String: String] = jvmFlagsEnvironment()) throws(TLSError)
+        -> ClientProperties
+    {
+        var properties = ClientProperties()
+        for variable in jvmFlagsVariables {
+            guard let flags = environment[variable] else { continue }
+            properties.merge(systemProperties(fromJVMFlags: flags))
+        }
+        if let file {
+            let bytes = try TLSFile.read(file, setting: "-client-configuration")
+            properties.merge(parse(String(decoding: bytes, as: UTF8.self)))
+        }
+        return properties
+    }
+
+    public subscript(key: String) -> String? { values[Self.canonicalKey(key)] }
+
+    /// The variables zkCli.sh puts on its java command line, in order.
+    public static let jvmFlagsVariables = ["CLIENT_JVMFLAGS", "JVMFLAGS"]
+
+    /// This process's `CLIENT_JVMFLAGS` and `JVMFLAGS`.
+    public static func jvmFlagsEnvironment() -> [String: String] {
+        var environment: [String: String] = [:]
+        for name in jvmFlagsVariables { environment[name] = getenv(name).map { String(cString: $0) } }
+        return environment
+    }
+
+    // MARK: What the keys mean
+
+    /// `zookeeper.client.secure` (or Kafka's `zookeeper.ssl.client.enable`) is `true`.
+    public var isSecure: Bool { self["zookeeper.client.secure"]?.trimmingBlanks().lowercased() == "true" }
+
+    /// `jute.maxbuffer`, the packet limit.
+    public var packetLimit: Int? { self["jute.maxbuffer"].flatMap { Int($0.trimmingBlanks()) } }
+
+    /// The TLS settings the keys describe, nil when `zookeeper.client.secure` is not `true`. Store files are
+    /// checked when the client is made (`TLSSettings.makeClientConfiguration`); here only the values are read
+    /// (and password files).
+    public func tlsSettings() throws(TLSError) -> TLSSettings? {
+        guard isSecure else { return nil }
+        var settings = TLSSettings(
+            trustStore: try store("zookeeper.ssl.trustStore"), keyStore: try store("zookeeper.ssl.keyStore"))
+        if let verification = self["zookeeper.ssl.hostnameVerification"] {
+            // Java's Boolean.parseBoolean, as ZKConfig.getBoolean: anything but "true" is false.
+            settings.hostnameVerification = verification.trimmingBlanks().lowercased() == "true"
+        }
+        // Apache enables `enabledProtocols` when given, else just `protocol`.
+        if let enabled = nonEmpty("zookeeper.ssl.enabledProtocols") {
+            settings.protocols = try TLSSettings.protocols(from: enabled, setting: "zookeeper.ssl.enabledProtocols")
+        } else if let single = nonEmpty("zookeeper.ssl.protocol") {
+            settings.protocols = try TLSSettings.protocols(from: single, setting: "zookeeper.ssl.protocol")
+            settings.protocolsSetting = "zookeeper.ssl.protocol"
+        }
+        if let suites = nonEmpty("zookeeper.ssl.ciphersuites") {
+            settings.cipherSuites = TLSSettings.cipherSuites(from: suites)
+        }
+        return settings
+    }
+
+    /// Applies the keys to a client configuration: the packet limit and TLS.
+    public func apply(to configuration: inout ZooKeeperClient.Configuration) throws(TLSError) {
+        if let packetLimit { configuration.packetLimit = packetLimit }
+        configuration.tls = try tlsSettings()
+    }
+
+    private func store(_ prefix: String) throws(TLSError) -> CertificateStore? {
+        guard let location = nonEmpty("\(prefix).location") else { return nil }
+        var password = self["\(prefix).password"]
+        if let passwordPath = nonEmpty("\(prefix).passwordPath") {
+            var text = String(
+                decoding: try TLSFile.read(passwordPath, setting: "\(prefix).passwordPath"), as: UTF8.self)
+            if text.hasSuffix("\n") { text.removeLast() }
+            password = text
+        }
+        let type = try StoreType.resolve(named: nonEmpty("\(prefix).type"), path: location, setting: "\(prefix).type")
+        return CertificateStore(path: location, password: password, type: type, setting: "\(prefix).location")
+    }
+
+    private func nonEmpty(_ key: String) -> String? {
+        guard let value = self[key]?.trimmingBlanks(), !value.isEmpty else { return nil }
+        return value
+    }
+
+    private mutating func merge(_ other: [String: String]) {
+        for (key, value) in other { values[Self.canonicalKey(key)] = value }
+    }
+
+    // MARK: Reading
+
+    /// Kafka's names for the same settings (its `ZkConfig`), and what each stands for.
+    private static let kafkaSpellings: [String: String] = [
+        "zookeeper.ssl.client.enable": "zookeeper.client.secure",
+        "zookeeper.ssl.keystore.location": "zookeeper.ssl.keyStore.location",
+        "zookeeper.ssl.keystore.password": "zookeeper.ssl.keyStore.password",
+        "zookeeper.ssl.keystore.type": "zookeeper.ssl.keyStore.type",
+        "zookeeper.ssl.truststore.location": "zookeeper.ssl.trustStore.location",
+        "zookeeper.ssl.truststore.password": "zookeeper.ssl.trustStore.password",
+        "zookeeper.ssl.truststore.type": "zookeeper.ssl.trustStore.type",
+        "zookeeper.ssl.enabled.protocols": "zookeeper.ssl.enabledProtocols",
+        "zookeeper.ssl.cipher.suites": "zookeeper.ssl.ciphersuites",
+        "zookeeper.ssl.endpoint.identification.algorithm": "zookeeper.ssl.hostnameVerification",
+    ]
+
+    private static func canonicalKey(_ key: String) -> String { kafkaSpellings[key] ?? key }
+
+    /// Kafka's endpoint identification algorithm is `HTTPS` (verify) or empty (do not).
+    private static func canonicalValue(key: String, value: String) -> String {
+        guard key == "zookeeper.ssl.endpoint.identification.algorithm" else { return value }
+        return value.trimmingBlanks().uppercased() == "HTTPS" ? "true" : "false"
+    }
+
+    /// The `-Dkey=value` words of a JVM command line, split on blanks as the shell splits `$CLIENT_JVMFLAGS`
+    /// (no quote handling: zkCli.sh leaves the variable unquoted). `-Dkey` alone sets an empty value.
+    public static func systemProperties(fromJVMFlags flags: String) -> [String: String] {
+        var properties: [String: String] = [:]
+        for word in flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) where word.hasPrefix("-D") {
+            let body = word.dropFirst(2)
+            guard !body.isEmpty else { continue }
+            if let equals = body.firstIndex(of: "=") {
+                let key = String(body[..<equals])
+                properties[key] = canonicalValue(key: key, value: String(body[body.index(after: equals)...]))
+            } else {
+                properties[String(body)] = ""
+            }
+        }
+        return properties
+    }
+
+    /// A Java properties file, simply read: `key=value`, `key: value` or `key value`; `#` and `!` comments;
+    /// surrounding blanks dropped.
+    public static func parse(_ text: String) -> [String: String] {
+        var properties: [String: String] = [:]
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let line = rawLine.drop { $0 == " " || $0 == "\t" }
+            guard let first = line.first, first != "#", first != "!" else { continue }
+            // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.
+            guard let end = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
+                properties[String(line)] = ""
+                continue
+            }
+            let key = String(line[..<end])
+            var rest = line[end...].drop { $0 == " " || $0 == "\t" }
+            if let first = rest.first, first == "=" || first == ":" { rest = rest.dropFirst() }
+            let value = String(rest.drop { $0 == " " || $0 == "\t" }).trimmingBlanks()
+            properties[key] = canonicalValue(key: key, value: value)
+        }
+        return properties
+    }
+}
+
+extension String {
+    fileprivate func trimmingBlanks() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingBlanks() -> String { String(self).trimmingBlanks() }
+}
