@@ -24,6 +24,9 @@ public enum AccessControl {
                 switch id.scheme {
                 case "ip":
                     if ipMatches(address: id.id, pattern: entry.id.id) { return true }
+                case saslScheme:
+                    // Apache's SASLAuthenticationProvider.matches: the sasl identity `super` matches every sasl id.
+                    if id.id == entry.id.id || id.id == "super" { return true }
                 default:
                     if id.id == entry.id.id { return true }
                 }
@@ -34,7 +37,9 @@ public enum AccessControl {
 
     /// Apache's fix-up: removes duplicates, expands `auth` into the connection's authenticated ids, and rejects
     /// unknown schemes and malformed ids. Returns nil for an invalid ACL (InvalidACL).
-    public static func fixUp(_ acl: [ACL], ids: [Id]) -> [ACL]? {
+    ///
+    /// `sasl` ids are valid only when `saslEnabled` (`authProvider.N=…SASLAuthenticationProvider`).
+    public static func fixUp(_ acl: [ACL], ids: [Id], saslEnabled: Bool = false) -> [ACL]? {
         if acl.isEmpty { return nil }
         var result: [ACL] = []
         func add(_ entry: ACL) {
@@ -48,7 +53,7 @@ public enum AccessControl {
             case "auth":
                 // Only schemes whose ids prove who the user is qualify: digest does, ip does not.
                 var expanded = false
-                for id in ids where id.scheme == "digest" {
+                for id in ids where id.scheme == "digest" || (id.scheme == saslScheme && saslEnabled) {
                     add(ACL(permissions: entry.permissions, id: id))
                     expanded = true
                 }
@@ -58,6 +63,9 @@ public enum AccessControl {
                 add(entry)
             case "ip":
                 guard parseIPPattern(entry.id.id) != nil else { return nil }
+                add(entry)
+            case saslScheme:
+                guard saslEnabled, isValidSASLId(entry.id.id) else { return nil }
                 add(entry)
             default:
                 return nil
@@ -75,6 +83,34 @@ public enum AccessControl {
         }
     }
 
+    // MARK: Apache's order
+
+    /// The ids in the order Apache lists them (`whoami`): a connection's ids live in a set backed by Java's
+    /// `ConcurrentHashMap`, so they come out by hash bucket (the `Id` record's jute hash of the two strings' Java
+    /// hashes, spread as the map spreads it), and in the order they were added within a bucket. Exact while the
+    /// map has its first 16 buckets (fewer than 12 ids).
+    public static func inApacheOrder(_ ids: [Id]) -> [Id] {
+        var buckets = 16
+        while ids.count >= buckets * 3 / 4 { buckets *= 2 }
+        return ids.enumerated().sorted { lhs, rhs in
+            let left = bucket(of: lhs.element, buckets: buckets)
+            let right = bucket(of: rhs.element, buckets: buckets)
+            return left != right ? left < right : lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    private static func bucket(of id: Id, buckets: Int) -> Int {
+        // `Id.hashCode()` as jute generates it.
+        let hash = 37 &* (37 &* 17 &+ javaHash(id.scheme)) &+ javaHash(id.id)
+        let spread = (hash ^ Int32(bitPattern: UInt32(bitPattern: hash) >> 16)) & 0x7fff_ffff
+        return Int(spread) & (buckets - 1)
+    }
+
+    /// Java's `String.hashCode()`: over UTF-16 code units, wrapping.
+    private static func javaHash(_ text: String) -> Int32 {
+        text.utf16.reduce(Int32(0)) { 31 &* $0 &+ Int32($1) }
+    }
+
     // MARK: digest
 
     /// `user:base64(sha1("user:password"))` for credentials `user:password`, as `DigestAuthenticationProvider`
@@ -83,6 +119,21 @@ public enum AccessControl {
         let text = String(decoding: credentials, as: UTF8.self)
         let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         return "\(user):\(Base64.encode(SHA1.hash(credentials)))"
+    }
+
+    // MARK: sasl
+
+    /// The scheme of an identity proved by a SASL login.
+    public static let saslScheme = "sasl"
+
+    /// Apache's `SASLAuthenticationProvider.isValid`: what its `KerberosName` accepts, a name without `@`, or
+    /// `name[/host]@realm` with none of the parts holding `/` or `@`.
+    public static func isValidSASLId(_ id: String) -> Bool {
+        guard let at = id.firstIndex(of: "@") else { return true }
+        let principal = id[..<at]
+        let realm = id[id.index(after: at)...]
+        guard !realm.contains("@"), !realm.contains("/") else { return false }
+        return principal.split(separator: "/", omittingEmptySubsequences: false).count <= 2
     }
 
     /// A digest id has exactly one colon (`user:hash`).

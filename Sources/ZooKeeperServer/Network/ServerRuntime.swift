@@ -119,6 +119,11 @@ final class ServerRuntime: @unchecked Sendable {
     func request(_ handler: ConnectionHandler, header: RequestHeader, body: inout ByteBuffer) {
         guard let id = handler.id else { return }
         perform(core.request(id, header: header, body: &body))
+        if header.opCode == .sasl {
+            for reason in core.takeSASLFailures() {
+                logger.warning("SASL login from \(handler.remoteAddress) failed, connection closed: \(reason)")
+            }
+        }
     }
 
     /// Hands the core's outputs to their connections. Everything produced now may reflect the latest
