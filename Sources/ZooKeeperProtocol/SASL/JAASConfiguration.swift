@@ -29,6 +29,11 @@ public struct JAASConfiguration: Sendable, Hashable {
         public var kind: Kind
         public var message: String
         public var description: String { message }
+
+        public init(kind: Kind, message: String) {
+            self.kind = kind
+            self.message = message
+        }
     }
 
     public enum ControlFlag: String, Sendable, Hashable {
