@@ -103,7 +103,11 @@ import ZooKeeperTestSupport
             #expect(header.error == .ok)
         }
         let (header, _) = try #require(connection.call(.exists(PathWatchRequest(path: "/", watch: false)), xid: 5))
-        return (header, connection.isClosedByServer())
+        guard header.error == .ok else { return (header, connection.isClosedByServer()) }
+        // Still open: the next request is answered.
+        let (next, _) = try #require(connection.call(.whoAmI, xid: 6))
+        #expect(next.error == .ok)
+        return (header, false)
     }
 
     @Test(arguments: TestServerKind.allCases)
