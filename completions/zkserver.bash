@@ -6,7 +6,7 @@ _zkserver() {
     local previous=${COMP_WORDS[COMP_CWORD - 1]}
     COMPREPLY=()
     case $previous in
-    --port | --host)
+    --port | --host | --secure-port)
         return
         ;;
     --data-dir)
@@ -29,7 +29,7 @@ _zkserver() {
         ;;
     esac
     if [[ $current == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W '--port --host --data-dir --in-memory --jaas --log-level --log-format --check-config -h --help' -- "$current")
+        mapfile -t COMPREPLY < <(compgen -W '--port --host --secure-port --data-dir --in-memory --jaas --log-level --log-format --check-config -h --help' -- "$current")
         return
     fi
     compopt -o filenames 2>/dev/null
