@@ -14,6 +14,11 @@ _zkserver() {
         mapfile -t COMPREPLY < <(compgen -d -- "$current")
         return
         ;;
+    --jaas)
+        compopt -o filenames 2>/dev/null
+        mapfile -t COMPREPLY < <(compgen -f -- "$current")
+        return
+        ;;
     --log-level)
         mapfile -t COMPREPLY < <(compgen -W 'trace debug info notice warning error critical' -- "$current")
         return
@@ -24,7 +29,7 @@ _zkserver() {
         ;;
     esac
     if [[ $current == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W '--port --host --secure-port --data-dir --in-memory --log-level --log-format --check-config -h --help' -- "$current")
+        mapfile -t COMPREPLY < <(compgen -W '--port --host --secure-port --data-dir --in-memory --jaas --log-level --log-format --check-config -h --help' -- "$current")
         return
     fi
     compopt -o filenames 2>/dev/null

@@ -14,6 +14,7 @@ complete --command zkserver --long-option host --exclusive --description 'The ad
 complete --command zkserver --long-option secure-port --exclusive --description 'A port that accepts only TLS (secureClientPort); 0 picks a free one'
 complete --command zkserver --long-option data-dir --exclusive --arguments '(__fish_complete_directories (commandline --current-token))' --description 'The data directory (dataDir)'
 complete --command zkserver --long-option in-memory --description 'Keep everything in memory (no data directory)'
+complete --command zkserver --long-option jaas --force-files --require-parameter --description 'A JAAS file whose Server section lists the SASL users'
 complete --command zkserver --long-option log-level --exclusive --arguments 'trace debug info notice warning error critical' --description 'How much to log'
 complete --command zkserver --long-option log-format --exclusive --arguments 'text logfmt json' --description 'One line per message: text, logfmt or json'
 complete --command zkserver --long-option check-config --description 'Check the configuration and exit'

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import ZooKeeperProtocol
 import ZooKeeperServer
 import ZooKeeperTLS
 
@@ -47,6 +48,15 @@ struct ZKServerCommand: AsyncParsableCommand {
     var inMemory = false
 
     @Option(
+        name: .customLong("jaas"),
+        help: ArgumentHelp(
+            "A JAAS file whose Server section lists the SASL DIGEST-MD5 users (user_NAME=\"password\").",
+            discussion:
+                "Otherwise -Djava.security.auth.login.config=FILE in SERVER_JVMFLAGS or JVMFLAGS, as zkServer.sh reads it."
+        ), completion: .file())
+    var jaasFile: String?
+
+    @Option(
         name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.",
         completion: .list(Logger.Level.allCases.map(\.rawValue)))
     var logLevel: String = "info"
@@ -63,6 +73,13 @@ struct ZKServerCommand: AsyncParsableCommand {
     )
     var checkConfig = false
 
+    /// The system properties (`-Dzookeeper.…`) of SASL and authentication that zkserver reads from the JVM flags;
+    /// a name stands for itself and the keys under it.
+    static let saslSystemProperties = [
+        "zookeeper.sessionRequireClientSASLAuth", "zookeeper.enforce.auth", "zookeeper.superUser",
+        "zookeeper.sasl.serverconfig", "zookeeper.kerberos", "zookeeper.authProvider",
+    ]
+
     /// A configuration that cannot work: one line on stderr, exit 64, and no usage text (the options were fine).
     private func configurationError(_ message: String) -> ExitCode {
         standardError("zkserver: \(message)\n")
@@ -78,6 +95,24 @@ struct ZKServerCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
         var warnings: [String] = []
+        // The system properties zkServer.sh would put on the java line (JVMFLAGS after SERVER_JVMFLAGS, so it
+        // wins); zoo.cfg's keys then win over them, as Apache sets them over the JVM's.
+        var jvmProperties: [String: String] = [:]
+        for variable in ["SERVER_JVMFLAGS", "JVMFLAGS"] {
+            guard let flags = getenv(variable).map({ String(cString: $0) }) else { continue }
+            jvmProperties.merge(JVMFlags.systemProperties(flags)) { $1 }
+        }
+        let saslProperties = jvmProperties.filter { key, _ in
+            Self.saslSystemProperties.contains { key == $0 || key.hasPrefix($0 + ".") }
+        }
+        if !saslProperties.isEmpty {
+            let text = saslProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+            do {
+                configuration = try ZooCfg.parse(text, base: configuration).configuration
+            } catch {
+                throw configurationError("SERVER_JVMFLAGS/JVMFLAGS: \(error.description)")
+            }
+        }
         if let configFile {
             let text: String
             do {
@@ -107,6 +142,14 @@ struct ZKServerCommand: AsyncParsableCommand {
         if inMemory {
             configuration.dataDirectory = nil
             configuration.dataLogDirectory = nil
+        }
+        do {
+            if let jaas = jaasFile ?? jvmProperties["java.security.auth.login.config"] {
+                try configuration.sasl.loadJAAS(file: jaas)
+            }
+            try configuration.sasl.validate()
+        } catch {
+            throw configurationError(error.description)
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")

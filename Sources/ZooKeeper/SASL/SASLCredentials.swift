@@ -33,3 +33,21 @@ public struct SASLCredentials: Sendable, Hashable, CustomStringConvertible {
     /// The password is never shown.
     public var description: String { "\(mechanismName) as \(username)" }
 }
+
+extension SASLCredentials {
+    /// The credentials of a JAAS client section (`Client` unless `zookeeper.sasl.clientconfig` names another).
+    ///
+    /// Throws a one-line error naming the cause; a Kerberos section is recognised but not supported yet.
+    public init(jaas: JAASConfiguration, section: String = JAASConfiguration.defaultClientSection)
+        throws(JAASConfiguration.Error)
+    {
+        switch try jaas.clientLogin(section: section) {
+        case .digest(let username, let password):
+            self = .digestMD5(username: username, password: password)
+        case .kerberos:
+            throw JAASConfiguration.Error(
+                kind: .unusable,
+                message: "\(jaas.source): section '\(section)': Kerberos (Krb5LoginModule) is not supported yet")
+        }
+    }
+}

@@ -55,6 +55,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var forceSync: Bool = true
     /// `clientPortListenBacklog` (-1: the system default).
     public var listenBacklog: Int = -1
+    /// SASL logins (the JAAS `Server` section), the `sasl` ACL scheme and the enforcement of authentication.
+    public var sasl = SASLSettings()
 
     public init() {}
 

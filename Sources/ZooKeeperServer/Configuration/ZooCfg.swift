@@ -118,6 +118,28 @@ public enum ZooCfg {
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()
+            case "sessionRequireClientSASLAuth", "zookeeper.sessionRequireClientSASLAuth":
+                configuration.sasl.sessionRequireClientSASLAuth = try boolean()
+            case "enforce.auth.enabled", "zookeeper.enforce.auth.enabled":
+                configuration.sasl.enforceAuthEnabled = try boolean()
+            case "enforce.auth.schemes", "zookeeper.enforce.auth.schemes":
+                configuration.sasl.enforceAuthSchemes = value.split(separator: ",").map {
+                    $0.trimmingCharacters(in: " \t")
+                }.filter { !$0.isEmpty }
+            case "superUser", "zookeeper.superUser":
+                configuration.sasl.superUser = value
+            case "sasl.serverconfig", "zookeeper.sasl.serverconfig":
+                configuration.sasl.serverSection = value
+            case "kerberos.removeHostFromPrincipal", "zookeeper.kerberos.removeHostFromPrincipal":
+                configuration.sasl.removeHostFromPrincipal = try boolean()
+            case "kerberos.removeRealmFromPrincipal", "zookeeper.kerberos.removeRealmFromPrincipal":
+                configuration.sasl.removeRealmFromPrincipal = try boolean()
+            case _ where key.hasPrefix("authProvider.") || key.hasPrefix("zookeeper.authProvider."):
+                if value == SASLSettings.providerClass {
+                    configuration.sasl.providerEnabled = true
+                } else if value != "org.apache.zookeeper.server.auth.X509AuthenticationProvider" {
+                    warnings.append("\(key)=\(value): zkserver has no such authentication provider; ignored")
+                }
             case _ where tlsKey.hasPrefix("ssl.") && !tlsKey.hasPrefix("ssl.quorum."):
                 tlsSettingsGiven.append(key)
                 switch tlsKey {

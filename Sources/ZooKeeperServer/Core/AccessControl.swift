@@ -26,6 +26,9 @@ public enum AccessControl {
                 switch id.scheme {
                 case "ip":
                     if ipMatches(address: id.id, pattern: entry.id.id) { return true }
+                case saslScheme:
+                    // Apache's SASLAuthenticationProvider.matches: the sasl identity `super` matches every sasl id.
+                    if id.id == entry.id.id || id.id == "super" { return true }
                 default:
                     if id.id == entry.id.id { return true }
                 }
@@ -36,7 +39,9 @@ public enum AccessControl {
 
     /// Apache's fix-up: removes duplicates, expands `auth` into the connection's authenticated ids, and rejects
     /// unknown schemes and malformed ids. Returns nil for an invalid ACL (InvalidACL).
-    public static func fixUp(_ acl: [ACL], ids: [Id]) -> [ACL]? {
+    ///
+    /// `sasl` ids are valid only when `saslEnabled` (`authProvider.N=…SASLAuthenticationProvider`).
+    public static func fixUp(_ acl: [ACL], ids: [Id], saslEnabled: Bool = false) -> [ACL]? {
         if acl.isEmpty { return nil }
         var result: [ACL] = []
         func add(_ entry: ACL) {
@@ -48,9 +53,10 @@ public enum AccessControl {
                 guard entry.id.id == "anyone" else { return nil }
                 add(entry)
             case "auth":
-                // Only schemes whose ids prove who the user is qualify: digest and x509 do, ip does not.
+                // Only schemes whose ids prove who the user is qualify: digest, x509 and sasl do, ip does not.
                 var expanded = false
-                for id in ids where id.scheme == "digest" || id.scheme == x509Scheme {
+                for id in ids
+                where id.scheme == "digest" || id.scheme == x509Scheme || (id.scheme == saslScheme && saslEnabled) {
                     add(ACL(permissions: entry.permissions, id: id))
                     expanded = true
                 }
@@ -60,6 +66,9 @@ public enum AccessControl {
                 add(entry)
             case "ip":
                 guard parseIPPattern(entry.id.id) != nil else { return nil }
+                add(entry)
+            case saslScheme:
+                guard saslEnabled, isValidSASLId(entry.id.id) else { return nil }
                 add(entry)
             case x509Scheme:
                 // Any subject is a valid id, as in Apache's X509AuthenticationProvider.
@@ -116,6 +125,21 @@ public enum AccessControl {
         let text = String(decoding: credentials, as: UTF8.self)
         let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         return "\(user):\(Base64.encode(SHA1.hash(credentials)))"
+    }
+
+    // MARK: sasl
+
+    /// The scheme of an identity proved by a SASL login.
+    public static let saslScheme = "sasl"
+
+    /// Apache's `SASLAuthenticationProvider.isValid`: what its `KerberosName` accepts, a name without `@`, or
+    /// `name[/host]@realm` with none of the parts holding `/` or `@`.
+    public static func isValidSASLId(_ id: String) -> Bool {
+        guard let at = id.firstIndex(of: "@") else { return true }
+        let principal = id[..<at]
+        let realm = id[id.index(after: at)...]
+        guard !realm.contains("@"), !realm.contains("/") else { return false }
+        return principal.split(separator: "/", omittingEmptySubsequences: false).count <= 2
     }
 
     /// A digest id has exactly one colon (`user:hash`).

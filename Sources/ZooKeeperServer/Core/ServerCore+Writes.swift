@@ -63,7 +63,9 @@ extension ServerCore {
         }
         let parentPath = try parentPath(of: r.path)
         let ids = ids(of: connection)
-        guard let acl = AccessControl.fixUp(r.acl, ids: ids) else { throw KeeperFailure(.invalidACL) }
+        guard let acl = AccessControl.fixUp(r.acl, ids: ids, saslEnabled: configuration.sasl.providerEnabled) else {
+            throw KeeperFailure(.invalidACL)
+        }
         guard let parent = tree.node(at: parentPath) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.create, parent, ids: ids) else { throw KeeperFailure(.noAuth) }
         let path = mode.isSequential ? r.path + DataTree.sequenceSuffix(parent.childCreations) : r.path
@@ -126,7 +128,9 @@ extension ServerCore {
         if ZooKeeperPath.problem(with: r.path) != nil { throw KeeperFailure(.badArguments) }
         let ids = ids(of: connection)
         // The ACL is checked before the node, so a bad ACL on a missing node reports InvalidACL (as Apache).
-        guard let acl = AccessControl.fixUp(r.acl, ids: ids) else { throw KeeperFailure(.invalidACL) }
+        guard let acl = AccessControl.fixUp(r.acl, ids: ids, saslEnabled: configuration.sasl.providerEnabled) else {
+            throw KeeperFailure(.invalidACL)
+        }
         guard let node = tree.node(at: r.path) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.admin, node, ids: ids) else { throw KeeperFailure(.noAuth) }
         if r.version != -1 && r.version != node.aversion { throw KeeperFailure(.badVersion) }

@@ -54,6 +54,8 @@ public final class ServerCore {
         var ids: [Id]
         var sessionID: Int64?
         var isClosing = false
+        /// The connection's SASL login, from its first SASL request on.
+        var sasl: DigestMD5Server?
     }
 
     public init(
@@ -179,6 +181,17 @@ public final class ServerCore {
         }
         sessions.touch(sessionID, now: clock.monotonicMilliseconds())
         let xid = header.xid
+        if header.opCode != .auth && header.opCode != .sasl, let schemes = configuration.sasl.enforcedSchemes,
+            !context.ids.contains(where: { schemes.contains($0.scheme) })
+        {
+            // Apache's AuthenticationHelper: anything but auth and SASL from a session that has not authenticated
+            // with an enforced scheme is refused and its connection closed (the session lives on until it expires).
+            connections[connection]?.isClosing = true
+            return [
+                .reply(connection, ReplyHeader(xid: xid, zxid: 0, error: .sessionClosedRequireSaslAuth), .empty),
+                .close(connection),
+            ]
+        }
         guard Self.servedOpCodes.contains(header.opCode) else {
             connections[connection]?.isClosing = true
             return [
@@ -273,9 +286,8 @@ public final class ServerCore {
             reply(connection, xid: xid, .empty, error: code)
         case .auth(let packet):
             authenticate(packet, xid: xid, connection: connection)
-        case .sasl:
-            // No SASL mechanism is configured: an empty challenge, as Apache answers without a SASL server.
-            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(nil)))
+        case .sasl(let token):
+            saslLogin(token ?? [], xid: xid, connection: connection)
         case .check:
             // Only valid inside a multi.
             connections[connection]?.isClosing = true
@@ -416,6 +428,59 @@ public final class ServerCore {
             connections[connection]?.ids.append(id)
         }
         outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .empty))
+    }
+
+    // MARK: SASL
+
+    /// One step of the connection's DIGEST-MD5 login. A failure, a token after the login completed included,
+    /// costs the connection (AuthFailed, or SessionClosedRequireSaslAuth when SASL is required), as in Apache.
+    private func saslLogin(_ token: [UInt8], xid: Int32, connection: ConnectionID) {
+        guard let users = configuration.sasl.digestUsers else {
+            // No JAAS login: Apache answers with no token and the client goes on unauthenticated.
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(nil)))
+            return
+        }
+        var login =
+            connections[connection]?.sasl
+            ?? DigestMD5Server(passwords: users, nonce: makeNonce())
+        let step = login.responseReceived(token)
+        connections[connection]?.sasl = login
+        switch step {
+        case .challenge(let challenge):
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
+        case .completed(let username, let proof):
+            var added = [Id(scheme: AccessControl.saslScheme, id: username)]
+            if configuration.sasl.superUser == username { added.append(Id(scheme: AccessControl.superScheme, id: "")) }
+            for id in added where !(connections[connection]?.ids.contains(id) ?? true) {
+                connections[connection]?.ids.append(id)
+            }
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(proof)))
+        case .failed(let reason):
+            saslFailures.append(reason)
+            let code: ZooKeeperError.Code =
+                configuration.sasl.isSASLAuthRequired ? .sessionClosedRequireSaslAuth : .authFailed
+            connections[connection]?.isClosing = true
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0, error: code), .token(nil)))
+            outputs.append(.close(connection))
+        }
+    }
+
+    /// Why SASL logins failed, oldest first, for the network layer to log (`takeSASLFailures()`).
+    private var saslFailures: [String] = []
+
+    /// The reasons of the SASL logins that failed since the last call.
+    public func takeSASLFailures() -> [String] {
+        defer { saslFailures.removeAll() }
+        return saslFailures
+    }
+
+    /// 128 random bits in hex.
+    private func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let word = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - word.count) + word
+        }.joined()
     }
 
     // MARK: Reads

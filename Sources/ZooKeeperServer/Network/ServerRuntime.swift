@@ -121,6 +121,11 @@ final class ServerRuntime: @unchecked Sendable {
     func request(_ handler: ConnectionHandler, header: RequestHeader, body: inout ByteBuffer) {
         guard let id = handler.id else { return }
         perform(core.request(id, header: header, body: &body))
+        if header.opCode == .sasl {
+            for reason in core.takeSASLFailures() {
+                logger.warning("SASL login from \(handler.remoteAddress) failed, connection closed: \(reason)")
+            }
+        }
     }
 
     /// The connection's TLS handshake verified a client certificate with this subject.

@@ -11,6 +11,8 @@
 ///
 /// ZooKeeper clients read the `Client` section (or the one named by `zookeeper.sasl.clientconfig`): a
 /// `DigestLoginModule` with `username` and `password` for DIGEST-MD5, or a `Krb5LoginModule` for Kerberos.
+/// Servers read the `Server` section (or `zookeeper.sasl.serverconfig`): a `DigestLoginModule` lists its users as
+/// `user_NAME="password"` options.
 /// Comments are `//` and `/* */`. Java's `${property}` expansion is not done.
 public struct JAASConfiguration: Sendable, Hashable {
     /// Why a file cannot be used, in one line naming the file, and the line when there is one.
@@ -27,6 +29,11 @@ public struct JAASConfiguration: Sendable, Hashable {
         public var kind: Kind
         public var message: String
         public var description: String { message }
+
+        public init(kind: Kind, message: String) {
+            self.kind = kind
+            self.message = message
+        }
     }
 
     public enum ControlFlag: String, Sendable, Hashable {
@@ -348,24 +355,6 @@ private struct Parser {
             } else {
                 return
             }
-        }
-    }
-}
-
-extension SASLCredentials {
-    /// The credentials of a JAAS client section (`Client` unless `zookeeper.sasl.clientconfig` names another).
-    ///
-    /// Throws a one-line error naming the cause; a Kerberos section is recognised but not supported yet.
-    public init(jaas: JAASConfiguration, section: String = JAASConfiguration.defaultClientSection)
-        throws(JAASConfiguration.Error)
-    {
-        switch try jaas.clientLogin(section: section) {
-        case .digest(let username, let password):
-            self = .digestMD5(username: username, password: password)
-        case .kerberos:
-            throw JAASConfiguration.Error(
-                kind: .unusable,
-                message: "\(jaas.source): section '\(section)': Kerberos (Krb5LoginModule) is not supported yet")
         }
     }
 }

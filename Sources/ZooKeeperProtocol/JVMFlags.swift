@@ -1,0 +1,19 @@
+/// The `-Dkey=value` system properties of a JVM command line, as zkServer.sh and zkCli.sh users give them in
+/// `SERVER_JVMFLAGS`, `CLIENT_JVMFLAGS` and `JVMFLAGS`.
+public enum JVMFlags {
+    /// The system properties of `flags`, split on blanks as the shell splits the unquoted variable (no quote
+    /// handling); a later word wins, as on a java command line; `-Dkey` alone sets an empty value.
+    public static func systemProperties(_ flags: String) -> [String: String] {
+        var properties: [String: String] = [:]
+        for word in flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) where word.hasPrefix("-D") {
+            let body = word.dropFirst(2)
+            guard !body.isEmpty else { continue }
+            if let equals = body.firstIndex(of: "=") {
+                properties[String(body[..<equals])] = String(body[body.index(after: equals)...])
+            } else {
+                properties[String(body)] = ""
+            }
+        }
+        return properties
+    }
+}

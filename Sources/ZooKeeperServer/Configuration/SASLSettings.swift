@@ -1,0 +1,102 @@
+import ZooKeeperProtocol
+
+/// SASL and the enforcement of authentication, as Apache reads them: the JAAS `Server` section (a JVM property
+/// there, `--jaas` or `-Djava.security.auth.login.config=` in `SERVER_JVMFLAGS`/`JVMFLAGS` here),
+/// `authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider`, `sessionRequireClientSASLAuth`,
+/// `enforce.auth.enabled`/`enforce.auth.schemes` and `superUser`.
+public struct SASLSettings: Sendable, Hashable {
+    /// Apache's class name that enables the `sasl` ACL scheme.
+    public static let providerClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+    /// The JAAS section a server reads unless `zookeeper.sasl.serverconfig` names another.
+    public static let defaultServerSection = "Server"
+
+    /// DIGEST-MD5 users and their passwords (`user_NAME="password"` in the JAAS section); nil when no JAAS file is
+    /// configured, in which case a SASL request gets an empty answer, as Apache gives without a login.
+    public var digestUsers: [String: String]? = nil
+    /// `authProvider.N=…SASLAuthenticationProvider`: ACLs may name `sasl` ids.
+    public var providerEnabled = false
+    /// `sessionRequireClientSASLAuth`: every session must log in with SASL before any other request.
+    public var sessionRequireClientSASLAuth = false
+    /// `enforce.auth.enabled` with `enforce.auth.schemes`: a session must have authenticated with one of the
+    /// schemes before any other request.
+    public var enforceAuthEnabled = false
+    public var enforceAuthSchemes: [String] = []
+    /// `superUser` (`zookeeper.superUser`): the SASL identity that is the super user.
+    public var superUser: String? = nil
+    /// `sasl.serverconfig` (`zookeeper.sasl.serverconfig`): the JAAS section to read.
+    public var serverSection = defaultServerSection
+    /// `kerberos.removeHostFromPrincipal` / `kerberos.removeRealmFromPrincipal`: accepted, and without effect,
+    /// since they change only Kerberos principals (`name/host@REALM`), and zkserver has no Kerberos yet.
+    public var removeHostFromPrincipal = false
+    public var removeRealmFromPrincipal = false
+
+    public init() {}
+
+    /// The schemes one of which a session must have authenticated with before any request other than auth and
+    /// SASL; nil when nothing is enforced. `sessionRequireClientSASLAuth` wins over `enforce.auth.*`, as in Apache.
+    public var enforcedSchemes: Set<String>? {
+        if sessionRequireClientSASLAuth { return ["sasl"] }
+        return enforceAuthEnabled ? Set(enforceAuthSchemes) : nil
+    }
+
+    /// Whether a failed SASL login is answered with SessionClosedRequireSaslAuth rather than AuthFailed.
+    public var isSASLAuthRequired: Bool { enforcedSchemes?.contains("sasl") ?? false }
+
+    /// The schemes a session can authenticate with here.
+    var availableSchemes: Set<String> {
+        providerEnabled ? ["digest", "ip", "sasl"] : ["digest", "ip"]
+    }
+
+    /// Checks the enforcement settings as Apache's `AuthenticationHelper` does at start-up.
+    public func validate() throws(ZooCfg.Failure) {
+        guard let schemes = enforcedSchemes else { return }
+        if schemes.isEmpty {
+            throw ZooCfg.Failure("enforce.auth.enabled is true, so enforce.auth.schemes must name at least one scheme")
+        }
+        for scheme in schemes.sorted() where !availableSchemes.contains(scheme) {
+            throw ZooCfg.Failure(
+                "authentication scheme \(scheme) is not available"
+                    + (scheme == "sasl" ? " (add authProvider.1=\(Self.providerClass))" : ""))
+        }
+    }
+
+    /// Reads the users of the JAAS file's server section: every `user_NAME` option of its modules. A section with
+    /// a `Krb5LoginModule` is refused: zkserver has no Kerberos yet.
+    public mutating func loadJAAS(file: String) throws(ZooCfg.Failure) {
+        let jaas: JAASConfiguration
+        do {
+            jaas = try JAASConfiguration(contentsOf: file)
+        } catch {
+            throw ZooCfg.Failure(error.message)
+        }
+        try loadJAAS(jaas)
+    }
+
+    public mutating func loadJAAS(_ jaas: JAASConfiguration) throws(ZooCfg.Failure) {
+        guard let modules = jaas.section(serverSection) else {
+            throw ZooCfg.Failure("\(jaas.source): no JAAS section named '\(serverSection)'")
+        }
+        var users: [String: String] = [:]
+        var hasDigestModule = false
+        for module in modules {
+            switch module.className {
+            case JAASConfiguration.kerberosLoginModule:
+                throw ZooCfg.Failure(
+                    "\(jaas.source): section '\(serverSection)': Kerberos (Krb5LoginModule) is not supported by "
+                        + "zkserver yet; use DigestLoginModule")
+            case JAASConfiguration.digestLoginModule:
+                hasDigestModule = true
+            default:
+                break
+            }
+            for (name, value) in module.options where name.hasPrefix("user_") {
+                users[String(name.dropFirst("user_".count))] = value
+            }
+        }
+        guard hasDigestModule else {
+            throw ZooCfg.Failure(
+                "\(jaas.source): section '\(serverSection)' has no \(JAASConfiguration.digestLoginModule)")
+        }
+        digestUsers = users
+    }
+}
