@@ -84,6 +84,29 @@ public struct ClientProperties: Sendable, Hashable {
         return settings
     }
 
+    // MARK: SASL
+
+    /// `java.security.auth.login.config`: the JAAS file, from the file or a `-D` word of the JVM flags.
+    public var jaasConfigurationFile: String? { nonEmpty("java.security.auth.login.config") }
+
+    /// `zookeeper.sasl.clientconfig`: the JAAS section of the client's login (`Client` by default).
+    public var saslClientSection: String {
+        nonEmpty("zookeeper.sasl.clientconfig") ?? JAASConfiguration.defaultClientSection
+    }
+
+    /// `zookeeper.sasl.client`: SASL is tried unless this is `false` (Apache's default is true).
+    public var isSASLEnabled: Bool { self["zookeeper.sasl.client"]?.trimmingBlanks().lowercased() != "false" }
+
+    /// The SASL login these properties ask for: nil when SASL is off, when no JAAS file is named, or when the
+    /// file has no such section (Apache's client then connects without SASL too). A file that cannot be read,
+    /// does not parse, or whose section cannot be used is a one-line error.
+    public func saslCredentials() throws(JAASConfiguration.Error) -> SASLCredentials? {
+        guard isSASLEnabled, let file = jaasConfigurationFile else { return nil }
+        let jaas = try JAASConfiguration(contentsOf: file)
+        guard jaas.section(saslClientSection) != nil else { return nil }
+        return try SASLCredentials(jaas: jaas, section: saslClientSection)
+    }
+
     /// Applies the keys to a client configuration: the packet limit and TLS.
     public func apply(to configuration: inout ZooKeeperClient.Configuration) throws(TLSError) {
         if let packetLimit { configuration.packetLimit = packetLimit }

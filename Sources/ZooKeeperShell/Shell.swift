@@ -15,6 +15,8 @@ public struct ShellConfiguration: Sendable {
     public var packetLimit: Int?
     /// TLS for the connection (from `-client-configuration` and `CLIENT_JVMFLAGS`); nil for plaintext.
     public var tls: TLSSettings?
+    /// A SASL login (DIGEST-MD5 or Kerberos), from the JAAS file the client configuration names.
+    public var sasl: SASLCredentials?
     /// Interactive shells print connection changes (`WATCHER::` blocks of type None); scripts and one-shot
     /// commands do not, so that their output holds only results.
     public var interactive = false
@@ -146,6 +148,7 @@ public final class Shell: @unchecked Sendable {
         settings.requestTimeoutWhileDisconnected = configuration.requestTimeoutWhileDisconnected
         if let limit = configuration.packetLimit { settings.packetLimit = limit }
         settings.tls = configuration.tls
+        settings.sasl = configuration.sasl
         settings.defaultEventHandler = { event in events.deliver(event) }
         return try ZooKeeperClient(connectString: connectString, configuration: settings)
     }

@@ -179,8 +179,11 @@ struct Invocation {
             }
             standardOutput("Connecting to \(server)\n")
         }
-        if settings.waitForConnection || (configuration.tls != nil && !configuration.interactive) {
-            // Over TLS a handshake every server fails (an untrusted certificate, ...) is reported at once.
+        if settings.waitForConnection
+            || ((configuration.tls != nil || configuration.sasl != nil) && !configuration.interactive)
+        {
+            // Over TLS a handshake every server fails (an untrusted certificate, ...) is reported at once, and so
+            // is a SASL login the server refuses.
             let timeout = settings.waitForConnection ? settings.timeout : 5_000
             let connected = runBlocking { () -> String? in
                 do {
@@ -211,17 +214,29 @@ struct Invocation {
     }
 
     /// Apache's client configuration: the `-client-configuration` file's keys over the `-D` words of
-    /// CLIENT_JVMFLAGS (TLS, jute.maxbuffer). A bad file, store, password or setting is one line and status 2,
-    /// before any connection is tried.
+    /// CLIENT_JVMFLAGS (TLS, jute.maxbuffer, the JAAS file of a SASL login). A bad file, store, password or
+    /// setting is one line and status 2, before any connection is tried; so is an unreadable JAAS file, while
+    /// a JAAS file that does not parse or cannot be used is one line and status 1 (a failed login's status).
     private func applyClientConfiguration(_ file: String?, to configuration: inout ShellConfiguration) {
+        let properties: ClientProperties
         do {
-            let properties = try ClientProperties.load(file: file)
+            properties = try ClientProperties.load(file: file)
             if let limit = properties.packetLimit { configuration.packetLimit = limit }
             configuration.tls = try properties.tlsSettings()
             _ = try configuration.tls?.makeClientConfiguration()
         } catch {
             standardError("zkcli: \(error)\n")
             Glibc.exit(2)
+        }
+        do {
+            configuration.sasl = try properties.saslCredentials()
+        } catch {
+            standardError("zkcli: \(error)\n")
+            Glibc.exit(error.kind == .unreadable ? 2 : ExitCode.failure)
+        }
+        if configuration.sasl == nil, properties.isSASLEnabled, let jaas = properties.jaasConfigurationFile {
+            // As Apache's client: no such section means no SASL login, said once.
+            standardError("zkcli: \(jaas) has no section '\(properties.saslClientSection)': connecting without SASL\n")
         }
     }
 
