@@ -32,14 +32,19 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
     private let lock = NSLock()
     private var process: ManagedProcess?
     private let systemProperties: [String]
+    /// A command the JVM runs under (`ip netns exec NS`), for a member on a host of a `NetworkLab`.
+    private let launcher: [String]
 
-    init(clientPort: Int, host: String = "127.0.0.1", directory: String, configFile: String, systemProperties: [String])
-    {
+    init(
+        clientPort: Int, host: String = "127.0.0.1", directory: String, configFile: String, systemProperties: [String],
+        launcher: [String] = []
+    ) {
         self.clientPort = clientPort
         self.host = host
         self.directory = directory
         self.configFile = configFile
         self.systemProperties = systemProperties
+        self.launcher = launcher
     }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(clientPort)" : "\(host):\(clientPort)" }
@@ -58,9 +63,11 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
             ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"] + systemProperties + [
                 "-cp", classPath, mainClass, configFile,
             ]
+        // Under a launcher, the JVM is a grandchild: a process group of its own makes the guard's SIGKILL reach it.
+        let command = launcher + [ApacheZooKeeperInstallation.java] + arguments
         process = try ManagedProcess(
-            executable: ApacheZooKeeperInstallation.java, arguments: arguments, workingDirectory: directory,
-            logFile: directory + "/server.log")
+            executable: command[0], arguments: Array(command.dropFirst()), workingDirectory: directory,
+            logFile: directory + "/server.log", processGroup: !launcher.isEmpty)
     }
 
     /// Whether the server answers `srvr` with a mode (serving, as a standalone, leader, follower or read-only).
@@ -174,13 +181,33 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     public let servers: [ApacheZooKeeperServer]
     public let root: String
 
-    public init(size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = []) throws {
+    /// Where each member runs: its address, and the command its JVM runs under (empty: this host).
+    public struct Placement: Sendable {
+        public var host: String
+        public var launcher: [String]
+        public init(host: String, launcher: [String]) {
+            self.host = host
+            self.launcher = launcher
+        }
+    }
+
+    /// An ensemble on 127.0.0.1 (free ports), or one member per `placements` entry, each on its own address
+    /// with Apache's usual ports 2181, 2888 and 3888.
+    public init(
+        size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], placements: [Placement]? = nil
+    ) throws {
         try ApacheZooKeeperInstallation.require()
         root = try TestEnvironment.temporaryDirectory("apache-ensemble")
-        let ports = try TestEnvironment.freePorts(size * 3)
+        let size = placements?.count ?? size
+        let ports =
+            placements == nil
+            ? try TestEnvironment.freePorts(size * 3)
+            : Array(repeating: 2181, count: size) + Array(repeating: 2888, count: size)
+                + Array(repeating: 3888, count: size)
+        let hosts = placements?.map(\.host) ?? Array(repeating: "127.0.0.1", count: size)
         var servers: [ApacheZooKeeperServer] = []
         let serverLines = (0..<size).map { index in
-            "server.\(index + 1)=127.0.0.1:\(ports[size + index]):\(ports[2 * size + index])"
+            "server.\(index + 1)=\(hosts[index]):\(ports[size + index]):\(ports[2 * size + index])"
         }
         for index in 0..<size {
             let directory = root + "/node\(index + 1)"
@@ -193,7 +220,7 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                     "syncLimit=10",
                     "dataDir=\(directory)/data",
                     "clientPort=\(ports[index])",
-                    "clientPortAddress=127.0.0.1",
+                    "clientPortAddress=\(hosts[index])",
                     "maxClientCnxns=0",
                     "minSessionTimeout=1000",
                     "maxSessionTimeout=60000",
@@ -212,8 +239,8 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
             if readOnlyMode { properties.append("-Dreadonlymode.enabled=true") }
             servers.append(
                 ApacheZooKeeperServer(
-                    clientPort: ports[index], directory: directory, configFile: configFile,
-                    systemProperties: properties))
+                    clientPort: ports[index], host: hosts[index], directory: directory, configFile: configFile,
+                    systemProperties: properties, launcher: placements?[index].launcher ?? []))
         }
         self.servers = servers
         for server in servers {
@@ -241,6 +268,11 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     /// The member listening on `port`.
     public func server(port: Int) -> ApacheZooKeeperServer? {
         servers.first { $0.clientPort == port }
+    }
+
+    /// The member listening on `host` (for members on hosts of their own, which share a port).
+    public func server(host: String) -> ApacheZooKeeperServer? {
+        servers.first { $0.host == host }
     }
 
     /// Restarts a stopped member (same configuration and data).
