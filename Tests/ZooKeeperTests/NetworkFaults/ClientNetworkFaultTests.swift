@@ -102,7 +102,7 @@ struct ClientNetworkFaultTests {
         var ephemeralGone = false
         let deadline = ContinuousClock.now + .seconds(30)
         while !ephemeralGone && ContinuousClock.now < deadline {
-            ephemeralGone = (try? await observer.exists("/eph")) == .some(nil)
+            if case .some(.none) = try? await observer.exists("/eph") { ephemeralGone = true }
             if !ephemeralGone { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(ephemeralGone, "the expired session's ephemeral is still there")

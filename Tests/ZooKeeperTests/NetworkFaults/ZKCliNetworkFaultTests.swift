@@ -135,7 +135,7 @@ struct ZKCliNetworkFaultTests {
                     result.stderr.contains("ConnectionLoss") || result.stderr.contains("Not connected")
                         || result.stderr.contains("NoNode"), "\(step.command): \(result.stderr)")
             }
-            figures.append(String(format: "%@ %.1f s", step.command, result.took))
+            figures.append("\(step.command) \(String(format: "%.1f", result.took)) s")
         }
         try setup.lab.heal(host: member)
         // Commands after the failover succeed.

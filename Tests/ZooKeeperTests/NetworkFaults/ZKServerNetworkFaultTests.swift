@@ -22,7 +22,7 @@ struct ZKServerNetworkFaultTests {
         let directory = try TestEnvironment.temporaryDirectory("zkserver-netfaults")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try ZKServerProcess(
-            port: 2181, configuration: ["tickTime=500", "dataDir=\(directory)/data", "minSessionTimeout=1000"],
+            port: 2181, configuration: ["tickTime=500", "dataDir=\(directory)/data"],
             logFile: directory + "/zkserver.log", host: lab.address(ofHost: 0), launcher: lab.launcher(host: 0))
         defer { server.stop() }
         let observerFromTheHost = server.address
