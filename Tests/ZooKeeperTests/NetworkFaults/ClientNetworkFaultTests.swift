@@ -27,11 +27,13 @@ struct ClientNetworkFaultTests {
     @Test func partitionShorterThanTheSessionTimeoutKeepsTheSession() async throws {
         let setup = try LabEnsemble(prefix: "nfshort", subnet: 21)
         defer { setup.tearDown() }
-        let client = try await NetworkFaults.client(setup.connectString, sessionTimeout: Self.sessionTimeout)
+        // The client starts on a follower (see `hostsFollowersFirst` for why not the leader).
+        let client = try await setup.client(order: setup.hostsFollowersFirst(), sessionTimeout: Self.sessionTimeout)
         let events = EventRecorder(client.connectionEvents)
         #expect(await events.next(where: { $0 == .connected }) == .connected)
         let sessionID = client.sessionID
         let member = try setup.hostIndex(of: client)
+        let mode = setup.ensemble.servers[member].mode() ?? "?"
         let observer = try await NetworkFaults.client(
             setup.connectString(excluding: member), sessionTimeout: .seconds(30))
         try await client.create("/eph", mode: .ephemeral)
@@ -55,12 +57,13 @@ struct ClientNetworkFaultTests {
         await writes.stop()
 
         try await observer.setData("/watched", data: bytes("after"))
-        let change = await watchEvents.next(within: .seconds(15))
+        // The watch's stream also carries the connection's state changes (type None), as Apache's watchers do.
+        let change = await watchEvents.next(within: .seconds(15), where: { $0.type != .none })
         #expect(change?.type == .nodeDataChanged && change?.path == "/watched", "\(String(describing: change))")
         #expect(try await observer.exists("/eph")?.ephemeralOwner == sessionID)
         let (acknowledged, lost) = try await writes.verify(with: observer)
         print(
-            "network faults (Apache, partition < session timeout \(Self.sessionTimeout)): noticed after \(noticed), "
+            "network faults (Apache, partition of a \(mode) < session timeout \(Self.sessionTimeout)): noticed after \(noticed), "
                 + "resumed on another member after \(failedOver); \(acknowledged) creates acknowledged, \(lost) lost "
                 + "in flight")
         await client.close()
@@ -117,7 +120,9 @@ struct ClientNetworkFaultTests {
     @Test func oneWayPartitionsAndHalfOpenConnectionsFailOver() async throws {
         let setup = try LabEnsemble(prefix: "nfoneway", subnet: 23)
         defer { setup.tearDown() }
-        let client = try await NetworkFaults.client(setup.connectString, sessionTimeout: Self.sessionTimeout)
+        // Followers first, unshuffled: the member that vanishes is a follower (see `hostsFollowersFirst`); the
+        // one-way partitions cut the client only, so they hit the next members, the leader included.
+        let client = try await setup.client(order: setup.hostsFollowersFirst(), sessionTimeout: Self.sessionTimeout)
         let events = EventRecorder(client.connectionEvents)
         #expect(await events.next(where: { $0 == .connected }) == .connected)
         let sessionID = client.sessionID
@@ -127,13 +132,14 @@ struct ClientNetworkFaultTests {
         #expect(await writes.waitForProgress(10))
         let lab = setup.lab
         let faults: [(String, (Int) throws -> Void)] = [
+            ("server vanished without FIN", { try lab.unplug(host: $0) }),
             ("client→server dropped", { try lab.dropIncoming(host: $0, from: lab.localAddress) }),
             ("server→client dropped", { try lab.dropOutgoing(host: $0, to: lab.localAddress) }),
-            ("server vanished without FIN", { try lab.unplug(host: $0) }),
         ]
         var figures: [String] = []
         for (name, fault) in faults {
             let member = try setup.hostIndex(of: client)
+            let mode = setup.ensemble.servers[member].mode() ?? "?"
             try fault(member)
             let cut = ContinuousClock.now
             // Read timeout: 2/3 of the session timeout; the bound adds a little scheduling slack on top.
@@ -145,7 +151,7 @@ struct ClientNetworkFaultTests {
             #expect(client.sessionID == sessionID, "\(name)")
             #expect(try setup.hostIndex(of: client) != member, "\(name)")
             #expect(await writes.waitForProgress(10), "\(name)")
-            figures.append("\(name): noticed after \(noticed), resumed after \(failedOver)")
+            figures.append("\(name) (\(mode)): noticed after \(noticed), resumed after \(failedOver)")
             // The member whose port was down rejoins the quorum before the next round.
             #expect(setup.ensemble.waitForQuorum(timeout: 60), "\(name)")
         }

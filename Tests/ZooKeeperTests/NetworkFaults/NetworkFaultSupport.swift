@@ -43,6 +43,20 @@ final class LabEnsemble: @unchecked Sendable {
         ensemble.servers.enumerated().filter { $0.offset != index }.map(\.element.address).joined(separator: ",")
     }
 
+    /// The hosts, followers first and the leader last: a client given this order (unshuffled) starts on a
+    /// follower. A partition of the leader is another matter: the other members stop serving until they have
+    /// elected a new leader (syncLimit × tickTime, then an election), which can exceed a short session timeout.
+    func hostsFollowersFirst() -> [Int] {
+        let modes = ensemble.servers.map { $0.mode() }
+        return (0..<3).sorted { (modes[$0] == "leader" ? 1 : 0) < (modes[$1] == "leader" ? 1 : 0) }
+    }
+
+    /// A client given the members in `order`, unshuffled, so that it starts on `order[0]`.
+    func client(order: [Int], sessionTimeout: Duration) async throws -> ZooKeeperClient {
+        let connectString = order.map { ensemble.servers[$0].address }.joined(separator: ",")
+        return try await NetworkFaults.client(connectString, sessionTimeout: sessionTimeout) { $0.shuffleHosts = false }
+    }
+
     /// Stops the members, then removes the lab (so that no JVM is left inside a deleted namespace).
     func tearDown() {
         ensemble.stopAll(signal: SIGKILL)
