@@ -194,7 +194,8 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     /// An ensemble on 127.0.0.1 (free ports), or one member per `placements` entry, each on its own address
     /// with Apache's usual ports 2181, 2888 and 3888.
     public init(
-        size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], placements: [Placement]? = nil
+        size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], systemProperties: [String] = [],
+        placements: [Placement]? = nil
     ) throws {
         try ApacheZooKeeperInstallation.require()
         root = try TestEnvironment.temporaryDirectory("apache-ensemble")
@@ -237,6 +238,7 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                 toFile: configFile, atomically: true, encoding: .utf8)
             var properties = ["-Dzookeeper.extendedTypesEnabled=true"]
             if readOnlyMode { properties.append("-Dreadonlymode.enabled=true") }
+            properties += systemProperties
             servers.append(
                 ApacheZooKeeperServer(
                     clientPort: ports[index], host: hosts[index], directory: directory, configFile: configFile,
@@ -287,5 +289,36 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     deinit {
         stopAll(signal: SIGKILL)
         try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// SASL DIGEST-MD5 for an Apache server: a JAAS file whose `Server` section lists the users
+/// (`user_NAME="password"`), the zoo.cfg line that enables the `sasl` scheme, and the JVM flag naming the file.
+public final class ApacheSASLDigestSetup: Sendable {
+    public let jaasFile: String
+    private let directory: String
+
+    public init(users: [String: String]) throws {
+        directory = try TestEnvironment.temporaryDirectory("apache-jaas")
+        jaasFile = directory + "/jaas.conf"
+        let options = users.sorted { $0.key < $1.key }.map { "    user_\($0.key)=\"\($0.value)\"" }
+        let text = """
+            Server {
+                org.apache.zookeeper.server.auth.DigestLoginModule required
+            \(options.joined(separator: "\n"));
+            };
+
+            """
+        try text.write(toFile: jaasFile, atomically: true, encoding: .utf8)
+    }
+
+    public var extraConfig: [String] {
+        ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"]
+    }
+
+    public var systemProperties: [String] { ["-Djava.security.auth.login.config=\(jaasFile)"] }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }
