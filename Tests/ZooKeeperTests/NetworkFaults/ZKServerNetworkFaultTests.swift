@@ -43,7 +43,7 @@ struct ZKServerNetworkFaultTests {
             try await client.create("/eph-\(sessionID)", mode: .ephemeral)
             try fault()
             let cut = ContinuousClock.now
-            #expect(await events.next(within: Self.sessionTimeout * 2 / 3 + .seconds(1)) == .disconnected, "\(name)")
+            #expect(await events.next(within: Self.sessionTimeout * 2 / 3 + .seconds(2)) == .disconnected, "\(name)")
             let noticed = ContinuousClock.now - cut
             try lab.heal(host: 0)
             #expect(await events.next(within: Self.sessionTimeout) == .reconnected, "\(name)")
