@@ -71,10 +71,12 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
     private let lock = NSLock()
     private var process: ManagedProcess?
     private let systemProperties: [String]
+    /// A command the JVM runs under (`ip netns exec NS`), for a member on a host of a `NetworkLab`.
+    private let launcher: [String]
 
     init(
         clientPort: Int, securePort: Int? = nil, host: String = "127.0.0.1", directory: String, configFile: String,
-        systemProperties: [String]
+        systemProperties: [String], launcher: [String] = []
     ) {
         self.clientPort = clientPort
         self.securePort = securePort
@@ -82,6 +84,7 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
         self.directory = directory
         self.configFile = configFile
         self.systemProperties = systemProperties
+        self.launcher = launcher
     }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(clientPort)" : "\(host):\(clientPort)" }
@@ -105,9 +108,11 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
             ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"] + systemProperties + [
                 "-cp", classPath, mainClass, configFile,
             ]
+        // Under a launcher, the JVM is a grandchild: a process group of its own makes the guard's SIGKILL reach it.
+        let command = launcher + [ApacheZooKeeperInstallation.java] + arguments
         process = try ManagedProcess(
-            executable: ApacheZooKeeperInstallation.java, arguments: arguments, workingDirectory: directory,
-            logFile: directory + "/server.log")
+            executable: command[0], arguments: Array(command.dropFirst()), workingDirectory: directory,
+            logFile: directory + "/server.log", processGroup: !launcher.isEmpty)
     }
 
     /// Whether the server answers `srvr` with a mode (serving, as a standalone, leader, follower or read-only).
@@ -228,16 +233,33 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     public let servers: [ApacheZooKeeperServer]
     public let root: String
 
+    /// Where each member runs: its address, and the command its JVM runs under (empty: this host).
+    public struct Placement: Sendable {
+        public var host: String
+        public var launcher: [String]
+        public init(host: String, launcher: [String]) {
+            self.host = host
+            self.launcher = launcher
+        }
+    }
+
+    /// An ensemble on 127.0.0.1 (free ports), or one member per `placements` entry, each on its own address
+    /// with Apache's usual ports 2181, 2888 and 3888.
     public init(
         size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], systemProperties: [String] = [],
-        tls: ApacheTLSOptions? = nil
+        tls: ApacheTLSOptions? = nil, placements: [Placement]? = nil
     ) throws {
         try ApacheZooKeeperInstallation.require()
         root = try TestEnvironment.temporaryDirectory("apache-ensemble")
-        let ports = try TestEnvironment.freePorts(size * 4)
+        let size = placements?.count ?? size
+        let ports =
+            placements == nil
+            ? try TestEnvironment.freePorts(size * 4)
+            : [2181, 2888, 3888, 2281].flatMap { Array(repeating: $0, count: size) }
+        let hosts = placements?.map(\.host) ?? Array(repeating: "127.0.0.1", count: size)
         var servers: [ApacheZooKeeperServer] = []
         let serverLines = (0..<size).map { index in
-            "server.\(index + 1)=127.0.0.1:\(ports[size + index]):\(ports[2 * size + index])"
+            "server.\(index + 1)=\(hosts[index]):\(ports[size + index]):\(ports[2 * size + index])"
         }
         for index in 0..<size {
             let directory = root + "/node\(index + 1)"
@@ -250,7 +272,7 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                     "syncLimit=10",
                     "dataDir=\(directory)/data",
                     "clientPort=\(ports[index])",
-                    "clientPortAddress=127.0.0.1",
+                    "clientPortAddress=\(hosts[index])",
                     "maxClientCnxns=0",
                     "minSessionTimeout=1000",
                     "maxSessionTimeout=60000",
@@ -262,7 +284,7 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                 // Apache 3.8's read-only server creates only local sessions; without them it answers a new
                 // session's handshake with a bare NotReadOnly error.
                 + (readOnlyMode ? ["localSessionsEnabled=true"] : []) + serverLines
-                + (tls?.configLines(securePort: ports[3 * size + index], host: "127.0.0.1") ?? []) + extraConfig
+                + (tls?.configLines(securePort: ports[3 * size + index], host: hosts[index]) ?? []) + extraConfig
             let configFile = directory + "/zoo.cfg"
             try (config.joined(separator: "\n") + "\n").write(
                 toFile: configFile, atomically: true, encoding: .utf8)
@@ -272,9 +294,8 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
             servers.append(
                 ApacheZooKeeperServer(
                     clientPort: ports[index], securePort: tls.map { _ in ports[3 * size + index] },
-                    directory: directory,
-                    configFile: configFile,
-                    systemProperties: properties))
+                    host: hosts[index], directory: directory, configFile: configFile,
+                    systemProperties: properties, launcher: placements?[index].launcher ?? []))
         }
         self.servers = servers
         for server in servers {
@@ -312,6 +333,11 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     /// The member listening on `port`.
     public func server(port: Int) -> ApacheZooKeeperServer? {
         servers.first { $0.clientPort == port }
+    }
+
+    /// The member listening on `host` (for members on hosts of their own, which share a port).
+    public func server(host: String) -> ApacheZooKeeperServer? {
+        servers.first { $0.host == host }
     }
 
     /// Restarts a stopped member (same configuration and data).

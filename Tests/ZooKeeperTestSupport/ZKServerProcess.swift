@@ -8,7 +8,9 @@ import Foundation
 public final class ZKServerProcess: @unchecked Sendable {
     public let process: ManagedProcess
     public let port: Int
-    public var address: String { "127.0.0.1:\(port)" }
+    /// The address it listens on (127.0.0.1, or a host's address in a `NetworkLab`).
+    public let host: String
+    public var address: String { "\(host):\(port)" }
 
     /// The built `zkserver`: `ZKSERVER_PATH`, or the one beside the test bundle (`swift build --build-tests` and
     /// `swift test` build it into the same products directory).
@@ -26,19 +28,25 @@ public final class ZKServerProcess: @unchecked Sendable {
     }
 
     /// Starts zkserver with `configuration` lines (dataDir, tickTime, ...) plus the port, and waits (bounded)
-    /// until `srvr` answers.
-    public init(port: Int, configuration: [String], logFile: String, readyTimeout: Double = 30) throws {
+    /// until `srvr` answers. With a `launcher` (`ip netns exec NS`), it runs under it, in a process group of its own.
+    public init(
+        port: Int, configuration: [String], logFile: String, readyTimeout: Double = 30, host: String = "127.0.0.1",
+        launcher: [String] = []
+    ) throws {
         self.port = port
+        self.host = host
         let directory = URL(fileURLWithPath: logFile).deletingLastPathComponent().path
         let configFile = directory + "/zoo-\(port).cfg"
-        let lines = configuration + ["clientPort=\(port)", "clientPortAddress=127.0.0.1", "4lw.commands.whitelist=*"]
+        let lines = configuration + ["clientPort=\(port)", "clientPortAddress=\(host)", "4lw.commands.whitelist=*"]
         try lines.joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
+        let command = launcher + [try Self.executable(), configFile]
         process = try ManagedProcess(
-            executable: try Self.executable(), arguments: [configFile], workingDirectory: directory, logFile: logFile)
+            executable: command[0], arguments: Array(command.dropFirst()), workingDirectory: directory,
+            logFile: logFile, processGroup: !launcher.isEmpty)
         let process = process
         let ready = TestEnvironment.waitUntil(timeout: readyTimeout) {
             guard process.isRunning else { return true }
-            return TestEnvironment.fourLetterWord("srvr", port: port, timeout: 2)?.contains("Mode:") == true
+            return TestEnvironment.fourLetterWord("srvr", port: port, host: host, timeout: 2)?.contains("Mode:") == true
         }
         guard ready, process.isRunning else {
             process.stop(signal: SIGKILL)
