@@ -355,17 +355,28 @@ private struct Parser {
 extension SASLCredentials {
     /// The credentials of a JAAS client section (`Client` unless `zookeeper.sasl.clientconfig` names another).
     ///
-    /// Throws a one-line error naming the cause; a Kerberos section is recognised but not supported yet.
+    /// Throws a one-line error naming the cause. A `Krb5LoginModule` gives a Kerberos login: the ticket cache
+    /// with `useTicketCache=true` (and `ticketCache`), a keytab with `useKeyTab=true keyTab=... principal=...`
+    /// (after the cache when both are asked for, as Java does); one of them is needed, since nothing can prompt
+    /// for a password.
     public init(jaas: JAASConfiguration, section: String = JAASConfiguration.defaultClientSection)
         throws(JAASConfiguration.Error)
     {
         switch try jaas.clientLogin(section: section) {
         case .digest(let username, let password):
             self = .digestMD5(username: username, password: password)
-        case .kerberos:
-            throw JAASConfiguration.Error(
-                kind: .unusable,
-                message: "\(jaas.source): section '\(section)': Kerberos (Krb5LoginModule) is not supported yet")
+        case .kerberos(let options):
+            guard options.useKeyTab || options.useTicketCache else {
+                throw JAASConfiguration.Error(
+                    kind: .unusable,
+                    message:
+                        "\(jaas.source): section '\(section)': Krb5LoginModule needs useTicketCache=true or useKeyTab=true (a password cannot be prompted for)"
+                )
+            }
+            self = .kerberos(
+                KerberosLogin(
+                    principal: options.principal, keytab: options.useKeyTab ? options.keyTab : nil,
+                    useTicketCache: options.useTicketCache, ticketCache: options.ticketCache))
         }
     }
 }

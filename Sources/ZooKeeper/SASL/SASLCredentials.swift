@@ -6,6 +6,7 @@
 public struct SASLCredentials: Sendable, Hashable, CustomStringConvertible {
     enum Mechanism: Sendable, Hashable {
         case digestMD5(username: String, password: String)
+        case kerberos(KerberosLogin)
     }
 
     let mechanism: Mechanism
@@ -16,17 +17,25 @@ public struct SASLCredentials: Sendable, Hashable, CustomStringConvertible {
         SASLCredentials(mechanism: .digestMD5(username: username, password: password))
     }
 
+    /// Kerberos v5 through GSSAPI (RFC 4752), with the system's GSS-API library (MIT libgssapi_krb5), loaded
+    /// on first use.
+    public static func kerberos(_ login: KerberosLogin) -> SASLCredentials {
+        SASLCredentials(mechanism: .kerberos(login))
+    }
+
     /// The SASL mechanism name.
     public var mechanismName: String {
         switch mechanism {
         case .digestMD5: "DIGEST-MD5"
+        case .kerberos: "GSSAPI"
         }
     }
 
-    /// The identity the server will know the session by.
+    /// The identity the server will know the session by, as far as it is known before connecting.
     public var username: String {
         switch mechanism {
         case .digestMD5(let username, _): username
+        case .kerberos(let login): login.principal ?? "the ticket cache's principal"
         }
     }
 
