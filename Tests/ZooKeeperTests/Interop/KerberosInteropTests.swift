@@ -113,6 +113,24 @@ import ZooKeeperTestSupport
                     ), "\(error)")
             }
         }
+        // A ticket that has expired: kinit for 2 seconds, then wait (bounded) until klist sees it expired.
+        let expiring = "FILE:\(realm.kdc.directory)/expiring.ccache"
+        try realm.kdc.kinit("alice", keytab: realm.aliceKeytab, cache: expiring, lifetime: "2s")
+        #expect(
+            TestEnvironment.waitUntil(timeout: 30) {
+                (try? Programs.run("/usr/bin/klist", ["-s", "-c", expiring], environment: realm.kdc.environment))?
+                    .exitCode == 1
+            })
+        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": expiring]) {
+            do throws(ZooKeeperError) {
+                let client = try await Self.connect(realm.address, .kerberos(.ticketCache()))
+                Issue.record("connected with an expired ticket: \(client.state)")
+                await client.close()
+            } catch {
+                #expect(error.code == .authFailed)
+                #expect(error.description.contains("Kerberos: the ticket has expired (run kinit again)"), "\(error)")
+            }
+        }
         // A keytab whose principal the KDC no longer knows.
         let bobKeytab = try realm.kdc.addPrincipal("bob")
         try realm.kdc.kadmin("delprinc -force \(realm.kdc.principal("bob"))")
