@@ -6,11 +6,13 @@ import ZooKeeperProtocol
     import Darwin
 #endif
 
-/// ACL evaluation, ACL fix-up on create/setACL, and the `digest` and `ip` authentication schemes, as Apache's
-/// `ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL` and the auth providers do them.
+/// ACL evaluation, ACL fix-up on create/setACL, and the `digest`, `ip` and `x509` authentication schemes, as
+/// Apache's `ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL` and the auth providers do them.
 public enum AccessControl {
     /// The scheme of the id that bypasses every check.
     public static let superScheme = "super"
+    /// The scheme of a verified TLS client certificate; its id is the certificate's subject.
+    public static let x509Scheme = "x509"
 
     /// Whether a connection with `ids` may do `permission` on a node whose ACL is `acl`.
     public static func isAllowed(
@@ -46,9 +48,9 @@ public enum AccessControl {
                 guard entry.id.id == "anyone" else { return nil }
                 add(entry)
             case "auth":
-                // Only schemes whose ids prove who the user is qualify: digest does, ip does not.
+                // Only schemes whose ids prove who the user is qualify: digest and x509 do, ip does not.
                 var expanded = false
-                for id in ids where id.scheme == "digest" {
+                for id in ids where id.scheme == "digest" || id.scheme == x509Scheme {
                     add(ACL(permissions: entry.permissions, id: id))
                     expanded = true
                 }
@@ -58,6 +60,9 @@ public enum AccessControl {
                 add(entry)
             case "ip":
                 guard parseIPPattern(entry.id.id) != nil else { return nil }
+                add(entry)
+            case x509Scheme:
+                // Any subject is a valid id, as in Apache's X509AuthenticationProvider.
                 add(entry)
             default:
                 return nil
@@ -73,6 +78,34 @@ public enum AccessControl {
             let user = entry.id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             return ACL(permissions: entry.permissions, id: Id(scheme: "digest", id: "\(user):x"))
         }
+    }
+
+    // MARK: Apache's order
+
+    /// The ids in the order Apache lists them (`whoami`): a connection's ids live in a set backed by Java's
+    /// `ConcurrentHashMap`, so they come out by hash bucket (the `Id` record's jute hash of the two strings' Java
+    /// hashes, spread as the map spreads it), and in the order they were added within a bucket. Exact while the
+    /// map has its first 16 buckets (fewer than 12 ids).
+    public static func inApacheOrder(_ ids: [Id]) -> [Id] {
+        var buckets = 16
+        while ids.count >= buckets * 3 / 4 { buckets *= 2 }
+        return ids.enumerated().sorted { lhs, rhs in
+            let left = bucket(of: lhs.element, buckets: buckets)
+            let right = bucket(of: rhs.element, buckets: buckets)
+            return left != right ? left < right : lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    private static func bucket(of id: Id, buckets: Int) -> Int {
+        // `Id.hashCode()` as jute generates it.
+        let hash = 37 &* (37 &* 17 &+ javaHash(id.scheme)) &+ javaHash(id.id)
+        let spread = (hash ^ Int32(bitPattern: UInt32(bitPattern: hash) >> 16)) & 0x7fff_ffff
+        return Int(spread) & (buckets - 1)
+    }
+
+    /// Java's `String.hashCode()`: over UTF-16 code units, wrapping.
+    private static func javaHash(_ text: String) -> Int32 {
+        text.utf16.reduce(Int32(0)) { 31 &* $0 &+ Int32($1) }
     }
 
     // MARK: digest
