@@ -58,9 +58,13 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                "CGSSAPIShim",
             ],
             swiftSettings: swiftSettings
         ),
+        // The GSS-API calls of a Kerberos login, found with dlopen/dlsym in libgssapi_krb5.so.2 on first use:
+        // no Kerberos headers to build, no Kerberos library needed to run without Kerberos.
+        .target(name: "CGSSAPIShim", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // libedit (Debian: libedit-dev), and non-variadic C wrappers for the calls Swift cannot make.
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .target(name: "CLibEditShim", dependencies: ["CLibEdit"]),

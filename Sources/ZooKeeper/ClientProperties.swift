@@ -97,14 +97,24 @@ public struct ClientProperties: Sendable, Hashable {
     /// `zookeeper.sasl.client`: SASL is tried unless this is `false` (Apache's default is true).
     public var isSASLEnabled: Bool { self["zookeeper.sasl.client"]?.trimmingBlanks().lowercased() != "false" }
 
-    /// The SASL login these properties ask for: nil when SASL is off, when no JAAS file is named, or when the
+    /// The SASL login these properties ask for (DIGEST-MD5, or Kerberos with `zookeeper.server.principal`,
+    /// `zookeeper.sasl.client.username`, `zookeeper.server.realm` and
+    /// `zookeeper.sasl.client.canonicalize.hostname` applied): nil when SASL is off, when no JAAS file is named, or when the
     /// file has no such section (Apache's client then connects without SASL too). A file that cannot be read,
     /// does not parse, or whose section cannot be used is a one-line error.
     public func saslCredentials() throws(JAASConfiguration.Error) -> SASLCredentials? {
         guard isSASLEnabled, let file = jaasConfigurationFile else { return nil }
         let jaas = try JAASConfiguration(contentsOf: file)
         guard jaas.section(saslClientSection) != nil else { return nil }
-        return try SASLCredentials(jaas: jaas, section: saslClientSection)
+        let credentials = try SASLCredentials(jaas: jaas, section: saslClientSection)
+        switch credentials.mechanism {
+        case .digestMD5:
+            return credentials
+        case .kerberos(var login):
+            // The server principal's parts come from the properties, as Apache's client reads them.
+            login.apply(clientProperties: values)
+            return .kerberos(login)
+        }
     }
 
     /// Applies the keys to a client configuration: the packet limit and TLS.

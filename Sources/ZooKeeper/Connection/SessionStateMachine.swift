@@ -714,9 +714,20 @@ struct SessionStateMachine<Token: Sendable> {
         }
         let opening = SessionOpening(readOnly: response.readOnly, resumed: resumed)
         if let credentials = settings.sasl {
-            let sasl = SASLStateMachine(credentials: credentials, cnonce: settings.makeNonce())
-            sendSASL(sasl.start(), on: &connection, now: now)
-            state = .authenticating(connection, sasl, attempt.backlog, opening)
+            let sasl = SASLStateMachine(
+                credentials: credentials, cnonce: settings.makeNonce(), serverHost: currentHost.host)
+            switch sasl.start() {
+            case .send(let token):
+                sendSASL(token, on: &connection, now: now)
+                state = .authenticating(connection, sasl, attempt.backlog, opening)
+            case .completed:
+                sessionReady(connection, backlog: attempt.backlog, opening: opening, authenticated: true, now: now)
+            case .failed(let reason):
+                // No ticket, no library: nothing the server could change, so no retry.
+                state = .authenticating(connection, sasl, attempt.backlog, opening)
+                emit(.closeConnection(connection.id))
+                terminate(.authFailed(reason: reason))
+            }
             return
         }
         sessionReady(connection, backlog: attempt.backlog, opening: opening, now: now)

@@ -45,7 +45,9 @@ import ZooKeeper
                         useKeyTab: true, keyTab: "/etc/security/keytabs/alice.keytab",
                         principal: "alice@EXAMPLE.COM", useTicketCache: false, ticketCache: nil, storeKey: true,
                         doNotPrompt: false)))
-        #expect(throws: JAASConfiguration.Error.self) { try SASLCredentials(jaas: jaas, section: "KerberosClient") }
+        #expect(
+            try SASLCredentials(jaas: jaas, section: "KerberosClient")
+                == .kerberos(.keytab("/etc/security/keytabs/alice.keytab", principal: "alice@EXAMPLE.COM")))
     }
 
     @Test(arguments: [
