@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var superDigest: String? = nil
     /// `skipACL`: no permission checks at all.
     public var skipACL: Bool = false
+    /// `enforceQuota` (`zookeeper.enforceQuota`): creates and setData that would pass a quota's hard limit fail
+    /// with QuotaExceeded.
+    public var enforceQuota: Bool = false
     /// `znode.container.checkIntervalMs`: how often empty containers and expired TTL nodes are removed.
     public var containerCheckInterval: Int = 60_000
     /// `znode.container.maxPerMinute`: how many such deletions one minute may do.

@@ -76,6 +76,7 @@ public enum ZooCfg {
                 }
                 configuration.superDigest = value
             case "skipACL", "zookeeper.skipACL": configuration.skipACL = try boolean()
+            case "enforceQuota", "zookeeper.enforceQuota": configuration.enforceQuota = try boolean()
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()
