@@ -56,8 +56,14 @@ public struct ServerConfiguration: Sendable, Hashable {
         return configuration
     }
 
-    public var effectiveMinSessionTimeout: Int { minSessionTimeout ?? 2 * tickTime }
-    public var effectiveMaxSessionTimeout: Int { maxSessionTimeout ?? 20 * tickTime }
+    public var effectiveMinSessionTimeout: Int { minSessionTimeout ?? Self.saturating(tickTime, times: 2) }
+    public var effectiveMaxSessionTimeout: Int { maxSessionTimeout ?? Self.saturating(tickTime, times: 20) }
+
+    /// A configuration built in code may hold any tickTime; its multiples must not trap.
+    private static func saturating(_ value: Int, times factor: Int) -> Int {
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? (value < 0 ? Int.min : Int.max) : product
+    }
 
     /// Whether `word` may run.
     public func allowsFourLetterWord(_ word: String) -> Bool {

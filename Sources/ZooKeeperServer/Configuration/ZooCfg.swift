@@ -37,11 +37,14 @@ public enum ZooCfg {
             }
             let key = line[..<separator].trimmingCharacters(in: " \t")
             let value = line[line.index(after: separator)...].trimmingCharacters(in: " \t")
-            func integer(minimum: Int = Int.min) throws(Failure) -> Int {
-                guard let number = Int(value), number >= minimum else {
-                    throw Failure("line \(offset + 1): \(key) must be a whole number, got '\(value)'")
+            // Apache reads these as Java ints (Integer.parseInt): larger numbers are refused, not wrapped.
+            func integer(minimum: Int = Int(Int32.min)) throws(Failure) -> Int {
+                guard let number = Int32(value), number >= minimum else {
+                    throw Failure(
+                        "line \(offset + 1): \(key) must be a whole number from \(minimum) to \(Int32.max), got '\(value)'"
+                    )
                 }
-                return number
+                return Int(number)
             }
             func boolean() throws(Failure) -> Bool {
                 switch value.lowercased() {
