@@ -1,6 +1,7 @@
 # The two set-up commands of the README: `make run` and `make test`.
-# `make install [PREFIX=/usr/local] [DESTDIR=]` puts the release binaries, the man pages and the shell
-# completions where the system looks for them; `make uninstall` removes exactly those files.
+# `make install [PREFIX=/usr/local] [DESTDIR=]` puts the release binaries, the man pages, the shell
+# completions, zkserver's systemd unit and an example zoo.cfg where the system looks for them;
+# `make uninstall` removes exactly those files.
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -16,6 +17,8 @@ man1dir := $(DESTDIR)$(PREFIX)/share/man/man1
 bashdir := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 zshdir := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
+docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
 .PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke
 
@@ -36,7 +39,9 @@ run: deps
 # Everything the tests run that a fresh Debian machine with Swift lacks (Apache ZooKeeper, Java, shells,
 # kazoo, ...), installed only when missing.
 TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux netcat-openbsd:nc mandoc:mandoc \
-	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip
+	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip \
+	systemd:systemd-analyze daemontools:supervise libcurator-recipes-java libcurator-framework-java \
+	libcurator-client-java
 test-deps: deps
 	./scripts/install-test-deps $(TEST_DEPS)
 
@@ -67,7 +72,7 @@ install: $(if $(BINDIR_SRC),,release)
 	@set -e; \
 	source="$(BINDIR_SRC)"; \
 	if [ -z "$$source" ]; then source="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; fi; \
-	install -d "$(bindir)" "$(man1dir)" "$(bashdir)" "$(zshdir)" "$(fishdir)"; \
+	install -d "$(bindir)" "$(man1dir)" "$(bashdir)" "$(zshdir)" "$(fishdir)" "$(unitdir)" "$(docdir)"; \
 	for program in $(PROGRAMS); do install -m 755 "$$source/$$program" "$(bindir)/$$program"; done; \
 	for page in $(MAN_PAGES); do install -m 644 "man/$$page" "$(man1dir)/$$page"; done; \
 	for program in $(COMPLETED); do \
@@ -75,10 +80,14 @@ install: $(if $(BINDIR_SRC),,release)
 		install -m 644 "completions/_$$program" "$(zshdir)/_$$program"; \
 		install -m 644 "completions/$$program.fish" "$(fishdir)/$$program.fish"; \
 	done; \
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/zkserver.service.in > "$(unitdir)/zkserver.service"; \
+	chmod 644 "$(unitdir)/zkserver.service"; \
+	install -m 644 dist/zoo.cfg "$(docdir)/zoo.cfg"; \
 	echo "Installed $(PROGRAMS), their man pages and completions under $(DESTDIR)$(PREFIX)"
 
 uninstall:
 	rm -f $(foreach program,$(PROGRAMS),"$(bindir)/$(program)") \
 		$(foreach page,$(MAN_PAGES),"$(man1dir)/$(page)") \
 		$(foreach program,$(COMPLETED),"$(bashdir)/$(program)" "$(zshdir)/_$(program)" \
-			"$(fishdir)/$(program).fish")
+			"$(fishdir)/$(program).fish") \
+		"$(unitdir)/zkserver.service" "$(docdir)/zoo.cfg"

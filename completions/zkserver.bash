@@ -1,4 +1,4 @@
-# bash completion for zkserver: its options, the log levels, and .cfg files (and directories to look in) for
+# bash completion for zkserver: its options, the log levels and formats, and .cfg files (and directories to look in) for
 # the zoo.cfg argument.
 
 _zkserver() {
@@ -18,9 +18,13 @@ _zkserver() {
         mapfile -t COMPREPLY < <(compgen -W 'trace debug info notice warning error critical' -- "$current")
         return
         ;;
+    --log-format)
+        mapfile -t COMPREPLY < <(compgen -W 'text logfmt json' -- "$current")
+        return
+        ;;
     esac
     if [[ $current == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W '--port --host --data-dir --in-memory --log-level -h --help' -- "$current")
+        mapfile -t COMPREPLY < <(compgen -W '--port --host --data-dir --in-memory --log-level --log-format --check-config -h --help' -- "$current")
         return
     fi
     compopt -o filenames 2>/dev/null

@@ -14,4 +14,6 @@ complete --command zkserver --long-option host --exclusive --description 'The ad
 complete --command zkserver --long-option data-dir --exclusive --arguments '(__fish_complete_directories (commandline --current-token))' --description 'The data directory (dataDir)'
 complete --command zkserver --long-option in-memory --description 'Keep everything in memory (no data directory)'
 complete --command zkserver --long-option log-level --exclusive --arguments 'trace debug info notice warning error critical' --description 'How much to log'
+complete --command zkserver --long-option log-format --exclusive --arguments 'text logfmt json' --description 'One line per message: text, logfmt or json'
+complete --command zkserver --long-option check-config --description 'Check the configuration and exit'
 complete --command zkserver --short-option h --long-option help --description 'Show help information'

@@ -55,6 +55,8 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
         public static let clientClosed = Code(1004)
         /// An argument the client rejects before sending (e.g. a TTL out of range).
         public static let invalidArgument = Code(1005)
+        /// The task waiting for the result was cancelled (e.g. a lock acquisition given up).
+        public static let cancelled = Code(1006)
 
         /// Apache's enum constant name, e.g. `NONODE`.
         public var name: String {
@@ -96,6 +98,7 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             case 1003: "PACKETTOOLARGE"
             case 1004: "CLIENTCLOSED"
             case 1005: "INVALIDARGUMENT"
+            case 1006: "CANCELLED"
             default: "UNKNOWN(\(rawValue))"
             }
         }
@@ -138,6 +141,7 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             case 1003: "Packet too large"
             case 1004: "Client closed"
             case 1005: "Invalid argument"
+            case 1006: "Cancelled"
             default: "Unknown error \(name)"
             }
         }

@@ -9,7 +9,8 @@ import ZooKeeperServer
     import Darwin
 #endif
 
-/// `zkserver [zoo.cfg] [--port N] [--data-dir DIR | --in-memory]`: argument parsing and wiring only.
+/// `zkserver [zoo.cfg] [--port N] [--data-dir DIR | --in-memory] [--check-config]`: argument parsing and wiring
+/// only.
 @main
 struct ZKServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,29 @@ struct ZKServerCommand: AsyncParsableCommand {
         completion: .list(Logger.Level.allCases.map(\.rawValue)))
     var logLevel: String = "info"
 
+    @Option(
+        name: .customLong("log-format"), help: "text (the default), logfmt or json: one line per message on stderr.",
+        completion: .list(["text"] + LineLogHandler.Format.allCases.map(\.rawValue)))
+    var logFormat: String = "text"
+
+    @Flag(
+        name: .customLong("check-config"),
+        help:
+            "Check the configuration (the file, the flags, the data directories) and exit: 0 if zkserver can run with it."
+    )
+    var checkConfig = false
+
+    /// A configuration that cannot work: one line on stderr, exit 64, and no usage text (the options were fine).
+    private func configurationError(_ message: String) -> ExitCode {
+        standardError("zkserver: \(message)\n")
+        return ExitCode(64)
+    }
+
+    private func standardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = write(2, &bytes, bytes.count)
+    }
+
     func run() async throws {
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
@@ -54,14 +78,14 @@ struct ZKServerCommand: AsyncParsableCommand {
                 let contents = try PosixFileSystem().readFile(configFile)
                 text = String(decoding: contents.readableBytesView, as: UTF8.self)
             } catch {
-                throw ValidationError("cannot read \(configFile): \(error)")
+                throw configurationError("cannot read \(configFile): \(error)")
             }
             do {
                 let result = try ZooCfg.parse(text, base: configuration)
                 configuration = result.configuration
                 warnings = result.warnings
             } catch {
-                throw ValidationError("\(configFile): \(error.description)")
+                throw configurationError("\(configFile): \(error.description)")
             }
         }
         if let port { configuration.clientPort = port }
@@ -74,7 +98,28 @@ struct ZKServerCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
+        let lineFormat = LineLogHandler.Format(rawValue: logFormat)
+        guard logFormat == "text" || lineFormat != nil else {
+            throw ValidationError("unknown log format '\(logFormat)' (text, logfmt or json)")
+        }
+        if checkConfig {
+            do {
+                try configuration.checkUsable()
+            } catch {
+                throw configurationError("\(configFile ?? "configuration"): \(error.description)")
+            }
+            for warning in warnings { standardError("zkserver: \(warning)\n") }
+            print(
+                "\(configFile ?? "configuration"): OK (clientPort \(configuration.clientPort), "
+                    + "dataDir \(configuration.dataDirectory ?? "none: in memory"))")
+            return
+        }
         LoggingSystem.bootstrap { label in
+            if let lineFormat {
+                var handler = LineLogHandler(label: label, format: lineFormat)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -96,7 +141,9 @@ struct ZKServerCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         logger.notice("zkserver serving on \(server.connectString)")
-        await TerminationSignal.wait()
+        await TerminationSignal.wait {
+            logger.notice("SIGHUP ignored: zkserver does not reload its configuration; restart it to apply changes")
+        }
         logger.notice("shutting down")
         await server.shutdown()
     }
@@ -104,7 +151,11 @@ struct ZKServerCommand: AsyncParsableCommand {
 
 /// SIGTERM and SIGINT, turned into an awaitable event through a pipe: the handler only writes a byte (safe in
 /// a signal handler), so a signal that arrives at any moment after `install()` is kept until `wait()` reads it.
+/// SIGHUP goes through the same pipe with another byte: it is logged and ignored, where its default action
+/// would stop the server (say, when the terminal that started it closes).
 enum TerminationSignal {
+    private static let hangUp: UInt8 = 2
+
     nonisolated(unsafe) private static var pipeEnds: (read: Int32, write: Int32) = (-1, -1)
 
     static func install() {
@@ -113,23 +164,33 @@ enum TerminationSignal {
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         pipeEnds = (ends[0], ends[1])
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            var byte: UInt8 = 1
+        action.__sigaction_handler.sa_handler = { signal in
+            var byte: UInt8 = signal == SIGHUP ? TerminationSignal.hangUp : 1
             _ = write(TerminationSignal.pipeEnds.write, &byte, 1)
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        sigaction(SIGHUP, &action, nil)
     }
 
-    /// Returns once SIGTERM or SIGINT has arrived (at once if one came before).
-    static func wait() async {
+    /// Returns once SIGTERM or SIGINT has arrived (at once if one came before); calls `onHangUp` for each
+    /// SIGHUP meanwhile.
+    static func wait(onHangUp: @escaping @Sendable () -> Void) async {
         let readEnd = pipeEnds.read
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 var byte: UInt8 = 0
-                while read(readEnd, &byte, 1) < 0 && errno == EINTR {}
+                while true {
+                    let count = read(readEnd, &byte, 1)
+                    if count < 0 && errno == EINTR { continue }
+                    if count == 1 && byte == hangUp {
+                        onHangUp()
+                        continue
+                    }
+                    break
+                }
                 continuation.resume()
             }
         }

@@ -12,6 +12,7 @@ struct InstallTests {
         "share/bash-completion/completions/zkcli", "share/bash-completion/completions/zkserver",
         "share/zsh/site-functions/_zkcli", "share/zsh/site-functions/_zkserver",
         "share/fish/vendor_completions.d/zkcli.fish", "share/fish/vendor_completions.d/zkserver.fish",
+        "lib/systemd/system/zkserver.service", "share/doc/zkserver/zoo.cfg",
     ]
 
     func make(_ arguments: [String]) throws -> ProgramRun {
@@ -69,6 +70,31 @@ struct InstallTests {
         let uninstall = try make(["uninstall", "PREFIX=\(prefix)"])
         #expect(files(under: prefix).isEmpty, "left behind: \(files(under: prefix))")
         #expect(!uninstall.output.contains("swift build"))
+    }
+
+    /// The systemd unit runs the installed zkserver (systemd checks every command it names), and the example
+    /// zoo.cfg installed beside it passes zkserver's own check.
+    @Test func theSystemdUnitAndTheExampleConfigurationWork() throws {
+        let prefix = try TestEnvironment.temporaryDirectory("install-unit")
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        _ = try make(["install", "PREFIX=\(prefix)"])
+        let unit = "\(prefix)/lib/systemd/system/zkserver.service"
+        let text = try String(contentsOfFile: unit, encoding: .utf8)
+        #expect(text.contains("ExecStart=\(prefix)/bin/zkserver "))
+        #expect(!text.contains("@BINDIR@"))
+        let verify = try Programs.run(try Tool.systemdAnalyze, ["verify", "--man=no", unit])
+        #expect(verify.exitCode == 0, "systemd-analyze verify: \(verify.error)")
+
+        // The example as installed, with its data directory moved somewhere this test may write.
+        let example = try String(contentsOfFile: "\(prefix)/share/doc/zkserver/zoo.cfg", encoding: .utf8)
+        #expect(example.contains("dataDir=/var/lib/zkserver"), "the unit's StateDirectory is /var/lib/zkserver")
+        let configuration = prefix + "/zoo.cfg"
+        try example.replacingOccurrences(of: "dataDir=/var/lib/zkserver", with: "dataDir=\(prefix)/data")
+            .write(toFile: configuration, atomically: true, encoding: .utf8)
+        let check = try Programs.run("\(prefix)/bin/zkserver", ["--check-config", configuration])
+        #expect(check.exitCode == 0, "\(check.error)")
+        #expect(check.output == "\(configuration): OK (clientPort 2181, dataDir \(prefix)/data)\n")
+        #expect(check.error == "")
     }
 
     @Test func destdirIsPrependedToThePrefix() throws {

@@ -88,6 +88,14 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
         return process?.isRunning ?? false
     }
 
+    /// Sends `signal` to the running server (e.g. SIGSTOP and SIGCONT, to freeze it without losing its state).
+    public func send(_ signal: Int32) {
+        lock.lock()
+        let process = self.process
+        lock.unlock()
+        process?.send(signal)
+    }
+
     /// Stops the process with `signal` (SIGTERM for an orderly stop, SIGKILL for a crash).
     public func stop(signal: Int32 = SIGTERM) {
         lock.lock()

@@ -23,15 +23,23 @@ public final class ManagedProcess: @unchecked Sendable {
     private let guardInput: Int32
     private let lock = NSLock()
     private var stopped = false
+    /// Signals go to the program's whole process group (it and whatever it starts).
+    private let signalsGroup: Bool
 
-    /// Starts `executable arguments...` with stdout and stderr appended to `logFile`.
+    /// Starts `executable arguments...` with stdout and stderr appended to `logFile`. With `processGroup`, the
+    /// program leads a process group of its own and every signal, the guard's SIGKILL included, goes to the
+    /// group: for a supervisor, whose children must not outlive the test either.
     public init(
         executable: String, arguments: [String], environment: [String: String] = [:], workingDirectory: String,
-        logFile: String
+        logFile: String, processGroup: Bool = false
     ) throws {
         let command = ([executable] + arguments).map(Self.shellQuote).joined(separator: " ")
+        // A background job of a non-interactive sh is no group leader, so setsid execs in place: $! is the
+        // program's pid and its process group id.
+        let launch = processGroup ? "setsid \(command)" : command
+        let target = processGroup ? "-$child" : "$child"
         let script =
-            "cd \(Self.shellQuote(workingDirectory)) || exit 1; \(command) </dev/null >>\(Self.shellQuote(logFile)) 2>&1 & child=$!; echo $child; read _ignored; kill -9 $child 2>/dev/null; exit 0"
+            "cd \(Self.shellQuote(workingDirectory)) || exit 1; \(launch) </dev/null >>\(Self.shellQuote(logFile)) 2>&1 & child=$!; echo $child; read _ignored; kill -9 -- \(target) 2>/dev/null; exit 0"
         // Both pipes close-on-exec at once, so that no other child started meanwhile inherits them; the guard
         // gets its ends through dup2.
         var input: [Int32] = [-1, -1]
@@ -70,6 +78,7 @@ public final class ManagedProcess: @unchecked Sendable {
             throw HarnessError("could not start \(executable)")
         }
         self.pid = pid
+        self.signalsGroup = processGroup
         self.logFile = logFile
         self.guardProcess = process
         self.guardInput = input[1]
@@ -90,7 +99,7 @@ public final class ManagedProcess: @unchecked Sendable {
 
     /// Sends `signal` and returns at once.
     public func send(_ signal: Int32) {
-        kill(pid, signal)
+        kill(signalsGroup ? -pid : pid, signal)
     }
 
     /// Whether the program exits within `timeout` seconds (polled; nothing is sent).
@@ -104,8 +113,10 @@ public final class ManagedProcess: @unchecked Sendable {
         defer { lock.unlock() }
         if stopped { return }
         stopped = true
-        kill(pid, signal)
-        if !waitForExit(timeout: timeout) { kill(pid, SIGKILL) }
+        let target = signalsGroup ? -pid : pid
+        kill(target, signal)
+        if !waitForExit(timeout: timeout) { kill(target, SIGKILL) }
+        if signalsGroup { kill(target, SIGKILL) }
         close(guardInput)
         guardProcess.wait(timeout: 10)
     }

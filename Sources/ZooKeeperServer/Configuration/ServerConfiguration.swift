@@ -70,3 +70,52 @@ public struct ServerConfiguration: Sendable, Hashable {
         fourLetterWordWhitelist.contains("*") || fourLetterWordWhitelist.contains(word)
     }
 }
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension ServerConfiguration {
+    /// What `zkserver --check-config` checks beyond the file's syntax: values that parse but cannot work on
+    /// this machine. The data directories must be usable directories, or creatable by this user.
+    public func checkUsable() throws(ZooCfg.Failure) {
+        guard (0...65_535).contains(clientPort) else {
+            throw ZooCfg.Failure("clientPort must be between 0 and 65535, got \(clientPort)")
+        }
+        for (key, directory) in [("dataDir", dataDirectory), ("dataLogDir", dataLogDirectory)] {
+            guard let directory else { continue }
+            try Self.checkDirectory(directory, key: key)
+        }
+    }
+
+    private static func checkDirectory(_ path: String, key: String) throws(ZooCfg.Failure) {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw ZooCfg.Failure("\(key) \(path) is not a directory")
+            }
+            guard access(path, R_OK | W_OK | X_OK) == 0 else {
+                throw ZooCfg.Failure("\(key) \(path) is not writable by this user")
+            }
+            return
+        }
+        // Not there yet: zkserver will create it, so the nearest existing ancestor must let this user create a
+        // directory (tried for real, then removed: permissions alone say nothing for root or read-only mounts).
+        var ancestor = path
+        repeat {
+            if let slash = ancestor.lastIndex(of: "/") {
+                ancestor = slash == ancestor.startIndex ? "/" : String(ancestor[..<slash])
+            } else {
+                ancestor = "."
+            }
+        } while stat(ancestor, &status) != 0 && ancestor != "/" && ancestor != "."
+        var template = Array((ancestor + "/.zkserver-check-XXXXXX").utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard created != nil else {
+            throw ZooCfg.Failure("\(key) \(path) does not exist and cannot be created in \(ancestor)")
+        }
+        rmdir(template)
+    }
+}

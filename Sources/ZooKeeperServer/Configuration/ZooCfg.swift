@@ -38,13 +38,17 @@ public enum ZooCfg {
             let key = line[..<separator].trimmingCharacters(in: " \t")
             let value = line[line.index(after: separator)...].trimmingCharacters(in: " \t")
             // Apache reads these as Java ints (Integer.parseInt): larger numbers are refused, not wrapped.
-            func integer(minimum: Int = Int(Int32.min)) throws(Failure) -> Int {
-                guard let number = Int32(value), number >= minimum else {
-                    throw Failure(
-                        "line \(offset + 1): \(key) must be a whole number from \(minimum) to \(Int32.max), got '\(value)'"
-                    )
+            func integer(minimum: Int = Int(Int32.min), maximum: Int = Int(Int32.max)) throws(Failure) -> Int {
+                guard let number = Int(value) else {
+                    throw Failure("line \(offset + 1): \(key) must be a whole number, got '\(value)'")
                 }
-                return Int(number)
+                guard number >= minimum else {
+                    throw Failure("line \(offset + 1): \(key) must be at least \(minimum), got '\(value)'")
+                }
+                guard number <= maximum else {
+                    throw Failure("line \(offset + 1): \(key) must be at most \(maximum), got '\(value)'")
+                }
+                return number
             }
             func boolean() throws(Failure) -> Bool {
                 switch value.lowercased() {
@@ -57,7 +61,7 @@ public enum ZooCfg {
             case "tickTime": configuration.tickTime = try integer(minimum: 1)
             case "dataDir": configuration.dataDirectory = value
             case "dataLogDir": configuration.dataLogDirectory = value
-            case "clientPort": configuration.clientPort = try integer(minimum: 0)
+            case "clientPort": configuration.clientPort = try integer(minimum: 0, maximum: 65_535)
             case "clientPortAddress": configuration.clientPortAddress = value
             case "maxClientCnxns": configuration.maxClientConnections = try integer(minimum: 0)
             case "minSessionTimeout": configuration.minSessionTimeout = try integer()

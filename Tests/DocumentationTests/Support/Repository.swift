@@ -40,6 +40,7 @@ enum Tool {
     static var mandoc: String { get throws { try path("mandoc", package: "mandoc") } }
     static var man: String { get throws { try path("man", package: "man-db") } }
     static var make: String { get throws { try path("make", package: "make") } }
+    static var systemdAnalyze: String { get throws { try path("systemd-analyze", package: "systemd") } }
 }
 
 /// What the executables say about their own options.

@@ -89,7 +89,7 @@ final class AcknowledgedWrites: @unchecked Sendable {
         for cycle in 0..<cycles {
             let server = try ZKServerProcess(
                 port: port, configuration: configuration, logFile: directory + "/server.log")
-            let problems = try await verifyAll(model, address: server.address, cycle: cycle)
+            let problems = try await model.verifyAll(address: server.address, cycle: cycle)
             #expect(
                 problems.count == 0, "cycle \(cycle) (seed \(seed)):\n\(problems.prefix(10).joined(separator: "\n"))")
             if !problems.isEmpty {
@@ -97,9 +97,10 @@ final class AcknowledgedWrites: @unchecked Sendable {
                 break
             }
             let stop = NIOLockedValueBox(false)
-            let clients = try await connectWriters(address: server.address)
+            let clients = try await AcknowledgedWrites.connectWriters(address: server.address, sessions: Self.sessions)
             let writers = Task {
-                await runWriters(model, clients: clients, cycle: cycle, seed: seed, stop: stop)
+                await model.runWriters(
+                    clients: clients, workersPerSession: Self.workersPerSession, cycle: cycle, seed: seed, stop: stop)
             }
             // The only wait of the test: the random moment of the kill.
             let delay = UInt64.random(in: 30...350, using: &random)
@@ -111,7 +112,7 @@ final class AcknowledgedWrites: @unchecked Sendable {
             if model.acknowledgedCount > before { killedWithWritesInFlight += 1 }
         }
         let server = try ZKServerProcess(port: port, configuration: configuration, logFile: directory + "/server.log")
-        let problems = try await verifyAll(model, address: server.address, cycle: cycles)
+        let problems = try await model.verifyAll(address: server.address, cycle: cycles)
         #expect(problems.count == 0, "\(problems.prefix(10).joined(separator: "\n"))")
         server.stop()
         print(
@@ -122,15 +123,18 @@ final class AcknowledgedWrites: @unchecked Sendable {
         // Kept for a look when something failed.
         if problems.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
     }
+}
 
+/// The load both torture tests put on the server: writers that know what was acknowledged, and the check.
+extension AcknowledgedWrites {
     /// Reads every path the model knows and checks it.
-    func verifyAll(_ model: AcknowledgedWrites, address: String, cycle: Int) async throws -> [String] {
+    func verifyAll(address: String, cycle: Int) async throws -> [String] {
         var configuration = ZooKeeperClient.Configuration()
         configuration.sessionTimeout = .seconds(4)
         let client = try await ZooKeeperClient.connect(address, configuration: configuration, timeout: .seconds(20))
         defer { Task { await client.close() } }
         if cycle == 0 { _ = try await client.create("/t", data: nil) }
-        let paths = model.paths
+        let paths = self.paths
         let observed = try await withThrowingTaskGroup(of: (String, AcknowledgedWrites.NodeState).self) { group in
             for path in paths {
                 group.addTask {
@@ -146,16 +150,16 @@ final class AcknowledgedWrites: @unchecked Sendable {
             for try await result in group { results.append(result) }
             return results
         }
-        return observed.compactMap { model.verify($0.0, observed: $0.1) }
+        return observed.compactMap { self.verify($0.0, observed: $0.1) }
     }
 
     /// The writers' sessions, connected before the kill timer starts.
-    func connectWriters(address: String) async throws -> [ZooKeeperClient] {
+    static func connectWriters(address: String, sessions: Int = 3) async throws -> [ZooKeeperClient] {
         var configuration = ZooKeeperClient.Configuration()
         configuration.sessionTimeout = .seconds(4)
         configuration.requestTimeoutWhileDisconnected = .milliseconds(1)
         var clients: [ZooKeeperClient] = []
-        for _ in 0..<Self.sessions {
+        for _ in 0..<sessions {
             clients.append(
                 try await ZooKeeperClient.connect(address, configuration: configuration, timeout: .seconds(20)))
         }
@@ -165,17 +169,17 @@ final class AcknowledgedWrites: @unchecked Sendable {
     /// Several sessions, each with many workers; a worker keeps one write in flight on paths only it touches:
     /// setData on its own node, creates of new nodes, and deletes of nodes it created.
     func runWriters(
-        _ model: AcknowledgedWrites, clients: [ZooKeeperClient], cycle: Int, seed: UInt64,
+        clients: [ZooKeeperClient], workersPerSession: Int = 24, cycle: Int, seed: UInt64,
         stop: NIOLockedValueBox<Bool>
     ) async {
         await withTaskGroup(of: Void.self) { group in
             for (sessionIndex, client) in clients.enumerated() {
-                for worker in 0..<Self.workersPerSession {
+                for worker in 0..<workersPerSession {
                     group.addTask {
                         var random = SeededGenerator(
                             seed: seed ^ UInt64(cycle << 20 | sessionIndex << 10 | worker) &* 0x9E37_79B9)
-                        await write(
-                            model, client: client, owner: "s\(sessionIndex)w\(worker)", cycle: cycle,
+                        await self.write(
+                            client: client, owner: "s\(sessionIndex)w\(worker)", cycle: cycle,
                             random: &random, stop: stop)
                     }
                 }
@@ -185,12 +189,12 @@ final class AcknowledgedWrites: @unchecked Sendable {
     }
 
     /// How many of the nodes `owner` created may still exist.
-    func createdAlive(_ model: AcknowledgedWrites, owner: String) -> Int {
-        model.paths.filter { $0.hasPrefix("/t/\(owner)-c") && model.state(of: $0) != .absent }.count
+    func createdAlive(owner: String) -> Int {
+        paths.filter { $0.hasPrefix("/t/\(owner)-c") && state(of: $0) != .absent }.count
     }
 
     func write(
-        _ model: AcknowledgedWrites, client: ZooKeeperClient, owner: String, cycle: Int,
+        client: ZooKeeperClient, owner: String, cycle: Int,
         random: inout SeededGenerator, stop: NIOLockedValueBox<Bool>
     ) async {
         let fixed = "/t/\(owner)"
@@ -201,35 +205,35 @@ final class AcknowledgedWrites: @unchecked Sendable {
             }
             let choice = Int.random(in: 0..<100, using: &random)
             do throws(ZooKeeperError) {
-                switch (model.state(of: fixed), choice) {
+                switch (state(of: fixed), choice) {
                 case (.absent, _):
-                    model.issue(fixed, expecting: .present(version: 0, data: data))
+                    issue(fixed, expecting: .present(version: 0, data: data))
                     _ = try await client.create(fixed, data: data)
-                    model.acknowledge(fixed)
+                    acknowledge(fixed)
                 case (.present(let version, _), 0..<65):
-                    model.issue(fixed, expecting: .present(version: version &+ 1, data: data))
+                    issue(fixed, expecting: .present(version: version &+ 1, data: data))
                     let stat = try await client.setData(fixed, data: data)
                     guard stat.version == version &+ 1 else {
                         Issue.record("\(fixed): version \(stat.version) after \(version)")
                         return
                     }
-                    model.acknowledge(fixed)
-                case (.present, 65..<88) where createdAlive(model, owner: owner) < 4:
+                    acknowledge(fixed)
+                case (.present, 65..<88) where createdAlive(owner: owner) < 4:
                     serial += 1
                     let path = "/t/\(owner)-c\(cycle)-\(serial)"
-                    model.issue(path, expecting: .present(version: 0, data: data))
+                    issue(path, expecting: .present(version: 0, data: data))
                     _ = try await client.create(path, data: data)
-                    model.acknowledge(path)
+                    acknowledge(path)
                 default:
                     // Delete one of this worker's created nodes that exists for sure.
                     guard
-                        let victim = model.paths.first(where: {
-                            $0.hasPrefix("/t/\(owner)-c") && model.state(of: $0) != .absent
+                        let victim = paths.first(where: {
+                            $0.hasPrefix("/t/\(owner)-c") && state(of: $0) != .absent
                         })
                     else { continue }
-                    model.issue(victim, expecting: .absent)
+                    issue(victim, expecting: .absent)
                     try await client.delete(victim)
-                    model.acknowledge(victim)
+                    acknowledge(victim)
                 }
             } catch {
                 // The server was killed: the write in flight is unresolved, to be checked after the restart.
