@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
+        .library(name: "ZooKeeperTLS", targets: ["ZooKeeperTLS"]),
         .library(name: "LineEditor", targets: ["LineEditor"]),
         .library(name: "ZooKeeperShell", targets: ["ZooKeeperShell"]),
         .executable(name: "zkcli", targets: ["zkcli"]),
@@ -23,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // The wire protocol: jute encoding, records, opcodes, errors, framing. Shared by client and server.
@@ -31,11 +35,24 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // Certificate stores (PEM, PKCS12, JKS) and TLS settings, shared by client and server.
+        .target(
+            name: "ZooKeeperTLS",
+            dependencies: [
+                "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The client library.
         .target(
             name: "ZooKeeper",
             dependencies: [
                 "ZooKeeperProtocol",
+                "ZooKeeperTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -70,9 +87,14 @@ let package = Package(
             name: "ZooKeeperServer",
             dependencies: [
                 "ZooKeeperProtocol",
+                "ZooKeeperTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -83,6 +105,7 @@ let package = Package(
             name: "zkserver",
             dependencies: [
                 "ZooKeeperServer",
+                "ZooKeeperTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -125,6 +148,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ZooKeeperTLSTests",
+            dependencies: ["ZooKeeperTLS", "ZooKeeperTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LineEditorTests",
             dependencies: ["LineEditor"],
             swiftSettings: swiftSettings
@@ -144,10 +172,15 @@ let package = Package(
             name: "ZooKeeperServerTests",
             dependencies: [
                 "ZooKeeperServer",
+                "ZooKeeperTLS",
                 "ZooKeeper",
                 "ZooKeeperTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -6,7 +6,7 @@ _zkserver() {
     local previous=${COMP_WORDS[COMP_CWORD - 1]}
     COMPREPLY=()
     case $previous in
-    --port | --host)
+    --port | --host | --secure-port)
         return
         ;;
     --data-dir)
@@ -24,7 +24,7 @@ _zkserver() {
         ;;
     esac
     if [[ $current == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W '--port --host --data-dir --in-memory --log-level --log-format --check-config -h --help' -- "$current")
+        mapfile -t COMPREPLY < <(compgen -W '--port --host --secure-port --data-dir --in-memory --log-level --log-format --check-config -h --help' -- "$current")
         return
     fi
     compopt -o filenames 2>/dev/null

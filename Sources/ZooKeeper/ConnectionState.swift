@@ -8,7 +8,7 @@ public enum ConnectionState: Sendable, Hashable, CustomStringConvertible {
     case connectedReadOnly
     /// The session is over: closed by the program, or expired.
     case closed
-    /// The server rejected an authentication; the client stopped.
+    /// The server rejected an authentication (addAuth or SASL); the client stopped.
     case authFailed
 
     /// `CONNECTING`, `CONNECTED`, `CONNECTEDREADONLY`, `CLOSED`, `AUTH_FAILED`.
@@ -51,7 +51,7 @@ public enum ConnectionEvent: Sendable, Hashable, CustomStringConvertible {
     case reconnected
     /// The session expired (the server said so, or no server answered within the session timeout).
     case expired
-    /// The server rejected credentials given with `addAuth`.
+    /// The server rejected credentials given with `addAuth`, or the SASL authentication failed.
     case authFailed
     /// The client was closed.
     case closed

@@ -28,6 +28,9 @@ public final class ZooKeeperClient: Sendable {
         public var shuffleHosts = true
         /// Resume an existing session instead of creating one.
         public var session: (id: Int64, password: [UInt8])?
+        /// Authenticate with SASL on every connection, before any request (see `SASLCredentials`). A rejected
+        /// credential ends the session: the state becomes `authFailed` and calls fail with AuthFailed.
+        public var sasl: SASLCredentials?
         public var eventLoopGroup: (any EventLoopGroup)?
         public var logger = Logger(label: "zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
         /// Also receives every event of the default watcher (as `events` does), synchronously on the client's
@@ -89,7 +92,7 @@ public final class ZooKeeperClient: Sendable {
             queuedRequestTimeout: (configuration.requestTimeoutWhileDisconnected ?? configuration.sessionTimeout)
                 .timeAmount,
             maximumReconnectDelay: configuration.maximumReconnectDelay.timeAmount,
-            resumeSession: configuration.session)
+            resumeSession: configuration.session, sasl: configuration.sasl)
         let (events, eventsContinuation) = AsyncStream.makeStream(
             of: WatchedEvent.self, bufferingPolicy: .bufferingNewest(100_000))
         let (connectionEvents, connectionContinuation) = AsyncStream.makeStream(

@@ -9,27 +9,6 @@ import ZooKeeper
 /// The reply is quiet by design: nothing but candidates on stdout, and nothing at all when the server cannot
 /// be reached within the timeout.
 public struct CommandLineCompletion: Sendable {
-    /// An option of the zkcli program (declared by the executable, which owns the argument parser).
-    public struct ProgramOption: Sendable, Hashable {
-        /// What follows the option.
-        public enum Value: Sendable, Hashable {
-            case none
-            case text
-            case file
-            case directory
-        }
-
-        public var name: String
-        public var value: Value
-        public var help: String
-
-        public init(_ name: String, value: Value = .none, help: String) {
-            self.name = name
-            self.value = value
-            self.help = help
-        }
-    }
-
     /// What the shell should do with the reply.
     public enum Kind: String, Sendable, Hashable {
         /// Offer the candidates (a unique one is completed with a space after it).
@@ -75,14 +54,10 @@ public struct CommandLineCompletion: Sendable {
     /// The names of a node's children, or nil when they cannot be had.
     public typealias ChildLister = CompletionProvider.ChildLister
 
-    /// zkCli.sh's options that say where paths are read from.
-    static let serverOption = "-server"
-    static let readOnlyOption = "-r"
-    static let embeddedOption = "--embedded"
-
     public let programOptions: [ProgramOption]
 
-    public init(programOptions: [ProgramOption]) {
+    /// Completion of zkcli's options (`ProgramOptions.all` and the argument parser's own) and commands.
+    public init(programOptions: [ProgramOption] = ProgramOptions.all + ProgramOptions.standard) {
         self.programOptions = programOptions
     }
 
@@ -107,28 +82,29 @@ public struct CommandLineCompletion: Sendable {
         let current = words.last ?? ""
         let scan = scanProgramOptions(Array(words.dropLast()))
         if let option = scan.awaitingValue {
-            return Self.value(of: option)
+            return Self.value(of: option, current)
         }
         guard let command = scan.command else {
             if current.hasPrefix("-") {
                 return Reply(
-                    candidates: programOptions.filter { $0.name.hasPrefix(current) && !scan.used.contains($0.name) }
-                        .map { Candidate($0.name, help: $0.help) })
+                    candidates: programOptions.filter { !$0.names.contains(where: scan.used.contains) }.flatMap {
+                        option in option.names.filter { $0.hasPrefix(current) }.map { Candidate($0, help: option.help) }
+                    })
             }
             return Reply(
-                candidates: CommandTable.completableNames.filter { $0.hasPrefix(current) }.map {
-                    Candidate($0, help: CommandTable.summary($0))
+                candidates: CommandRegistry.completableNames.filter { $0.hasPrefix(current) }.map {
+                    Candidate($0, help: CommandRegistry.summary($0))
                 })
         }
         // The REPL's completion does the rest. A session is opened only when a path is to be listed, and never
         // for --embedded, whose server would be a new, empty one.
         let lister = LockedValue<ChildLister?>(nil)
         let provider = CompletionProvider { parent in
-            guard let server = scan.server else { return nil }
+            guard let server = scan.settings.completionServer else { return nil }
             let list =
                 lister.get()
                 ?? {
-                    let opened = connect(server, scan.readOnly)
+                    let opened = connect(server, scan.settings.readOnly)
                     lister.set(opened)
                     return opened
                 }()
@@ -137,24 +113,25 @@ public struct CommandLineCompletion: Sendable {
         if current.hasPrefix("/") {
             return Reply(candidates: await Self.paths(current, provider).map { Candidate($0) })
         }
-        if current.isEmpty && Self.expectsZnodePath(command) {
+        let spec = CommandRegistry.spec(command[0])
+        let position = spec?.position(after: Array(command.dropFirst()))
+        if current.isEmpty, case .argument(.path)? = position {
             return Reply(candidates: await Self.paths("/", provider).map { Candidate($0) })
         }
-        if command.first == "reconfig" && command.last == "-file" {
+        if case .optionValue(let option)? = position, option.valueHint == .file {
             return Reply(kind: .files)
         }
         let text = (command + [current]).joined(separator: " ")
         let result = await provider.complete(text)
-        let optionHelp = CommandTable.optionHelp(command[0])
+        let optionHelp = CommandRegistry.optionHelp(command[0])
         return Reply(candidates: result.candidates.map { Candidate($0, help: optionHelp[$0] ?? "") })
     }
 
     /// What the words before the cursor say.
     struct ProgramScan: Sendable {
-        /// Where paths are read from (nil with --embedded).
-        var server: String? = "localhost:2181"
-        var readOnly = false
-        /// The program options already given.
+        /// The options given so far.
+        var settings = ProgramSettings()
+        /// The spellings of the program options already given.
         var used: Set<String> = []
         /// The option whose value is being typed.
         var awaitingValue: ProgramOption?
@@ -165,23 +142,26 @@ public struct CommandLineCompletion: Sendable {
     /// zkcli reads options up to the first word that is not one; the command starts there.
     func scanProgramOptions(_ words: [String]) -> ProgramScan {
         var scan = ProgramScan()
-        var embedded = false
         var index = 0
         while index < words.count, words[index].hasPrefix("-"), words[index] != "-" {
             let word = words[index]
             // `--data-dir=DIR`, `-server=HOST:PORT`: the value is attached.
             if let equals = word.firstIndex(of: "="),
-                let option = programOptions.first(where: { $0.name == word[..<equals] }), option.value != .none
+                let option = programOptions.first(where: { $0.names.contains(String(word[..<equals])) }),
+                option.takesValue
             {
                 scan.used.insert(option.name)
-                if option.name == Self.serverOption { scan.server = String(word[word.index(after: equals)...]) }
+                _ = option.apply(&scan.settings, String(word[word.index(after: equals)...]))
                 index += 1
                 continue
             }
             scan.used.insert(word)
-            guard let option = programOptions.first(where: { $0.name == word }), option.value != .none else {
-                if word == Self.readOnlyOption { scan.readOnly = true }
-                if word == Self.embeddedOption { embedded = true }
+            guard let option = programOptions.first(where: { $0.names.contains(word) }) else {
+                index += 1
+                continue
+            }
+            guard option.takesValue else {
+                _ = option.apply(&scan.settings, "")
                 index += 1
                 continue
             }
@@ -189,19 +169,19 @@ public struct CommandLineCompletion: Sendable {
                 scan.awaitingValue = option
                 return scan
             }
-            if word == Self.serverOption { scan.server = words[index + 1] }
+            _ = option.apply(&scan.settings, words[index + 1])
             index += 2
         }
-        if embedded { scan.server = nil }
         if index < words.count { scan.command = Array(words[index...]) }
         return scan
     }
 
-    private static func value(of option: ProgramOption) -> Reply {
+    private static func value(of option: ProgramOption, _ typed: String) -> Reply {
         switch option.value {
         case .file: Reply(kind: .files)
         case .directory: Reply(kind: .directories)
-        case .none, .text: Reply()
+        case .oneOf(let values): Reply(candidates: values.filter { $0.hasPrefix(typed) }.map { Candidate($0) })
+        case .none, .text, .number: Reply()
         }
     }
 
@@ -215,25 +195,6 @@ public struct CommandLineCompletion: Sendable {
         guard matches.count == 1, let only = matches.first else { return matches }
         let below = await provider.complete("ls " + only + "/").candidates.map { ZooKeeperPath.join(only, $0) }
         return matches + below
-    }
-
-    /// Whether the next word of this command line is a znode path: the command's first positional argument is
-    /// one, and none has been given yet (values of the command's options do not count).
-    static func expectsZnodePath(_ command: [String]) -> Bool {
-        let name = CommandTable.canonicalName(command[0])
-        guard name != "reconfig", let entry = CommandTable.entry(name),
-            entry.optionString.split(separator: " ").contains("path")
-        else { return false }
-        var index = 1
-        while index < command.count {
-            let word = command[index]
-            guard word.hasPrefix("-"), let option = entry.parser.option(String(word.dropFirst())) else {
-                return false
-            }
-            index += option.takesValue ? 2 : 1
-        }
-        // An option that takes a value is waiting for it.
-        return index == command.count
     }
 }
 

@@ -32,21 +32,27 @@ public struct CompletionProvider: Sendable {
         let current = endsWithSpace ? "" : (words.last ?? "")
         let previous = endsWithSpace ? words : Array(words.dropLast())
         guard let command = previous.first else {
-            return Self.finish(current, among: CommandTable.completableNames, separator: " ")
+            return Self.finish(current, among: CommandRegistry.completableNames, separator: " ")
         }
         if current.hasPrefix("/") {
             return await completePath(current)
         }
-        if command == "printwatches" && previous.count == 1 {
-            return Self.finish(current, among: ["off", "on"], separator: " ")
-        }
-        if command == "addWatch" && previous.last == "-m" {
-            return Self.finish(
-                current, among: AddWatchMode.allCases.map(\.description), separator: " ")
+        guard let spec = CommandRegistry.spec(command) else { return Result(insertion: "", candidates: []) }
+        switch spec.position(after: Array(previous.dropFirst())) {
+        case .optionValue(let option):
+            if case .oneOf(let values) = option.valueHint {
+                return Self.finish(current, among: values, separator: " ")
+            }
+        case .argument(.oneOf(let values)) where !current.hasPrefix("-"):
+            return Self.finish(current, among: values, separator: " ")
+        case .argument(.command):
+            return Self.finish(current, among: CommandRegistry.completableNames, separator: " ")
+        case .argument:
+            break
         }
         if current.hasPrefix("-") {
             let used = Set(previous.dropFirst())
-            let options = CommandTable.optionNames(command).filter { !used.contains($0) }
+            let options = CommandRegistry.optionNames(command).filter { !used.contains($0) }
             return Self.finish(current, among: options, separator: " ")
         }
         return Result(insertion: "", candidates: [])

@@ -5,14 +5,46 @@ struct CommandOption: Sendable, Hashable {
     var takesValue: Bool
     /// commons-cli's description, which zkCli prints in some errors (`-n num soft quota`).
     var description: String
-    /// What the option does, for the completion scripts' listings.
+    /// What the option does, for help and the completion scripts' listings.
     var help: String
+    /// What its value is, for completion.
+    var valueHint: ArgumentHint
+    /// A `--name` spelling, for the options this shell adds (zkCli's commands have none).
+    var longName: String?
+    /// Whether completion offers it.
+    var isOffered: Bool
+    /// Spelled only `--name` (this shell's own commands' flags such as `--dry-run`).
+    var isLongOnly = false
 
-    init(_ name: String, value: Bool = false, _ description: String = "", help: String = "") {
+    init(
+        _ name: String, value: Bool = false, _ description: String = "", help: String = "",
+        valueHint: ArgumentHint = .text, longName: String? = nil, isOffered: Bool = true
+    ) {
         self.name = name
         self.takesValue = value
         self.description = description
         self.help = help
+        self.valueHint = valueHint
+        self.longName = longName
+        self.isOffered = isOffered
+    }
+
+    /// `-o json` / `--output json`, accepted by every command that prints data. Tab does not offer it, so that
+    /// a command's own options stay what zkCli's are (`stat -` completes to `stat -w`); its values are offered.
+    static let output = CommandOption(
+        "o", value: true, help: "Print the result as JSON (json) or as zkCli does (text)",
+        valueHint: .oneOf(OutputFormat.allCases.map(\.rawValue)), longName: "output", isOffered: false)
+
+    /// An option spelled only `--name`.
+    static func long(_ name: String, value: Bool = false, help: String) -> CommandOption {
+        var option = CommandOption(name, value: value, help: help, longName: name)
+        option.isLongOnly = true
+        return option
+    }
+
+    /// The spellings completion offers: `-o`, and `--output` if it has one.
+    var spellings: [String] {
+        (isLongOnly ? [] : ["-" + name]) + (longName.map { ["--" + $0] } ?? [])
     }
 }
 
@@ -46,7 +78,7 @@ struct OptionParser: Sendable {
     var groups: [OptionGroup] = []
 
     func option(_ name: String) -> CommandOption? {
-        options.first { $0.name == name }
+        options.first { $0.name == name && !$0.isLongOnly }
     }
 
     func parse(_ words: [String]) throws(OptionParseError) -> ParsedCommandLine {
@@ -110,9 +142,16 @@ struct OptionParser: Sendable {
             } else if token.hasPrefix("-") && token != "-" {
                 let body = String(token.drop { $0 == "-" })
                 if token.hasPrefix("--") {
-                    // No command has long options: anything starting with -- is unknown.
-                    if let pending = pendingValueFor { throw missingArgument(pending) }
-                    throw unrecognized(token)
+                    // Only this shell's own options have long spellings; zkCli's commands have none.
+                    let parts = body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard let option = options.first(where: { $0.longName != nil && $0.longName == String(parts[0]) })
+                    else {
+                        if let pending = pendingValueFor { throw missingArgument(pending) }
+                        throw unrecognized(token)
+                    }
+                    try handle(option)
+                    if parts.count > 1 { addValue(String(parts[1])) }
+                    continue
                 }
                 if let equals = body.firstIndex(of: "=") {
                     let name = String(body[..<equals])

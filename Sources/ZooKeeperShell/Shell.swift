@@ -16,6 +16,8 @@ public struct ShellConfiguration: Sendable {
     /// Interactive shells print connection changes (`WATCHER::` blocks of type None); scripts and one-shot
     /// commands do not, so that their output holds only results.
     public var interactive = false
+    /// How results are printed (`-o`): zkCli's text, or JSON; a command's own `-o` wins.
+    public var outputFormat = OutputFormat.text
     /// What `version` prints after `ZooKeeper CLI version: `.
     public var versionText = "swift-zookeeper \(ShellVersion.current)"
 
@@ -41,6 +43,10 @@ struct CommandFailure: Error {
     var exitCode: Int32 = ExitCode.failure
     /// Malformed input (a bad path, an ACL with no valid entry): the command's usage follows the message.
     var showsUsage = false
+    /// The ZooKeeper error behind it, if one is (its name and code go into JSON errors).
+    var zooKeeperError: ZooKeeperError?
+    /// The name of a JSON error that is neither ZooKeeper's nor one of the shell's usual ones.
+    var name: String?
 
     init(_ message: String, exitCode: Int32 = ExitCode.failure, showsUsage: Bool = false) {
         self.message = message
@@ -54,94 +60,33 @@ struct CommandFailure: Error {
         // path), is malformed input.
         let malformed = error.code == .invalidPath || (error.code == .invalidACL && error.path == nil)
         self.init(Shell.message(for: error), showsUsage: malformed)
-    }
-}
-
-/// Watch events waiting to be printed, and the rule for when they may be printed directly.
-final class EventPrinter: Sendable {
-    private struct State {
-        /// The connection state told by the latest connection event: the client's own snapshot is updated just
-        /// after the event is delivered, and a prompt redrawn for the event must already show the new state.
-        var connectionState: ConnectionState?
-        var printWatches = true
-        var pending: [String] = []
-        var commandRunning = false
-    }
-    private let state = Mutex(State())
-    let output: any ShellOutput
-    let interactive: Bool
-    /// Called when text is queued while the terminal's line editor owns the screen.
-    let wake: Mutex<(@Sendable () -> Void)?> = Mutex(nil)
-
-    init(output: any ShellOutput, interactive: Bool) {
-        self.output = output
-        self.interactive = interactive
+        zooKeeperError = error
     }
 
-    var printWatches: Bool {
-        get { state.withLock { $0.printWatches } }
-        set { state.withLock { $0.printWatches = newValue } }
-    }
+    /// A failure whose message was already printed.
+    static let silent = CommandFailure("")
 
-    /// The default watcher (called on the client's event loop, in server order).
-    func deliver(_ event: WatchedEvent) {
-        if event.type == .none, let state = Self.connectionState(event.state) {
-            self.state.withLock { $0.connectionState = state }
-        }
-        // Scripts get the events they asked for; connection changes are not results.
-        if event.type == .none && !interactive { return }
-        let text = "\nWATCHER::\n\n\(event)\n"
-        let wakeEditor: (@Sendable () -> Void)? = state.withLock { state in
-            guard state.printWatches else { return nil }
-            if interactive || state.commandRunning {
-                state.pending.append(text)
-                return interactive ? wake.withLock { $0 } : nil
+    /// The failure as a JSON error object: the ZooKeeper error's name and code when there is one, else a name
+    /// for the shell's own failures (and a null code).
+    var json: JSONValue {
+        let name: String
+        if let given = self.name {
+            name = given
+        } else if let zooKeeperError {
+            name = zooKeeperError.code.name
+        } else {
+            switch exitCode {
+            case ExitCode.commandNotFound: name = "COMMANDNOTFOUND"
+            case ExitCode.interrupted: name = "INTERRUPTED"
+            default: name = "BADCOMMAND"
             }
-            output.write(text, to: .output)
-            return nil
         }
-        wakeEditor?()
-    }
-
-    static func connectionState(_ state: KeeperState) -> ConnectionState? {
-        switch state {
-        case .syncConnected: .connected
-        case .connectedReadOnly: .connectedReadOnly
-        case .disconnected: .connecting
-        case .expired, .closed: .closed
-        case .authFailed: .authFailed
-        default: nil
-        }
-    }
-
-    /// The state for the prompt: the client's, unless a newer connection event has been seen.
-    func promptState(_ client: ZooKeeperClient) -> ConnectionState {
-        let current = client.state
-        guard current.isAlive else { return current }
-        return state.withLock { $0.connectionState } ?? current
-    }
-
-    /// Forgets the last connection event (a new session starts).
-    func resetConnectionState() {
-        state.withLock { $0.connectionState = nil }
-    }
-
-    /// Takes the queued text (for the line editor to print above the prompt).
-    func takePending() -> String? {
-        state.withLock { state in
-            guard !state.pending.isEmpty else { return nil }
-            defer { state.pending.removeAll() }
-            return state.pending.joined()
-        }
-    }
-
-    /// Prints what is queued, now.
-    func flush() {
-        if let text = takePending() { output.write(text, to: .output) }
-    }
-
-    func setCommandRunning(_ running: Bool) {
-        state.withLock { $0.commandRunning = running }
+        return .object([
+            ("error", .string(name)),
+            ("code", zooKeeperError.map { .number($0.code.rawValue) } ?? .null),
+            ("path", .string(zooKeeperError?.path)),
+            ("message", .string(message)),
+        ])
     }
 }
 
@@ -160,19 +105,26 @@ public final class Shell: @unchecked Sendable {
     public private(set) var host: String
     /// zkCli's N: the number of lines run so far.
     public private(set) var commandCount = 0
-    private var history: [Int: String] = [:]
+    /// The lines run, by number.
+    var history: [Int: String] = [:]
     /// The exit code of the last command.
     public private(set) var lastExitCode: Int32 = ExitCode.success
     /// 0 when every command so far succeeded, else the code of the last one that failed.
     public private(set) var exitStatus: Int32 = ExitCode.success
     /// Set by `quit` / `exit`.
-    public private(set) var quitRequested = false
+    public internal(set) var quitRequested = false
+    /// Where relative paths start from, once `cd` has been used (until then paths must be absolute, as in zkCli).
+    var workingDirectory: String?
+    /// How the running command prints (its `-o`, else the program's).
+    private(set) var format: OutputFormat
 
     /// Starts connecting to `configuration.server` (without waiting).
     public init(configuration: ShellConfiguration, output: any ShellOutput) throws(ZooKeeperError) {
         self.configuration = configuration
         self.output = output
-        self.events = EventPrinter(output: output, interactive: configuration.interactive)
+        self.format = configuration.outputFormat
+        self.events = EventPrinter(
+            output: output, interactive: configuration.interactive, format: configuration.outputFormat)
         self.host = configuration.server
         self.client = try Self.makeClient(configuration.server, configuration: configuration, events: events)
     }
@@ -189,9 +141,10 @@ public final class Shell: @unchecked Sendable {
         return try ZooKeeperClient(connectString: connectString, configuration: settings)
     }
 
-    /// `[zk: host(STATE) N] `
+    /// `[zk: host(STATE) N] `, and the working directory after a `cd`: `[zk: host(STATE) N /app] `.
     public var prompt: String {
-        "[zk: \(host)(\(events.promptState(client))) \(commandCount)] "
+        let directory = workingDirectory.map { " " + $0 } ?? ""
+        return "[zk: \(host)(\(events.promptState(client))) \(commandCount)\(directory)] "
     }
 
     /// Called (from any thread) when a watch event is waiting to be printed by `takePendingOutput()`. Only used
@@ -240,6 +193,7 @@ public final class Shell: @unchecked Sendable {
     private func run(_ words: [String]) async -> Int32 {
         events.setCommandRunning(true)
         events.flush()
+        format = configuration.outputFormat
         var code = ExitCode.success
         do {
             try await dispatch(words)
@@ -247,14 +201,14 @@ public final class Shell: @unchecked Sendable {
             code = lastExitCode
         } catch is CancellationError {
             events.flush()
-            output.write("Interrupted\n", to: .error)
+            report(CommandFailure("Interrupted", exitCode: ExitCode.interrupted))
             code = ExitCode.interrupted
         } catch let failure as CommandFailure {
             events.flush()
-            if !failure.message.isEmpty { output.write(failure.message + "\n", to: .error) }
+            report(failure)
             code = failure.exitCode
         } catch {
-            output.write("\(error)\n", to: .error)
+            report(CommandFailure("\(error)"))
             code = ExitCode.failure
         }
         events.flush()
@@ -263,136 +217,101 @@ public final class Shell: @unchecked Sendable {
         return code
     }
 
+    /// A failure on stderr: zkCli's message, or one JSON object.
+    private func report(_ failure: CommandFailure) {
+        switch format {
+        case .text:
+            if !failure.message.isEmpty { output.write(failure.message + "\n", to: .error) }
+        case .json:
+            // A failure whose text was already printed (a note on stdout) still gets its JSON error.
+            output.write(failure.json.text + "\n", to: .error)
+        }
+    }
+
     private func record(_ code: Int32) {
         lastExitCode = code
         if code != ExitCode.success { exitStatus = code }
     }
 
+    /// Ends the session on `quit`: the exit code stays that of the commands before.
+    func quit() async throws -> Never {
+        await close()
+        quitRequested = true
+        throw QuitSignal()
+    }
+
+    // MARK: Output
+
+    /// A result, in the running command's format.
+    func emit(_ result: CommandResult) {
+        events.flush()
+        output.write(result.rendered(as: format), to: .output)
+    }
+
+    /// A line of text on stdout.
     func out(_ text: String) {
         events.flush()
         output.write(text + "\n", to: .output)
     }
 
-    /// The stat block (after any event that came before it).
-    func printStat(_ stat: Stat) {
+    /// Text as it is on stdout (listings that end in their own newline).
+    func write(_ text: String) {
         events.flush()
-        output.write(ShellFormat.stat(stat), to: .output)
+        output.write(text, to: .output)
     }
 
+    /// A note or error on stderr.
     func err(_ text: String) {
         events.flush()
         output.write(text + "\n", to: .error)
     }
 
-    /// The usage listing, as zkCli prints it (to stderr) for an unknown command.
-    public static var usageListing: String { CommandTable.usageListing }
+    /// A note on stderr that only zkCli's text has (JSON output says the same in its result).
+    func note(_ text: String) {
+        if format == .text { err(text) }
+    }
 
-    private func dispatch(_ words: [String]) async throws {
+    /// The usage listing, as zkCli prints it (to stderr) for an unknown command.
+    public static var usageListing: String { CommandRegistry.usageListing }
+
+    // MARK: Dispatch
+
+    /// Runs the words as a command: found by name or alias in the registry, checked for a session, parsed with
+    /// the command's options.
+    func dispatch(_ words: [String]) async throws {
         guard let name = words.first else { return }
-        guard CommandTable.allNames.contains(name) else {
-            output.write(CommandTable.usageListing, to: .error)
+        guard let (command, alias) = CommandRegistry.command(named: name) else {
+            if format == .text { output.write(CommandRegistry.usageListing, to: .error) }
             throw CommandFailure("Command not found: Command not found \(name)", exitCode: ExitCode.commandNotFound)
         }
-        // Built-ins: these work without a session.
-        switch name {
-        case "quit", "exit":
-            await close()
-            quitRequested = true
-            // The exit code stays that of the commands before.
-            throw QuitSignal()
-        case "redo":
-            try await redo(words)
-            return
-        case "history":
-            for index in max(0, commandCount - 10)...commandCount {
-                if let line = history[index] { out("\(index) - \(line)") }
+        let spec = command.spec
+        if !spec.isBuiltIn && spec.needsSession && !client.state.isAlive {
+            guard format == .json else {
+                out("Not connected")
+                throw CommandFailure.silent
             }
-            return
-        case "printwatches":
-            if words.count == 1 {
-                out("printwatches is \(events.printWatches ? "on" : "off")")
-            } else {
-                events.printWatches = words[1] == "on"
-            }
-            return
-        case "connect":
-            try await connect(words.count >= 2 ? words[1] : host)
-            return
-        case "help":
-            output.write(CommandTable.usageListing, to: .output)
-            return
-        default:
-            break
+            throw CommandFailure("Not connected")
         }
-        guard client.state.isAlive else {
-            out("Not connected")
-            throw CommandFailure.silent
+        var words = words
+        if let alias {
+            if let note = alias.deprecationNote { err(note) }
+            words = [spec.name] + alias.impliedArguments + words.dropFirst()
         }
         do {
-            try await runCommand(name, words)
+            var invocation = try CommandInvocation(spec: spec, words: words, defaultFormat: format)
+            format = invocation.format
+            if workingDirectory != nil { try invocation.resolvePaths(resolve) }
+            try await command.run(invocation, in: self)
         } catch var failure as CommandFailure where failure.showsUsage {
             // zkCli stops at the message; the usage line says what was expected.
-            if let entry = CommandTable.entry(CommandTable.canonicalName(name)) {
-                failure.message += "\n" + entry.usage
-            }
+            failure.message += "\n" + spec.usage
             failure.showsUsage = false
             throw failure
         }
     }
 
-    private func runCommand(_ name: String, _ words: [String]) async throws {
-        switch name {
-        case "ls": try await ls(words)
-        case "ls2":
-            err("'ls2' has been deprecated. Please use 'ls [-s] path' instead.")
-            try await ls(["ls", "-s"] + words.dropFirst())
-        case "get": try await get(words)
-        case "stat": try await stat(words)
-        case "set": try await set(words)
-        case "create": try await create(words)
-        case "delete": try await delete(words)
-        case "deleteall": try await deleteAll(words)
-        case "rmr":
-            err("The command 'rmr' has been deprecated. Please use 'deleteall' instead.")
-            try await deleteAll(["deleteall"] + words.dropFirst())
-        case "getAcl": try await getAcl(words)
-        case "setAcl": try await setAcl(words)
-        case "sync": try await sync(words)
-        case "addWatch": try await addWatch(words)
-        case "removewatches": try await removeWatches(words)
-        case "getEphemerals": try await getEphemerals(words)
-        case "getAllChildrenNumber": try await getAllChildrenNumber(words)
-        case "whoami": try await whoAmI()
-        case "addauth": try await addAuth(words)
-        case "config": try await config(words)
-        case "reconfig": try await reconfig(words)
-        case "setquota": try await setQuota(words)
-        case "listquota": try await listQuota(words)
-        case "delquota": try await delQuota(words)
-        case "close": await client.close()
-        case "version": try version(words)
-        default:
-            throw CommandFailure("Command not found: Command not found \(name)", exitCode: ExitCode.commandNotFound)
-        }
-    }
-
-    /// `redo cmdno`: runs history entry `cmdno` again, in this line's history slot.
-    private func redo(_ words: [String]) async throws {
-        guard words.count >= 2 else { return }
-        guard let index = Self.javaDecode(words[1]) else {
-            throw CommandFailure("cmdno must be an int value: \(words[1])\nredo cmdno")
-        }
-        guard index >= 0, index < commandCount, let line = history[Int(index)] else {
-            throw CommandFailure("Command index out of range")
-        }
-        let redoWords = CommandLineTokenizer.tokenize(line)
-        if redoWords.first == "redo" { throw CommandFailure("No redoing redos") }
-        history[commandCount] = line
-        // Unlike zkCli (whose redo always exits 0), the redone command's failure is this line's failure.
-        try await dispatch(redoWords)
-    }
-
-    private func connect(_ connectString: String) async throws {
+    /// Starts a new session with `connectString`, after checking it, in place of the current one.
+    func connect(_ connectString: String) async throws {
         // Check the new string before giving up the current session.
         do {
             _ = try ConnectString(connectString)
@@ -408,6 +327,62 @@ public final class Shell: @unchecked Sendable {
         } catch {
             throw CommandFailure("\(error)")
         }
+    }
+
+    // MARK: Helpers for commands
+
+    /// Runs a client call, turning its error into zkCli's message.
+    func zk<T>(_ body: () async throws(ZooKeeperError) -> T) async throws -> T {
+        // A command cancelled by Ctrl-C stops before its next request.
+        try Task.checkCancellation()
+        do {
+            return try await body()
+        } catch {
+            throw CommandFailure(error)
+        }
+    }
+
+    /// zkCli's deprecated `cmd path watch` forms: with more than one argument, the note goes to stderr, the third
+    /// word becomes `-w` and the words are parsed again.
+    func upgradingDeprecatedWatch(_ invocation: CommandInvocation, use replacement: String) throws
+        -> CommandInvocation
+    {
+        guard invocation.arguments.count > 2 else { return invocation }
+        err("'\(invocation.spec.name) path [watch]' has been deprecated. Please use '\(replacement)' instead.")
+        var rewritten = invocation
+        rewritten.words[2] = "-w"
+        rewritten.line = try invocation.reparsed(rewritten.words)
+        // The path as resolved from the working directory.
+        rewritten.line.arguments[1] = invocation.arguments[1]
+        return rewritten
+    }
+
+    /// `path` made absolute from the working directory (`/` before any `cd`), with `.` and `..` worked out; an
+    /// absolute path is taken as it is.
+    func resolve(_ path: String) throws -> String {
+        // Another cluster's path (`zk://host:port/path`) is absolute.
+        if path.hasPrefix(ZnodeLocation.scheme) { return path }
+        if path.hasPrefix("/") && !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            return path
+        }
+        var components = path.hasPrefix("/") ? [] : (workingDirectory ?? "/").split(separator: "/").map(String.init)
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..": if !components.isEmpty { components.removeLast() }
+            default: components.append(String(component))
+            }
+        }
+        return "/" + components.joined(separator: "/")
+    }
+
+    /// An optional `-v version` value.
+    func version(_ invocation: CommandInvocation) throws -> Int32 {
+        guard let text = invocation.value("v") else { return -1 }
+        guard let version = Self.javaInt(text) else {
+            throw CommandFailure("-v argument must be an int value\n" + invocation.spec.usage)
+        }
+        return version
     }
 
     /// Java's `Integer.decode`: decimal, `0x`/`0X`/`#` hex, leading-zero octal, optional sign.
@@ -473,8 +448,3 @@ public final class Shell: @unchecked Sendable {
 
 /// Thrown by `quit` to end the command without a message.
 struct QuitSignal: Error {}
-
-extension CommandFailure {
-    /// A failure whose message was already printed.
-    static let silent = CommandFailure("")
-}

@@ -30,46 +30,38 @@ struct ZkCli: ParsableCommand {
             """,
         version: ShellVersion.current)
 
-    @Option(
-        name: .customLong("server", withSingleDash: true),
-        help: ArgumentHelp(ProgramOptions.server.help, valueName: "host:port[,host:port...][/chroot]"))
+    // The declarations take their names, value names and help from `ProgramOptions`, the one model of zkcli's
+    // options (which the quick reader and `--complete` use too).
+    @Option(name: ProgramOptions.server.argumentNames, help: ProgramOptions.server.argumentHelp)
     var server: String?
 
-    @Option(
-        name: .customLong("timeout", withSingleDash: true),
-        help: ArgumentHelp(ProgramOptions.timeout.help, valueName: "ms"))
-    var timeout = 30000
+    @Option(name: ProgramOptions.timeout.argumentNames, help: ProgramOptions.timeout.argumentHelp)
+    var timeout = ProgramSettings().timeout
 
-    @Flag(name: .customShort("r"), help: ArgumentHelp(ProgramOptions.readOnly.help))
+    @Flag(name: ProgramOptions.readOnly.argumentNames, help: ProgramOptions.readOnly.argumentHelp)
     var readOnly = false
 
-    @Flag(
-        name: .customLong("waitforconnection", withSingleDash: true),
-        help: ArgumentHelp(ProgramOptions.waitForConnection.help))
+    @Flag(name: ProgramOptions.waitForConnection.argumentNames, help: ProgramOptions.waitForConnection.argumentHelp)
     var waitForConnection = false
 
     @Option(
-        name: .customLong("client-configuration", withSingleDash: true),
-        help: ArgumentHelp(ProgramOptions.clientConfiguration.help, valueName: "file"))
+        name: ProgramOptions.clientConfiguration.argumentNames, help: ProgramOptions.clientConfiguration.argumentHelp)
     var clientConfiguration: String?
 
-    @Option(
-        name: .customLong("history-file"),
-        help: ArgumentHelp(ProgramOptions.historyFile.help, valueName: "file"))
+    @Option(name: ProgramOptions.historyFile.argumentNames, help: ProgramOptions.historyFile.argumentHelp)
     var historyFile: String?
 
-    @Flag(name: .customLong("stop-on-error"), help: ArgumentHelp(ProgramOptions.stopOnError.help))
+    @Flag(name: ProgramOptions.stopOnError.argumentNames, help: ProgramOptions.stopOnError.argumentHelp)
     var stopOnError = false
 
-    @Flag(
-        name: .customLong("embedded"),
-        help: ArgumentHelp(ProgramOptions.embedded.help))
+    @Flag(name: ProgramOptions.embedded.argumentNames, help: ProgramOptions.embedded.argumentHelp)
     var embedded = false
 
-    @Option(
-        name: .customLong("data-dir"),
-        help: ArgumentHelp(ProgramOptions.dataDirectory.help, valueName: "dir"))
+    @Option(name: ProgramOptions.dataDirectory.argumentNames, help: ProgramOptions.dataDirectory.argumentHelp)
     var dataDirectory: String?
+
+    @Option(name: ProgramOptions.output.argumentNames, help: ProgramOptions.output.argumentHelp)
+    var output: OutputFormat = .text
 
     @Argument(
         parsing: .captureForPassthrough,
@@ -80,10 +72,10 @@ struct ZkCli: ParsableCommand {
     /// half-typed command line.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "--complete" { ProgramOptions.completeAndExit(Array(arguments.dropFirst())) }
+        if arguments.first == "--complete" { completeAndExit(Array(arguments.dropFirst())) }
         // The argument parser's reflection costs a few milliseconds at every start; the usual command lines
         // are read directly, and everything else (help, version, errors) goes to the parser.
-        if let invocation = Invocation(simpleArguments: arguments) { invocation.run() }
+        if let settings = ProgramOptions.parse(arguments) { Invocation(settings).run() }
         main(nil)
     }
 
@@ -102,138 +94,92 @@ struct ZkCli: ParsableCommand {
         default:
             break
         }
-        if embedded && server != nil {
-            throw ValidationError("--embedded starts its own server; leave out -server")
-        }
-        if dataDirectory != nil && !embedded {
-            throw ValidationError("--data-dir is for the embedded server; add --embedded")
-        }
-        Invocation(
-            server: server, timeout: timeout, readOnly: readOnly, waitForConnection: waitForConnection,
-            clientConfiguration: clientConfiguration, historyFile: historyFile, stopOnError: stopOnError,
-            embedded: embedded, dataDirectory: dataDirectory, command: command
-        ).run()
+        var settings = ProgramSettings()
+        settings.server = server
+        settings.timeout = timeout
+        settings.readOnly = readOnly
+        settings.waitForConnection = waitForConnection
+        settings.clientConfiguration = clientConfiguration
+        settings.historyFile = historyFile
+        settings.stopOnError = stopOnError
+        settings.embedded = embedded
+        settings.dataDirectory = dataDirectory
+        settings.outputFormat = output
+        settings.command = command
+        if let conflict = settings.conflict { throw ValidationError(conflict) }
+        Invocation(settings).run()
+    }
+
+    /// `zkcli --complete -- WORDS...`, run by the completion scripts: prints the reply and exits 0, whatever
+    /// happens (a script must never see an error or a log line).
+    static func completeAndExit(_ arguments: [String]) -> Never {
+        let words = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
+        let completion = CommandLineCompletion()
+        let reply = runBlocking { await completion.complete(words) }
+        StandardStreams().write(reply.text, to: .output)
+        Glibc.exit(0)
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+extension ProgramOption {
+    /// The spellings as the argument parser declares them: `-server` is a long name with a single dash.
+    var argumentNames: NameSpecification {
+        NameSpecification(
+            names.map { name in
+                if name.hasPrefix("--") { return .customLong(String(name.dropFirst(2))) }
+                if name.count == 2 { return .customShort(name.last!) }
+                return .customLong(String(name.dropFirst()), withSingleDash: true)
+            })
+    }
+
+    var argumentHelp: ArgumentHelp {
+        ArgumentHelp(help, valueName: valueName)
     }
 }
 
 /// What one run of zkcli does, once its options are known.
 struct Invocation {
-    var server: String?
-    var timeout = 30000
-    var readOnly = false
-    var waitForConnection = false
-    var clientConfiguration: String?
-    var historyFile: String?
-    var stopOnError = false
-    var embedded = false
-    var dataDirectory: String?
-    var command: [String] = []
+    let settings: ProgramSettings
 
-    init(
-        server: String?, timeout: Int, readOnly: Bool, waitForConnection: Bool, clientConfiguration: String?,
-        historyFile: String?, stopOnError: Bool, embedded: Bool, dataDirectory: String?, command: [String]
-    ) {
-        self.server = server
-        self.timeout = timeout
-        self.readOnly = readOnly
-        self.waitForConnection = waitForConnection
-        self.clientConfiguration = clientConfiguration
-        self.historyFile = historyFile
-        self.stopOnError = stopOnError
-        self.embedded = embedded
-        self.dataDirectory = dataDirectory
-        self.command = command
-    }
-
-    /// Reads the usual command lines as zkCli does (options up to the first word that is not one, then the
-    /// command); nil for anything the argument parser should see: help, version, an unknown option, a missing
-    /// or malformed value, `-opt=value` spellings, or a combination it rejects.
-    init?(simpleArguments arguments: [String]) {
-        var index = 0
-        func value() -> String? {
-            guard index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") else { return nil }
-            defer { index += 2 }
-            return arguments[index + 1]
-        }
-        while index < arguments.count, arguments[index].hasPrefix("-") {
-            switch arguments[index] {
-            case "-server":
-                guard let text = value() else { return nil }
-                server = text
-            case "-timeout":
-                guard let text = value(), let milliseconds = Int(text) else { return nil }
-                timeout = milliseconds
-            case "-client-configuration":
-                guard let text = value() else { return nil }
-                clientConfiguration = text
-            case "--history-file":
-                guard let text = value() else { return nil }
-                historyFile = text
-            case "--data-dir":
-                guard let text = value() else { return nil }
-                dataDirectory = text
-            case "-r":
-                readOnly = true
-                index += 1
-            case "-waitforconnection":
-                waitForConnection = true
-                index += 1
-            case "--stop-on-error":
-                stopOnError = true
-                index += 1
-            case "--embedded":
-                embedded = true
-                index += 1
-            default:
-                return nil
-            }
-        }
-        if (embedded && server != nil) || (dataDirectory != nil && !embedded) { return nil }
-        command = Array(arguments[index...])
+    init(_ settings: ProgramSettings) {
+        self.settings = settings
     }
 
     func run() -> Never {
-        let embeddedServer = embedded ? startEmbeddedServer() : nil
-        let server = embeddedServer?.connectString ?? self.server ?? "localhost:2181"
-        var settings = ShellConfiguration()
-        settings.server = server
-        settings.sessionTimeout = .milliseconds(timeout)
-        settings.readOnly = readOnly
-        if let clientConfiguration {
-            guard let properties = ClientProperties(file: clientConfiguration) else {
-                standardError("zkcli: cannot read the client configuration \(clientConfiguration)\n")
-                Glibc.exit(2)
-            }
-            if properties["zookeeper.client.secure"] == "true" {
-                standardError("zkcli: TLS (zookeeper.client.secure) is not supported yet\n")
-                Glibc.exit(2)
-            }
-            if let limit = properties["jute.maxbuffer"].flatMap({ Int($0) }) { settings.packetLimit = limit }
-        }
+        let embeddedServer = settings.embedded ? startEmbeddedServer() : nil
+        let server = embeddedServer?.connectString ?? settings.server ?? "localhost:2181"
+        var configuration = ShellConfiguration()
+        configuration.server = server
+        configuration.sessionTimeout = .milliseconds(settings.timeout)
+        configuration.readOnly = settings.readOnly
+        configuration.outputFormat = settings.outputFormat
+        if let file = settings.clientConfiguration { applyClientConfiguration(file, to: &configuration) }
         let isTerminal = isatty(0) == 1 && isatty(1) == 1
-        settings.interactive = command.isEmpty && isTerminal
-        if waitForConnection {
+        configuration.interactive = settings.command.isEmpty && isTerminal
+        if settings.waitForConnection {
             // Commands queued before the session is up wait as long as -waitforconnection does.
-            settings.requestTimeoutWhileDisconnected = .milliseconds(timeout)
+            configuration.requestTimeoutWhileDisconnected = .milliseconds(settings.timeout)
         }
         let shell: Shell
         do {
-            shell = try Shell(configuration: settings, output: StandardStreams())
+            shell = try Shell(configuration: configuration, output: StandardStreams())
         } catch {
             standardError("\(error)\n")
             Glibc.exit(ExitCode.failure)
         }
-        if settings.interactive {
+        if configuration.interactive {
             if let embeddedServer {
-                let storage = dataDirectory.map { "data in \($0)" } ?? "in memory"
+                let storage = settings.dataDirectory.map { "data in \($0)" } ?? "in memory"
                 standardOutput(
                     "Started the embedded zkserver on \(embeddedServer.connectString) (\(storage)); it stops when zkcli exits.\n"
                 )
             }
             standardOutput("Connecting to \(server)\n")
         }
-        if waitForConnection {
-            let timeout = self.timeout
+        if settings.waitForConnection {
+            let timeout = settings.timeout
             let connected = runBlocking { () -> String? in
                 do {
                     try await shell.waitUntilConnected(timeout: .milliseconds(timeout))
@@ -249,10 +195,10 @@ struct Invocation {
             }
         }
         let status: Int32
-        if !command.isEmpty {
-            let words = command
+        if !settings.command.isEmpty {
+            let words = settings.command
             status = runBlocking { await shell.execute(arguments: words) }
-        } else if settings.interactive, let editor = LineEditor(program: "zkcli", historyFile: historyPath()) {
+        } else if configuration.interactive, let editor = LineEditor(program: "zkcli", historyFile: historyPath()) {
             status = interact(shell, editor)
         } else {
             status = runScript(shell)
@@ -262,11 +208,25 @@ struct Invocation {
         Glibc.exit(status)
     }
 
+    /// `-client-configuration FILE`: the client properties zkcli honours, put into the shell's configuration.
+    /// An unreadable file or an unsupported setting ends zkcli with status 2, as zkCli.sh does.
+    private func applyClientConfiguration(_ file: String, to configuration: inout ShellConfiguration) {
+        guard let properties = ClientProperties(file: file) else {
+            standardError("zkcli: cannot read the client configuration \(file)\n")
+            Glibc.exit(2)
+        }
+        if properties["zookeeper.client.secure"] == "true" {
+            standardError("zkcli: TLS (zookeeper.client.secure) is not supported yet\n")
+            Glibc.exit(2)
+        }
+        if let limit = properties["jute.maxbuffer"].flatMap({ Int($0) }) { configuration.packetLimit = limit }
+    }
+
     /// The bundled server on 127.0.0.1, on a port the system picks, for trying zkcli with nothing installed.
     private func startEmbeddedServer() -> ZooKeeperServer {
         var configuration = ServerConfiguration.ephemeral(tickTime: 2000)
         configuration.extendedTypesEnabled = true
-        if let dataDirectory {
+        if let dataDirectory = settings.dataDirectory {
             // Durable: recovered from the directory now, kept there for the next start.
             configuration.dataDirectory = dataDirectory
         }
@@ -281,7 +241,7 @@ struct Invocation {
     }
 
     private func historyPath() -> String? {
-        if let historyFile { return historyFile.isEmpty ? nil : historyFile }
+        if let historyFile = settings.historyFile { return historyFile.isEmpty ? nil : historyFile }
         if let fromEnvironment = getenv("ZKCLI_HISTORY_FILE").map({ String(cString: $0) }) {
             return fromEnvironment.isEmpty ? nil : fromEnvironment
         }
@@ -307,12 +267,13 @@ struct Invocation {
                 editor.addToHistory(line)
                 // Ctrl-C while the command runs cancels it (a long `ls -R`, say) instead of ending the shell.
                 runInterruptibly(interrupted: { editor.takeInterrupt() }) { await shell.execute(line: line) }
-                if shell.quitRequested { return shell.exitStatus }
+                // A session the user ends is a success, whatever the last command did (scripts keep the status).
+                if shell.quitRequested { return ExitCode.success }
             case .interrupted:
                 continue
             case .endOfInput:
                 standardOutput("\n")
-                return shell.exitStatus
+                return ExitCode.success
             }
         }
     }
@@ -323,7 +284,7 @@ struct Invocation {
         while let line = reader.next() {
             let code = runBlocking { await shell.execute(line: line) }
             if shell.quitRequested { break }
-            if stopOnError && code != ExitCode.success { return code }
+            if settings.stopOnError && code != ExitCode.success { return code }
         }
         return shell.exitStatus
     }

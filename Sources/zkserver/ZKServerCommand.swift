@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Logging
 import ZooKeeperServer
+import ZooKeeperTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -31,6 +32,11 @@ struct ZKServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "The address to listen on (clientPortAddress).")
     var host: String?
+
+    @Option(
+        name: .customLong("secure-port"),
+        help: "A port that accepts only TLS (secureClientPort); 0 picks a free one. Needs ssl.keyStore.* in zoo.cfg.")
+    var securePort: Int?
 
     @Option(
         name: .customLong("data-dir"), help: "The data directory (dataDir): snapshots and, by default, the log.",
@@ -89,6 +95,13 @@ struct ZKServerCommand: AsyncParsableCommand {
             }
         }
         if let port { configuration.clientPort = port }
+        if let securePort {
+            configuration.secureClientPort = securePort
+            guard configuration.tls.keyStore != nil else {
+                throw configurationError(
+                    "--secure-port needs ssl.keyStore.location in zoo.cfg (the server's certificate and key)")
+            }
+        }
         if let host { configuration.clientPortAddress = host }
         if let dataDirectory { configuration.dataDirectory = dataDirectory }
         if inMemory {
@@ -109,8 +122,12 @@ struct ZKServerCommand: AsyncParsableCommand {
                 throw configurationError("\(configFile ?? "configuration"): \(error.description)")
             }
             for warning in warnings { standardError("zkserver: \(warning)\n") }
+            let ports = [
+                configuration.clientPort.map { "clientPort \($0)" },
+                configuration.secureClientPort.map { "secureClientPort \($0)" },
+            ].compactMap { $0 }.joined(separator: ", ")
             print(
-                "\(configFile ?? "configuration"): OK (clientPort \(configuration.clientPort), "
+                "\(configFile ?? "configuration"): OK (\(ports), "
                     + "dataDir \(configuration.dataDirectory ?? "none: in memory"))")
             return
         }
@@ -126,9 +143,6 @@ struct ZKServerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "zkserver")
         for warning in warnings { logger.warning("\(warning)") }
-        if configuration.dataDirectory == nil {
-            logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
-        }
 
         // Before anything starts: a SIGTERM from now on is never lost, whenever it comes.
         TerminationSignal.install()
@@ -139,6 +153,13 @@ struct ZKServerCommand: AsyncParsableCommand {
             // One line naming the file and offset; the operator decides what to do with the directory.
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
+        } catch let error as TLSError {
+            // One line naming the setting: a zoo.cfg that asks for TLS is never served without it.
+            standardError("zkserver: cannot start: \(error)\n")
+            throw ExitCode(2)
+        }
+        if configuration.dataDirectory == nil {
+            logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")
         }
         logger.notice("zkserver serving on \(server.connectString)")
         await TerminationSignal.wait {

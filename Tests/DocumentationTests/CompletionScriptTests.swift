@@ -22,10 +22,9 @@ struct CompletionScriptTests {
 
     /// Every command, every option of each (but `ls -?`, which a shell would glob), every zkcli option.
     static func driftLines() throws -> [(line: String, offers: [String])] {
-        var lines: [(String, [String])] = [("zkcli ", CommandTable.completableNames)]
-        for entry in CommandTable.entries {
-            let options = entry.parser.options.map { "-" + $0.name }.filter { $0 != "-?" }
-            lines.append(("zkcli \(entry.name) -", options))
+        var lines: [(String, [String])] = [("zkcli ", CommandRegistry.completableNames)]
+        for spec in CommandRegistry.specs {
+            lines.append(("zkcli \(spec.name) -", spec.completedOptions.flatMap(\.spellings)))
         }
         lines.append(("zkcli -", try ExecutableOptions.zkcli()))
         return lines

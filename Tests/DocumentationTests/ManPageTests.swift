@@ -54,26 +54,43 @@ struct ManPageTests {
 
     @Test func everyCommandHasItsUsageLineAndEveryOption() throws {
         let page = ManPage(try Repository.read("man/zkcli.1"))
-        for entry in CommandTable.entries {
-            guard let lines = page.subsection(entry.name) else {
-                Issue.record("zkcli.1 has no subsection for \(entry.name)")
+        // The names described together (the aliases, and help).
+        let others = page.lines.first { $0.hasPrefix(".SS ") && $0.contains("exit") } ?? ""
+        for name in CommandRegistry.extraNames {
+            #expect(others.contains(name) || page.subsection(name) != nil, "zkcli.1 does not mention \(name)")
+        }
+        // Every other command has a subsection: its usage line, and each of its options described.
+        for spec in CommandRegistry.specs where !others.contains(spec.name) {
+            guard let lines = page.subsection(spec.name) else {
+                Issue.record("zkcli.1 has no subsection for \(spec.name)")
                 continue
             }
             // addWatch's usage ends with a comment on the modes, which the text below it says.
-            let syntax = entry.optionString.components(separatedBy: " #").first ?? ""
-            let usage = syntax.isEmpty ? entry.name : entry.name + " " + syntax
-            #expect(ManPage.leadingText(lines) == usage, "the usage line of \(entry.name)")
+            let syntax = spec.syntax.components(separatedBy: " #").first ?? ""
+            let usage = syntax.isEmpty ? spec.name : spec.name + " " + syntax
+            #expect(ManPage.leadingText(lines) == usage, "the usage line of \(spec.name)")
             let described = Set(ManPage.tags(lines).flatMap(ManPage.optionsNamed(byTag:)))
-            for option in entry.parser.options {
-                #expect(
-                    described.contains("-" + option.name), "zkcli.1 does not describe \(entry.name) -\(option.name)")
+            // -o is described once, under JSON OUTPUT.
+            for option in spec.options {
+                for spelling in option.spellings {
+                    #expect(described.contains(spelling), "zkcli.1 does not describe \(spec.name) \(spelling)")
+                }
             }
         }
-        // The names without a CommandTable entry of their own.
-        let others = page.lines.first { $0.hasPrefix(".SS ") && $0.contains("exit") } ?? ""
-        for name in CommandTable.extraNames {
-            #expect(others.contains(name), "zkcli.1 does not mention \(name)")
+    }
+
+    /// JSON OUTPUT shows the object of every command that prints data.
+    @Test func everyCommandThatPrintsDataHasItsJSONShape() throws {
+        let page = ManPage(try Repository.read("man/zkcli.1"))
+        let words = Set(
+            ManPage.tags(page.section("JSON OUTPUT")).flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }) }
+                .map(String.init))
+        let printing = CommandRegistry.specs.filter(\.printsData)
+        #expect(printing.count >= 10)
+        for spec in printing {
+            #expect(words.contains(spec.name), "zkcli.1's JSON OUTPUT does not show \(spec.name)")
         }
+        #expect(words.contains("errors"))
     }
 
     @Test func exitStatusesFilesAndEnvironment() throws {

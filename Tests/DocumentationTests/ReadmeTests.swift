@@ -32,7 +32,7 @@ struct ReadmeTests {
                     .joined(separator: "\n"))
             #expect(thisFile.contains(body), "this README example is not compiled by ReadmeTests.swift:\n\(block)")
         }
-        #expect(examples == 5)
+        #expect(examples == 6)
     }
 
     static func swiftBlocks(_ markdown: String) -> [String] {
@@ -105,6 +105,14 @@ enum ReadmeExamples {
             default: break
             }
         }
+    }
+
+    static func saslLogin() async throws {
+        var configuration = ZooKeeperClient.Configuration()
+        configuration.sasl = .digestMD5(username: "bob", password: "secret")
+        // or: configuration.sasl = try SASLCredentials(jaas: JAASConfiguration(contentsOf: "/etc/zookeeper/jaas.conf"))
+        let zk = try await ZooKeeperClient.connect("zk1:2181", configuration: configuration)
+        print(try await zk.whoAmI().map { "\($0.authScheme): \($0.user)" })  // ["sasl: bob", "ip: 127.0.0.1"]
     }
 
     static func recipes() async throws {

@@ -15,16 +15,10 @@ struct CommandLineCompletionTests {
         "/zookeeper": ["quota", "config"],
     ]
 
-    static let options: [CommandLineCompletion.ProgramOption] = [
-        .init("-server", value: .text, help: "servers"),
-        .init("-timeout", value: .text, help: "timeout"),
-        .init("-r", help: "read-only"),
-        .init("-client-configuration", value: .file, help: "properties"),
-        .init("--data-dir", value: .directory, help: "data"),
-        .init("--embedded", help: "embedded"),
-    ]
+    /// zkcli's options, as typed, in the order of the model.
+    static let optionNames = (ProgramOptions.all + ProgramOptions.standard).flatMap(\.names)
 
-    let completion = CommandLineCompletion(programOptions: Self.options)
+    let completion = CommandLineCompletion()
 
     /// Where each completion connected (server, read-only), if it did.
     final class Connections: Sendable {
@@ -51,17 +45,18 @@ struct CommandLineCompletionTests {
         #expect(reply.candidates.first?.help == "Print a znode's data")
         // Every command is offered for an empty word, and each has a summary.
         let all = await complete([""])
-        #expect(values(all) == CommandTable.completableNames)
+        #expect(values(all) == CommandRegistry.completableNames)
         #expect(all.candidates.allSatisfy { !$0.help.isEmpty })
     }
 
     @Test func programOptionsNotYetGiven() async {
-        #expect(values(await complete(["-"])) == Self.options.map(\.name))
+        #expect(values(await complete(["-"])) == Self.optionNames)
         #expect(
-            values(await complete(["-r", "-server", "h:1", "-"])) == [
-                "-timeout", "-client-configuration", "--data-dir", "--embedded",
-            ])
-        #expect(await complete(["-ser"]).candidates == [.init("-server", help: "servers")])
+            values(await complete(["-r", "-server", "h:1", "-"]))
+                == Self.optionNames.filter { $0 != "-r" && $0 != "-server" })
+        #expect(await complete(["-ser"]).candidates == [.init("-server", help: ProgramOptions.server.help)])
+        // Either spelling of an option given takes both away.
+        #expect(!values(await complete(["--output", "json", "-"])).contains("-o"))
     }
 
     @Test func programOptionValues() async {
@@ -70,6 +65,9 @@ struct CommandLineCompletionTests {
         // A connect string or a number cannot be guessed.
         #expect(await complete(["-server", ""]) == .init(kind: .words))
         #expect(await complete(["-timeout", "3"]) == .init(kind: .words))
+        // The output formats.
+        #expect(values(await complete(["-o", ""])) == ["text", "json"])
+        #expect(values(await complete(["--output", "j"])) == ["json"])
     }
 
     @Test func optionsOfTheCommandWithTheirHelp() async {

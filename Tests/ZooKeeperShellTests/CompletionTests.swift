@@ -47,6 +47,10 @@ struct CompletionTests {
     @Test func fixedValues() async {
         #expect(await provider.complete("printwatches o").candidates == ["off", "on"])
         #expect(await provider.complete("addWatch -m PERSISTENT_").insertion == "RECURSIVE ")
+        // The output formats of -o (which is accepted but not offered, so that zkCli's options stay alone).
+        #expect(await provider.complete("get -o ").candidates == ["text", "json"])
+        #expect(await provider.complete("ls --output j").insertion == "son ")
+        #expect(await provider.complete("stat -").candidates == ["-w"])
     }
 
     @Test func nothingAfterAPositionalWord() async {

@@ -258,7 +258,7 @@ struct DifferentialTests {
     /// Exception 12: drops the usage block that zkcli prints after a path or ACL error.
     static func withoutUsageAfterMalformedInput(_ lines: [String]) -> [String] {
         let usages = Dictionary(
-            CommandTable.entries.map { ("\($0.name) \($0.optionString)", $0.optionTable != nil) },
+            CommandRegistry.specs.map { ("\($0.name) \($0.syntax)", $0.optionTable != nil) },
             uniquingKeysWith: { first, _ in first })
         func isMalformedInput(_ line: String) -> Bool {
             line.hasPrefix("Path must ") || line.hasPrefix("Path length must") || line.hasPrefix("Invalid path string ")

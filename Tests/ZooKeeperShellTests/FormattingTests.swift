@@ -89,8 +89,8 @@ struct FormattingTests {
 
     @Test func clientConfigString() {
         let config = "server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=h:1:2;3\nversion=100000000"
-        #expect(Shell.clientConfigString(config) == "100000000 0.0.0.0:2181,0.0.0.0:3")
-        #expect(Shell.clientConfigString("") == " ")
+        #expect(ConfigCommand.clientConfigString(config) == "100000000 0.0.0.0:2181,0.0.0.0:3")
+        #expect(ConfigCommand.clientConfigString("") == " ")
     }
 
     @Test(arguments: [

@@ -147,6 +147,27 @@ struct InteractiveTests {
         _ = try Programs.zkcli(server: server, ["deleteall", root])
     }
 
+    /// A session the user ends, with quit or Ctrl-D, is a success even when the last command failed (a
+    /// mistyped word made `make run` report `Error 127`); scripts keep reporting failures.
+    @Test(arguments: ["quit", "C-d"]) func endingTheSessionExitsZeroAfterAFailedCommand(ending: String) throws {
+        let terminal = try start()
+        defer { terminal.close() }
+        try terminal.type("lss /")
+        try terminal.press("Enter")
+        let failed = try terminal.waitFor {
+            $0.hasSuffix("Command not found: Command not found lss\n" + prompt(1).dropLast())
+        }
+        #expect(failed.matched, "\(failed.screen)")
+        if ending == "quit" {
+            try terminal.type("quit")
+            try terminal.press("Enter")
+        } else {
+            try terminal.press(ending)
+        }
+        let exited = try terminal.waitFor { $0.contains("EXIT=") }
+        #expect(exited.screen.contains("EXIT=0"), "\(exited.screen)")
+    }
+
     @Test func thePromptFollowsTheConnection() throws {
         // A server of its own, to take away from under the shell; the shortest session timeout it grants.
         let apache = try ApacheZooKeeperStandalone()

@@ -5,7 +5,7 @@ import Testing
 /// commons-cli DefaultParser behaviour, as zkCli's commands see it.
 struct OptionParserTests {
     func parse(_ command: String, _ words: [String]) throws(OptionParseError) -> ParsedCommandLine {
-        try CommandTable.entry(command)!.parser.parse([command] + words)
+        try CommandRegistry.spec(command)!.parser.parse([command] + words)
     }
 
     func error(_ command: String, _ words: [String]) -> String? {

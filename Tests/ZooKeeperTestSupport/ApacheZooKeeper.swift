@@ -10,6 +10,10 @@ public enum ApacheZooKeeperInstallation {
     public static let java = "/usr/bin/java"
     public static let zkCli = "/usr/share/zookeeper/bin/zkCli.sh"
     public static let cliMT = "/usr/lib/zookeeper/bin/cli_mt"
+    /// What Debian's classpath lacks for the Netty connection factory and zkCli.sh's Netty socket (TLS).
+    public static let nettyJars = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar"
+    /// zkCli.sh's class path with the Netty jars: what `java -cp ... ZooKeeperMain` needs for TLS.
+    public static var classPathWithNetty: String { "/etc/zookeeper/conf:\(jar):\(nettyJars)" }
 
     /// Throws, with the command that fixes it, when Apache ZooKeeper or Java is missing.
     public static func require() throws {
@@ -22,9 +26,44 @@ public enum ApacheZooKeeperInstallation {
     }
 }
 
+/// A secure client port for Apache: the Netty connection factory (which Debian's classpath lacks two jars for,
+/// added by `ApacheZooKeeperServer.launch`) and the `ssl.*` keys of zoo.cfg.
+public struct ApacheTLSOptions: Sendable {
+    public var keyStore: String
+    public var trustStore: String
+    public var password: String
+    /// `ssl.clientAuth`: need (Apache's default), want or none.
+    public var clientAuth = "need"
+    /// Also listen in plaintext on `clientPort` (for four-letter words and the plaintext-port cases).
+    public var plaintextPort = true
+
+    public init(keyStore: String, trustStore: String, password: String, clientAuth: String = "need") {
+        self.keyStore = keyStore
+        self.trustStore = trustStore
+        self.password = password
+        self.clientAuth = clientAuth
+    }
+
+    /// The zoo.cfg lines for a secure port.
+    func configLines(securePort: Int, host: String) -> [String] {
+        [
+            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+            "secureClientPort=\(securePort)",
+            "secureClientPortAddress=\(host)",
+            "ssl.keyStore.location=\(keyStore)",
+            "ssl.keyStore.password=\(password)",
+            "ssl.trustStore.location=\(trustStore)",
+            "ssl.trustStore.password=\(password)",
+            "ssl.clientAuth=\(clientAuth)",
+        ]
+    }
+}
+
 /// One Apache ZooKeeper server process (standalone, or a member of an ensemble) on 127.0.0.1.
 public final class ApacheZooKeeperServer: @unchecked Sendable {
     public let clientPort: Int
+    /// The TLS port, when the server has one.
+    public let securePort: Int?
     /// The address the server listens on: `127.0.0.1`, or `::1`.
     public let host: String
     public let directory: String
@@ -33,9 +72,12 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
     private var process: ManagedProcess?
     private let systemProperties: [String]
 
-    init(clientPort: Int, host: String = "127.0.0.1", directory: String, configFile: String, systemProperties: [String])
-    {
+    init(
+        clientPort: Int, securePort: Int? = nil, host: String = "127.0.0.1", directory: String, configFile: String,
+        systemProperties: [String]
+    ) {
         self.clientPort = clientPort
+        self.securePort = securePort
         self.host = host
         self.directory = directory
         self.configFile = configFile
@@ -43,6 +85,10 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
     }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(clientPort)" : "\(host):\(clientPort)" }
+    /// `host:securePort`.
+    public var secureAddress: String? {
+        securePort.map { host.contains(":") ? "[\(host)]:\($0)" : "\(host):\($0)" }
+    }
 
     /// Starts the JVM (if it is not running) without waiting for it to serve.
     public func launch(mainClass: String) throws {
@@ -51,6 +97,7 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
         if let process, process.isRunning { return }
         // Debian's server logs nothing (no SLF4J binding); ZK_TEST_SERVER_LOGS=1 adds one, for debugging.
         var classPath = "\(directory):\(ApacheZooKeeperInstallation.jar)"
+        if securePort != nil { classPath += ":" + ApacheZooKeeperInstallation.nettyJars }
         if ProcessInfo.processInfo.environment["ZK_TEST_SERVER_LOGS"] != nil {
             classPath += ":/usr/share/java/slf4j-simple.jar"
         }
@@ -120,10 +167,15 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
     public let server: ApacheZooKeeperServer
 
     /// Starts the server on `host` (`127.0.0.1` or `::1`) and waits (bounded) until it serves.
-    public init(host: String = "127.0.0.1", extraConfig: [String] = [], systemProperties: [String] = []) throws {
+    public init(
+        host: String = "127.0.0.1", extraConfig: [String] = [], systemProperties: [String] = [],
+        tls: ApacheTLSOptions? = nil
+    ) throws {
         try ApacheZooKeeperInstallation.require()
         let directory = try TestEnvironment.temporaryDirectory("apache-zk")
-        let port = try TestEnvironment.freePort()
+        let ports = try TestEnvironment.freePorts(2)
+        let port = ports[0]
+        let securePort = tls.map { _ in ports[1] }
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         let config =
             [
@@ -134,11 +186,11 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
                 "maxClientCnxns=0",
                 "4lw.commands.whitelist=*",
                 "admin.enableServer=false",
-            ] + extraConfig
+            ] + (securePort.flatMap { port in tls?.configLines(securePort: port, host: host) } ?? []) + extraConfig
         let configFile = directory + "/zoo.cfg"
         try (config.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         server = ApacheZooKeeperServer(
-            clientPort: port, host: host, directory: directory, configFile: configFile,
+            clientPort: port, securePort: securePort, host: host, directory: directory, configFile: configFile,
             systemProperties: [
                 "-Dzookeeper.extendedTypesEnabled=true",
                 "-Dznode.container.checkIntervalMs=1000",
@@ -148,6 +200,8 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
 
     public var address: String { server.address }
     public var port: Int { server.clientPort }
+    /// `host:securePort` (only with TLS options).
+    public var secureAddress: String { server.secureAddress ?? server.address }
 
     public func start() throws {
         try server.launch(mainClass: "org.apache.zookeeper.server.ZooKeeperServerMain")
@@ -174,10 +228,13 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     public let servers: [ApacheZooKeeperServer]
     public let root: String
 
-    public init(size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = []) throws {
+    public init(
+        size: Int = 3, readOnlyMode: Bool = false, extraConfig: [String] = [], systemProperties: [String] = [],
+        tls: ApacheTLSOptions? = nil
+    ) throws {
         try ApacheZooKeeperInstallation.require()
         root = try TestEnvironment.temporaryDirectory("apache-ensemble")
-        let ports = try TestEnvironment.freePorts(size * 3)
+        let ports = try TestEnvironment.freePorts(size * 4)
         var servers: [ApacheZooKeeperServer] = []
         let serverLines = (0..<size).map { index in
             "server.\(index + 1)=127.0.0.1:\(ports[size + index]):\(ports[2 * size + index])"
@@ -204,15 +261,19 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
                 ]
                 // Apache 3.8's read-only server creates only local sessions; without them it answers a new
                 // session's handshake with a bare NotReadOnly error.
-                + (readOnlyMode ? ["localSessionsEnabled=true"] : []) + serverLines + extraConfig
+                + (readOnlyMode ? ["localSessionsEnabled=true"] : []) + serverLines
+                + (tls?.configLines(securePort: ports[3 * size + index], host: "127.0.0.1") ?? []) + extraConfig
             let configFile = directory + "/zoo.cfg"
             try (config.joined(separator: "\n") + "\n").write(
                 toFile: configFile, atomically: true, encoding: .utf8)
             var properties = ["-Dzookeeper.extendedTypesEnabled=true"]
             if readOnlyMode { properties.append("-Dreadonlymode.enabled=true") }
+            properties += systemProperties
             servers.append(
                 ApacheZooKeeperServer(
-                    clientPort: ports[index], directory: directory, configFile: configFile,
+                    clientPort: ports[index], securePort: tls.map { _ in ports[3 * size + index] },
+                    directory: directory,
+                    configFile: configFile,
                     systemProperties: properties))
         }
         self.servers = servers
@@ -229,6 +290,16 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     /// The connect string for all members, optionally with a chroot.
     public func connectString(chroot: String = "") -> String {
         servers.map(\.address).joined(separator: ",") + chroot
+    }
+
+    /// The connect string of the members' TLS ports (only with TLS options).
+    public func secureConnectString() -> String {
+        servers.compactMap(\.secureAddress).joined(separator: ",")
+    }
+
+    /// The member listening on `port` for TLS.
+    public func server(securePort port: Int) -> ApacheZooKeeperServer? {
+        servers.first { $0.securePort == port }
     }
 
     /// Waits until every running member serves (leader or follower).
@@ -255,5 +326,36 @@ public final class ApacheZooKeeperEnsemble: @unchecked Sendable {
     deinit {
         stopAll(signal: SIGKILL)
         try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// SASL DIGEST-MD5 for an Apache server: a JAAS file whose `Server` section lists the users
+/// (`user_NAME="password"`), the zoo.cfg line that enables the `sasl` scheme, and the JVM flag naming the file.
+public final class ApacheSASLDigestSetup: Sendable {
+    public let jaasFile: String
+    private let directory: String
+
+    public init(users: [String: String]) throws {
+        directory = try TestEnvironment.temporaryDirectory("apache-jaas")
+        jaasFile = directory + "/jaas.conf"
+        let options = users.sorted { $0.key < $1.key }.map { "    user_\($0.key)=\"\($0.value)\"" }
+        let text = """
+            Server {
+                org.apache.zookeeper.server.auth.DigestLoginModule required
+            \(options.joined(separator: "\n"));
+            };
+
+            """
+        try text.write(toFile: jaasFile, atomically: true, encoding: .utf8)
+    }
+
+    public var extraConfig: [String] {
+        ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"]
+    }
+
+    public var systemProperties: [String] { ["-Djava.security.auth.login.config=\(jaasFile)"] }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }

@@ -30,9 +30,13 @@ final class SessionDriver: @unchecked Sendable {
     private var channels: [ConnectionID: any Channel] = [:]
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    private var scratch: [Machine.Output] = []
+    /// Actions not yet carried out; `run` appends, and drains them unless it is already draining.
+    private var actionQueue: [Machine.Action] = []
+    private var running = false
+    /// Encoded messages for `outboundConnection`, written together by `flush`.
+    private var outbound = ByteBuffer()
+    private var outboundConnection: ConnectionID?
     private var flushScheduled = false
-    private var processing = false
     private var watchers: [WatcherID: WatcherSink] = [:]
     private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
     private var nextConnectWaiter = 0
@@ -77,7 +81,7 @@ final class SessionDriver: @unchecked Sendable {
     ) {
         onLoop { driver in
             driver.watchers[watcher] = WatcherSink(continuation: continuation, oneShot: oneShot)
-            driver.machine.submit(submission, now: .now())
+            return driver.machine.submit(submission, now: .now())
         }
     }
 
@@ -101,6 +105,7 @@ final class SessionDriver: @unchecked Sendable {
         onLoop { driver in
             if let sink = driver.watchers.removeValue(forKey: watcher) { sink.continuation.finish() }
             driver.machine.watcherDropped(watcher)
+            return []
         }
     }
 
@@ -108,13 +113,13 @@ final class SessionDriver: @unchecked Sendable {
     func waitUntilConnected(timeout: TimeAmount, continuation: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>)
     {
         onLoop { driver in
-            switch driver.machine.state {
+            switch driver.machine.connectionState {
             case .connected, .connectedReadOnly:
                 continuation.resume(returning: .success(()))
             case .closed:
                 continuation.resume(returning: .failure(ZooKeeperError(.sessionExpired)))
             case .authFailed:
-                continuation.resume(returning: .failure(ZooKeeperError(.authFailed)))
+                continuation.resume(returning: .failure(driver.machine.terminalError ?? ZooKeeperError(.authFailed)))
             case .connecting:
                 driver.nextConnectWaiter += 1
                 let key = driver.nextConnectWaiter
@@ -124,61 +129,55 @@ final class SessionDriver: @unchecked Sendable {
                         returning: .failure(ZooKeeperError(.connectionLoss)))
                 }
             }
+            return []
         }
     }
 
     // MARK: From the channel (on the loop)
 
     func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer) {
-        machine.frameReceived(id, frame, now: .now())
-        process()
+        run(machine.frameReceived(id, frame, now: .now()))
     }
 
     func channelClosed(_ id: ConnectionID) {
         if channels.removeValue(forKey: id) != nil, machine.currentConnection == id {
-            logger.debug("connection to \(machine.currentHost) closed", metadata: ["zk_state": "\(machine.state)"])
+            logger.debug(
+                "connection to \(machine.currentHost) closed", metadata: ["zk_state": "\(machine.connectionState)"])
         }
-        machine.connectionClosed(id, now: .now())
-        process()
+        run(machine.connectionClosed(id, now: .now()))
     }
 
     /// The server sent a frame above the packet limit: the request it answers fails with PacketTooLarge.
     func oversizedFrameReceived(_ id: ConnectionID) {
-        machine.oversizedReplyReceived(id, now: .now())
-        process()
+        run(machine.oversizedReplyReceived(id, now: .now()))
     }
 
     // MARK: Running the machine
 
-    private func onLoop(_ body: @escaping @Sendable (SessionDriver) -> Void) {
+    private func onLoop(_ body: @escaping @Sendable (SessionDriver) -> [Machine.Action]) {
         if eventLoop.inEventLoop {
-            body(self)
-            process()
+            run(body(self))
         } else {
-            eventLoop.execute {
-                body(self)
-                self.process()
-            }
+            eventLoop.execute { self.run(body(self)) }
         }
     }
 
-    /// Carries out the machine's outputs, then its bytes, then re-arms the timer.
+    /// Carries out the machine's actions in order, then schedules the write and re-arms the timer.
     ///
-    /// Not re-entrant: carrying out an output can call back into the driver synchronously (closing a channel
-    /// fires `channelInactive`); such calls only feed the machine, and this loop drains what they produced.
-    private func process() {
-        if processing { return }
-        processing = true
-        defer { processing = false }
-        while true {
-            machine.drainOutputs(into: &scratch)
-            if scratch.isEmpty { break }
-            for output in scratch {
-                perform(output)
-            }
-            scratch.removeAll(keepingCapacity: true)
+    /// Not re-entrant: carrying out an action can call back into the driver synchronously (closing a channel
+    /// fires `channelInactive`); the actions of such calls are queued behind the ones being carried out.
+    private func run(_ actions: [Machine.Action]) {
+        actionQueue += actions
+        if running { return }
+        running = true
+        defer { running = false }
+        var index = 0
+        while index < actionQueue.count {
+            perform(actionQueue[index])
+            index += 1
         }
-        if machine.outbound.readableBytes > 0 && !flushScheduled {
+        actionQueue.removeAll(keepingCapacity: true)
+        if outbound.readableBytes > 0 && !flushScheduled {
             // Coalesce: every request submitted before this runs goes out in one write.
             flushScheduled = true
             eventLoop.execute { self.flush() }
@@ -186,16 +185,35 @@ final class SessionDriver: @unchecked Sendable {
         armTimer()
     }
 
+    /// Encodes one message for connection `id`; bytes encoded for an earlier connection are dropped.
+    private func encode(_ message: Machine.OutboundMessage, for id: ConnectionID) {
+        if outboundConnection != id {
+            outboundConnection = id
+            outbound.clear()
+        }
+        switch message {
+        case .connect(let request):
+            outbound.writeZooKeeperFrame { request.encode(into: &$0) }
+        case .request(let xid, let request):
+            let start = outbound.writerIndex
+            request.encodeFrame(xid: xid, into: &outbound)
+            if outbound.writerIndex - start - 4 > machine.settings.packetLimit {
+                outbound.moveWriterIndex(to: start)
+                actionQueue += machine.requestTooLarge(id, xid: xid)
+            }
+        }
+    }
+
     private func flush() {
         flushScheduled = false
-        guard machine.outbound.readableBytes > 0 else { return }
-        guard let id = machine.currentConnection, let channel = channels[id] else {
+        guard outbound.readableBytes > 0 else { return }
+        guard let id = outboundConnection, id == machine.currentConnection, let channel = channels[id] else {
             return
         }
-        let bytes = machine.outbound
+        let bytes = outbound
         // The storage now belongs to the write too; a plain clear() would allocate a buffer as large as the
         // largest request ever sent.
-        machine.outbound.clear(minimumCapacity: 256)
+        outbound.clear(minimumCapacity: 256)
         channel.writeAndFlush(bytes, promise: nil)
     }
 
@@ -212,13 +230,12 @@ final class SessionDriver: @unchecked Sendable {
         timer = eventLoop.scheduleTask(deadline: deadline) { [self] in
             timerDeadline = nil
             timer = nil
-            machine.tick(now: .now())
-            process()
+            run(machine.tick(now: .now()))
         }
     }
 
-    private func perform(_ output: Machine.Output) {
-        switch output {
+    private func perform(_ action: Machine.Action) {
+        switch action {
         case .openConnection(let id, let host, let timeout):
             logger.trace("connecting to \(host)")
             open(id, host: host, timeout: timeout)
@@ -227,6 +244,8 @@ final class SessionDriver: @unchecked Sendable {
             if let channel = channels.removeValue(forKey: id) {
                 channel.close(promise: nil)
             }
+        case .send(let id, let message):
+            encode(message, for: id)
         case .complete(let token, let result):
             token.resume(returning: result)
         case .deliver(let event, let targets):
@@ -276,7 +295,7 @@ final class SessionDriver: @unchecked Sendable {
         switch state {
         case .connected, .connectedReadOnly: result = .success(())
         case .closed: result = .failure(ZooKeeperError(.sessionExpired))
-        case .authFailed: result = .failure(ZooKeeperError(.authFailed))
+        case .authFailed: result = .failure(machine.terminalError ?? ZooKeeperError(.authFailed))
         case .connecting: return
         }
         let waiters = connectWaiters
@@ -304,13 +323,11 @@ final class SessionDriver: @unchecked Sendable {
                     return
                 }
                 channels[id] = channel
-                machine.connectionEstablished(id, now: .now())
-                process()
+                run(machine.connectionEstablished(id, now: .now()))
                 flush()
             case .failure(let error):
                 logger.debug("cannot connect to \(host): \(error)")
-                machine.connectionClosed(id, now: .now())
-                process()
+                run(machine.connectionClosed(id, now: .now()))
             }
         }
     }
@@ -330,8 +347,7 @@ final class SessionDriver: @unchecked Sendable {
                 channel.writeAndFlush(ByteBuffer(string: "isro"), promise: nil)
                 channel.closeFuture.whenComplete { [self] _ in
                     if answer.value.readableBytesView.elementsEqual("rw".utf8) {
-                        machine.readWriteServerFound(host, now: .now())
-                        process()
+                        run(machine.readWriteServerFound(host, now: .now()))
                     }
                 }
                 _ = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }

@@ -7,10 +7,15 @@ typealias ConnectionID = Int
 
 /// One client session across any number of connections, as a pure value: no sockets, no timers, no tasks.
 ///
-/// Every input is a method named after what happened (`connectionEstablished`, `frameReceived`, `tick`, ...).
-/// The machine answers by appending bytes to `outbound` (to be written to the current connection) and
-/// `Output`s (open or close a connection, complete a request, deliver a watch event, report a state change),
-/// in the order they must happen. `Token` is whatever the driver needs to resume a caller.
+/// Every input is a method named after what happened (`connectionEstablished`, `frameReceived`, `tick`, ...)
+/// and returns the actions the driver must carry out, in order: open or close a connection, send a message,
+/// complete a request, deliver a watch event, report a state change. `Token` is whatever the driver needs to
+/// resume a caller.
+///
+/// What only one phase needs lives in that phase's case of `State`: the requests waiting for a connection
+/// (`Backlog`), the connection's requests in flight and its timers (`Connection`), a close in progress
+/// (`CloseStateMachine`), the read-only probe (`ReadOnlyProbeStateMachine`). What the session keeps across
+/// connections (its id, password, zxid, watches, credentials) sits beside it.
 struct SessionStateMachine<Token: Sendable> {
     struct Settings {
         var hosts: [HostAndPort]
@@ -26,12 +31,16 @@ struct SessionStateMachine<Token: Sendable> {
         var setWatchesBatchBytes: Int
         /// Resume this session instead of creating one.
         var resumeSession: (id: Int64, password: [UInt8])?
+        /// Authenticate every connection with SASL before any request.
+        var sasl: SASLCredentials?
+        /// A fresh client nonce for each SASL exchange.
+        var makeNonce: @Sendable () -> String = Self.randomNonce
 
         init(
             hosts: [HostAndPort], chroot: String? = nil, requestedTimeout: Int32 = 30000, canBeReadOnly: Bool = false,
             packetLimit: Int = ZooKeeperFrameDecoder.defaultPacketLimit, queuedRequestTimeout: TimeAmount? = nil,
             maximumReconnectDelay: TimeAmount = .seconds(1), setWatchesBatchBytes: Int = 128 * 1024,
-            resumeSession: (id: Int64, password: [UInt8])? = nil
+            resumeSession: (id: Int64, password: [UInt8])? = nil, sasl: SASLCredentials? = nil
         ) {
             self.hosts = hosts
             self.chroot = chroot
@@ -42,6 +51,13 @@ struct SessionStateMachine<Token: Sendable> {
             self.maximumReconnectDelay = maximumReconnectDelay
             self.setWatchesBatchBytes = setWatchesBatchBytes
             self.resumeSession = resumeSession
+            self.sasl = sasl
+        }
+
+        /// 128 random bits, in hex.
+        @Sendable static func randomNonce() -> String {
+            var generator = SystemRandomNumberGenerator()
+            return MD5.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
         }
     }
 
@@ -76,9 +92,20 @@ struct SessionStateMachine<Token: Sendable> {
         var removal: WatchRemoval?
     }
 
-    enum Output {
+    /// One message for the driver to encode and write.
+    enum OutboundMessage: Hashable, Sendable {
+        /// The handshake, first on every connection.
+        case connect(ConnectRequest)
+        /// A request with its xid (special xids for ping and auth).
+        case request(xid: Int32, ZooKeeperRequest)
+    }
+
+    enum Action {
         case openConnection(ConnectionID, HostAndPort, timeout: TimeAmount)
         case closeConnection(ConnectionID)
+        /// Encode and write on the connection; writes may be coalesced but keep their order. A request whose
+        /// frame exceeds the packet limit is not written: report it with `requestTooLarge`.
+        case send(ConnectionID, OutboundMessage)
         case complete(Token, Result<ZooKeeperResponse, ZooKeeperError>)
         case deliver(WatchedEvent, to: [WatcherID])
         case stateChanged(ConnectionState, ConnectionEvent)
@@ -89,33 +116,79 @@ struct SessionStateMachine<Token: Sendable> {
     }
 
     enum Terminal: Equatable {
-        case closed, expired, authFailed
+        case closed, expired
+        /// The server rejected a credential; `reason` says which and why, when known.
+        case authFailed(reason: String?)
     }
 
-    enum Phase {
-        case idle
-        case connecting(ConnectionID, deadline: NIODeadline)
-        case handshaking(ConnectionID, deadline: NIODeadline)
-        case connected(ConnectionID, readOnly: Bool)
-        case waitingToReconnect(until: NIODeadline)
-        case closing(ConnectionID?, deadline: NIODeadline)
-        case terminated(Terminal)
+    /// Requests that wait for the session to be usable, and a close asked for meanwhile.
+    struct Backlog {
+        var queued = Deque<Queued>()
+        /// Set once the caller asked to close: nothing more is queued, and the session is ended on the next
+        /// connection (so that the server removes its ephemerals at once) or given up after a short bound.
+        var close: CloseStateMachine<Token>?
     }
 
-    private struct Pending {
-        var xid: Int32
-        var opCode: OpCode
-        var submission: Submission?
-        var isCloseSession: Bool { opCode == .closeSession }
-    }
-
-    private struct Queued {
+    struct Queued {
         var submission: Submission
         var deadline: NIODeadline
     }
 
+    /// A connection being opened, or handshaking.
+    struct Attempt {
+        var id: ConnectionID
+        var deadline: NIODeadline
+        var backlog: Backlog
+    }
+
+    /// How the session came to this connection, for the events reported once it is ready.
+    struct SessionOpening {
+        var readOnly: Bool
+        /// The same session as before (a reconnect), not a new one.
+        var resumed: Bool
+    }
+
+    /// A connection that carries the session.
+    struct Connection {
+        let id: ConnectionID
+        var pending = Deque<Pending>()
+        var lastReceive: NIODeadline
+        var lastSend: NIODeadline
+        /// Set while the server is read-only.
+        var readOnlyProbe: ReadOnlyProbeStateMachine?
+    }
+
+    struct Pending {
+        enum Purpose {
+            case caller(Submission)
+            case setWatches
+            case closeSession
+            case sasl
+        }
+        var xid: Int32
+        var opCode: OpCode
+        var purpose: Purpose
+    }
+
+    enum State {
+        case idle(Backlog)
+        /// Opening the TCP connection.
+        case connecting(Attempt)
+        /// ConnectRequest sent, waiting for the ConnectResponse.
+        case handshaking(Attempt)
+        case waitingToReconnect(until: NIODeadline, Backlog)
+        /// The session is established; the SASL exchange runs before any caller's request.
+        case authenticating(Connection, SASLStateMachine, Backlog, SessionOpening)
+        case connected(Connection)
+        /// closeSession sent, waiting for its reply.
+        case closing(Connection, CloseStateMachine<Token>)
+        case terminated(Terminal)
+        /// Only while a transition changes a case's payload in place (no copy-on-write copies).
+        case modifying
+    }
+
     let settings: Settings
-    private(set) var phase: Phase = .idle
+    private(set) var state: State = .idle(Backlog())
     private(set) var sessionID: Int64 = 0
     private(set) var password = [UInt8](repeating: 0, count: 16)
     /// Milliseconds, as the server granted; 0 before the first session.
@@ -123,42 +196,25 @@ struct SessionStateMachine<Token: Sendable> {
     /// Taken from replies only, never from notifications (a multi fires several events with one zxid).
     private(set) var lastZxidSeen: Int64 = 0
     private(set) var watches = WatchRegistry()
-
-    /// Bytes to write to the current connection.
-    var outbound: ByteBuffer
-    private var outputs: [Output] = []
-
-    private var nextConnectionID: ConnectionID = 0
-    private var hostIndex: Int
-    private var failedAttemptsInRound = 0
-    private var xid: Int32 = 0
-    private var pending = Deque<Pending>()
-    private var queued = Deque<Queued>()
-    private var auths: [AuthPacket] = []
-    /// Waiters for auth replies (xid -4), in send order; nil for auths re-sent on reconnect.
-    private var authWaiters = Deque<Token?>()
-    /// addAuth calls made while disconnected: sent with their waiters on the next connect.
-    private var unsentAuths: [(packet: AuthPacket, waiter: Token)] = []
-    private var closeWaiters: [Token] = []
-    /// A close asked for while reconnecting: the session is ended on the next connection, if one comes before
-    /// this deadline, so that the server removes its ephemerals at once.
-    private var closeWhenConnectedBy: NIODeadline?
+    private(set) var authentication = AuthenticationStateMachine<Token>()
+    /// Whether a server ever gave this client a session (the next handshake resumes it).
     private var hasHadSession = false
+    /// A session made on a read-only server is not resumed until a read-write server has been seen (as
+    /// Apache's client does).
     private var seenReadWriteServer = false
-    private var lastReceive = NIODeadline.uptimeNanoseconds(0)
-    private var lastSend = NIODeadline.uptimeNanoseconds(0)
-    /// When the last server of this session was heard from; the session is presumed expired one session
+    /// When a server of this session was last heard from; the session is presumed expired one session
     /// timeout after it if no server can be reached.
     private var lastHeard = NIODeadline.uptimeNanoseconds(0)
-    private var nextReadWriteProbe = NIODeadline.distantFuture
-    private var readWriteProbeInterval = TimeAmount.milliseconds(100)
+    private var hostIndex = 0
+    private var failedAttemptsInRound = 0
+    private var nextConnectionID: ConnectionID = 0
+    private var xid: Int32 = 0
     private var random: SplitMix
+    private var actions: [Action] = []
 
-    init(settings: Settings, randomSeed: UInt64, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    init(settings: Settings, randomSeed: UInt64) {
         self.settings = settings
-        self.outbound = allocator.buffer(capacity: 256)
         self.random = SplitMix(seed: randomSeed)
-        self.hostIndex = 0
         if let resume = settings.resumeSession {
             sessionID = resume.id
             password = resume.password
@@ -169,29 +225,55 @@ struct SessionStateMachine<Token: Sendable> {
 
     // MARK: Queries
 
-    var state: ConnectionState {
-        switch phase {
-        case .idle, .connecting, .handshaking, .waitingToReconnect: .connecting
-        case .connected(_, let readOnly): readOnly ? .connectedReadOnly : .connected
+    var connectionState: ConnectionState {
+        switch state {
+        case .idle, .connecting, .handshaking, .waitingToReconnect, .authenticating: .connecting
+        case .connected(let connection): connection.readOnlyProbe != nil ? .connectedReadOnly : .connected
         case .closing: .connected
         case .terminated(.authFailed): .authFailed
-        case .terminated: .closed
+        case .terminated(.closed), .terminated(.expired): .closed
+        case .modifying: preconditionFailure("Invalid state: \(state)")
         }
     }
 
+    /// Why the session ended, as callers see it; nil while it lives.
+    var terminalError: ZooKeeperError? {
+        guard case .terminated(let terminal) = state else { return nil }
+        return Self.error(for: terminal)
+    }
+
     var currentConnection: ConnectionID? {
-        switch phase {
-        case .connecting(let id, _), .handshaking(let id, _), .connected(let id, _): id
-        case .closing(let id, _): id
+        switch state {
+        case .connecting(let attempt), .handshaking(let attempt): attempt.id
+        case .connected(let connection), .closing(let connection, _), .authenticating(let connection, _, _, _):
+            connection.id
         case .idle, .waitingToReconnect, .terminated: nil
+        case .modifying: preconditionFailure("Invalid state: \(state)")
         }
     }
 
     /// The server of the current connection attempt or session.
     var currentHost: HostAndPort { settings.hosts[hostIndex] }
 
-    var pendingCount: Int { pending.count }
-    var queuedCount: Int { queued.count }
+    var pendingCount: Int {
+        switch state {
+        case .connected(let connection), .closing(let connection, _), .authenticating(let connection, _, _, _):
+            connection.pending.count
+        case .idle, .connecting, .handshaking, .waitingToReconnect, .terminated: 0
+        case .modifying: preconditionFailure("Invalid state: \(state)")
+        }
+    }
+
+    var queuedCount: Int { backlog?.queued.count ?? 0 }
+
+    private var backlog: Backlog? {
+        switch state {
+        case .idle(let backlog), .waitingToReconnect(_, let backlog), .authenticating(_, _, let backlog, _): backlog
+        case .connecting(let attempt), .handshaking(let attempt): attempt.backlog
+        case .connected, .closing, .terminated: nil
+        case .modifying: preconditionFailure("Invalid state: \(state)")
+        }
+    }
 
     private var readTimeout: TimeAmount {
         .milliseconds(Int64(negotiatedTimeout > 0 ? negotiatedTimeout : settings.requestedTimeout) * 2 / 3)
@@ -206,258 +288,413 @@ struct SessionStateMachine<Token: Sendable> {
         min(.nanoseconds(readTimeout.nanoseconds / 2), .seconds(10))
     }
 
+    /// When the session is presumed expired if no server answers before; nil when that cannot happen yet.
+    private var presumedExpiry: NIODeadline? {
+        hasHadSession && negotiatedTimeout > 0 ? lastHeard + .milliseconds(Int64(negotiatedTimeout)) : nil
+    }
+
     /// The earliest moment at which `tick` has something to do.
     var nextDeadline: NIODeadline? {
         var deadline: NIODeadline?
-        func consider(_ candidate: NIODeadline) {
+        func consider(_ candidate: NIODeadline?) {
+            guard let candidate else { return }
             if deadline == nil || candidate < deadline! { deadline = candidate }
         }
-        switch phase {
-        case .idle, .terminated:
-            return nil
-        case .connecting(_, let until), .handshaking(_, let until):
-            consider(until)
-        case .waitingToReconnect(let until):
-            consider(until)
-        case .connected(_, let readOnly):
-            consider(lastReceive + readTimeout)
-            consider(lastSend + pingInterval)
-            if readOnly { consider(nextReadWriteProbe) }
-        case .closing(_, let until):
-            consider(until)
+        func consider(_ backlog: Backlog) {
+            consider(backlog.queued.first?.deadline)
+            consider(backlog.close?.giveUpAt)
         }
-        if let first = queued.first { consider(first.deadline) }
-        if let closeDeadline = closeWhenConnectedBy { consider(closeDeadline) }
-        if isReconnecting && hasHadSession && negotiatedTimeout > 0 {
-            consider(lastHeard + .milliseconds(Int64(negotiatedTimeout)))
+        switch state {
+        case .idle(let backlog):
+            consider(backlog)
+        case .connecting(let attempt), .handshaking(let attempt):
+            consider(attempt.deadline)
+            consider(attempt.backlog)
+            consider(presumedExpiry)
+        case .waitingToReconnect(let until, let backlog):
+            consider(until)
+            consider(backlog)
+            consider(presumedExpiry)
+        case .authenticating(let connection, _, let backlog, _):
+            consider(connection.lastReceive + readTimeout)
+            consider(connection.lastSend + pingInterval)
+            consider(backlog)
+        case .connected(let connection):
+            consider(connection.lastReceive + readTimeout)
+            consider(connection.lastSend + pingInterval)
+            consider(connection.readOnlyProbe?.nextProbe)
+        case .closing(_, let close):
+            consider(close.giveUpAt)
+        case .terminated:
+            return nil
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
         }
         return deadline
-    }
-
-    /// Looking for a server while the session may still be alive.
-    private var isReconnecting: Bool {
-        switch phase {
-        case .connecting, .handshaking, .waitingToReconnect: true
-        case .idle, .connected, .closing, .terminated: false
-        }
-    }
-
-    mutating func drainOutputs(into other: inout [Output]) {
-        swap(&outputs, &other)
     }
 
     // MARK: Inputs
 
     /// Begins connecting to the first host.
-    mutating func start(now: NIODeadline) {
-        guard case .idle = phase else { return }
-        outputs.append(.stateChanged(.connecting, .connecting))
-        openConnection(now: now)
+    mutating func start(now: NIODeadline) -> [Action] {
+        guard case .idle(let backlog) = state else { return [] }
+        emit(.stateChanged(.connecting, .connecting))
+        openConnection(backlog, now: now)
+        return takeActions()
     }
 
     /// The TCP connection is up: send the handshake.
-    mutating func connectionEstablished(_ id: ConnectionID, now: NIODeadline) {
-        guard case .connecting(id, let deadline) = phase else { return }
+    mutating func connectionEstablished(_ id: ConnectionID, now: NIODeadline) -> [Action] {
+        guard case .connecting(let attempt) = state, attempt.id == id else { return [] }
         let request = ConnectRequest(
             lastZxidSeen: lastZxidSeen, timeout: settings.requestedTimeout,
             sessionID: seenReadWriteServer ? sessionID : 0,
             password: seenReadWriteServer ? password : [UInt8](repeating: 0, count: 16),
             readOnly: settings.canBeReadOnly)
-        outbound.writeZooKeeperFrame { request.encode(into: &$0) }
-        lastSend = now
-        phase = .handshaking(id, deadline: deadline)
+        emit(.send(id, .connect(request)))
+        state = .handshaking(attempt)
+        return takeActions()
     }
 
     /// The connection `id` failed to open or closed.
-    mutating func connectionClosed(_ id: ConnectionID, now: NIODeadline) {
-        guard currentConnection == id else { return }
+    mutating func connectionClosed(_ id: ConnectionID, now: NIODeadline) -> [Action] {
+        guard currentConnection == id else { return [] }
         connectionLost(now: now, closeConnection: false)
+        return takeActions()
     }
 
     /// Connection `id` announced a reply above the packet limit: the oldest request (whose reply it is) fails
     /// with PacketTooLarge, and the connection is replaced.
-    mutating func oversizedReplyReceived(_ id: ConnectionID, now: NIODeadline) {
-        guard currentConnection == id, case .connected = phase else { return }
-        if let head = pending.popFirst(), let submission = head.submission {
+    mutating func oversizedReplyReceived(_ id: ConnectionID, now: NIODeadline) -> [Action] {
+        guard case .connected(var connection) = state, connection.id == id else { return [] }
+        state = .modifying
+        let head = connection.pending.popFirst()
+        state = .connected(connection)
+        if case .caller(let submission) = head?.purpose {
             fail(submission, with: .packetTooLarge)
         }
         connectionLost(now: now, closeConnection: true)
+        return takeActions()
+    }
+
+    /// The driver did not write request `xid` on connection `id`: its frame exceeds the packet limit.
+    mutating func requestTooLarge(_ id: ConnectionID, xid: Int32) -> [Action] {
+        if case .authenticating(let connection, _, _, _) = state, connection.id == id {
+            emit(.closeConnection(id))
+            terminate(.authFailed(reason: "SASL authentication failed: a token exceeds the packet limit"))
+            return takeActions()
+        }
+        guard case .connected(var connection) = state, connection.id == id,
+            let index = connection.pending.firstIndex(where: { $0.xid == xid })
+        else { return [] }
+        state = .modifying
+        let removed = connection.pending.remove(at: index)
+        state = .connected(connection)
+        if case .caller(let submission) = removed.purpose {
+            fail(submission, with: .packetTooLarge)
+        }
+        return takeActions()
     }
 
     /// A frame arrived on connection `id`.
-    mutating func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer, now: NIODeadline) {
-        guard currentConnection == id else { return }
-        lastReceive = now
-        switch phase {
-        case .handshaking:
-            handshakeReceived(frame, now: now)
-        case .connected, .closing:
-            lastHeard = now
-            do {
-                try replyReceived(frame, now: now)
-            } catch {
-                // A reply we cannot make sense of: the connection is unusable.
-                connectionLost(now: now, closeConnection: true)
-            }
-        case .idle, .connecting, .waitingToReconnect, .terminated:
-            break
+    mutating func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer, now: NIODeadline) -> [Action] {
+        if case .handshaking(let attempt) = state {
+            if attempt.id == id { handshakeReceived(frame, attempt: attempt, now: now) }
+            return takeActions()
         }
+        // Not inside a switch over the state: no copy of the connection may be alive while the reply changes
+        // it, or every change would copy its queue of requests in flight.
+        if noteReceived(on: id, now: now) { replyReceived(frame, now: now) }
+        return takeActions()
+    }
+
+    /// Notes that connection `id` was heard from; whether the frame is a reply for the session to handle.
+    private mutating func noteReceived(on id: ConnectionID, now: NIODeadline) -> Bool {
+        switch state {
+        case .connected(var connection):
+            guard connection.id == id else { return false }
+            state = .modifying
+            connection.lastReceive = now
+            state = .connected(connection)
+        case .closing(var connection, let close):
+            guard connection.id == id else { return false }
+            state = .modifying
+            connection.lastReceive = now
+            state = .closing(connection, close)
+        case .authenticating(var connection, let sasl, let backlog, let opening):
+            guard connection.id == id else { return false }
+            state = .modifying
+            connection.lastReceive = now
+            state = .authenticating(connection, sasl, backlog, opening)
+        case .idle, .connecting, .handshaking, .waitingToReconnect, .terminated:
+            return false
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
+        }
+        lastHeard = now
+        return true
     }
 
     /// A caller's request. Sent at once when connected; otherwise queued until the session is (re)established.
-    mutating func submit(_ submission: Submission, now: NIODeadline) {
-        switch phase {
-        case .connected:
-            send(submission, now: now)
-        case .idle, .connecting, .handshaking, .waitingToReconnect:
-            if closeWhenConnectedBy != nil {
-                fail(submission, with: .clientClosed)
-            } else {
-                queued.append(Queued(submission: submission, deadline: now + settings.queuedRequestTimeout))
-            }
+    mutating func submit(_ submission: Submission, now: NIODeadline) -> [Action] {
+        switch state {
+        case .connected(var connection):
+            state = .modifying
+            send(submission, on: &connection, now: now)
+            state = .connected(connection)
+        case .idle(var backlog):
+            state = .modifying
+            enqueue(submission, in: &backlog, now: now)
+            state = .idle(backlog)
+        case .connecting(var attempt):
+            state = .modifying
+            enqueue(submission, in: &attempt.backlog, now: now)
+            state = .connecting(attempt)
+        case .handshaking(var attempt):
+            state = .modifying
+            enqueue(submission, in: &attempt.backlog, now: now)
+            state = .handshaking(attempt)
+        case .waitingToReconnect(let until, var backlog):
+            state = .modifying
+            enqueue(submission, in: &backlog, now: now)
+            state = .waitingToReconnect(until: until, backlog)
+        case .authenticating(let connection, let sasl, var backlog, let opening):
+            state = .modifying
+            enqueue(submission, in: &backlog, now: now)
+            state = .authenticating(connection, sasl, backlog, opening)
         case .closing:
             fail(submission, with: .clientClosed)
         case .terminated(let terminal):
-            fail(submission, with: Self.errorCode(for: terminal))
+            fail(submission, error: Self.error(for: terminal))
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
         }
+        return takeActions()
     }
 
     /// Adds credentials; they are re-sent on every reconnect. `token` completes when the server answers.
-    mutating func addAuth(_ packet: AuthPacket, token: Token, now: NIODeadline) {
-        switch phase {
+    mutating func addAuth(_ packet: AuthPacket, token: Token, now: NIODeadline) -> [Action] {
+        switch state {
         case .terminated(let terminal):
-            outputs.append(.complete(token, .failure(ZooKeeperError(Self.errorCode(for: terminal)))))
-            return
+            emit(.complete(token, .failure(Self.error(for: terminal))))
         case .closing:
-            outputs.append(.complete(token, .failure(ZooKeeperError(.clientClosed))))
-            return
-        case .connected:
-            if !auths.contains(packet) { auths.append(packet) }
-            sendAuth(packet, waiter: token, now: now)
-        case .idle, .connecting, .handshaking, .waitingToReconnect:
-            if !auths.contains(packet) { auths.append(packet) }
-            unsentAuths.append((packet, token))
+            emit(.complete(token, .failure(ZooKeeperError(.clientClosed))))
+        case .connected(var connection):
+            if let packet = authentication.add(packet, waiter: token, connectionReady: true) {
+                state = .modifying
+                connection.lastSend = now
+                state = .connected(connection)
+                emit(.send(connection.id, .request(xid: SpecialXid.auth, .auth(packet))))
+            }
+        case .idle, .connecting, .handshaking, .waitingToReconnect, .authenticating:
+            _ = authentication.add(packet, waiter: token, connectionReady: false)
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
         }
+        return takeActions()
     }
 
-    /// Ends the session: closeSession when connected, otherwise at once.
-    mutating func close(token: Token?, now: NIODeadline) {
-        if let token { closeWaiters.append(token) }
-        switch phase {
-        case .connected(let id, _):
-            let xid = nextXid()
-            ZooKeeperRequest.closeSession.encodeFrame(xid: xid, into: &outbound)
-            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil))
-            lastSend = now
-            phase = .closing(id, deadline: now + readTimeout)
-        case .connecting, .handshaking, .waitingToReconnect:
-            if hasHadSession {
-                // The server may still hold the session: end it there once connected, within a short bound.
-                if closeWhenConnectedBy == nil {
-                    closeWhenConnectedBy = now + min(settings.queuedRequestTimeout, .seconds(2))
-                    while let next = queued.popFirst() { fail(next.submission, with: .clientClosed) }
-                }
-            } else {
-                if let id = currentConnection { outputs.append(.closeConnection(id)) }
+    /// Ends the session: closeSession when connected, otherwise at once (or on the next connection, if a
+    /// server may still hold the session).
+    mutating func close(token: Token?, now: NIODeadline) -> [Action] {
+        switch state {
+        case .connected(var connection):
+            state = .modifying
+            let xid = sendCloseSession(on: &connection, now: now)
+            state = .closing(connection, .sent(xid: xid, now: now, replyTimeout: readTimeout, waiter: token))
+        case .closing(let connection, var close):
+            state = .modifying
+            close.add(waiter: token)
+            state = .closing(connection, close)
+        case .authenticating(var connection, _, let backlog, _):
+            // The server holds the session already: end it there now, SASL or not.
+            state = .modifying
+            for next in backlog.queued { fail(next.submission, with: .clientClosed) }
+            let xid = sendCloseSession(on: &connection, now: now)
+            state = .closing(connection, .sent(xid: xid, now: now, replyTimeout: readTimeout, waiter: token))
+        case .idle(let backlog):
+            state = .idle(closeRequested(backlog, token: token, now: now))
+            terminate(.closed)
+        case .connecting(var attempt):
+            state = .modifying
+            attempt.backlog = closeRequested(attempt.backlog, token: token, now: now)
+            state = .connecting(attempt)
+            if !hasHadSession {
+                emit(.closeConnection(attempt.id))
                 terminate(.closed)
             }
-        case .idle:
-            terminate(.closed)
-        case .closing:
-            break
+        case .handshaking(var attempt):
+            state = .modifying
+            attempt.backlog = closeRequested(attempt.backlog, token: token, now: now)
+            state = .handshaking(attempt)
+            if !hasHadSession {
+                emit(.closeConnection(attempt.id))
+                terminate(.closed)
+            }
+        case .waitingToReconnect(let until, let backlog):
+            state = .waitingToReconnect(
+                until: until, closeRequested(backlog, token: token, now: now))
+            if !hasHadSession { terminate(.closed) }
         case .terminated:
-            completeCloseWaiters()
+            if let token { emit(.complete(token, .success(.empty))) }
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
         }
+        return takeActions()
     }
 
     /// Time passed: pings, read and connect timeouts, reconnects, queued-request timeouts, local expiry.
-    mutating func tick(now: NIODeadline) {
-        if let deadline = closeWhenConnectedBy, now >= deadline, isReconnecting {
-            if let id = currentConnection { outputs.append(.closeConnection(id)) }
-            terminate(.closed)
-            return
-        }
-        // Requests that waited too long for a connection.
-        while let first = queued.first, first.deadline <= now {
-            queued.removeFirst()
-            fail(first.submission, with: .connectionLoss)
-        }
-        if isReconnecting && hasHadSession && negotiatedTimeout > 0
-            && now >= lastHeard + .milliseconds(Int64(negotiatedTimeout))
-        {
-            // No server of the ensemble answered within the session timeout: the session is gone.
-            if let id = currentConnection { outputs.append(.closeConnection(id)) }
-            terminate(.expired)
-            return
-        }
-        switch phase {
-        case .connecting(_, let deadline), .handshaking(_, let deadline):
-            if now >= deadline { connectionLost(now: now, closeConnection: true) }
-        case .waitingToReconnect(let until):
-            if now >= until { openConnection(now: now) }
-        case .connected(_, let readOnly):
-            if now >= lastReceive + readTimeout {
+    mutating func tick(now: NIODeadline) -> [Action] {
+        switch state {
+        case .idle(var backlog):
+            state = .modifying
+            expireQueued(&backlog, now: now)
+            state = .idle(backlog)
+        case .connecting(var attempt), .handshaking(var attempt):
+            let handshaking = if case .handshaking = state { true } else { false }
+            if attempt.backlog.close?.hasGivenUp(now: now) == true || isPresumedExpired(now: now) {
+                emit(.closeConnection(attempt.id))
+                terminate(attempt.backlog.close != nil ? .closed : .expired)
+                break
+            }
+            state = .modifying
+            expireQueued(&attempt.backlog, now: now)
+            state = handshaking ? .handshaking(attempt) : .connecting(attempt)
+            if now >= attempt.deadline { connectionLost(now: now, closeConnection: true) }
+        case .waitingToReconnect(let until, var backlog):
+            if backlog.close?.hasGivenUp(now: now) == true || isPresumedExpired(now: now) {
+                terminate(backlog.close != nil ? .closed : .expired)
+                break
+            }
+            state = .modifying
+            expireQueued(&backlog, now: now)
+            state = .waitingToReconnect(until: until, backlog)
+            if now >= until { openConnection(backlog, now: now) }
+        case .authenticating(var connection, let sasl, var backlog, let opening):
+            if now >= connection.lastReceive + readTimeout {
                 connectionLost(now: now, closeConnection: true)
-                return
+                break
             }
-            if now >= lastSend + pingInterval {
-                ZooKeeperRequest.ping.encodeFrame(xid: SpecialXid.ping, into: &outbound)
-                lastSend = now
+            state = .modifying
+            expireQueued(&backlog, now: now)
+            if now >= connection.lastSend + pingInterval {
+                emit(.send(connection.id, .request(xid: SpecialXid.ping, .ping)))
+                connection.lastSend = now
             }
-            if readOnly && now >= nextReadWriteProbe {
+            state = .authenticating(connection, sasl, backlog, opening)
+        case .connected(var connection):
+            if now >= connection.lastReceive + readTimeout {
+                connectionLost(now: now, closeConnection: true)
+                break
+            }
+            state = .modifying
+            if now >= connection.lastSend + pingInterval {
+                emit(.send(connection.id, .request(xid: SpecialXid.ping, .ping)))
+                connection.lastSend = now
+            }
+            if connection.readOnlyProbe?.tick(now: now) == true {
                 let others = settings.hosts.enumerated().filter { $0.offset != hostIndex }.map(\.element)
-                if !others.isEmpty { outputs.append(.probeForReadWriteServer(others)) }
-                readWriteProbeInterval = min(readWriteProbeInterval * 2, .seconds(60))
-                nextReadWriteProbe = now + readWriteProbeInterval
+                if !others.isEmpty { emit(.probeForReadWriteServer(others)) }
             }
-        case .closing(let id, let deadline):
-            if now >= deadline {
-                if let id { outputs.append(.closeConnection(id)) }
+            state = .connected(connection)
+        case .closing(let connection, let close):
+            if close.hasGivenUp(now: now) {
+                emit(.closeConnection(connection.id))
                 terminate(.closed)
             }
-        case .idle, .terminated:
+        case .terminated:
             break
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
         }
+        return takeActions()
     }
 
     /// While read-only, a read-write server answered the probe: move the session there.
-    mutating func readWriteServerFound(_ host: HostAndPort, now: NIODeadline) {
-        guard case .connected(_, true) = phase, let index = settings.hosts.firstIndex(of: host) else { return }
+    mutating func readWriteServerFound(_ host: HostAndPort, now: NIODeadline) -> [Action] {
+        guard case .connected(let connection) = state, connection.readOnlyProbe != nil,
+            let index = settings.hosts.firstIndex(of: host)
+        else { return [] }
         connectionLost(now: now, closeConnection: true)
+        guard case .waitingToReconnect(_, let backlog) = state else { return takeActions() }
         hostIndex = index
         failedAttemptsInRound = 0
-        phase = .waitingToReconnect(until: now)
-        openConnection(now: now)
+        openConnection(backlog, now: now)
+        return takeActions()
     }
 
-    /// A watcher's owner stopped listening: forget its watches so they are not re-registered.
+    /// A watcher's owner stopped listening: forget its watches so they are not re-registered. Nothing to do
+    /// on the wire: the server drops one-shot watches when they fire.
     mutating func watcherDropped(_ watcher: WatcherID) {
         watches.removeWatcher(watcher)
     }
 
     // MARK: Connecting
 
-    private mutating func openConnection(now: NIODeadline) {
-        nextConnectionID += 1
-        let id = nextConnectionID
-        phase = .connecting(id, deadline: now + connectTimeout)
-        outbound.clear()
-        outputs.append(.openConnection(id, settings.hosts[hostIndex], timeout: connectTimeout))
+    private mutating func emit(_ action: Action) {
+        actions.append(action)
     }
 
-    private mutating func handshakeReceived(_ frame: ByteBuffer, now: NIODeadline) {
-        guard case .handshaking(let id, _) = phase else { return }
+    private mutating func takeActions() -> [Action] {
+        defer { actions = [] }
+        return actions
+    }
+
+    private mutating func openConnection(_ backlog: Backlog, now: NIODeadline) {
+        nextConnectionID += 1
+        let id = nextConnectionID
+        state = .connecting(Attempt(id: id, deadline: now + connectTimeout, backlog: backlog))
+        emit(.openConnection(id, settings.hosts[hostIndex], timeout: connectTimeout))
+    }
+
+    private mutating func enqueue(_ submission: Submission, in backlog: inout Backlog, now: NIODeadline) {
+        if backlog.close != nil {
+            fail(submission, with: .clientClosed)
+        } else {
+            backlog.queued.append(Queued(submission: submission, deadline: now + settings.queuedRequestTimeout))
+        }
+    }
+
+    /// Requests that waited too long for a connection fail with ConnectionLoss.
+    private mutating func expireQueued(_ backlog: inout Backlog, now: NIODeadline) {
+        while let first = backlog.queued.first, first.deadline <= now {
+            backlog.queued.removeFirst()
+            fail(first.submission, with: .connectionLoss)
+        }
+    }
+
+    /// No server of the ensemble answered within the session timeout: the session is gone.
+    private func isPresumedExpired(now: NIODeadline) -> Bool {
+        guard let presumedExpiry else { return false }
+        return now >= presumedExpiry
+    }
+
+    /// A close asked for while no connection carries the session: what waited is failed at once. With a
+    /// session a server may still hold, the close waits (briefly) for a connection to end it there.
+    private mutating func closeRequested(_ backlog: Backlog, token: Token?, now: NIODeadline) -> Backlog {
+        var backlog = backlog
+        if var close = backlog.close {
+            close.add(waiter: token)
+            backlog.close = close
+            return backlog
+        }
+        while let next = backlog.queued.popFirst() { fail(next.submission, with: .clientClosed) }
+        backlog.close = .whileReconnecting(
+            now: now, bound: min(settings.queuedRequestTimeout, .seconds(2)), waiter: token)
+        return backlog
+    }
+
+    private mutating func handshakeReceived(_ frame: ByteBuffer, attempt: Attempt, now: NIODeadline) {
         guard let response = try? ConnectResponse.decodeWhole(frame) else {
             connectionLost(now: now, closeConnection: true)
             return
         }
         guard response.timeout > 0 else {
-            outputs.append(.closeConnection(id))
+            emit(.closeConnection(attempt.id))
             terminate(.expired)
             return
         }
-        let isNewSession = response.sessionID != sessionID
-        let wasConnectedBefore = hasHadSession && !isNewSession
+        let resumed = hasHadSession && response.sessionID == sessionID
         sessionID = response.sessionID
         password = response.password
         negotiatedTimeout = response.timeout
@@ -465,32 +702,71 @@ struct SessionStateMachine<Token: Sendable> {
         seenReadWriteServer = seenReadWriteServer || !response.readOnly
         failedAttemptsInRound = 0
         lastHeard = now
-        lastReceive = now
-        phase = .connected(id, readOnly: response.readOnly)
-        if response.readOnly {
-            readWriteProbeInterval = .milliseconds(100)
-            nextReadWriteProbe = now + readWriteProbeInterval
-        }
+        var connection = Connection(
+            id: attempt.id, lastReceive: now, lastSend: now,
+            readOnlyProbe: response.readOnly ? ReadOnlyProbeStateMachine(connectedAt: now) : nil)
 
-        if closeWhenConnectedBy != nil {
-            closeWhenConnectedBy = nil
-            let xid = nextXid()
-            ZooKeeperRequest.closeSession.encodeFrame(xid: xid, into: &outbound)
-            pending.append(Pending(xid: xid, opCode: .closeSession, submission: nil))
-            lastSend = now
-            phase = .closing(id, deadline: now + readTimeout)
+        if var close = attempt.backlog.close {
+            let xid = sendCloseSession(on: &connection, now: now)
+            close.connected(xid: xid, now: now, replyTimeout: readTimeout)
+            state = .closing(connection, close)
             return
         }
+        let opening = SessionOpening(readOnly: response.readOnly, resumed: resumed)
+        if let credentials = settings.sasl {
+            let sasl = SASLStateMachine(credentials: credentials, cnonce: settings.makeNonce())
+            sendSASL(sasl.start(), on: &connection, now: now)
+            state = .authenticating(connection, sasl, attempt.backlog, opening)
+            return
+        }
+        sessionReady(connection, backlog: attempt.backlog, opening: opening, now: now)
+    }
 
-        // Before any caller's request: credentials, then the watches, then what waited for the connection.
-        // Credentials added while disconnected go again with their waiters; sending one twice is harmless.
-        for packet in auths where !unsentAuths.contains(where: { $0.packet == packet }) {
-            sendAuth(packet, waiter: nil, now: now)
+    private mutating func sendSASL(_ token: [UInt8], on connection: inout Connection, now: NIODeadline) {
+        let xid = nextXid()
+        emit(.send(connection.id, .request(xid: xid, .sasl(token: token))))
+        connection.pending.append(Pending(xid: xid, opCode: .sasl, purpose: .sasl))
+        connection.lastSend = now
+    }
+
+    /// The server answered a SASL token: send the next, or finish opening the session, or give up.
+    private mutating func saslReplyReceived(_ header: ReplyHeader, body frame: inout ByteBuffer, now: NIODeadline) {
+        // In `closing`, a late SASL reply means nothing.
+        guard case .authenticating(var connection, var sasl, let backlog, let opening) = state else { return }
+        var token: [UInt8]?
+        if header.error == .ok {
+            guard case .token(let received)? = try? ZooKeeperResponse.decode(for: .sasl, from: &frame) else {
+                connectionLost(now: now, closeConnection: true)
+                return
+            }
+            token = received
         }
-        for (packet, waiter) in unsentAuths {
-            sendAuth(packet, waiter: waiter, now: now)
+        state = .modifying
+        let step = sasl.replyReceived(error: header.error, token: token)
+        switch step {
+        case .send(let next):
+            sendSASL(next, on: &connection, now: now)
+            state = .authenticating(connection, sasl, backlog, opening)
+        case .completed:
+            state = .authenticating(connection, sasl, backlog, opening)
+            sessionReady(connection, backlog: backlog, opening: opening, authenticated: true, now: now)
+        case .failed(let reason):
+            state = .authenticating(connection, sasl, backlog, opening)
+            emit(.closeConnection(connection.id))
+            terminate(.authFailed(reason: reason))
         }
-        unsentAuths = []
+    }
+
+    /// The session can carry requests: credentials first, then the watches, then what waited for it.
+    private mutating func sessionReady(
+        _ connection: Connection, backlog: Backlog, opening: SessionOpening, authenticated: Bool = false,
+        now: NIODeadline
+    ) {
+        var connection = connection
+        var backlog = backlog
+        for packet in authentication.connectionReady() {
+            emit(.send(connection.id, .request(xid: SpecialXid.auth, .auth(packet))))
+        }
         if !watches.isEmpty {
             let chroot = settings.chroot
             for batch in watches.setWatchesBatches(
@@ -499,51 +775,66 @@ struct SessionStateMachine<Token: Sendable> {
             {
                 let request: ZooKeeperRequest = batch.needsVersion2 ? .setWatches2(batch) : .setWatches(batch)
                 let xid = nextXid()
-                request.encodeFrame(xid: xid, into: &outbound)
-                pending.append(Pending(xid: xid, opCode: request.opCode, submission: nil))
+                emit(.send(connection.id, .request(xid: xid, request)))
+                connection.pending.append(Pending(xid: xid, opCode: request.opCode, purpose: .setWatches))
             }
         }
-        while let next = queued.popFirst() {
-            send(next.submission, now: now)
+        while let next = backlog.queued.popFirst() {
+            send(next.submission, on: &connection, now: now)
         }
-        lastSend = now
+        connection.lastSend = now
+        state = .connected(connection)
 
-        let keeperState: KeeperState = response.readOnly ? .connectedReadOnly : .syncConnected
-        deliverStateEvent(keeperState)
+        deliverStateEvent(opening.readOnly ? .connectedReadOnly : .syncConnected)
+        if authenticated { deliverStateEvent(.saslAuthenticated) }
         let event: ConnectionEvent =
-            response.readOnly && !wasConnectedBefore
-            ? .connectedReadOnly : (wasConnectedBefore ? .reconnected : .connected)
-        outputs.append(.stateChanged(response.readOnly ? .connectedReadOnly : .connected, event))
+            opening.readOnly && !opening.resumed ? .connectedReadOnly : (opening.resumed ? .reconnected : .connected)
+        emit(.stateChanged(opening.readOnly ? .connectedReadOnly : .connected, event))
     }
 
     /// The connection is gone (or unusable): fail what was in flight, tell the watchers, reconnect.
     private mutating func connectionLost(now: NIODeadline, closeConnection: Bool) {
-        if closeConnection, let id = currentConnection { outputs.append(.closeConnection(id)) }
-        switch phase {
-        case .connected:
-            failInFlight(with: .connectionLoss)
+        switch state {
+        case .connected(let connection):
+            if closeConnection { emit(.closeConnection(connection.id)) }
+            failInFlight(connection, with: .connectionLoss)
             deliverStateEvent(.disconnected)
-            outputs.append(.stateChanged(.connecting, .disconnected))
+            emit(.stateChanged(.connecting, .disconnected))
             advanceHost()
-            phase = .waitingToReconnect(
-                until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 4)))
-        case .connecting, .handshaking:
-            failedAttemptsInRound += 1
-            advanceHost()
-            if failedAttemptsInRound >= settings.hosts.count {
-                // Every host failed in this round: back off before the next.
-                failedAttemptsInRound = 0
-                let half = TimeAmount.nanoseconds(settings.maximumReconnectDelay.nanoseconds / 2)
-                phase = .waitingToReconnect(until: now + half + jitter(upTo: half))
-            } else {
-                phase = .waitingToReconnect(
-                    until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 10)))
-            }
-        case .closing:
-            failInFlight(with: .connectionLoss)
+            state = .waitingToReconnect(
+                until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 4)), Backlog())
+        case .connecting(let attempt), .handshaking(let attempt):
+            if closeConnection { emit(.closeConnection(attempt.id)) }
+            attemptFailed(attempt.backlog, now: now)
+        case .authenticating(let connection, _, let backlog, _):
+            // Callers never saw this connection: like a failed handshake, with what waits kept waiting.
+            if closeConnection { emit(.closeConnection(connection.id)) }
+            failInFlight(connection, with: .connectionLoss)
+            attemptFailed(backlog, now: now)
+        case .closing(var connection, let close):
+            if closeConnection { emit(.closeConnection(connection.id)) }
+            failInFlight(connection, with: .connectionLoss)
+            connection.pending = []
+            state = .closing(connection, close)
             terminate(.closed)
         case .idle, .waitingToReconnect, .terminated:
             break
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
+        }
+    }
+
+    /// A connection attempt failed: try the next host, after a pause once every host failed in this round.
+    private mutating func attemptFailed(_ backlog: Backlog, now: NIODeadline) {
+        failedAttemptsInRound += 1
+        advanceHost()
+        if failedAttemptsInRound >= settings.hosts.count {
+            failedAttemptsInRound = 0
+            let half = TimeAmount.nanoseconds(settings.maximumReconnectDelay.nanoseconds / 2)
+            state = .waitingToReconnect(until: now + half + jitter(upTo: half), backlog)
+        } else {
+            state = .waitingToReconnect(
+                until: now + jitter(upTo: .nanoseconds(settings.maximumReconnectDelay.nanoseconds / 10)), backlog)
         }
     }
 
@@ -558,58 +849,102 @@ struct SessionStateMachine<Token: Sendable> {
 
     // MARK: Replies
 
-    private enum ReplyFailure: Error { case violation }
-
-    private mutating func replyReceived(_ frame: ByteBuffer, now: NIODeadline) throws(ReplyFailure) {
+    /// A frame on a connection that carries the session: a reply, a notification, a ping or auth answer.
+    private mutating func replyReceived(_ frame: ByteBuffer, now: NIODeadline) {
         var frame = frame
-        guard let header = try? ReplyHeader(from: &frame) else { throw .violation }
+        guard let header = try? ReplyHeader(from: &frame) else {
+            // A reply we cannot make sense of: the connection is unusable.
+            connectionLost(now: now, closeConnection: true)
+            return
+        }
         switch header.xid {
         case SpecialXid.ping:
             return
         case SpecialXid.notification:
-            guard let event = try? WatcherEvent.decodeWhole(frame) else { throw .violation }
+            guard let event = try? WatcherEvent.decodeWhole(frame) else {
+                connectionLost(now: now, closeConnection: true)
+                return
+            }
             let path = Self.clientPath(event.path, chroot: settings.chroot)
             let watchers = watches.materialize(type: event.type, path: path)
             if !watchers.isEmpty {
-                outputs.append(
+                emit(
                     .deliver(
-                        WatchedEvent(type: event.type, state: event.state, path: path, zxid: header.zxid),
-                        to: watchers))
+                        WatchedEvent(type: event.type, state: event.state, path: path, zxid: header.zxid), to: watchers)
+                )
             }
             return
         case SpecialXid.auth:
-            let waiter = authWaiters.popFirst() ?? nil
-            if header.error == .authFailed {
-                if let waiter { outputs.append(.complete(waiter, .failure(ZooKeeperError(.authFailed)))) }
-                if let id = currentConnection { outputs.append(.closeConnection(id)) }
-                terminate(.authFailed)
-            } else if let waiter {
-                let result: Result<ZooKeeperResponse, ZooKeeperError> =
-                    header.error == .ok ? .success(.empty) : .failure(ZooKeeperError(header.error))
-                outputs.append(.complete(waiter, result))
+            switch authentication.replyReceived(header.error) {
+            case .answered(let waiter, let result):
+                if let waiter { emit(.complete(waiter, result)) }
+            case .rejected(let waiter):
+                let error = ZooKeeperError(.authFailed)
+                if let waiter { emit(.complete(waiter, .failure(error))) }
+                if let id = currentConnection { emit(.closeConnection(id)) }
+                terminate(.authFailed(reason: nil))
             }
             return
         default:
             break
         }
-        guard let head = pending.first, head.xid == header.xid else { throw .violation }
-        pending.removeFirst()
+        guard let head = popPending(xid: header.xid) else {
+            connectionLost(now: now, closeConnection: true)
+            return
+        }
         if header.zxid > 0 { lastZxidSeen = header.zxid }
 
-        if head.isCloseSession {
-            if let id = currentConnection { outputs.append(.closeConnection(id)) }
+        switch head.purpose {
+        case .closeSession:
+            if let id = currentConnection { emit(.closeConnection(id)) }
             terminate(.closed)
-            return
+        case .setWatches:
+            // Nothing waits for it.
+            break
+        case .sasl:
+            saslReplyReceived(header, body: &frame, now: now)
+        case .caller(let submission):
+            callerReplyReceived(header, body: &frame, opCode: head.opCode, submission: submission, now: now)
         }
-        guard let submission = head.submission else {
-            // SetWatches: nothing waits for it.
-            return
+    }
+
+    /// Removes the oldest request in flight if `xid` answers it; replies come in request order.
+    private mutating func popPending(xid: Int32) -> Pending? {
+        switch state {
+        case .connected(var connection):
+            guard connection.pending.first?.xid == xid else { return nil }
+            state = .modifying
+            let head = connection.pending.removeFirst()
+            state = .connected(connection)
+            return head
+        case .closing(var connection, let close):
+            guard connection.pending.first?.xid == xid else { return nil }
+            state = .modifying
+            let head = connection.pending.removeFirst()
+            state = .closing(connection, close)
+            return head
+        case .authenticating(var connection, let sasl, let backlog, let opening):
+            guard connection.pending.first?.xid == xid else { return nil }
+            state = .modifying
+            let head = connection.pending.removeFirst()
+            state = .authenticating(connection, sasl, backlog, opening)
+            return head
+        case .idle, .connecting, .handshaking, .waitingToReconnect, .terminated:
+            return nil
+        case .modifying:
+            preconditionFailure("Invalid state: \(state)")
         }
+    }
+
+    private mutating func callerReplyReceived(
+        _ header: ReplyHeader, body frame: inout ByteBuffer, opCode: OpCode, submission: Submission, now: NIODeadline
+    ) {
         var result: Result<ZooKeeperResponse, ZooKeeperError>
         if header.error == .ok {
-            guard let response = try? ZooKeeperResponse.decode(for: head.opCode, from: &frame) else {
+            guard let response = try? ZooKeeperResponse.decode(for: opCode, from: &frame) else {
                 fail(submission, with: .marshallingError)
-                throw .violation
+                connectionLost(now: now, closeConnection: true)
+                return
             }
             result = .success(stripChroot(response))
         } else {
@@ -622,7 +957,7 @@ struct SessionStateMachine<Token: Sendable> {
             removeWatches(removal)
         }
         if let token = submission.token {
-            outputs.append(.complete(token, result))
+            emit(.complete(token, result))
         }
     }
 
@@ -641,8 +976,7 @@ struct SessionStateMachine<Token: Sendable> {
 
     private mutating func removeWatches(_ removal: WatchRemoval) {
         for (watcher, type) in watches.remove(path: removal.path, type: removal.type) {
-            outputs.append(
-                .deliver(WatchedEvent(type: type, state: .syncConnected, path: removal.path), to: [watcher]))
+            emit(.deliver(WatchedEvent(type: type, state: .syncConnected, path: removal.path), to: [watcher]))
         }
     }
 
@@ -654,36 +988,28 @@ struct SessionStateMachine<Token: Sendable> {
         return xid
     }
 
-    private mutating func send(_ submission: Submission, now: NIODeadline) {
-        if case .removeWatches = submission.request, let removal = submission.removal,
-            !watches.contains(path: removal.path, type: removal.type)
-        {
-            fail(submission, with: .noWatcher)
-            return
-        }
-        if case .checkWatches = submission.request, let removal = submission.removal,
-            !watches.contains(path: removal.path, type: removal.type)
-        {
-            fail(submission, with: .noWatcher)
-            return
+    private mutating func send(_ submission: Submission, on connection: inout Connection, now: NIODeadline) {
+        switch submission.request {
+        case .removeWatches, .checkWatches:
+            if let removal = submission.removal, !watches.contains(path: removal.path, type: removal.type) {
+                fail(submission, with: .noWatcher)
+                return
+            }
+        default:
+            break
         }
         let xid = nextXid()
-        let start = outbound.writerIndex
-        submission.request.encodeFrame(xid: xid, into: &outbound)
-        if outbound.writerIndex - start - 4 > settings.packetLimit {
-            outbound.moveWriterIndex(to: start)
-            fail(submission, with: .packetTooLarge)
-            return
-        }
-        pending.append(
-            Pending(xid: xid, opCode: submission.request.opCode, submission: submission))
-        lastSend = now
+        emit(.send(connection.id, .request(xid: xid, submission.request)))
+        connection.pending.append(Pending(xid: xid, opCode: submission.request.opCode, purpose: .caller(submission)))
+        connection.lastSend = now
     }
 
-    private mutating func sendAuth(_ packet: AuthPacket, waiter: Token?, now: NIODeadline) {
-        ZooKeeperRequest.auth(packet).encodeFrame(xid: SpecialXid.auth, into: &outbound)
-        authWaiters.append(waiter)
-        lastSend = now
+    private mutating func sendCloseSession(on connection: inout Connection, now: NIODeadline) -> Int32 {
+        let xid = nextXid()
+        emit(.send(connection.id, .request(xid: xid, .closeSession)))
+        connection.pending.append(Pending(xid: xid, opCode: .closeSession, purpose: .closeSession))
+        connection.lastSend = now
+        return xid
     }
 
     // MARK: Failing and ending
@@ -692,57 +1018,83 @@ struct SessionStateMachine<Token: Sendable> {
         if let removal = submission.removal, removal.local, removal.remove, code == .connectionLoss {
             // `removewatches -l`: forget locally when no server can be asked.
             removeWatches(removal)
-            if let token = submission.token { outputs.append(.complete(token, .success(.empty))) }
+            if let token = submission.token { emit(.complete(token, .success(.empty))) }
             return
         }
+        fail(submission, error: ZooKeeperError(code, path: submission.clientPath))
+    }
+
+    private mutating func fail(_ submission: Submission, error: ZooKeeperError) {
         if let token = submission.token {
-            outputs.append(.complete(token, .failure(ZooKeeperError(code, path: submission.clientPath))))
+            var error = error
+            error.path = error.path ?? submission.clientPath
+            emit(.complete(token, .failure(error)))
         }
     }
 
-    private mutating func failInFlight(with code: ZooKeeperError.Code) {
-        while let next = pending.popFirst() {
-            if let submission = next.submission { fail(submission, with: code) }
+    /// Fails the connection's requests in flight, then the waiters of its auth packets.
+    private mutating func failInFlight(_ connection: Connection, with code: ZooKeeperError.Code) {
+        for next in connection.pending {
+            if case .caller(let submission) = next.purpose { fail(submission, with: code) }
         }
-        while let waiter = authWaiters.popFirst() {
-            if let waiter { outputs.append(.complete(waiter, .failure(ZooKeeperError(code)))) }
+        for waiter in authentication.connectionLost() {
+            emit(.complete(waiter, .failure(ZooKeeperError(code))))
         }
     }
 
     private mutating func terminate(_ terminal: Terminal) {
-        if case .terminated = phase { return }
-        phase = .terminated(terminal)
-        let code = Self.errorCode(for: terminal)
-        failInFlight(with: code)
-        while let next = queued.popFirst() { fail(next.submission, with: code) }
-        for (_, waiter) in unsentAuths { outputs.append(.complete(waiter, .failure(ZooKeeperError(code)))) }
-        unsentAuths = []
+        let previous = state
+        state = .terminated(terminal)
+        let error = Self.error(for: terminal)
+        var closeWaiters: [Token] = []
+        var backlog: Backlog?
+        switch previous {
+        case .idle(let waiting), .waitingToReconnect(_, let waiting):
+            backlog = waiting
+        case .connecting(let attempt), .handshaking(let attempt):
+            backlog = attempt.backlog
+        case .connected(let connection):
+            failInFlight(connection, with: error.code)
+        case .authenticating(let connection, _, let waiting, _):
+            failInFlight(connection, with: error.code)
+            backlog = waiting
+        case .closing(let connection, let close):
+            failInFlight(connection, with: error.code)
+            closeWaiters = close.waiters
+        case .terminated:
+            state = previous
+            return
+        case .modifying:
+            preconditionFailure("Invalid state: \(previous)")
+        }
+        if let backlog {
+            for next in backlog.queued { fail(next.submission, error: error) }
+            closeWaiters = backlog.close?.waiters ?? []
+        }
+        for waiter in authentication.sessionEnded() {
+            emit(.complete(waiter, .failure(error)))
+        }
         switch terminal {
         case .closed:
             deliverStateEvent(.closed)
-            outputs.append(.stateChanged(.closed, .closed))
+            emit(.stateChanged(.closed, .closed))
         case .expired:
             deliverStateEvent(.expired)
-            outputs.append(.stateChanged(.closed, .expired))
+            emit(.stateChanged(.closed, .expired))
         case .authFailed:
             deliverStateEvent(.authFailed)
-            outputs.append(.stateChanged(.authFailed, .authFailed))
+            emit(.stateChanged(.authFailed, .authFailed))
         }
         watches.removeAll()
-        outputs.append(.finishWatchers)
-        completeCloseWaiters()
+        emit(.finishWatchers)
+        for waiter in closeWaiters { emit(.complete(waiter, .success(.empty))) }
     }
 
-    private mutating func completeCloseWaiters() {
-        for waiter in closeWaiters { outputs.append(.complete(waiter, .success(.empty))) }
-        closeWaiters = []
-    }
-
-    private static func errorCode(for terminal: Terminal) -> ZooKeeperError.Code {
+    private static func error(for terminal: Terminal) -> ZooKeeperError {
         switch terminal {
-        case .closed: .clientClosed
-        case .expired: .sessionExpired
-        case .authFailed: .authFailed
+        case .closed: ZooKeeperError(.clientClosed)
+        case .expired: ZooKeeperError(.sessionExpired)
+        case .authFailed(let reason): ZooKeeperError(.authFailed, message: reason)
         }
     }
 
@@ -750,7 +1102,7 @@ struct SessionStateMachine<Token: Sendable> {
     private mutating func deliverStateEvent(_ state: KeeperState) {
         var watchers = watches.allWatchers
         watchers.insert(0)
-        outputs.append(.deliver(WatchedEvent(type: .none, state: state, path: nil), to: watchers.sorted()))
+        emit(.deliver(WatchedEvent(type: .none, state: state, path: nil), to: watchers.sorted()))
     }
 
     // MARK: Chroot

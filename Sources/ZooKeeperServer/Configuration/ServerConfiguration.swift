@@ -1,9 +1,26 @@
+import ZooKeeperTLS
+
 /// Everything zkserver can be told, with Apache's defaults. Built from zoo.cfg (`ZooCfg`), flags, or code.
 public struct ServerConfiguration: Sendable, Hashable {
     /// Address to listen on (`clientPortAddress`); all interfaces when nil.
     public var clientPortAddress: String? = nil
-    /// `clientPort`; 0 lets the system choose (see `ZooKeeperServer.port`).
-    public var clientPort: Int = 2181
+    /// `clientPort`, the plaintext port (which also accepts TLS with `portUnification`); 0 lets the system choose
+    /// (see `ZooKeeperServer.port`); nil serves no plaintext port (a zoo.cfg with only `secureClientPort`).
+    public var clientPort: Int? = 2181
+    /// `secureClientPort`: a port that accepts only TLS; 0 lets the system choose (see
+    /// `ZooKeeperServer.securePort`). Needs `tls.keyStore`.
+    public var secureClientPort: Int? = nil
+    /// `secureClientPortAddress`; `clientPortAddress` (or all interfaces) when nil.
+    public var secureClientPortAddress: String? = nil
+    /// `client.portUnification`: the plaintext port also accepts TLS (a first byte 0x16 starts a TLS handshake).
+    public var portUnification: Bool = false
+    /// The `ssl.*` settings of the TLS ports: key and trust stores, `ssl.clientAuth` (Apache's default `need`),
+    /// protocols and cipher suites.
+    public var tls = TLSSettings()
+    /// `ssl.handshakeDetectionTimeoutMillis`: how long a TLS handshake may take before its connection is dropped.
+    public var tlsHandshakeTimeoutMilliseconds: Int = 5000
+    /// `X509AuthenticationProvider.superUser`: the certificate subject (as Apache writes it) that is the super user.
+    public var x509SuperUser: String? = nil
     /// `dataDir`; nil keeps everything in memory.
     public var dataDirectory: String? = nil
     /// `dataLogDir`; defaults to the data directory.
@@ -56,6 +73,9 @@ public struct ServerConfiguration: Sendable, Hashable {
         return configuration
     }
 
+    /// Whether a port serves TLS (`secureClientPort` or `client.portUnification`).
+    public var servesTLS: Bool { secureClientPort != nil || portUnification }
+
     public var effectiveMinSessionTimeout: Int { minSessionTimeout ?? Self.saturating(tickTime, times: 2) }
     public var effectiveMaxSessionTimeout: Int { maxSessionTimeout ?? Self.saturating(tickTime, times: 20) }
 
@@ -81,8 +101,22 @@ extension ServerConfiguration {
     /// What `zkserver --check-config` checks beyond the file's syntax: values that parse but cannot work on
     /// this machine. The data directories must be usable directories, or creatable by this user.
     public func checkUsable() throws(ZooCfg.Failure) {
-        guard (0...65_535).contains(clientPort) else {
-            throw ZooCfg.Failure("clientPort must be between 0 and 65535, got \(clientPort)")
+        for (key, port) in [("clientPort", clientPort), ("secureClientPort", secureClientPort)] {
+            guard let port else { continue }
+            guard (0...65_535).contains(port) else {
+                throw ZooCfg.Failure("\(key) must be between 0 and 65535, got \(port)")
+            }
+        }
+        guard clientPort != nil || secureClientPort != nil else {
+            throw ZooCfg.Failure("neither clientPort nor secureClientPort is set")
+        }
+        if servesTLS {
+            // The stores are read now: a missing file or a wrong password is found before anything starts.
+            do {
+                _ = try ServerTLSContext.make(tls)
+            } catch {
+                throw ZooCfg.Failure(error.message)
+            }
         }
         for (key, directory) in [("dataDir", dataDirectory), ("dataLogDir", dataLogDirectory)] {
             guard let directory else { continue }

@@ -1,3 +1,6 @@
+import NIOSSL
+import ZooKeeperTLS
+
 /// Reads a zoo.cfg as Apache does: Java properties (`key=value`, `key: value`, `#` or `!` comments), the keys
 /// of `QuorumPeerConfig` and the system properties that zkserver also accepts in the file.
 public enum ZooCfg {
@@ -18,15 +21,28 @@ public enum ZooCfg {
         "initLimit", "syncLimit", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
         "standaloneEnabled", "reconfigEnabled", "electionAlg", "peerType", "syncEnabled",
         "metricsProvider.className", "audit.enable", "preAllocSize", "globalOutstandingLimit",
-        "maxCnxns", "secureClientPort", "secureClientPortAddress",
+        "maxCnxns",
     ]
 
-    public static func parse(_ text: String, base: ServerConfiguration = ServerConfiguration()) throws(Failure)
-        -> Result
-    {
+    /// The server connection factories Apache knows; zkserver serves plaintext and TLS with either.
+    static let connectionFactories: Set<String> = [
+        "org.apache.zookeeper.server.NettyServerCnxnFactory", "org.apache.zookeeper.server.NIOServerCnxnFactory",
+    ]
+
+    /// - Parameter readSecret: reads a `passwordPath` file (the whole file, as text).
+    public static func parse(
+        _ text: String, base: ServerConfiguration = ServerConfiguration(),
+        readSecret: (String) throws -> String = ZooCfg.readSecretFile
+    ) throws(Failure) -> Result {
         var configuration = base
         var warnings: [String] = []
         var servers: [String] = []
+        var clientPortGiven = false
+        var tlsSettingsGiven: [String] = []
+        var keyStore = StorePieces(name: "ssl.keyStore")
+        var trustStore = StorePieces(name: "ssl.trustStore")
+        var protocolName = "TLSv1.3"
+        var enabledProtocols: [TLSVersion]?
         for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .enumerated()
         {
@@ -37,6 +53,9 @@ public enum ZooCfg {
             }
             let key = line[..<separator].trimmingCharacters(in: " \t")
             let value = line[line.index(after: separator)...].trimmingCharacters(in: " \t")
+            // Apache turns a key it does not know into the system property `zookeeper.<key>`, so both spellings
+            // of the TLS settings work in its zoo.cfg.
+            let tlsKey = key.hasPrefix("zookeeper.ssl.") ? String(key.dropFirst("zookeeper.".count)) : key
             // Apache reads these as Java ints (Integer.parseInt): larger numbers are refused, not wrapped.
             func integer(minimum: Int = Int(Int32.min), maximum: Int = Int(Int32.max)) throws(Failure) -> Int {
                 guard let number = Int(value) else {
@@ -61,7 +80,21 @@ public enum ZooCfg {
             case "tickTime": configuration.tickTime = try integer(minimum: 1)
             case "dataDir": configuration.dataDirectory = value
             case "dataLogDir": configuration.dataLogDirectory = value
-            case "clientPort": configuration.clientPort = try integer(minimum: 0, maximum: 65_535)
+            case "clientPort":
+                configuration.clientPort = try integer(minimum: 0, maximum: 65_535)
+                clientPortGiven = true
+            case "secureClientPort": configuration.secureClientPort = try integer(minimum: 0, maximum: 65_535)
+            case "secureClientPortAddress": configuration.secureClientPortAddress = value
+            case "client.portUnification", "zookeeper.client.portUnification":
+                configuration.portUnification = try boolean()
+            case "serverCnxnFactory", "zookeeper.serverCnxnFactory":
+                guard connectionFactories.contains(value) else {
+                    throw Failure(
+                        "line \(offset + 1): \(key) must be org.apache.zookeeper.server.NettyServerCnxnFactory or "
+                            + "NIOServerCnxnFactory, got '\(value)'")
+                }
+            case "X509AuthenticationProvider.superUser", "zookeeper.X509AuthenticationProvider.superUser":
+                configuration.x509SuperUser = value
             case "clientPortAddress": configuration.clientPortAddress = value
             case "maxClientCnxns": configuration.maxClientConnections = try integer(minimum: 0)
             case "minSessionTimeout": configuration.minSessionTimeout = try integer()
@@ -87,6 +120,60 @@ public enum ZooCfg {
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()
+            case _ where tlsKey.hasPrefix("ssl.") && !tlsKey.hasPrefix("ssl.quorum."):
+                tlsSettingsGiven.append(key)
+                switch tlsKey {
+                case "ssl.keyStore.location": keyStore.location = value
+                case "ssl.keyStore.password": keyStore.password = value
+                case "ssl.keyStore.passwordPath": keyStore.passwordPath = value
+                case "ssl.keyStore.type": keyStore.type = value
+                case "ssl.trustStore.location": trustStore.location = value
+                case "ssl.trustStore.password": trustStore.password = value
+                case "ssl.trustStore.passwordPath": trustStore.passwordPath = value
+                case "ssl.trustStore.type": trustStore.type = value
+                case "ssl.clientAuth":
+                    // Apache: empty means need; otherwise the name in any case.
+                    if value.isEmpty {
+                        configuration.tls.clientAuthentication = .need
+                    } else if let mode = TLSSettings.ClientAuthentication(rawValue: value.lowercased()) {
+                        configuration.tls.clientAuthentication = mode
+                    } else {
+                        throw Failure("line \(offset + 1): \(key) must be none, want or need, got '\(value)'")
+                    }
+                case "ssl.protocol":
+                    guard ["TLSv1.2", "TLSv1.3"].contains(value) else {
+                        throw Failure("line \(offset + 1): \(key) must be TLSv1.2 or TLSv1.3, got '\(value)'")
+                    }
+                    protocolName = value
+                case "ssl.enabledProtocols":
+                    do throws(TLSError) {
+                        enabledProtocols = try TLSSettings.protocols(from: value, setting: key)
+                    } catch {
+                        throw Failure("line \(offset + 1): \(error.message)")
+                    }
+                case "ssl.ciphersuites":
+                    let names = TLSSettings.cipherSuites(from: value)
+                    configuration.tls.cipherSuites = names.isEmpty ? nil : names
+                    configuration.tls.cipherSuitesSetting = key
+                case "ssl.handshakeDetectionTimeoutMillis":
+                    configuration.tlsHandshakeTimeoutMilliseconds = try integer(minimum: 1)
+                case "ssl.hostnameVerification", "ssl.clientHostnameVerification":
+                    // Apache's server never checks a client certificate's host name on the client port.
+                    _ = try boolean()
+                case "ssl.crl", "ssl.ocsp":
+                    if try boolean() {
+                        throw Failure("line \(offset + 1): \(key)=true is not supported by zkserver")
+                    }
+                case "ssl.sslProvider":
+                    // JDK or OPENSSL: the TLS library is not a choice here.
+                    break
+                case "ssl.authProvider":
+                    guard value == "x509" else {
+                        throw Failure("line \(offset + 1): \(key): only x509 is supported, got '\(value)'")
+                    }
+                default:
+                    throw Failure("line \(offset + 1): unknown TLS setting '\(key)'")
+                }
             default:
                 if key.hasPrefix("server.") {
                     servers.append(key)
@@ -100,12 +187,80 @@ public enum ZooCfg {
                 "the configuration lists \(servers.count) servers (\(servers.joined(separator: ", "))), but zkserver "
                     + "is a single-node server; run an ensemble with Apache ZooKeeper")
         }
+        configuration.tls.keyStore = try keyStore.store(readSecret: readSecret)
+        configuration.tls.trustStore = try trustStore.store(readSecret: readSecret)
+        // Apache's default: ssl.protocol, and TLSv1.2 too when that is TLSv1.3.
+        configuration.tls.protocols = enabledProtocols ?? (protocolName == "TLSv1.3" ? [.tlsv13, .tlsv12] : [.tlsv12])
+        configuration.tls.protocolsSetting = "ssl.enabledProtocols"
+        if configuration.secureClientPort != nil && !clientPortGiven {
+            configuration.clientPort = nil
+        }
+        if configuration.servesTLS {
+            guard configuration.tls.keyStore != nil else {
+                throw Failure(
+                    "\(configuration.secureClientPort != nil ? "secureClientPort" : "client.portUnification") needs "
+                        + "ssl.keyStore.location (the server's certificate and private key)")
+            }
+        } else if let first = tlsSettingsGiven.first {
+            // TLS was asked for, and would otherwise silently not be served.
+            throw Failure(
+                "\(first) is set but no port serves TLS: add secureClientPort=PORT or client.portUnification=true")
+        }
         if configuration.effectiveMinSessionTimeout > configuration.effectiveMaxSessionTimeout {
             throw Failure(
                 "minSessionTimeout (\(configuration.effectiveMinSessionTimeout)) must not be larger than "
                     + "maxSessionTimeout (\(configuration.effectiveMaxSessionTimeout))")
         }
         return Result(configuration: configuration, warnings: warnings)
+    }
+}
+
+extension ZooCfg {
+    /// A `passwordPath` file's text, as Apache reads it.
+    public static func readSecretFile(_ path: String) throws -> String {
+        let contents = try PosixFileSystem().readFile(path)
+        return String(decoding: contents.readableBytesView, as: UTF8.self)
+    }
+}
+
+/// The pieces of a store's settings (`ssl.keyStore.*` or `ssl.trustStore.*`) as they are read, line by line.
+private struct StorePieces {
+    let name: String
+    var location: String?
+    var password: String?
+    var passwordPath: String?
+    var type: String?
+
+    init(name: String) { self.name = name }
+
+    func store(readSecret: (String) throws -> String) throws(ZooCfg.Failure) -> CertificateStore? {
+        guard let location, !location.isEmpty else {
+            if password != nil || passwordPath != nil || type != nil {
+                throw ZooCfg.Failure("\(name).location is not set, but other \(name) settings are")
+            }
+            return nil
+        }
+        let setting = "\(name).location"
+        let storeType: StoreType?
+        do throws(TLSError) {
+            if let type {
+                storeType = try StoreType.resolve(named: type, path: location, setting: "\(name).type")
+            } else {
+                storeType = nil
+            }
+        } catch {
+            throw ZooCfg.Failure(error.message)
+        }
+        var secret = password
+        if let passwordPath {
+            // The file's text without one trailing line break, as Apache's SecretUtils reads it.
+            guard var text = try? readSecret(passwordPath) else {
+                throw ZooCfg.Failure("\(name).passwordPath: \(passwordPath) cannot be read")
+            }
+            if text.hasSuffix("\n") { text.removeLast() }
+            secret = text
+        }
+        return CertificateStore(path: location, password: secret, type: storeType, setting: setting)
     }
 }
 

@@ -6,11 +6,13 @@ import ZooKeeperProtocol
     import Darwin
 #endif
 
-/// ACL evaluation, ACL fix-up on create/setACL, and the `digest` and `ip` authentication schemes, as Apache's
-/// `ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL` and the auth providers do them.
+/// ACL evaluation, ACL fix-up on create/setACL, and the `digest`, `ip` and `x509` authentication schemes, as
+/// Apache's `ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL` and the auth providers do them.
 public enum AccessControl {
     /// The scheme of the id that bypasses every check.
     public static let superScheme = "super"
+    /// The scheme of a verified TLS client certificate; its id is the certificate's subject.
+    public static let x509Scheme = "x509"
 
     /// Whether a connection with `ids` may do `permission` on a node whose ACL is `acl`.
     public static func isAllowed(
@@ -46,9 +48,9 @@ public enum AccessControl {
                 guard entry.id.id == "anyone" else { return nil }
                 add(entry)
             case "auth":
-                // Only schemes whose ids prove who the user is qualify: digest does, ip does not.
+                // Only schemes whose ids prove who the user is qualify: digest and x509 do, ip does not.
                 var expanded = false
-                for id in ids where id.scheme == "digest" {
+                for id in ids where id.scheme == "digest" || id.scheme == x509Scheme {
                     add(ACL(permissions: entry.permissions, id: id))
                     expanded = true
                 }
@@ -58,6 +60,9 @@ public enum AccessControl {
                 add(entry)
             case "ip":
                 guard parseIPPattern(entry.id.id) != nil else { return nil }
+                add(entry)
+            case x509Scheme:
+                // Any subject is a valid id, as in Apache's X509AuthenticationProvider.
                 add(entry)
             default:
                 return nil
@@ -74,6 +79,8 @@ public enum AccessControl {
             return ACL(permissions: entry.permissions, id: Id(scheme: "digest", id: "\(user):x"))
         }
     }
+
+    // MARK: Apache's order
 
     // MARK: digest
 

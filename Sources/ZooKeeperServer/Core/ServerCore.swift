@@ -78,6 +78,18 @@ public final class ServerCore {
             sessionID: nil)
     }
 
+    /// The connection's TLS handshake verified a client certificate whose subject is `x509Subject` (as Apache
+    /// writes it): the connection gets that `x509` identity, and the super user's when the subject is
+    /// `X509AuthenticationProvider.superUser`, as Apache's `X509AuthenticationProvider` gives them.
+    public func authenticated(_ connection: ConnectionID, x509Subject: String) {
+        var added: [Id] = []
+        if let superUser = configuration.x509SuperUser, superUser == x509Subject {
+            added.append(Id(scheme: AccessControl.superScheme, id: x509Subject))
+        }
+        added.append(Id(scheme: AccessControl.x509Scheme, id: x509Subject))
+        for id in added { connections[connection]?.identities.insert(id) }
+    }
+
     /// The connection is gone: its watches go with it; its session lives on until it expires or is resumed.
     public func connectionClosed(_ connection: ConnectionID) {
         guard let context = connections.removeValue(forKey: connection) else { return }
@@ -362,6 +374,7 @@ public final class ServerCore {
     }
 
     private func clientInfo(of connection: ConnectionID) -> [ClientInfo] {
+        // Already in Apache's order (ConnectionIdentities).
         ids(of: connection).map { id in
             switch id.scheme {
             case "digest":

@@ -41,6 +41,8 @@ struct ServerReport {
     var version: String
     var configuration: ServerConfiguration
     var port: Int
+    /// The TLS-only port; 0 when there is none.
+    var securePort: Int = 0
     var statistics: ServerStatistics
     var connections: [Connection]
     var lastZxid: Int64
@@ -134,8 +136,8 @@ extension ServerReport {
         let logDirectory =
             (configuration.dataLogDirectory ?? configuration.dataDirectory).map { $0 + "/version-2" } ?? ""
         return """
-            clientPort=\(port)
-            secureClientPort=-1
+            clientPort=\(port > 0 ? port : -1)
+            secureClientPort=\(securePort > 0 ? securePort : -1)
             dataDir=\(dataDirectory)
             dataDirSize=\(dataDirectorySize)
             dataLogDir=\(logDirectory)

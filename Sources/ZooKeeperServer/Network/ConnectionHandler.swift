@@ -2,8 +2,9 @@ import DequeModule
 import NIOCore
 import ZooKeeperProtocol
 
-/// One client connection: splits the byte stream into frames (or answers a four-letter word), hands each frame
-/// to the runtime, and writes what the core sends back. It makes no protocol decisions of its own.
+/// The session end of a client connection: takes whole frames from the frame decoder in front of it, hands
+/// each to the runtime, and writes what the core sends back. It makes no protocol decisions of its own, and
+/// reports what it counts to the runtime.
 ///
 /// Runs on the server's single event loop, like the runtime and the core.
 final class ConnectionHandler: ChannelInboundHandler {
@@ -11,8 +12,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     enum State {
-        /// Nothing read yet: the first four bytes may be a four-letter word.
-        case fresh
         /// Waiting for the ConnectRequest frame.
         case awaitingConnect
         /// The session is set up; frames are requests.
@@ -22,17 +21,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private let runtime: ServerRuntime
-    private(set) var state = State.fresh
+    private(set) var state = State.awaitingConnect
     private(set) var id: ConnectionID?
     private var context: ChannelHandlerContext?
-    private var cumulation: ByteBuffer?
-    private var decoder: ZooKeeperFrameDecoder
     /// Frames waiting for the end of this event-loop tick.
     private var pending: ByteBuffer?
     /// Frames that must wait until the transaction log has made `zxid` durable.
     private var held: Deque<(zxid: Int64, output: CoreOutput)> = []
     private var closeRequested = false
-    private var isAnsweringFourLetterWord = false
     var isDirty = false
     private(set) var remoteAddress = "unknown"
     private(set) var remoteIP = "unknown"
@@ -40,9 +36,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private(set) var negotiatedTimeout: Int32 = 0
     private var requestStart: Int64 = 0
 
-    init(runtime: ServerRuntime, packetLimit: Int) {
+    init(runtime: ServerRuntime) {
         self.runtime = runtime
-        decoder = ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)
     }
 
     var queuedCount: Int { held.count }
@@ -73,22 +68,42 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state != .closing else { return }
-        var bytes = unwrapInboundIn(data)
-        runtime.statistics.bytesReceived += Int64(bytes.readableBytes)
-        if cumulation == nil {
-            cumulation = bytes
-        } else {
-            cumulation!.writeBuffer(&bytes)
+        var frame = unwrapInboundIn(data)
+        requestStart = runtime.clock.monotonicMilliseconds()
+        statistics.packetsReceived += 1
+        runtime.recordPacketReceived(bytes: 4 + frame.readableBytes)
+        switch state {
+        case .awaitingConnect:
+            guard let request = try? ConnectRequest(from: &frame) else {
+                abort()
+                return
+            }
+            state = .established
+            runtime.connect(self, request: request)
+        case .established:
+            guard let header = try? RequestHeader(from: &frame) else {
+                abort()
+                return
+            }
+            statistics.lastOperation = header.opCode.shortName
+            if header.xid >= 0 { statistics.lastXid = header.xid }
+            runtime.request(self, header: header, body: &frame)
+        case .closing:
+            break
         }
-        processInput()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // The client is done sending (`echo srvr | nc` shuts down its side): finish what is owed, then close.
-            if !isAnsweringFourLetterWord {
-                state = .closing
-                requestClose()
+            // The client is done sending: finish what is owed, then close.
+            state = .closing
+            requestClose()
+            return
+        }
+        if let identity = event as? ClientIdentityEvent {
+            switch identity {
+            case .x509(let subject):
+                runtime.authenticated(self, x509Subject: subject)
             }
             return
         }
@@ -96,74 +111,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A negative or over-limit frame length, a failed or stalled TLS handshake: this connection only is
+        // dropped, as Apache does.
         runtime.logger.debug("connection \(remoteAddress) failed: \(error)")
-        state = .closing
-        context.close(promise: nil)
-    }
-
-    private func processInput() {
-        guard var buffer = cumulation else { return }
-        defer {
-            if buffer.readableBytes == 0 {
-                cumulation = nil
-            } else {
-                if buffer.readerIndex > 65_536 { buffer.discardReadBytes() }
-                cumulation = buffer
-            }
-        }
-        if state == .fresh {
-            guard buffer.readableBytes >= 4 else { return }
-            if let word = FourLetterWord(firstBytes: buffer.readableBytesView.prefix(4)) {
-                buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-                state = .closing
-                answer(word)
-                return
-            }
-            state = .awaitingConnect
-        }
-        requestStart = runtime.clock.monotonicMilliseconds()
-        while state == .awaitingConnect || state == .established {
-            let frame: ByteBuffer?
-            do {
-                frame = try decoder.decode(buffer: &buffer)
-            } catch {
-                // A negative or over-limit length: this connection only is dropped, as Apache does.
-                runtime.logger.debug("closing \(remoteAddress): \(error)")
-                abort()
-                return
-            }
-            guard var frame else { return }
-            statistics.packetsReceived += 1
-            runtime.statistics.packetsReceived += 1
-            if state == .awaitingConnect {
-                guard let request = try? ConnectRequest(from: &frame) else {
-                    abort()
-                    return
-                }
-                state = .established
-                runtime.connect(self, request: request)
-            } else {
-                guard let header = try? RequestHeader(from: &frame) else {
-                    abort()
-                    return
-                }
-                statistics.lastOperation = header.opCode.shortName
-                if header.xid >= 0 { statistics.lastXid = header.xid }
-                runtime.request(self, header: header, body: &frame)
-            }
-        }
-    }
-
-    private func answer(_ word: FourLetterWord) {
-        guard let context else { return }
-        isAnsweringFourLetterWord = true
-        let text = runtime.fourLetterWordText(word, from: self)
-        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
-        buffer.writeString(text)
-        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
-            loopBoundContext.value.close(promise: nil)
-        }
+        abort()
     }
 
     /// Closes at once, dropping replies still held for the log (the log failed).
@@ -176,7 +127,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Closes at once, dropping anything unsent (malformed input).
     private func abort() {
         state = .closing
-        cumulation = nil
         context?.close(promise: nil)
     }
 
@@ -223,8 +173,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             statistics.lastResponseTime = now
             statistics.lastLatency = latency
             statistics.latency.record(latency)
-            runtime.statistics.latency.record(latency)
-            runtime.statistics.recordResponse(size: pending!.writerIndex - start)
+            runtime.recordReply(latency: latency, size: pending!.writerIndex - start)
         case .notification(_, let zxid, let event):
             pending!.writeZooKeeperFrame { buffer in
                 ReplyHeader(xid: SpecialXid.notification, zxid: zxid).encode(into: &buffer)
@@ -237,7 +186,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if case .close = output {
         } else {
             statistics.packetsSent += 1
-            runtime.statistics.packetsSent += 1
+            runtime.recordPacketSent()
         }
         runtime.markDirty(self)
     }

@@ -21,8 +21,10 @@ final class ServerRuntime: @unchecked Sendable {
     let logger: Logger
     let clock: any ServerClock
     let version: String
+    /// The plaintext port bound (0 when none), and the TLS-only port (0 when none), as `conf` reports them.
     var port = 0
-    var statistics = ServerStatistics()
+    var securePort = 0
+    private(set) var statistics = ServerStatistics()
 
     private var handlers: [ConnectionID: ConnectionHandler] = [:]
     private var nextConnectionID = 1
@@ -121,6 +123,31 @@ final class ServerRuntime: @unchecked Sendable {
         perform(core.request(id, header: header, body: &body))
     }
 
+    /// The connection's TLS handshake verified a client certificate with this subject.
+    func authenticated(_ handler: ConnectionHandler, x509Subject: String) {
+        guard let id = handler.id else { return }
+        core.authenticated(id, x509Subject: x509Subject)
+    }
+
+    // MARK: Statistics the connections report
+
+    /// A request frame of `bytes` bytes (its length prefix included) came in.
+    func recordPacketReceived(bytes: Int) {
+        statistics.packetsReceived += 1
+        statistics.bytesReceived += Int64(bytes)
+    }
+
+    /// A reply of `size` bytes went out, `latency` ms after its request came in.
+    func recordReply(latency: Int64, size: Int) {
+        statistics.latency.record(latency)
+        statistics.recordResponse(size: size)
+    }
+
+    /// A frame (reply, notification or handshake response) went out.
+    func recordPacketSent() {
+        statistics.packetsSent += 1
+    }
+
     /// Hands the core's outputs to their connections. Everything produced now may reflect the latest
     /// transaction, so it waits until the log has made that transaction durable.
     func perform(_ outputs: [CoreOutput]) {
@@ -204,7 +231,8 @@ final class ServerRuntime: @unchecked Sendable {
 
     // MARK: Four-letter words
 
-    func fourLetterWordText(_ word: FourLetterWord, from handler: ConnectionHandler) -> String {
+    /// The answer to a four-letter word received on a connection (counted as a packet, as Apache does).
+    func fourLetterWordText(_ word: FourLetterWord) -> String {
         statistics.packetsReceived += 1
         guard configuration.allowsFourLetterWord(word.rawValue) else { return word.notWhitelistedText }
         switch word {
@@ -237,7 +265,7 @@ final class ServerRuntime: @unchecked Sendable {
         let logSize = (configuration.dataLogDirectory ?? configuration.dataDirectory).map(Self.directorySize) ?? 0
         let descriptors = Self.fileDescriptorCounts()
         return ServerReport(
-            version: version, configuration: configuration, port: port, statistics: statistics,
+            version: version, configuration: configuration, port: port, securePort: securePort, statistics: statistics,
             connections: connectionReports, lastZxid: core.lastZxid, nodeCount: core.tree.nodeCount + 1,
             ephemeralsCount: core.tree.ephemerals.values.reduce(0) { $0 + $1.count },
             watchCount: core.watches.totalWatchCount, approximateDataSize: core.tree.approximateDataSize,

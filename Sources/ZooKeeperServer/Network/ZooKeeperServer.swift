@@ -1,7 +1,9 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZooKeeperProtocol
+import ZooKeeperTLS
 
 /// A running single-node ZooKeeper-compatible server.
 ///
@@ -15,11 +17,14 @@ public final class ZooKeeperServer: Sendable {
     public static let version = "3.9.3-zkserver, built on unknown"
 
     public let configuration: ServerConfiguration
-    /// The port actually bound (useful with `clientPort` 0).
+    /// The plaintext port actually bound (useful with `clientPort` 0); the TLS port when only `secureClientPort`
+    /// is served.
     public let port: Int
+    /// The TLS-only port actually bound (`secureClientPort`), if any.
+    public let securePort: Int?
     /// The address bound.
     public let host: String
-    private let channel: any Channel
+    private let channels: [any Channel]
     private let runtime: ServerRuntime
     private let ownedGroup: MultiThreadedEventLoopGroup?
 
@@ -27,13 +32,14 @@ public final class ZooKeeperServer: Sendable {
     public var connectString: String { "\(host):\(port)" }
 
     private init(
-        configuration: ServerConfiguration, port: Int, host: String, channel: any Channel, runtime: ServerRuntime,
-        ownedGroup: MultiThreadedEventLoopGroup?
+        configuration: ServerConfiguration, port: Int, securePort: Int?, host: String, channels: [any Channel],
+        runtime: ServerRuntime, ownedGroup: MultiThreadedEventLoopGroup?
     ) {
         self.configuration = configuration
         self.port = port
+        self.securePort = securePort
         self.host = host
-        self.channel = channel
+        self.channels = channels
         self.runtime = runtime
         self.ownedGroup = ownedGroup
     }
@@ -47,6 +53,9 @@ public final class ZooKeeperServer: Sendable {
     ///   - log: where transactions go when there is no data directory; in memory by default.
     ///   - fileSystem: the system calls of persistence (tests inject failures); used with a data directory.
     ///   - logger: server logs (zkserver sends them to stderr).
+    ///
+    /// A TLS port (`secureClientPort`, `portUnification`) whose settings cannot be honoured fails the start with
+    /// a `TLSError` (one line naming the setting) before anything else is done.
     ///
     /// With `configuration.dataDirectory` set, the state is first recovered from it (a `PersistenceError`
     /// names the file and offset when that is impossible), and every write is acknowledged only once its
@@ -77,6 +86,16 @@ public final class ZooKeeperServer: Sendable {
         _ configuration: ServerConfiguration, clock: any ServerClock, log: (any TransactionLog)?,
         fileSystem: any PersistenceFileSystem, logger: Logger, eventLoopGroup: (any EventLoopGroup)?
     ) -> EventLoopFuture<ZooKeeperServer> {
+        // What cannot be served fails before the data directory is touched.
+        let tlsContext: NIOSSLContext?
+        do {
+            guard configuration.clientPort != nil || configuration.secureClientPort != nil else {
+                throw TLSError(.invalidSetting, "neither clientPort nor secureClientPort is set")
+            }
+            tlsContext = try configuration.servesTLS ? ServerTLSContext.make(configuration.tls) : nil
+        } catch {
+            return (eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton).next().makeFailedFuture(error)
+        }
         let ownedGroup = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
         let eventLoop = (eventLoopGroup ?? ownedGroup!).next()
         // The caller hands the log over to the server's loop, which alone uses it from then on.
@@ -101,44 +120,81 @@ public final class ZooKeeperServer: Sendable {
             ownedGroup?.shutdownGracefully { _ in }
             return eventLoop.makeFailedFuture(error)
         }.flatMap { runtime in
-            bind(configuration, runtime: runtime, eventLoop: eventLoop, logger: logger, ownedGroup: ownedGroup)
+            bind(
+                configuration, tlsContext: tlsContext, runtime: runtime, eventLoop: eventLoop, logger: logger,
+                ownedGroup: ownedGroup)
         }
     }
 
     private static func bind(
-        _ configuration: ServerConfiguration, runtime: ServerRuntime, eventLoop: any EventLoop, logger: Logger,
-        ownedGroup: MultiThreadedEventLoopGroup?
+        _ configuration: ServerConfiguration, tlsContext: NIOSSLContext?, runtime: ServerRuntime,
+        eventLoop: any EventLoop, logger: Logger, ownedGroup: MultiThreadedEventLoopGroup?
     ) -> EventLoopFuture<ZooKeeperServer> {
-        let packetLimit = configuration.packetLimit
-        var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(runtime: runtime, packetLimit: packetLimit))
+        let handshakeTimeout = TimeAmount.milliseconds(Int64(max(1, configuration.tlsHandshakeTimeoutMilliseconds)))
+        func listen(host: String, port: Int, kind: ConnectionPipeline.PortKind) -> EventLoopFuture<any Channel> {
+            var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try ConnectionPipeline.configure(
+                            channel, kind: kind, runtime: runtime, handshakeTimeout: handshakeTimeout)
+                    }
                 }
+            if configuration.listenBacklog > 0 {
+                bootstrap = bootstrap.serverChannelOption(.backlog, value: Int32(configuration.listenBacklog))
             }
-        if configuration.listenBacklog > 0 {
-            bootstrap = bootstrap.serverChannelOption(.backlog, value: Int32(configuration.listenBacklog))
+            return bootstrap.bind(host: host, port: port)
         }
         let host = configuration.clientPortAddress ?? "0.0.0.0"
-        return bootstrap.bind(host: host, port: configuration.clientPort).flatMapError { error in
-            let closed = runtime.store?.close() ?? eventLoop.makeSucceededVoidFuture()
-            return closed.flatMap {
-                ownedGroup?.shutdownGracefully { _ in }
-                return eventLoop.makeFailedFuture(error)
+        let secureHost = configuration.secureClientPortAddress ?? host
+        var listening: [EventLoopFuture<(secure: Bool, channel: any Channel)>] = []
+        if let clientPort = configuration.clientPort {
+            let kind: ConnectionPipeline.PortKind
+            if configuration.portUnification, let tlsContext {
+                kind = .unified(tlsContext)
+            } else {
+                kind = .plaintext
             }
-        }.flatMap { channel in
-            eventLoop.submit {
-                let port = channel.localAddress?.port ?? configuration.clientPort
-                runtime.port = port
+            listening.append(listen(host: host, port: clientPort, kind: kind).map { (false, $0) })
+        }
+        if let securePort = configuration.secureClientPort, let tlsContext {
+            listening.append(listen(host: secureHost, port: securePort, kind: .tls(tlsContext)).map { (true, $0) })
+        }
+        return EventLoopFuture.whenAllComplete(listening, on: eventLoop).flatMap { results in
+            var channels: [(secure: Bool, channel: any Channel)] = []
+            var failure: (any Error)?
+            for result in results {
+                switch result {
+                case .success(let bound): channels.append(bound)
+                case .failure(let error): failure = failure ?? error
+                }
+            }
+            if let failure {
+                for bound in channels { bound.channel.close(promise: nil) }
+                let closed = runtime.store?.close() ?? eventLoop.makeSucceededVoidFuture()
+                return closed.flatMap {
+                    ownedGroup?.shutdownGracefully { _ in }
+                    return eventLoop.makeFailedFuture(failure)
+                }
+            }
+            let bound = channels
+            return eventLoop.submit {
+                let plainPort = bound.first { !$0.secure }?.channel.localAddress?.port
+                let securePort = bound.first { $0.secure }?.channel.localAddress?.port
+                runtime.port = plainPort ?? 0
+                runtime.securePort = securePort ?? 0
                 runtime.startTimers()
                 runtime.store?.startAutopurge(eventLoop: eventLoop)
-                logger.info("binding to port \(host):\(port)")
+                if let plainPort {
+                    let unified = configuration.portUnification ? " (plaintext and TLS)" : ""
+                    logger.info("binding to port \(host):\(plainPort)\(unified)")
+                }
+                if let securePort { logger.info("binding to secure port \(secureHost):\(securePort) (TLS)") }
                 return ZooKeeperServer(
-                    configuration: configuration, port: port, host: host, channel: channel, runtime: runtime,
+                    configuration: configuration, port: plainPort ?? securePort ?? 0, securePort: securePort,
+                    host: plainPort != nil ? host : secureHost, channels: bound.map(\.channel), runtime: runtime,
                     ownedGroup: ownedGroup)
             }
         }
@@ -147,7 +203,7 @@ public final class ZooKeeperServer: Sendable {
     /// Stops listening, closes every connection, and stops the server's thread. Sessions end with it (in
     /// memory; a durable server keeps them for its next start).
     public func shutdown() async {
-        try? await channel.close()
+        for channel in channels { try? await channel.close() }
         try? await runtime.eventLoop.submit { [runtime] in
             runtime.stopTimers()
             runtime.closeAllConnections()

@@ -32,4 +32,19 @@ struct ConnectionIdentitiesTests {
         two.insert(digest("bob:x"))
         #expect(two.ids.count == 3, "a set: the same id twice is one")
     }
+
+    /// TLS client certificates (checked against Apache over TLS in TLSApacheComparisonTests).
+    @Test func x509IdentitiesToo() {
+        let ip = Id(scheme: "ip", id: "127.0.0.1")
+        let client = Id(scheme: "x509", id: "CN=client,OU=apps,O=ZooKeeper Tests")
+        let other = Id(scheme: "x509", id: "CN=other,OU=apps,O=ZooKeeper Tests")
+        let superUser = Id(scheme: "super", id: "CN=other,OU=apps,O=ZooKeeper Tests")
+        var first = ConnectionIdentities(ip)
+        first.insert(client)
+        #expect(first.ids == [client, ip])
+        var second = ConnectionIdentities(ip)
+        second.insert(superUser)
+        second.insert(other)
+        #expect(second.ids == [ip, superUser, other])
+    }
 }

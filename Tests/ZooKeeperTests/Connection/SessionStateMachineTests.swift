@@ -6,78 +6,124 @@ import ZooKeeperProtocol
 
 typealias Machine = SessionStateMachine<Int>
 
-/// Drives a machine with synthetic time and inspects what it writes and outputs.
+/// Drives a machine with synthetic time and keeps the actions it returns: the messages it sends apart from
+/// everything else, so that a test can look at either.
 struct Harness {
     var machine: Machine
     var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
-    var outputs: [Machine.Output] = []
+    /// Actions other than `send`, not yet taken by `drain`.
+    private var unseen: [Machine.Action] = []
+    /// `send` actions not yet taken by `sentRequests`.
+    private var unsent: [Machine.OutboundMessage] = []
 
     init(
         hosts: Int = 3, timeout: Int32 = 6000, canBeReadOnly: Bool = false, chroot: String? = nil,
-        packetLimit: Int = 1_048_575
+        packetLimit: Int = 1_048_575, sasl: SASLCredentials? = nil
     ) {
-        let settings = Machine.Settings(
+        var settings = Machine.Settings(
             hosts: (0..<hosts).map { HostAndPort(host: "h\($0)", port: 2181) }, chroot: chroot,
             requestedTimeout: timeout, canBeReadOnly: canBeReadOnly, packetLimit: packetLimit,
-            maximumReconnectDelay: .milliseconds(100))
+            maximumReconnectDelay: .milliseconds(100), sasl: sasl)
+        settings.makeNonce = { "fixed-cnonce" }
         machine = Machine(settings: settings, randomSeed: 1)
     }
 
-    mutating func drain() -> [Machine.Output] {
-        var taken: [Machine.Output] = []
-        machine.drainOutputs(into: &taken)
-        outputs += taken
-        return taken
+    /// Keeps what an input returned, and returns it too.
+    @discardableResult
+    mutating func record(_ actions: [Machine.Action]) -> [Machine.Action] {
+        for action in actions {
+            if case .send(let id, let message) = action {
+                #expect(id == machine.currentConnection, "a message for a connection that is not the current one")
+                unsent.append(message)
+            } else {
+                unseen.append(action)
+            }
+        }
+        return actions
     }
 
-    /// The frames written since the last call, split.
-    mutating func sentFrames() -> [ByteBuffer] {
-        var decoder = ZooKeeperFrameDecoder()
-        var frames: [ByteBuffer] = []
-        while let frame = try! decoder.decode(buffer: &machine.outbound) { frames.append(frame) }
-        machine.outbound.clear()
-        return frames
+    /// The actions other than `send` since the last call.
+    mutating func drain() -> [Machine.Action] {
+        defer { unseen = [] }
+        return unseen
     }
 
-    /// Requests written since the last call, decoded.
+    /// The messages sent since the last call.
+    mutating func sentMessages() -> [Machine.OutboundMessage] {
+        defer { unsent = [] }
+        return unsent
+    }
+
+    /// The requests sent since the last call (the handshake left out).
     mutating func sentRequests() -> [(xid: Int32, request: ZooKeeperRequest)] {
-        sentFrames().map { frame in
-            var frame = frame
-            let header = try! RequestHeader(from: &frame)
-            return (header.xid, try! ZooKeeperRequest.decode(opCode: header.opCode, from: &frame))
+        sentMessages().compactMap { message in
+            if case .request(let xid, let request) = message { return (xid, request) }
+            return nil
         }
     }
 
-    mutating func advance(_ amount: TimeAmount) {
+    /// The ConnectRequests sent since the last call.
+    mutating func sentConnectRequests() -> [ConnectRequest] {
+        sentMessages().compactMap { message in
+            if case .connect(let request) = message { return request }
+            return nil
+        }
+    }
+
+    @discardableResult
+    mutating func start() -> [Machine.Action] { record(machine.start(now: now)) }
+
+    @discardableResult
+    mutating func establish() -> [Machine.Action] {
+        record(machine.connectionEstablished(machine.currentConnection!, now: now))
+    }
+
+    @discardableResult
+    mutating func loseConnection() -> [Machine.Action] {
+        record(machine.connectionClosed(machine.currentConnection!, now: now))
+    }
+
+    @discardableResult
+    mutating func addAuth(_ packet: AuthPacket, token: Int) -> [Machine.Action] {
+        record(machine.addAuth(packet, token: token, now: now))
+    }
+
+    @discardableResult
+    mutating func close(token: Int?) -> [Machine.Action] { record(machine.close(token: token, now: now)) }
+
+    @discardableResult
+    mutating func advance(_ amount: TimeAmount) -> [Machine.Action] {
         now = now + amount
-        machine.tick(now: now)
+        return record(machine.tick(now: now))
     }
 
     /// Starts, opens the connection and completes the handshake with `sessionID`.
     mutating func connect(sessionID: Int64 = 0x0100_0000_0000_0001, timeout: Int32 = 6000, readOnly: Bool = false) {
-        if case .idle = machine.phase { machine.start(now: now) }
-        if case .waitingToReconnect = machine.phase { advance(.seconds(1)) }
-        let id = machine.currentConnection!
-        machine.connectionEstablished(id, now: now)
-        _ = sentFrames()  // the ConnectRequest
+        if case .idle = machine.state { start() }
+        if case .waitingToReconnect = machine.state { advance(.seconds(1)) }
+        establish()
+        _ = sentConnectRequests()
         reply(
             ConnectResponse(
                 timeout: timeout, sessionID: sessionID, password: Array(repeating: 7, count: 16), readOnly: readOnly
             ).encoded())
     }
 
-    mutating func reply(_ body: ByteBuffer) {
+    @discardableResult
+    mutating func reply(_ body: ByteBuffer) -> [Machine.Action] {
         var frame = body
-        machine.frameReceived(machine.currentConnection!, frame.readSlice(length: frame.readableBytes)!, now: now)
+        return record(
+            machine.frameReceived(machine.currentConnection!, frame.readSlice(length: frame.readableBytes)!, now: now))
     }
 
+    @discardableResult
     mutating func reply(
         xid: Int32, zxid: Int64, error: ZooKeeperError.Code = .ok, _ response: ZooKeeperResponse = .empty
-    ) {
+    ) -> [Machine.Action] {
         var frame = ByteBuffer()
         ReplyHeader(xid: xid, zxid: zxid, error: error).encode(into: &frame)
         if error == .ok { response.encode(into: &frame) }
-        reply(frame)
+        return reply(frame)
     }
 
     mutating func notify(_ type: EventType, path: String, zxid: Int64 = -1) {
@@ -87,14 +133,17 @@ struct Harness {
         reply(frame)
     }
 
+    @discardableResult
     mutating func submit(
         _ request: ZooKeeperRequest, token: Int, path: String? = nil, watch: Machine.WatchRegistration? = nil
-    ) {
-        machine.submit(.init(request: request, token: token, clientPath: path, watch: watch, removal: nil), now: now)
+    ) -> [Machine.Action] {
+        record(
+            machine.submit(
+                .init(request: request, token: token, clientPath: path, watch: watch, removal: nil), now: now))
     }
 }
 
-extension Machine.Output {
+extension Machine.Action {
     var completion: (token: Int, result: Result<ZooKeeperResponse, ZooKeeperError>)? {
         if case .complete(let token, let result) = self { return (token, result) }
         return nil
@@ -116,32 +165,31 @@ extension Machine.Output {
 @Suite struct SessionStateMachineTests {
     @Test func handshakeSendsAConnectRequestAndReportsConnected() throws {
         var h = Harness(canBeReadOnly: true)
-        h.machine.start(now: h.now)
-        let started = h.drain()
-        #expect(started.compactMap(\.stateChange) == [.connecting])
-        #expect(started.compactMap(\.opened) == [HostAndPort(host: "h0", port: 2181)])
-        h.machine.connectionEstablished(h.machine.currentConnection!, now: h.now)
-        let frames = h.sentFrames()
-        #expect(frames.count == 1)
-        let request = try ConnectRequest.decodeWhole(frames[0])
-        #expect(request.sessionID == 0)
-        #expect(request.timeout == 6000)
-        #expect(request.readOnly == true)
-        #expect(request.password == Array(repeating: 0, count: 16))
-        h.reply(
+        // 6 s over 3 hosts gives 2 s per connection attempt.
+        #expect(
+            h.start() == [
+                .stateChanged(.connecting, .connecting),
+                .openConnection(1, HostAndPort(host: "h0", port: 2181), timeout: .seconds(2)),
+            ])
+        let handshake = ConnectRequest(
+            lastZxidSeen: 0, timeout: 6000, sessionID: 0, password: Array(repeating: 0, count: 16), readOnly: true)
+        #expect(h.establish() == [.send(1, .connect(handshake))])
+        let connected = h.reply(
             ConnectResponse(timeout: 4000, sessionID: 42, password: Array(repeating: 9, count: 16), readOnly: false)
                 .encoded())
-        let connected = h.drain()
-        #expect(connected.compactMap(\.stateChange) == [.connected])
-        #expect(connected.compactMap(\.delivered).map(\.event.state) == [.syncConnected])
-        #expect(h.machine.state == .connected)
+        #expect(
+            connected == [
+                .deliver(WatchedEvent(type: .none, state: .syncConnected, path: nil), to: [0]),
+                .stateChanged(.connected, .connected),
+            ])
+        #expect(h.machine.connectionState == .connected)
         #expect(h.machine.sessionID == 42)
         #expect(h.machine.negotiatedTimeout == 4000)
     }
 
     @Test func requestsMadeBeforeTheHandshakeAreSentAfterIt() {
         var h = Harness()
-        h.machine.start(now: h.now)
+        h.start()
         h.submit(.getData(PathWatchRequest(path: "/a", watch: false)), token: 1)
         h.submit(.sync(PathRequest(path: "/b")), token: 2)
         #expect(h.machine.queuedCount == 2)
@@ -204,7 +252,7 @@ extension Machine.Output {
         #expect(outputs.contains { if case .closeConnection = $0 { return true } else { return false } })
         #expect(outputs.compactMap(\.stateChange) == [.disconnected])
         #expect(outputs.compactMap(\.delivered).map(\.event.state) == [.disconnected])
-        #expect(h.machine.state == .connecting)
+        #expect(h.machine.connectionState == .connecting)
     }
 
     @Test func pingsWhenIdleAndGivesUpWhenTheServerIsSilent() {
@@ -219,9 +267,9 @@ extension Machine.Output {
         h.reply(xid: SpecialXid.ping, zxid: 10)
         #expect(h.drain().isEmpty)
         h.advance(.milliseconds(3900))
-        #expect(h.machine.state == .connected)
+        #expect(h.machine.connectionState == .connected)
         h.advance(.milliseconds(200))
-        #expect(h.machine.state == .connecting)
+        #expect(h.machine.connectionState == .connecting)
         #expect(h.drain().compactMap(\.stateChange) == [.disconnected])
     }
 
@@ -229,7 +277,7 @@ extension Machine.Output {
         var h = Harness()
         h.connect(sessionID: 77)
         _ = h.drain()
-        h.machine.addAuth(AuthPacket(scheme: "digest", auth: Array("u:p".utf8)), token: 100, now: h.now)
+        h.addAuth(AuthPacket(scheme: "digest", auth: Array("u:p".utf8)), token: 100)
         h.reply(xid: SpecialXid.auth, zxid: 0)
         h.submit(
             .getData(PathWatchRequest(path: "/d", watch: true)), token: 1, path: "/d",
@@ -242,14 +290,14 @@ extension Machine.Output {
         h.reply(xid: 2, zxid: 41, .errorCode(.ok))
         #expect(h.drain().compactMap(\.completion).map(\.token) == [100, 1, 2])
 
-        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
+        h.loseConnection()
         #expect(h.drain().compactMap(\.stateChange) == [.disconnected])
         h.submit(.sync(PathRequest(path: "/q")), token: 3)
         h.advance(.seconds(1))
         let reopened = h.drain().compactMap(\.opened)
         #expect(reopened == [HostAndPort(host: "h1", port: 2181)])
-        h.machine.connectionEstablished(h.machine.currentConnection!, now: h.now)
-        let connect = try ConnectRequest.decodeWhole(h.sentFrames()[0])
+        h.establish()
+        let connect = try #require(h.sentConnectRequests().first)
         #expect(connect.sessionID == 77)
         #expect(connect.password == Array(repeating: 7, count: 16))
         #expect(connect.lastZxidSeen == 41)
@@ -300,10 +348,10 @@ extension Machine.Output {
             watch: .init(kind: .data, path: "/w", watcher: 3))
         h.reply(xid: 1, zxid: 2, .data(nil, Stat()))
         _ = h.drain()
-        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
+        h.loseConnection()
         h.submit(.sync(PathRequest(path: "/")), token: 2)
         h.advance(.seconds(1))
-        h.machine.connectionEstablished(h.machine.currentConnection!, now: h.now)
+        h.establish()
         _ = h.drain()
         h.reply(ConnectResponse.invalidSession().encoded())
         let outputs = h.drain()
@@ -316,7 +364,7 @@ extension Machine.Output {
         #expect(expiredEvent?.event.state == .expired)
         #expect(expiredEvent?.to == [0, 3])  // every watcher is told
         #expect(outputs.contains { if case .finishWatchers = $0 { return true } else { return false } })
-        #expect(h.machine.state == .closed)
+        #expect(h.machine.connectionState == .closed)
         // No new session behind the caller's back.
         h.submit(.sync(PathRequest(path: "/")), token: 4)
         if case .failure(let error) = h.drain().compactMap(\.completion).first?.result {
@@ -330,21 +378,21 @@ extension Machine.Output {
         var h = Harness(hosts: 2)
         h.connect(timeout: 4000)
         _ = h.drain()
-        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
+        h.loseConnection()
         var expired = false
         // Every reconnect attempt fails; bounded by iterations, not time.
         for _ in 0..<200 where !expired {
             h.advance(.milliseconds(100))
-            if let id = h.machine.currentConnection { h.machine.connectionClosed(id, now: h.now) }
+            if h.machine.currentConnection != nil { h.loseConnection() }
             expired = h.drain().compactMap(\.stateChange).contains(.expired)
         }
         #expect(expired)
-        #expect(h.machine.state == .closed)
+        #expect(h.machine.connectionState == .closed)
     }
 
     @Test func queuedRequestsGiveUpAfterTheirBound() {
         var h = Harness(timeout: 2000)
-        h.machine.start(now: h.now)
+        h.start()
         h.submit(.sync(PathRequest(path: "/")), token: 1)
         _ = h.drain()
         h.advance(.milliseconds(1900))
@@ -359,43 +407,49 @@ extension Machine.Output {
         var h = Harness()
         h.connect()
         _ = h.drain()
-        h.machine.addAuth(AuthPacket(scheme: "bad", auth: nil), token: 9, now: h.now)
+        h.addAuth(AuthPacket(scheme: "bad", auth: nil), token: 9)
         h.submit(.sync(PathRequest(path: "/")), token: 10)
         h.reply(xid: SpecialXid.auth, zxid: 0, error: .authFailed)
         let outputs = h.drain()
         #expect(outputs.compactMap(\.completion).map(\.token) == [9, 10])
         #expect(outputs.compactMap(\.stateChange) == [.authFailed])
-        #expect(h.machine.state == .authFailed)
+        #expect(h.machine.connectionState == .authFailed)
     }
 
     @Test func closeSendsCloseSessionAndWaitsForItsReply() {
         var h = Harness()
         h.connect()
         _ = h.drain()
-        h.machine.close(token: 50, now: h.now)
-        let sent = h.sentRequests()
-        #expect(sent.map(\.request) == [.closeSession])
-        #expect(h.drain().isEmpty)
-        h.reply(xid: sent[0].xid, zxid: 12)
-        let outputs = h.drain()
-        #expect(outputs.compactMap(\.stateChange) == [.closed])
-        #expect(outputs.compactMap(\.completion).map(\.token) == [50])
-        #expect(h.machine.state == .closed)
+        let id = h.machine.currentConnection!
+        #expect(h.close(token: 50) == [.send(id, .request(xid: 1, .closeSession))])
+        #expect(
+            h.reply(xid: 1, zxid: 12) == [
+                .closeConnection(id),
+                .deliver(WatchedEvent(type: .none, state: .closed, path: nil), to: [0]),
+                .stateChanged(.closed, .closed),
+                .finishWatchers,
+                .complete(50, .success(.empty)),
+            ])
+        #expect(h.machine.connectionState == .closed)
     }
 
     @Test func oversizedRequestsFailWithoutBeingSent() {
         var h = Harness(packetLimit: 100)
         h.connect()
         _ = h.drain()
-        h.submit(.setData(SetDataRequest(path: "/a", data: Array(repeating: 0, count: 200), version: -1)), token: 1)
-        #expect(h.sentRequests().isEmpty)
-        if case .failure(let error) = h.drain().compactMap(\.completion).first?.result {
-            #expect(error.code == .packetTooLarge)
-        } else {
-            Issue.record("an oversized request did not fail")
-        }
-        h.submit(.sync(PathRequest(path: "/a")), token: 2)
-        #expect(h.sentRequests().count == 1)
+        let id = h.machine.currentConnection!
+        let big = ZooKeeperRequest.setData(
+            SetDataRequest(path: "/a", data: Array(repeating: 0, count: 200), version: -1))
+        #expect(h.submit(big, token: 1, path: "/a") == [.send(id, .request(xid: 1, big))])
+        h.submit(.sync(PathRequest(path: "/b")), token: 2)
+        // The driver found the first frame above the limit and did not write it.
+        #expect(
+            h.record(h.machine.requestTooLarge(id, xid: 1)) == [
+                .complete(1, .failure(ZooKeeperError(.packetTooLarge, path: "/a")))
+            ])
+        // The request behind it is still matched by its reply.
+        #expect(h.reply(xid: 2, zxid: 3, .path("/b")) == [.complete(2, .success(.path("/b")))])
+        #expect(h.machine.connectionState == .connected)
     }
 
     @Test func chrootIsStrippedFromEventsAndCreatedPaths() {
@@ -424,23 +478,23 @@ extension Machine.Output {
         var h = Harness(canBeReadOnly: true)
         h.connect(sessionID: 8, readOnly: true)
         #expect(h.drain().compactMap(\.stateChange) == [.connecting, .connectedReadOnly])
-        #expect(h.machine.state == .connectedReadOnly)
+        #expect(h.machine.connectionState == .connectedReadOnly)
         h.advance(.milliseconds(150))
         let probes = h.drain().compactMap { output -> [HostAndPort]? in
             if case .probeForReadWriteServer(let hosts) = output { return hosts }
             return nil
         }
         #expect(probes == [[HostAndPort(host: "h1", port: 2181), HostAndPort(host: "h2", port: 2181)]])
-        h.machine.readWriteServerFound(HostAndPort(host: "h2", port: 2181), now: h.now)
+        h.record(h.machine.readWriteServerFound(HostAndPort(host: "h2", port: 2181), now: h.now))
         #expect(h.drain().compactMap(\.opened) == [HostAndPort(host: "h2", port: 2181)])
-        h.machine.connectionEstablished(h.machine.currentConnection!, now: h.now)
+        h.establish()
         // Never having seen a read-write server, the client asks for a new session (as Apache's does).
-        let request = try! ConnectRequest.decodeWhole(h.sentFrames()[0])
+        let request = h.sentConnectRequests()[0]
         #expect(request.sessionID == 0)
         h.reply(
             ConnectResponse(timeout: 6000, sessionID: 9, password: Array(repeating: 1, count: 16), readOnly: false)
                 .encoded())
-        #expect(h.machine.state == .connected)
+        #expect(h.machine.connectionState == .connected)
         #expect(h.drain().compactMap(\.stateChange) == [.connected])
     }
 
@@ -469,15 +523,15 @@ extension Machine.Output {
         var h = Harness()
         h.connect(sessionID: 31)
         _ = h.drain()
-        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
+        h.loseConnection()
         h.submit(.sync(PathRequest(path: "/")), token: 1)
-        h.machine.close(token: 2, now: h.now)
+        h.close(token: 2)
         // What waited for the connection is failed at once; the close itself waits.
         let failed = h.drain().compactMap(\.completion)
         #expect(failed.map(\.token) == [1])
         h.advance(.milliseconds(500))
-        h.machine.connectionEstablished(h.machine.currentConnection!, now: h.now)
-        _ = h.sentFrames()
+        h.establish()
+        _ = h.sentMessages()
         h.reply(
             ConnectResponse(timeout: 6000, sessionID: 31, password: Array(repeating: 7, count: 16), readOnly: false)
                 .encoded())
@@ -488,22 +542,22 @@ extension Machine.Output {
         let outputs = h.drain()
         #expect(outputs.compactMap(\.completion).map(\.token) == [2])
         #expect(outputs.compactMap(\.stateChange).last == .closed)
-        #expect(h.machine.state == .closed)
+        #expect(h.machine.connectionState == .closed)
     }
 
     @Test func closeWhileNoServerAnswersGivesUpAfterItsBound() {
         var h = Harness(hosts: 1)
         h.connect(sessionID: 32)
         _ = h.drain()
-        h.machine.connectionClosed(h.machine.currentConnection!, now: h.now)
-        h.machine.close(token: 3, now: h.now)
+        h.loseConnection()
+        h.close(token: 3)
         var closed = false
         for _ in 0..<100 where !closed {
             h.advance(.milliseconds(100))
-            if let id = h.machine.currentConnection { h.machine.connectionClosed(id, now: h.now) }
+            if h.machine.currentConnection != nil { h.loseConnection() }
             closed = h.drain().compactMap(\.completion).contains { $0.token == 3 }
         }
         #expect(closed)
-        #expect(h.machine.state == .closed)
+        #expect(h.machine.connectionState == .closed)
     }
 }

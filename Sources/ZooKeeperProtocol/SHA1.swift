@@ -1,7 +1,8 @@
 /// SHA-1 (FIPS 180-4), for the `digest` authentication scheme, whose ids ZooKeeper defines as
-/// `user:base64(sha1(user:password))`. Not used for anything else; SHA-1 is what the scheme specifies.
-enum SHA1 {
-    static func hash(_ message: [UInt8]) -> [UInt8] {
+/// `user:base64(sha1(user:password))`, and for the integrity check and key protection of Java KeyStore (JKS)
+/// files, which that format specifies. Not for anything new.
+public enum SHA1 {
+    public static func hash(_ message: [UInt8]) -> [UInt8] {
         var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (
             0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0
         )

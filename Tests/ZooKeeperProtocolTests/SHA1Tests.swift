@@ -1,6 +1,5 @@
 import Testing
-
-@testable import ZooKeeperServer
+import ZooKeeperProtocol
 
 @Suite struct SHA1Tests {
     static func hex(_ bytes: [UInt8]) -> String {
@@ -19,14 +18,5 @@ import Testing
         #expect(
             Self.hex(SHA1.hash([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)))
                 == "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
-    }
-
-    @Test func digestIdsMatchApache() {
-        // zk-reference §4.11: what Apache's DigestAuthenticationProvider computes.
-        #expect(AccessControl.digest(credentials: Array("user1:12345".utf8)) == "user1:+owfoSBn/am19roBPzR1/MfCblE=")
-        #expect(
-            AccessControl.digest(credentials: Array("zookeeper:admin".utf8)) == "zookeeper:qW/HnTfCSoQpB5G8LgkwT3IbiFc="
-        )
-        #expect(AccessControl.digest(credentials: Array("super:super".utf8)) == "super:gG7s8t3oDEtIqF6DM9LlI/R+9Ss=")
     }
 }
