@@ -20,7 +20,7 @@ fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
 docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
-.PHONY: run test test-deps build deps release install uninstall
+.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -45,10 +45,22 @@ TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux net
 test-deps: deps
 	./scripts/install-test-deps $(TEST_DEPS)
 
-# The shell tests run the zkcli executable, so it is built first.
+# The shell tests run the zkcli executable, so it is built first. A few seconds of each fuzz target end it.
 test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) fuzz-smoke
+
+# Coverage-guided fuzzing (libFuzzer with the address sanitizer) of the protocol decoders, the server core, the
+# zoo.cfg parser, recovery from damaged files and the shell's tokenizer, each for FUZZ_SECONDS (or FUZZ_RUNS
+# executions); the targets are the package in Fuzz/, see docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) SWIFT=$(SWIFT) ./scripts/fuzz
+
+fuzz-smoke: deps
+	FUZZ_SECONDS=4 FUZZ_RUNS= SWIFT=$(SWIFT) ./scripts/fuzz
 
 # The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries.
 RELEASE_FLAGS := -c release --static-swift-stdlib

@@ -78,16 +78,6 @@ struct FormattingTests {
         #expect(ShellFormat.text([]) == "")
     }
 
-    @Test func quotaText() throws {
-        var stats = try #require(QuotaStats("count=10,bytes=-1=;byteHardLimit=-1;countHardLimit=-1"))
-        #expect(stats.count == 10)
-        #expect(stats.description == "count=10,bytes=-1=;byteHardLimit=-1;countHardLimit=-1")
-        stats.count = -1
-        #expect(stats.description == "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=-1")
-        #expect(QuotaStats("count=4,bytes=8")?.description == "count=4,bytes=8")
-        #expect(QuotaStats("count=x") == nil)
-    }
-
     @Test func usageListingIsSortedAsZkCli() {
         let lines = Shell.usageListing.split(separator: "\n").dropFirst().map {
             $0.dropFirst().split(separator: " ")[0]

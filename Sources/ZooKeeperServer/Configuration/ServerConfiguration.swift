@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var superDigest: String? = nil
     /// `skipACL`: no permission checks at all.
     public var skipACL: Bool = false
+    /// `enforceQuota` (`zookeeper.enforceQuota`): creates and setData that would pass a quota's hard limit fail
+    /// with QuotaExceeded.
+    public var enforceQuota: Bool = false
     /// `znode.container.checkIntervalMs`: how often empty containers and expired TTL nodes are removed.
     public var containerCheckInterval: Int = 60_000
     /// `znode.container.maxPerMinute`: how many such deletions one minute may do.
@@ -75,8 +78,14 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Whether a port serves TLS (`secureClientPort` or `client.portUnification`).
     public var servesTLS: Bool { secureClientPort != nil || portUnification }
 
-    public var effectiveMinSessionTimeout: Int { minSessionTimeout ?? 2 * tickTime }
-    public var effectiveMaxSessionTimeout: Int { maxSessionTimeout ?? 20 * tickTime }
+    public var effectiveMinSessionTimeout: Int { minSessionTimeout ?? Self.saturating(tickTime, times: 2) }
+    public var effectiveMaxSessionTimeout: Int { maxSessionTimeout ?? Self.saturating(tickTime, times: 20) }
+
+    /// A configuration built in code may hold any tickTime; its multiples must not trap.
+    private static func saturating(_ value: Int, times factor: Int) -> Int {
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? (value < 0 ? Int.min : Int.max) : product
+    }
 
     /// Whether `word` may run.
     public func allowsFourLetterWord(_ word: String) -> Bool {

@@ -56,7 +56,8 @@ public enum ZooCfg {
             // Apache turns a key it does not know into the system property `zookeeper.<key>`, so both spellings
             // of the TLS settings work in its zoo.cfg.
             let tlsKey = key.hasPrefix("zookeeper.ssl.") ? String(key.dropFirst("zookeeper.".count)) : key
-            func integer(minimum: Int = Int.min, maximum: Int = Int.max) throws(Failure) -> Int {
+            // Apache reads these as Java ints (Integer.parseInt): larger numbers are refused, not wrapped.
+            func integer(minimum: Int = Int(Int32.min), maximum: Int = Int(Int32.max)) throws(Failure) -> Int {
                 guard let number = Int(value) else {
                     throw Failure("line \(offset + 1): \(key) must be a whole number, got '\(value)'")
                 }
@@ -115,6 +116,7 @@ public enum ZooCfg {
                 }
                 configuration.superDigest = value
             case "skipACL", "zookeeper.skipACL": configuration.skipACL = try boolean()
+            case "enforceQuota", "zookeeper.enforceQuota": configuration.enforceQuota = try boolean()
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()

@@ -91,32 +91,6 @@ public enum AccessControl {
 
     // MARK: Apache's order
 
-    /// The ids in the order Apache lists them (`whoami`): a connection's ids live in a set backed by Java's
-    /// `ConcurrentHashMap`, so they come out by hash bucket (the `Id` record's jute hash of the two strings' Java
-    /// hashes, spread as the map spreads it), and in the order they were added within a bucket. Exact while the
-    /// map has its first 16 buckets (fewer than 12 ids).
-    public static func inApacheOrder(_ ids: [Id]) -> [Id] {
-        var buckets = 16
-        while ids.count >= buckets * 3 / 4 { buckets *= 2 }
-        return ids.enumerated().sorted { lhs, rhs in
-            let left = bucket(of: lhs.element, buckets: buckets)
-            let right = bucket(of: rhs.element, buckets: buckets)
-            return left != right ? left < right : lhs.offset < rhs.offset
-        }.map(\.element)
-    }
-
-    private static func bucket(of id: Id, buckets: Int) -> Int {
-        // `Id.hashCode()` as jute generates it.
-        let hash = 37 &* (37 &* 17 &+ javaHash(id.scheme)) &+ javaHash(id.id)
-        let spread = (hash ^ Int32(bitPattern: UInt32(bitPattern: hash) >> 16)) & 0x7fff_ffff
-        return Int(spread) & (buckets - 1)
-    }
-
-    /// Java's `String.hashCode()`: over UTF-16 code units, wrapping.
-    private static func javaHash(_ text: String) -> Int32 {
-        text.utf16.reduce(Int32(0)) { 31 &* $0 &+ Int32($1) }
-    }
-
     // MARK: digest
 
     /// `user:base64(sha1("user:password"))` for credentials `user:password`, as `DigestAuthenticationProvider`

@@ -105,7 +105,9 @@ struct DataTree {
     /// Every node, including the root.
     private(set) var nodeCount = 0
     /// Path lengths plus data lengths, as Apache's `approximateDataSize`.
-    private(set) var approximateDataSize = 0
+    var approximateDataSize = 0
+    /// The paths that have a quota (Apache's `pTrie`), kept by the quota hooks in `DataTree+Quotas.swift`.
+    var quotaRoots: Set<String> = []
 
     static let specialPaths: Set<String> = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
 
@@ -196,6 +198,7 @@ struct DataTree {
         nodeCount += 1
         approximateDataSize += path.utf8.count + (data?.count ?? 0)
         index(path: path, kind: node.kind)
+        quotaNodeCreated(path: path, data: data)
     }
 
     /// Removes a node (with its subtree, which only a replay over a fuzzy snapshot can meet). Returns it and
@@ -224,6 +227,7 @@ struct DataTree {
             approximateDataSize -= nextPath.utf8.count + (next.data?.count ?? 0)
             aclCache.release(next.aclIndex)
             unindex(path: nextPath, kind: next.kind)
+            quotaNodeDeleted(path: nextPath, data: next.data)
         }
     }
 
@@ -236,14 +240,19 @@ struct DataTree {
         nodeCount += 1
         approximateDataSize += path.utf8.count + (node.data?.count ?? 0)
         index(path: path, kind: node.kind)
+        quotaNodeRestored(path: path, data: node.data)
     }
 
-    mutating func setData(_ node: Znode, data: [UInt8]?, version: Int32, zxid: Int64, time: Int64) {
-        approximateDataSize += (data?.count ?? 0) - (node.data?.count ?? 0)
+    mutating func setData(
+        _ node: Znode, path: String, data: [UInt8]?, version: Int32, zxid: Int64, time: Int64
+    ) {
+        let bytesDifference = (data?.count ?? 0) - (node.data?.count ?? 0)
+        approximateDataSize += bytesDifference
         node.data = data
         node.version = version
         node.mzxid = zxid
         node.mtime = time
+        quotaDataChanged(path: path, bytesDifference: Int64(bytesDifference))
     }
 
     mutating func setACL(_ node: Znode, acl: [ACL], aversion: Int32) {

@@ -72,6 +72,7 @@ extension ServerCore {
         if ZooKeeperPath.problem(with: path) != nil { throw KeeperFailure(.badArguments) }
         if tree.node(at: path) != nil { throw KeeperFailure(.nodeExists) }
         if case .session = parent.kind { throw KeeperFailure(.noChildrenForEphemerals) }
+        try checkQuota(path, bytesDifference: Int64(r.data?.count ?? 0), countDifference: 1)
         let owner: EphemeralKind
         if mode.isEphemeral {
             owner = .session(sessionID)
@@ -120,6 +121,8 @@ extension ServerCore {
         if ZooKeeperPath.problem(with: r.path) != nil { throw KeeperFailure(.badArguments) }
         guard let node = tree.node(at: r.path) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.write, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
+        try checkQuota(
+            r.path, bytesDifference: Int64(r.data?.count ?? 0) - Int64(node.data?.count ?? 0), countDifference: 0)
         if r.version != -1 && r.version != node.version { throw KeeperFailure(.badVersion) }
         return .setData(path: r.path, data: r.data, version: node.version &+ 1)
     }
@@ -143,6 +146,30 @@ extension ServerCore {
         guard isAllowed(.read, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
         if r.version != -1 && r.version != node.version { throw KeeperFailure(.badVersion) }
         return .check(path: r.path)
+    }
+
+    /// Apache's `checkQuota` (3.7+, only with `zookeeper.enforceQuota`): QuotaExceeded when the change would take
+    /// the subtree of the deepest quota above `path` past a hard limit (`countHardLimit`, `byteHardLimit`); the
+    /// soft limits (`count`, `bytes`) never refuse anything. Only a change in a figure is checked against it, and
+    /// a change that leaves a figure above its hard limit is refused even when it shrinks it, as in Apache.
+    ///
+    /// The figures are those of the tree as it stands, which inside a multi includes the operations before this
+    /// one (Apache checks each operation of a multi against the state before the multi).
+    func checkQuota(_ path: String, bytesDifference: Int64, countDifference: Int64) throws(KeeperFailure) {
+        guard configuration.enforceQuota, let root = tree.quotaRoot(of: path),
+            let limits = QuotaStats(data: tree.node(at: QuotaPaths.limitPath(root))?.data)
+        else { return }
+        let checksCount = countDifference != 0 && (limits.count > -1 || limits.countHardLimit > -1)
+        let checksBytes = bytesDifference != 0 && (limits.bytes > -1 || limits.byteHardLimit > -1)
+        guard checksCount || checksBytes,
+            let current = QuotaStats(data: tree.node(at: QuotaPaths.statPath(root))?.data)
+        else { return }
+        if checksCount && limits.countHardLimit > -1 && current.count &+ countDifference > limits.countHardLimit {
+            throw KeeperFailure(.quotaExceeded)
+        }
+        if checksBytes && limits.byteHardLimit > -1 && current.bytes &+ bytesDifference > limits.byteHardLimit {
+            throw KeeperFailure(.quotaExceeded)
+        }
     }
 
     // MARK: Multi

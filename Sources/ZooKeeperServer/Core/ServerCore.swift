@@ -51,7 +51,7 @@ public final class ServerCore {
 
     struct ConnectionContext {
         let remoteAddress: String
-        var ids: [Id]
+        var identities: ConnectionIdentities
         var sessionID: Int64?
         var isClosing = false
         /// The connection's SASL login, from its first SASL request on.
@@ -76,7 +76,8 @@ public final class ServerCore {
     /// A connection was accepted from `remoteAddress` (an IP address without port).
     public func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
         connections[connection] = ConnectionContext(
-            remoteAddress: remoteAddress, ids: [Id(scheme: "ip", id: remoteAddress)], sessionID: nil)
+            remoteAddress: remoteAddress, identities: ConnectionIdentities(Id(scheme: "ip", id: remoteAddress)),
+            sessionID: nil)
     }
 
     /// The connection's TLS handshake verified a client certificate whose subject is `x509Subject` (as Apache
@@ -88,9 +89,7 @@ public final class ServerCore {
             added.append(Id(scheme: AccessControl.superScheme, id: x509Subject))
         }
         added.append(Id(scheme: AccessControl.x509Scheme, id: x509Subject))
-        for id in added where !(connections[connection]?.ids.contains(id) ?? true) {
-            connections[connection]?.ids.append(id)
-        }
+        for id in added { connections[connection]?.identities.insert(id) }
     }
 
     /// The connection is gone: its watches go with it; its session lives on until it expires or is resumed.
@@ -379,7 +378,7 @@ public final class ServerCore {
     // MARK: Permissions
 
     func ids(of connection: ConnectionID) -> [Id] {
-        connections[connection]?.ids ?? []
+        connections[connection]?.identities.ids ?? []
     }
 
     func isAllowed(_ permission: Permissions, _ node: Znode, ids: [Id]) -> Bool {
@@ -387,7 +386,8 @@ public final class ServerCore {
     }
 
     private func clientInfo(of connection: ConnectionID) -> [ClientInfo] {
-        AccessControl.inApacheOrder(ids(of: connection)).map { id in
+        // Already in Apache's order (ConnectionIdentities).
+        ids(of: connection).map { id in
             switch id.scheme {
             case "digest":
                 let user = id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -424,9 +424,7 @@ public final class ServerCore {
             outputs.append(.close(connection))
             return
         }
-        for id in added where !(connections[connection]?.ids.contains(id) ?? true) {
-            connections[connection]?.ids.append(id)
-        }
+        for id in added { connections[connection]?.identities.insert(id) }
         outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .empty))
     }
 
@@ -719,8 +717,8 @@ public final class ServerCore {
         case .setData(let path, let data, let version):
             guard let node = tree.node(at: path) else { return .none }
             let undo = Undo.dataSet(
-                node: node, data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime)
-            tree.setData(node, data: data, version: version, zxid: zxid, time: transaction.time)
+                path: path, node: node, data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime)
+            tree.setData(node, path: path, data: data, version: version, zxid: zxid, time: transaction.time)
             events.append(WatchTrigger(type: .nodeDataChanged, path: path, acl: tree.acl(of: node)))
             return undo
         case .setACL(let path, let acl, let aversion):
@@ -745,7 +743,7 @@ public final class ServerCore {
         case none
         case created(path: String, parentPzxid: Int64, parentChildCreations: Int32)
         case deleted(path: String, node: Znode, acl: [ACL], parentPzxid: Int64)
-        case dataSet(node: Znode, data: [UInt8]?, version: Int32, mzxid: Int64, mtime: Int64)
+        case dataSet(path: String, node: Znode, data: [UInt8]?, version: Int32, mzxid: Int64, mtime: Int64)
         case aclSet(node: Znode, acl: [ACL], aversion: Int32)
     }
 
@@ -762,8 +760,8 @@ public final class ServerCore {
         case .deleted(let path, let node, let acl, let parentPzxid):
             tree.restore(path: path, node: node, acl: acl)
             tree.node(at: String(ZooKeeperPath.parent(of: path)))?.pzxid = parentPzxid
-        case .dataSet(let node, let data, let version, let mzxid, let mtime):
-            tree.setData(node, data: data, version: version, zxid: mzxid, time: mtime)
+        case .dataSet(let path, let node, let data, let version, let mzxid, let mtime):
+            tree.setData(node, path: path, data: data, version: version, zxid: mzxid, time: mtime)
         case .aclSet(let node, let acl, let aversion):
             tree.setACL(node, acl: acl, aversion: aversion)
         }

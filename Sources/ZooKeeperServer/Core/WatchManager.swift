@@ -107,6 +107,17 @@ struct WatchManager {
         }
     }
 
+    /// Every connection holding a watch, from the per-path tables and from the per-connection index; the two
+    /// must agree (checked by the fuzzer after every step).
+    var watchingConnections: (byPath: Set<ConnectionID>, byConnection: Set<ConnectionID>) {
+        var byPath = Set<ConnectionID>()
+        for kind in WatchKind.allCases {
+            for connections in self[keyPath: Self.table(kind)].values { byPath.formUnion(connections) }
+        }
+        let indexed = byConnection.filter { _, kinds in kinds.values.contains { !$0.isEmpty } }.keys
+        return (byPath, Set(indexed))
+    }
+
     // MARK: Reporting (wchs, wchc, wchp, mntr)
 
     /// The paths each connection watches in Apache's data table (data, exist, persistent and recursive watches).

@@ -101,7 +101,7 @@ enum LogFile {
                         problem = "the record's checksum \(hex(actual)) does not match \(hex(crc))"
                     } else {
                         let zxid = payload.getInteger(at: payload.readerIndex, as: Int64.self)!
-                        if let previousZxid, zxid != previousZxid + 1 {
+                        if let previousZxid, previousZxid == .max || zxid != previousZxid + 1 {
                             throw PersistenceError(
                                 .zxidGap, file: path, offset: Int64(offset),
                                 "zxid \(hex(zxid)) follows \(hex(previousZxid))")
@@ -113,7 +113,9 @@ enum LogFile {
                     }
                 }
             }
-            if let later = laterValidRecord(in: bytes, after: offset, previousZxid: previousZxid ?? firstZxid - 1) {
+            // The header is not checksummed: its zxid may be anything, so no arithmetic on it may trap.
+            let before = previousZxid ?? (firstZxid == .min ? .min : firstZxid - 1)
+            if let later = laterValidRecord(in: bytes, after: offset, previousZxid: before) {
                 throw PersistenceError(
                     .corruptLog, file: path, offset: Int64(offset),
                     "\(problem), and a valid record follows at offset \(later)")
@@ -136,7 +138,8 @@ enum LogFile {
             let length = Int(bytes.getInteger(at: offset, as: UInt32.self)!)
             if length >= TransactionCodec.headerSize + 4, length <= end - offset - recordHeaderSize {
                 let zxid = bytes.getInteger(at: offset + recordHeaderSize, as: Int64.self)!
-                if zxid > previousZxid, zxid - previousZxid <= Int64(end - badOffset) {
+                let (gap, overflow) = zxid.subtractingReportingOverflow(previousZxid)
+                if zxid > previousZxid, !overflow, gap <= Int64(end - badOffset) {
                     let crc = bytes.getInteger(at: offset + 4, as: UInt32.self)!
                     let payload = bytes.getSlice(at: offset + recordHeaderSize, length: length)!
                     if payload.withUnsafeReadableBytes({ CRC32.checksum($0) }) == crc { return offset }

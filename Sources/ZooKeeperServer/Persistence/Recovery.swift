@@ -137,6 +137,8 @@ struct Recovery {
                 .unrecoverable, file: first.path,
                 "no snapshot verifies and the oldest log starts at \(hex(first.zxid)), not 0x1")
         }
+        // Quota statistics are updated in place, unlogged; a fuzzy snapshot caught them at some point of the log.
+        core.tree.rebuildQuotaStatistics()
         report.lastZxid = core.lastZxid
         return report
     }

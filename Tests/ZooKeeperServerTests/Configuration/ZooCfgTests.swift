@@ -69,6 +69,24 @@ import Testing
         }
     }
 
+    /// Found by the zoo.cfg fuzz target: a huge tickTime trapped in 20 × tickTime. Apache reads ints, so such a
+    /// number is refused; a configuration built in code saturates instead.
+    @Test func hugeNumbersAreRefusedAndNeverOverflow() {
+        #expect(
+            throws: ZooCfg.Failure(
+                "line 1: tickTime must be at most 2147483647, got '9223372036854775807'")
+        ) {
+            try ZooCfg.parse("tickTime=9223372036854775807\n")
+        }
+        #expect(throws: ZooCfg.Failure.self) { try ZooCfg.parse("maxSessionTimeout=2147483648\n") }
+        var configuration = ServerConfiguration()
+        configuration.tickTime = .max
+        #expect(configuration.effectiveMinSessionTimeout == .max)
+        #expect(configuration.effectiveMaxSessionTimeout == .max)
+        let largest = try? ZooCfg.parse("tickTime=2147483647\n").configuration
+        #expect(largest?.effectiveMaxSessionTimeout == 20 * 2_147_483_647)
+    }
+
     @Test func badValuesNameTheLine() {
         #expect(throws: ZooCfg.Failure("line 2: tickTime must be a whole number, got 'fast'")) {
             try ZooCfg.parse("clientPort=1\ntickTime=fast\n")

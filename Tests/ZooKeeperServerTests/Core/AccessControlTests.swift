@@ -76,17 +76,3 @@ import ZooKeeperProtocol
         #expect(cache.acl(at: c) == ACL.readUnsafe)
     }
 }
-
-/// `whoami` lists ids as Apache's ConcurrentHashMap-backed set yields them (checked against Apache over TLS in
-/// TLSApacheComparisonTests).
-@Suite struct ApacheIdOrderTests {
-    @Test func idsComeOutByJavaHashBucket() {
-        let ip = Id(scheme: "ip", id: "127.0.0.1")
-        let client = Id(scheme: "x509", id: "CN=client,OU=apps,O=ZooKeeper Tests")
-        let other = Id(scheme: "x509", id: "CN=other,OU=apps,O=ZooKeeper Tests")
-        let superUser = Id(scheme: "super", id: "CN=other,OU=apps,O=ZooKeeper Tests")
-        #expect(AccessControl.inApacheOrder([ip, client]) == [client, ip])
-        #expect(AccessControl.inApacheOrder([ip, superUser, other]) == [ip, superUser, other])
-        #expect(AccessControl.inApacheOrder([]) == [])
-    }
-}

@@ -201,7 +201,7 @@ private func event(_ type: EventType, _ path: String) -> WatcherEvent {
         _ = harness.call(admin, .auth(AuthPacket(scheme: "digest", auth: Array("super:super".utf8))))
         #expect(harness.error(admin, .getData(PathWatchRequest(path: "/closed", watch: false))) == .ok)
         let (_, who) = harness.call(admin, .whoAmI)
-        // In Apache's order (by Java hash bucket, see AccessControl.inApacheOrder).
+        // Apache's order (hash buckets, see ConnectionIdentities), not the order of authentication.
         #expect(
             who
                 == .clientInfo([

@@ -31,6 +31,36 @@ import Testing
         #expect(end == .clean(offset: fileSize(path)))
     }
 
+    /// Found by the persistence fuzz target: a damaged header zxid far below a later record's trapped in the
+    /// search for a valid record after a bad one (zxid − previous overflowed). The file is torn, not a crash.
+    @Test func extremeZxidsAroundABadRecordDoNotTrap() throws {
+        for firstZxid in [Int64.min, Int64.min + 1, -(1 << 62), Int64.max] {
+            var buffer = LogFile.header(firstZxid: firstZxid)
+            buffer.writeInteger(UInt32(40))
+            buffer.writeInteger(UInt32(0xBAD))
+            buffer.writeBytes(Array(repeating: 0xEE, count: 40))
+            LogFile.appendRecord(createTransaction(Int64.max - 1, "/late"), to: &buffer)
+            LogFile.appendRecord(createTransaction(5, "/five"), to: &buffer)
+            var zxids: [Int64] = []
+            let outcome = Result { () throws(PersistenceError) -> LogFile.End in
+                try LogFile.scan(buffer, path: "log.test") { record in zxids.append(record.zxid) }
+            }
+            #expect(zxids.isEmpty)
+            switch outcome {
+            case .success(let end):
+                #expect(
+                    end
+                        == .torn(
+                            offset: LogFile.headerSize,
+                            reason:
+                                "the record's checksum 0x\(String(CRC32.checksum(Array(repeating: 0xEE, count: 40)), radix: 16)) does not match 0xbad"
+                        ))
+            case .failure(let error):
+                #expect(error.code == .corruptLog, "\(error)")
+            }
+        }
+    }
+
     @Test func zerosAfterTheRecordsAreTheEnd() throws {
         let directory = try temporaryDataDirectory()
         let path = try writeLogFile(transactions(1...3), in: directory)

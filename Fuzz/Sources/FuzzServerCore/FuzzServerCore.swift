@@ -1,0 +1,391 @@
+import FuzzSupport
+import NIOCore
+import ZooKeeperProtocol
+
+@testable import ZooKeeperServer
+
+/// The server core driven by a sequence of steps decoded from the input: connections opening and closing,
+/// sessions created, moved, closed and expired, and requests of every kind from several sessions on a small set
+/// of paths (so that they meet). After every step the state must be consistent (`checkInvariants`); at the end,
+/// replaying the transactions the core logged into a fresh core must rebuild the same tree.
+@main struct FuzzServerCoreMain {
+    static func main() { runFuzzer(fuzzServerCore) }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzServerCore(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    var input = FuzzInput(start, count)
+    var run = CoreRun(&input)
+    var steps = 0
+    while !input.isExhausted && steps < 400 {
+        run.step(&input)
+        run.checkInvariants()
+        steps += 1
+    }
+    run.checkReplay()
+    return 0
+}
+
+final class ManualClock: ServerClock, @unchecked Sendable {
+    var milliseconds: Int64 = 1_000_000
+    func wallMilliseconds() -> Int64 { 1_700_000_000_000 + milliseconds }
+    func monotonicMilliseconds() -> Int64 { milliseconds }
+}
+
+final class KeptLog: TransactionLog {
+    var transactions: [Transaction] = []
+    var durableZxid: Int64 { transactions.last?.zxid ?? 0 }
+    func append(_ transaction: Transaction) { transactions.append(transaction) }
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) { completion(.success(durableZxid)) }
+}
+
+let superCredentials = Array("super:secret".utf8)
+
+struct CoreRun {
+    let configuration: ServerConfiguration
+    let clock = ManualClock()
+    let log = KeptLog()
+    let core: ServerCore
+    var open: [ConnectionID] = []
+    var nextConnection = 1
+    var nextXid: Int32 = 1
+    var lastZxid: Int64 = 0
+
+    init(_ input: inout FuzzInput) {
+        var configuration = ServerConfiguration()
+        configuration.tickTime = 2000
+        let flags = input.byte()
+        configuration.enforceQuota = flags & 1 != 0
+        configuration.extendedTypesEnabled = flags & 2 != 0
+        configuration.skipACL = flags & 4 == 4 && flags & 8 == 8
+        configuration.superDigest = AccessControl.digest(credentials: superCredentials)
+        self.configuration = configuration
+        core = ServerCore(
+            configuration: configuration, clock: clock, log: log, makePassword: { Array(repeating: 7, count: 16) })
+    }
+
+    // MARK: Steps
+
+    mutating func step(_ input: inout FuzzInput) {
+        switch input.below(16) {
+        case 0:
+            if open.count < 5 { connect(sessionID: 0, password: [], &input) }
+        case 1:
+            // A session moves to a new connection (a client reconnecting), with its password or a wrong one.
+            if let session = core.sessions.sessions.values.sorted(by: { $0.id < $1.id }).first(where: { _ in
+                input.bool()
+            }) {
+                connect(sessionID: session.id, password: input.bool() ? session.password : [1, 2, 3], &input)
+            }
+        case 2:
+            if !open.isEmpty { closeConnection(open[input.below(open.count)]) }
+        case 3:
+            clock.milliseconds += Int64(input.below(8)) * 1000
+            carryOut(core.expireSessions())
+        case 4:
+            clock.milliseconds += Int64(input.below(4)) * 1000
+            carryOut(core.sweepContainers(limit: input.below(4)))
+        default:
+            guard !open.isEmpty else { return }
+            let connection = open[input.below(open.count)]
+            send(request(&input), on: connection, &input)
+        }
+    }
+
+    mutating func connect(sessionID: Int64, password: [UInt8], _ input: inout FuzzInput) {
+        let connection = ConnectionID(nextConnection)
+        nextConnection += 1
+        core.connectionOpened(connection, remoteAddress: input.pick(["127.0.0.1", "10.0.0.1", "::1"]))
+        open.append(connection)
+        let timeout = Int32(input.pick([0, 2000, 4000, 10_000, 100_000]))
+        carryOut(
+            core.connect(
+                connection,
+                request: ConnectRequest(
+                    lastZxidSeen: input.bool() ? 0 : core.lastZxid + Int64(input.below(2)), timeout: timeout,
+                    sessionID: sessionID, password: password, readOnly: false)))
+    }
+
+    mutating func closeConnection(_ connection: ConnectionID) {
+        core.connectionClosed(connection)
+        open.removeAll { $0 == connection }
+    }
+
+    /// Does what the network layer does with the core's outputs: closes the connections it is told to close.
+    mutating func carryOut(_ outputs: [CoreOutput]) {
+        for output in outputs {
+            switch output {
+            case .reply(_, let header, _):
+                fuzzCheck(header.zxid <= core.lastZxid, "a reply with zxid \(header.zxid) after \(core.lastZxid)")
+            case .notification(let connection, let zxid, _):
+                fuzzCheck(zxid <= core.lastZxid, "a notification with zxid \(zxid)")
+                fuzzCheck(open.contains(connection), "a notification for closed connection \(connection)")
+            case .connectResponse, .close:
+                break
+            }
+        }
+        for case .close(let connection) in outputs where open.contains(connection) {
+            closeConnection(connection)
+        }
+    }
+
+    mutating func send(_ request: FuzzRequest, on connection: ConnectionID, _ input: inout FuzzInput) {
+        let xid = nextXid
+        nextXid += 1
+        var body = ByteBuffer()
+        let opCode: OpCode
+        switch request {
+        case .record(let request):
+            request.encodeBody(into: &body)
+            opCode = request.opCode
+        case .raw(let code, let bytes):
+            body.writeBytes(bytes)
+            opCode = code
+        }
+        let live = core.connections[connection].map { !$0.isClosing && $0.sessionID != nil } ?? false
+        let outputs = core.request(connection, header: RequestHeader(xid: xid, opCode: opCode), body: &body)
+        if live {
+            let replies = outputs.filter {
+                if case .reply(let to, let header, _) = $0 {
+                    return to == connection && (header.xid == xid || header.xid == SpecialXid.ping)
+                }
+                return false
+            }
+            fuzzCheck(replies.count == 1, "\(opCode) got \(replies.count) replies on a live connection")
+        } else {
+            fuzzCheck(outputs.isEmpty, "\(opCode) on a connection without a session was answered")
+        }
+        carryOut(outputs)
+    }
+
+    enum FuzzRequest {
+        case record(ZooKeeperRequest)
+        case raw(OpCode, [UInt8])
+    }
+
+    // MARK: Requests decoded from the input
+
+    static let paths = [
+        "/", "/a", "/a/b", "/a/b/c", "/b", "/b/c", "/a/s", "/zookeeper", "/zookeeper/quota", "/zookeeper/config",
+        "/zookeeper/quota/a", QuotaPaths.limitPath("/a"), QuotaPaths.statPath("/a"), "", "a", "/a/", "/c\u{0}",
+        "/a//b",
+    ]
+
+    func path(_ input: inout FuzzInput) -> String {
+        if input.below(8) == 0 {
+            return String(decoding: input.bytes(maximum: 6), as: UTF8.self)
+        }
+        return input.pick(Self.paths)
+    }
+
+    func data(_ input: inout FuzzInput) -> [UInt8]? {
+        switch input.below(6) {
+        case 0: return nil
+        case 1: return Array("count=-1,bytes=-1=;byteHardLimit=8;countHardLimit=3".utf8)
+        case 2: return Array("count=0,bytes=0".utf8)
+        default: return input.bytes(maximum: 12)
+        }
+    }
+
+    func acl(_ input: inout FuzzInput) -> [ACL] {
+        switch input.below(7) {
+        case 0: return ACL.openUnsafe
+        case 1: return ACL.readUnsafe
+        case 2: return [ACL(permissions: .all, id: Id(scheme: "auth", id: ""))]
+        case 3:
+            return [
+                ACL(
+                    permissions: .all,
+                    id: Id(scheme: "digest", id: AccessControl.digest(credentials: Array("u1:p".utf8))))
+            ]
+        case 4:
+            return [
+                ACL(
+                    permissions: Permissions(rawValue: Int32(input.below(32))),
+                    id: Id(scheme: "ip", id: input.pick(["127.0.0.1", "10.0.0.0/8", "::1", "bad"])))
+            ]
+        case 5: return []
+        default:
+            return ACL.openUnsafe + [
+                ACL(
+                    permissions: .read,
+                    id: Id(scheme: input.pick(["world", "nosuch"]), id: input.pick(["anyone", "x"])))
+            ]
+        }
+    }
+
+    func version(_ input: inout FuzzInput) -> Int32 { input.bool() ? -1 : Int32(input.below(4)) }
+
+    func createRequest(_ input: inout FuzzInput) -> CreateRequest {
+        CreateRequest(
+            path: path(&input), data: data(&input), acl: acl(&input),
+            flags: input.below(10) == 0 ? Int32(input.below(16)) - 4 : input.pick(CreateMode.allCases).rawValue)
+    }
+
+    func multiOperation(_ input: inout FuzzInput) -> MultiOperation {
+        switch input.below(8) {
+        case 0: return .create(createRequest(&input))
+        case 1: return .create2(createRequest(&input))
+        case 2: return .delete(PathVersionRequest(path: path(&input), version: version(&input)))
+        case 3: return .setData(SetDataRequest(path: path(&input), data: data(&input), version: version(&input)))
+        case 4: return .check(PathVersionRequest(path: path(&input), version: version(&input)))
+        case 5: return .getData(path: path(&input))
+        case 6: return .getChildren(path: path(&input))
+        default:
+            let r = createRequest(&input)
+            return .createTTL(
+                CreateTTLRequest(
+                    path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: Int64(input.below(3000)) - 1))
+        }
+    }
+
+    func request(_ input: inout FuzzInput) -> FuzzRequest {
+        let watch = input.bool()
+        switch input.below(28) {
+        case 0, 1: return .record(.create(createRequest(&input)))
+        case 2: return .record(.create2(createRequest(&input)))
+        case 3: return .record(.createContainer(createRequest(&input)))
+        case 4:
+            let r = createRequest(&input)
+            return .record(
+                .createTTL(
+                    CreateTTLRequest(
+                        path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: Int64(input.below(5000)) - 1)))
+        case 5, 6: return .record(.delete(PathVersionRequest(path: path(&input), version: version(&input))))
+        case 7, 8:
+            return .record(.setData(SetDataRequest(path: path(&input), data: data(&input), version: version(&input))))
+        case 9: return .record(.getData(PathWatchRequest(path: path(&input), watch: watch)))
+        case 10: return .record(.exists(PathWatchRequest(path: path(&input), watch: watch)))
+        case 11: return .record(.getChildren(PathWatchRequest(path: path(&input), watch: watch)))
+        case 12: return .record(.getChildren2(PathWatchRequest(path: path(&input), watch: watch)))
+        case 13: return .record(.getACL(PathRequest(path: path(&input))))
+        case 14: return .record(.setACL(SetACLRequest(path: path(&input), acl: acl(&input), version: version(&input))))
+        case 15: return .record(.getAllChildrenNumber(PathRequest(path: path(&input))))
+        case 16: return .record(.getEphemerals(PathRequest(path: input.pick(["", "/", "/a", "/b/"]))))
+        case 17: return .record(.addWatch(AddWatchRequest(path: path(&input), rawMode: Int32(input.below(3)))))
+        case 18:
+            let request = WatchesRequest(path: path(&input), type: WatcherType(rawValue: Int32(input.below(7))))
+            return .record(input.bool() ? .checkWatches(request) : .removeWatches(request))
+        case 19:
+            let watches = SetWatches(
+                relativeZxid: Int64(input.below(Int(max(1, min(core.lastZxid + 2, 60000))))),
+                dataWatches: [path(&input)], existWatches: [path(&input)], childWatches: [path(&input)],
+                persistentWatches: input.bool() ? [path(&input)] : [],
+                persistentRecursiveWatches: input.bool() ? [path(&input)] : [])
+            return .record(input.bool() ? .setWatches2(watches) : .setWatches(watches))
+        case 20, 21:
+            return .record(.multi(MultiRequest((0..<input.below(5)).map { _ in multiOperation(&input) })))
+        case 22: return .record(.multiRead(MultiRequest((0..<input.below(4)).map { _ in multiOperation(&input) })))
+        case 23:
+            let credentials = input.pick(["u1:p", "u2:q", "super:secret", "nocolon", ""])
+            return .record(
+                .auth(
+                    AuthPacket(scheme: input.pick(["digest", "digest", "ip", "nosuch"]), auth: Array(credentials.utf8)))
+            )
+        case 24: return .record(input.pick([.whoAmI, .ping, .sync(PathRequest(path: "/a"))]))
+        case 25: return .record(input.bool() ? .closeSession : .deleteContainer(path: path(&input)))
+        case 26:
+            return .record(
+                .reconfig(
+                    ReconfigRequest(joiningServers: nil, leavingServers: nil, newMembers: nil, currentConfigID: -1)))
+        default:
+            // Any opcode with any body, as a confused or hostile client sends them.
+            return .raw(OpCode(rawValue: Int32(input.below(120)) - 12), input.bytes(maximum: 40))
+        }
+    }
+
+    // MARK: Invariants
+
+    func checkInvariants() {
+        fuzzCheck(core.lastZxid >= lastZxid, "zxid went back")
+        let tree = core.tree
+        var nodes = 0
+        var size = 0
+        var ephemerals: [Int64: Set<String>] = [:]
+        var containers: Set<String> = []
+        var limitOwners: Set<String> = []
+        var stack: [(String, Znode)] = [("/", tree.root)]
+        while let (path, node) = stack.popLast() {
+            nodes += 1
+            size += (path == "/" ? 1 : path.utf8.count) + (node.data?.count ?? 0)
+            let stat = node.stat
+            fuzzCheck(stat.numChildren == Int32(node.childCount), "\(path): numChildren")
+            fuzzCheck(stat.mzxid >= stat.czxid && stat.pzxid >= stat.czxid, "\(path): mzxid/pzxid before czxid")
+            fuzzCheck(stat.mzxid <= core.lastZxid && stat.pzxid <= core.lastZxid, "\(path): zxid from the future")
+            let initialChildren = path == "/" ? 1 : (path == "/zookeeper" ? 2 : 0)
+            fuzzCheck(
+                Int(node.childCreations) >= node.childCount - initialChildren,
+                "\(path): \(node.childCount) children but \(node.childCreations) creations")
+            fuzzCheck(stat.cversion >= -Int32(initialChildren), "\(path): cversion \(stat.cversion)")
+            switch node.kind {
+            case .session(let owner):
+                fuzzCheck(core.sessions.sessions[owner] != nil, "\(path): ephemeral of dead session \(owner)")
+                fuzzCheck(node.childCount == 0, "\(path): an ephemeral with children")
+                ephemerals[owner, default: []].insert(path)
+            case .container, .ttl:
+                containers.insert(path)
+            case .persistent:
+                break
+            }
+            for (name, child) in node.children ?? [:] {
+                let childPath = path == "/" ? "/" + name : path + "/" + name
+                fuzzCheck(
+                    child.czxid <= node.pzxid || node.pzxid == 0, "\(childPath): created after its parent's pzxid")
+                if name == QuotaPaths.limitNode && path.hasPrefix(QuotaPaths.quotaZookeeper + "/") {
+                    // The root never has a quota (Apache's trie cannot hold it).
+                    let key = DataTree.quotaKey(path.dropFirst(QuotaPaths.quotaZookeeper.count))
+                    if key != "/" { limitOwners.insert(key) }
+                }
+                stack.append((childPath, child))
+            }
+        }
+        fuzzCheck(nodes == tree.nodeCount, "nodeCount \(tree.nodeCount), walked \(nodes)")
+        fuzzCheck(size == tree.approximateDataSize, "approximateDataSize \(tree.approximateDataSize), walked \(size)")
+        fuzzCheck(ephemerals == tree.ephemerals, "the ephemerals index disagrees with the tree")
+        fuzzCheck(containers == tree.containersAndTTLNodes, "the container index disagrees with the tree")
+        fuzzCheck(limitOwners == tree.quotaRoots, "quota roots \(tree.quotaRoots) but limits nodes for \(limitOwners)")
+        // Watches go with their connection; sessions and connections point at each other.
+        let openSet = Set(open)
+        let (watchersByPath, watchersIndexed) = core.watches.watchingConnections
+        fuzzCheck(watchersByPath == watchersIndexed, "the watch tables disagree")
+        fuzzCheck(
+            watchersByPath.isSubset(of: openSet), "watches of closed connections \(watchersByPath.subtracting(openSet))"
+        )
+        fuzzCheck(Set(core.connections.keys) == openSet, "connections \(core.connections.keys) vs open \(open)")
+        for session in core.sessions.sessions.values {
+            if let connection = session.connection {
+                fuzzCheck(
+                    core.connections[connection]?.sessionID == session.id,
+                    "session \(session.id) on a connection that does not carry it")
+            }
+        }
+        for (connection, context) in core.connections {
+            if let id = context.sessionID {
+                fuzzCheck(core.sessions.sessions[id] != nil, "connection \(connection) carries dead session \(id)")
+            }
+        }
+    }
+
+    /// The log rebuilds the same tree.
+    func checkReplay() {
+        let replayed = ServerCore(configuration: configuration, clock: ManualClock(), log: KeptLog())
+        for transaction in log.transactions { replayed.replay(transaction) }
+        fuzzCheck(replayed.lastZxid == core.lastZxid, "replay ends at \(replayed.lastZxid), not \(core.lastZxid)")
+        var stack: [(String, Znode, Znode?)] = [("/", core.tree.root, replayed.tree.root)]
+        while let (path, node, other) = stack.popLast() {
+            guard let other else {
+                fuzzCheck(false, "\(path) is missing after replay")
+                return
+            }
+            fuzzCheck(node.stat == other.stat, "\(path): stat \(node.stat) vs replayed \(other.stat)")
+            fuzzCheck(node.data == other.data, "\(path): data differs after replay")
+            fuzzCheck(core.tree.acl(of: node) == replayed.tree.acl(of: other), "\(path): ACL differs after replay")
+            fuzzCheck(node.childCount == other.childCount, "\(path): children differ after replay")
+            for (name, child) in node.children ?? [:] {
+                stack.append((path == "/" ? "/" + name : path + "/" + name, child, other.children?[name]))
+            }
+        }
+        fuzzCheck(
+            Set(replayed.sessions.sessions.keys) == Set(core.sessions.sessions.keys), "sessions differ after replay")
+    }
+}
