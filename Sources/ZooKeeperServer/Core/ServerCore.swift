@@ -181,7 +181,7 @@ public final class ServerCore {
         sessions.touch(sessionID, now: clock.monotonicMilliseconds())
         let xid = header.xid
         if header.opCode != .auth && header.opCode != .sasl, let schemes = configuration.sasl.enforcedSchemes,
-            !context.ids.contains(where: { schemes.contains($0.scheme) })
+            !context.identities.ids.contains(where: { schemes.contains($0.scheme) })
         {
             // Apache's AuthenticationHelper: anything but auth and SASL from a session that has not authenticated
             // with an enforced scheme is refused and its connection closed (the session lives on until it expires).
@@ -449,9 +449,7 @@ public final class ServerCore {
         case .completed(let username, let proof):
             var added = [Id(scheme: AccessControl.saslScheme, id: username)]
             if configuration.sasl.superUser == username { added.append(Id(scheme: AccessControl.superScheme, id: "")) }
-            for id in added where !(connections[connection]?.ids.contains(id) ?? true) {
-                connections[connection]?.ids.append(id)
-            }
+            for id in added { connections[connection]?.identities.insert(id) }
             outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(proof)))
         case .failed(let reason):
             saslFailures.append(reason)
