@@ -13,7 +13,7 @@ public func fuzzZooCfg(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         let result = try ZooCfg.parse(text)
         let configuration = result.configuration
         fuzzCheck(configuration.tickTime >= 1, "tickTime \(configuration.tickTime) accepted")
-        fuzzCheck(configuration.clientPort >= 0, "clientPort \(configuration.clientPort) accepted")
+        fuzzCheck((configuration.clientPort ?? 0) >= 0, "clientPort \(String(describing: configuration.clientPort)) accepted")
         fuzzCheck(configuration.packetLimit >= 1, "jute.maxbuffer \(configuration.packetLimit) accepted")
         fuzzCheck(
             configuration.effectiveMinSessionTimeout <= configuration.effectiveMaxSessionTimeout,

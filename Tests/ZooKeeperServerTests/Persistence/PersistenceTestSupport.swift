@@ -140,7 +140,7 @@ func temporaryDataDirectory(_ prefix: String = "zkdata") throws -> DataDirectory
 /// A transaction for tests: a create of `path` under the root with `data`.
 func createTransaction(_ zxid: Int64, _ path: String, data: String = "x", childCreations: Int32 = 1) -> Transaction {
     Transaction(
-        zxid: zxid, time: 1_700_000_000_000 + zxid, sessionID: 0,
+        zxid: zxid, time: 1_700_000_000_000 &+ zxid, sessionID: 0,
         body: .create(
             path: path, data: Array(data.utf8), acl: ACL.openUnsafe, ephemeralOwner: 0,
             parentChildCreations: childCreations))
