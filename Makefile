@@ -45,10 +45,12 @@ TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux net
 test-deps: deps
 	./scripts/install-test-deps $(TEST_DEPS)
 
-# The shell tests run the zkcli executable, so it is built first. A few seconds of each fuzz target end it.
+# The shell tests run the zkcli executable, so it is built first. One test at a time: many tests run real
+# servers (Apache ensembles, Curator and kazoo peers, a KDC) with short session timeouts, and all of them at
+# once on a 2-core machine starve each other's sessions. A few seconds of each fuzz target end it.
 test: test-deps
 	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 	$(MAKE) fuzz-smoke
 
 # Coverage-guided fuzzing (libFuzzer with the address sanitizer) of the protocol decoders, the server core, the

@@ -12,7 +12,7 @@ import FuzzSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzShellTokenizer(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     var input = FuzzInput(start, count)
-    let entry = CommandTable.entries[input.below(CommandTable.entries.count)]
+    let entry = CommandRegistry.specs[input.below(CommandRegistry.specs.count)]
     let line = String(decoding: input.remaining, as: UTF8.self)
     let tokens = CommandLineTokenizer.tokenize(line)
     for token in tokens {
