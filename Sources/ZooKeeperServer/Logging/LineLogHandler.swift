@@ -72,30 +72,13 @@ public struct LineLogHandler: LogHandler {
         }
     }
 
-    /// A logfmt value: bare when it is a plain word, quoted (with `\"` and `\\`) when it has a space, a quote,
-    /// an equals sign or a control character, or is empty.
+    /// A logfmt value: bare when it is a plain word, quoted with JSON's escapes (which logfmt readers accept)
+    /// when it has a space, a quote, an equals sign, a backslash or a control character, or is empty.
     static func logfmtValue(_ value: String) -> String {
         let needsQuotes =
             value.isEmpty
             || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.value < 0x20 }
-        guard needsQuotes else { return value }
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    quoted += "\\u" + hex4(scalar.value)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return needsQuotes ? jsonString(value) : value
     }
 
     /// A JSON string literal (RFC 8259 escapes).
