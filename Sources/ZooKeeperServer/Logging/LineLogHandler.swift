@@ -1,4 +1,5 @@
 import Logging
+import ZooKeeperProtocol
 
 #if canImport(Glibc)
     import Glibc
@@ -68,7 +69,8 @@ public struct LineLogHandler: LogHandler {
         case .logfmt:
             return fields.map { "\($0.0)=\(logfmtValue($0.1))" }.joined(separator: " ")
         case .json:
-            return "{" + fields.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}"
+            return "{" + fields.map { "\(JSONString.quoted($0.0)):\(JSONString.quoted($0.1))" }.joined(separator: ",")
+                + "}"
         }
     }
 
@@ -78,33 +80,7 @@ public struct LineLogHandler: LogHandler {
         let needsQuotes =
             value.isEmpty
             || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.value < 0x20 }
-        return needsQuotes ? jsonString(value) : value
-    }
-
-    /// A JSON string literal (RFC 8259 escapes).
-    static func jsonString(_ value: String) -> String {
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    quoted += "\\u" + hex4(scalar.value)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
-    }
-
-    private static func hex4(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 4 - digits.count) + digits
+        return needsQuotes ? JSONString.quoted(value) : value
     }
 
     /// Now, in ISO 8601 UTC with milliseconds: `2026-11-29T20:30:51.123Z`.
