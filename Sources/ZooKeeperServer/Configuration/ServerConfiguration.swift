@@ -60,6 +60,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var listenBacklog: Int = -1
     /// SASL logins (the JAAS `Server` section), the `sasl` ACL scheme and the enforcement of authentication.
     public var sasl = SASLSettings()
+    /// The Prometheus `/metrics` endpoint (`metricsProvider.className=…PrometheusMetricsProvider`); nil: none.
+    public var prometheusMetrics: PrometheusMetricsSettings? = nil
 
     public init() {}
 

@@ -20,7 +20,7 @@ public enum ZooCfg {
     static let quietlyIgnoredKeys: Set<String> = [
         "initLimit", "syncLimit", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
         "standaloneEnabled", "reconfigEnabled", "electionAlg", "peerType", "syncEnabled",
-        "metricsProvider.className", "audit.enable", "preAllocSize", "globalOutstandingLimit",
+        "audit.enable", "preAllocSize", "globalOutstandingLimit",
         "maxCnxns",
     ]
 
@@ -37,6 +37,9 @@ public enum ZooCfg {
         var configuration = base
         var warnings: [String] = []
         var servers: [String] = []
+        var prometheus: PrometheusMetricsSettings?
+        var metricsHost: String?
+        var metricsPort: Int?
         var clientPortGiven = false
         var tlsSettingsGiven: [String] = []
         var keyStore = StorePieces(name: "ssl.keyStore")
@@ -128,6 +131,25 @@ public enum ZooCfg {
                 configuration.sasl.enforceAuthSchemes = value.split(separator: ",").map {
                     $0.trimmingCharacters(in: " \t")
                 }.filter { !$0.isEmpty }
+            case "metricsProvider.className":
+                switch value {
+                case PrometheusMetricsSettings.className: prometheus = prometheus ?? PrometheusMetricsSettings()
+                case PrometheusMetricsSettings.noMetricsClassName: prometheus = nil
+                default:
+                    throw Failure(
+                        "line \(offset + 1): metricsProvider.className \(value) is not available in zkserver (only "
+                            + "\(PrometheusMetricsSettings.className))")
+                }
+            case "metricsProvider.httpHost": metricsHost = value
+            case "metricsProvider.httpPort": metricsPort = try integer(minimum: 0, maximum: 65_535)
+            case "metricsProvider.exportJvmInfo":
+                // Apache's JVM series (heap, threads, GC) have no counterpart in a native process.
+                _ = try boolean()
+            case "metricsProvider.numWorkerThreads", "metricsProvider.maxQueueSize",
+                "metricsProvider.workerShutdownTimeoutMs",
+                "metricsProvider.prometheusMetricsSummaryRotateIntervalSeconds":
+                // Tuning of Apache's Java provider; nothing here to tune.
+                break
             case "superUser", "zookeeper.superUser":
                 configuration.sasl.superUser = value
             case "sasl.serverconfig", "zookeeper.sasl.serverconfig":
@@ -203,6 +225,11 @@ public enum ZooCfg {
                     warnings.append("unknown key '\(key)' in the configuration is ignored")
                 }
             }
+        }
+        if var prometheus {
+            if let metricsHost { prometheus.httpHost = metricsHost }
+            if let metricsPort { prometheus.httpPort = metricsPort }
+            configuration.prometheusMetrics = prometheus
         }
         if servers.count > 1 {
             throw Failure(

@@ -35,6 +35,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     var statistics = ConnectionStatistics()
     private(set) var negotiatedTimeout: Int32 = 0
     private var requestStart: Int64 = 0
+    /// Requests not yet replied to, oldest first (replies leave in request order): when each came in, and
+    /// whether it goes through the log (for `readlatency` / `updatelatency`).
+    private var unanswered: Deque<(start: Int64, update: Bool)> = []
 
     init(runtime: ServerRuntime) {
         self.runtime = runtime
@@ -86,6 +89,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
             statistics.lastOperation = header.opCode.shortName
+            unanswered.append((requestStart, header.opCode.goesThroughLog))
             if header.xid >= 0 { statistics.lastXid = header.xid }
             runtime.request(self, header: header, body: &frame)
         case .closing:
@@ -174,6 +178,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             statistics.lastLatency = latency
             statistics.latency.record(latency)
             runtime.recordReply(latency: latency, size: pending!.writerIndex - start)
+            if let request = unanswered.popFirst() {
+                runtime.recordRequestLatency(max(0, now - request.start), update: request.update, at: now)
+            }
         case .notification(_, let zxid, let event):
             pending!.writeZooKeeperFrame { buffer in
                 ReplyHeader(xid: SpecialXid.notification, zxid: zxid).encode(into: &buffer)
