@@ -29,6 +29,16 @@ public enum ZooCfg {
         "org.apache.zookeeper.server.NettyServerCnxnFactory", "org.apache.zookeeper.server.NIOServerCnxnFactory",
     ]
 
+    /// The Prometheus endpoint that `metricsProvider.className` asks for: Apache's Prometheus provider turns it
+    /// on, Apache's default provider (no HTTP) leaves it off, any other provider cannot be honoured.
+    static func prometheusMetrics(provider: String, line: Int) throws(Failure) -> PrometheusMetricsSettings? {
+        if provider == PrometheusMetricsSettings.className { return PrometheusMetricsSettings() }
+        if provider == PrometheusMetricsSettings.noMetricsClassName { return nil }
+        throw Failure(
+            "line \(line): metricsProvider.className \(provider) is not available in zkserver (only "
+                + "\(PrometheusMetricsSettings.className))")
+    }
+
     /// - Parameter readSecret: reads a `passwordPath` file (the whole file, as text).
     public static func parse(
         _ text: String, base: ServerConfiguration = ServerConfiguration(),
@@ -132,14 +142,7 @@ public enum ZooCfg {
                     $0.trimmingCharacters(in: " \t")
                 }.filter { !$0.isEmpty }
             case "metricsProvider.className":
-                switch value {
-                case PrometheusMetricsSettings.className: prometheus = prometheus ?? PrometheusMetricsSettings()
-                case PrometheusMetricsSettings.noMetricsClassName: prometheus = nil
-                default:
-                    throw Failure(
-                        "line \(offset + 1): metricsProvider.className \(value) is not available in zkserver (only "
-                            + "\(PrometheusMetricsSettings.className))")
-                }
+                prometheus = try prometheusMetrics(provider: value, line: offset + 1)
             case "metricsProvider.httpHost": metricsHost = value
             case "metricsProvider.httpPort": metricsPort = try integer(minimum: 0, maximum: 65_535)
             case "metricsProvider.exportJvmInfo":
