@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The `/metrics` endpoint of `metricsProvider.className=…PrometheusMetricsProvider`: the HTTP listener, and a
 /// responder that reads the runtime's numbers on its loop at each scrape.
 enum PrometheusEndpoint {
@@ -22,6 +28,17 @@ enum PrometheusEndpoint {
             } catch {
                 return .plainText(.serviceUnavailable)
             }
+        }.flatMapErrorThrowing { error in
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            throw UnavailableEndpoint(
+                description:
+                    "cannot serve Prometheus metrics on \(settings.httpHost):\(settings.httpPort) "
+                    + "(metricsProvider.httpHost, metricsProvider.httpPort): \(reason)")
         }
+    }
+
+    /// The endpoint's address cannot be bound; the server does not start, as Apache does not.
+    struct UnavailableEndpoint: Error, CustomStringConvertible {
+        var description: String
     }
 }

@@ -58,7 +58,12 @@ import ZooKeeperTestSupport
         #expect(exposition.value("updatelatency_count") == 1)
         #expect(exposition.value("readlatency_count") == 1)
         #expect((exposition.value("fsynctime_count") ?? 0) >= 1)
-        #expect(exposition.value("znode_count") == 6)  // /, /zookeeper, its quota and config nodes... and /a
+        // The same numbers as mntr.
+        let mntr = try await server.fourLetterWord(.mntr).split(separator: "\n").map { $0.split(separator: "\t") }
+        for key in ["znode_count", "watch_count", "ephemerals_count", "approximate_data_size", "global_sessions"] {
+            let line = mntr.first { $0.first.map(String.init) == "zk_" + key }
+            #expect(line.flatMap { Double(String($0.last ?? "")) } == exposition.value(key), "\(key)")
+        }
         await client.close()
         await server.shutdown()
         try? FileManager.default.removeItem(atPath: directory)
@@ -86,6 +91,49 @@ import ZooKeeperTestSupport
         #expect(closed.value("global_sessions") == 0)
         await server.shutdown()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aSnapshotIsTimed() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("metrics-snapshot")
+        var configuration = ServerConfiguration.ephemeral()
+        configuration.dataDirectory = directory
+        configuration.snapCount = 2
+        configuration.prometheusMetrics = PrometheusMetricsSettings(httpHost: "127.0.0.1", httpPort: 0)
+        let server = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+        let port = try #require(server.metricsPort)
+        let client = try await ZooKeeperClient.connect(server.connectString)
+        for index in 0..<4 { _ = try await client.create("/n\(index)", data: []) }
+        // The snapshot is written in the background: wait (bounded) until it is in place.
+        var snapshots: Double?
+        for _ in 0..<500 where (snapshots ?? 0) < 1 {
+            snapshots = await Exposition.fetch(port: port)?.value("snapshottime_count")
+            if (snapshots ?? 0) < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect((snapshots ?? 0) >= 1)
+        let exposition = try #require(await Exposition.fetch(port: port))
+        #expect(exposition.value("snapshottime{quantile=\"0.5\"}")?.isNaN == false)
+        #expect(exposition.value("fsynctime{quantile=\"0.5\"}")?.isNaN == false)
+        await client.close()
+        await server.shutdown()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aTakenMetricsPortStopsTheStartInOneLine() async throws {
+        var configuration = ServerConfiguration.ephemeral()
+        configuration.prometheusMetrics = PrometheusMetricsSettings(httpHost: "127.0.0.1", httpPort: 0)
+        let first = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+        configuration.prometheusMetrics?.httpPort = try #require(first.metricsPort)
+        do {
+            let second = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+            Issue.record("a second server started on the same metrics port \(second.metricsPort ?? 0)")
+            await second.shutdown()
+        } catch {
+            #expect(
+                "\(error)"
+                    == "cannot serve Prometheus metrics on 127.0.0.1:\(first.metricsPort ?? 0) "
+                    + "(metricsProvider.httpHost, metricsProvider.httpPort): Address already in use")
+        }
+        await first.shutdown()
     }
 
     @Test(.timeLimit(.minutes(1))) func otherPathsAreNotFound() async throws {

@@ -90,7 +90,8 @@ struct PrometheusAPI {
             Array("GET /api/v1/query?query=\(encoded) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))
         let response = connection.readToEnd()
         guard let split = response.range(of: "\r\n\r\n"), response.hasPrefix("HTTP/1.1 200"),
-            let json = try? JSONSerialization.jsonObject(with: Data(response[split.upperBound...].utf8)) as? [String: Any],
+            let json = try? JSONSerialization.jsonObject(with: Data(response[split.upperBound...].utf8))
+                as? [String: Any],
             let data = json["data"] as? [String: Any], let results = data["result"] as? [[String: Any]],
             results.count == 1, let sample = results[0]["value"] as? [Any], sample.count == 2,
             let text = sample[1] as? String
