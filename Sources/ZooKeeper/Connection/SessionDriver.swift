@@ -42,6 +42,10 @@ final class SessionDriver: @unchecked Sendable {
     private var watchers: [WatcherID: WatcherSink] = [:]
     private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
     private var nextConnectWaiter = 0
+    /// `ZooKeeperClient.run()` callers, resumed when the session ends or the service is told to stop.
+    private var endWaiters: [UnsafeContinuation<Void, Never>] = []
+    /// The service was told to stop (graceful shutdown or cancellation of `run()`).
+    private var serviceStopRequested = false
     private let defaultEvents: AsyncStream<WatchedEvent>.Continuation
     private let defaultEventHandler: (@Sendable (WatchedEvent) -> Void)?
     private let connectionEvents: AsyncStream<ConnectionEvent>.Continuation
@@ -145,6 +149,51 @@ final class SessionDriver: @unchecked Sendable {
                 }
             }
             return []
+        }
+    }
+
+    /// Resumes when the session has ended (closed, expired, authentication failed) or `stopWaitingForEnd` was
+    /// called, whichever comes first.
+    func waitUntilEnded(continuation: UnsafeContinuation<Void, Never>) {
+        onLoop { driver in
+            if driver.serviceStopRequested || !driver.machine.connectionState.isAlive {
+                continuation.resume()
+            } else {
+                driver.endWaiters.append(continuation)
+            }
+            return []
+        }
+    }
+
+    /// Releases the `waitUntilEnded` callers (the service is stopping), and those that come later.
+    func stopWaitingForEnd() {
+        onLoop { driver in
+            driver.serviceStopRequested = true
+            driver.resumeEndWaiters()
+            return []
+        }
+    }
+
+    private func resumeEndWaiters() {
+        let waiters = endWaiters
+        endWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Why the session ended, or nil while it is alive or when the program closed it.
+    var endReason: ZooKeeperError? {
+        eventLoop.preconditionInEventLoop()
+        guard let error = machine.terminalError, error.code != .clientClosed else { return nil }
+        return error
+    }
+
+    /// `endReason`, read on the loop.
+    func sessionEndReason() async -> ZooKeeperError? {
+        await withUnsafeContinuation { continuation in
+            onLoop { driver in
+                continuation.resume(returning: driver.endReason)
+                return []
+            }
         }
     }
 
@@ -319,6 +368,7 @@ final class SessionDriver: @unchecked Sendable {
         case .authFailed: result = .failure(machine.terminalError ?? ZooKeeperError(.authFailed))
         case .connecting: return
         }
+        if !state.isAlive { resumeEndWaiters() }
         let waiters = connectWaiters
         connectWaiters = [:]
         for (_, waiter) in waiters { waiter.resume(returning: result) }
