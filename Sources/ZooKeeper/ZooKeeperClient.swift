@@ -2,8 +2,8 @@ import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
-@_exported import ZooKeeperProtocol
-@_exported import ZooKeeperTLS
+import ZooKeeperProtocol
+import ZooKeeperTLS
 
 /// A ZooKeeper client: one session, kept across the servers of an ensemble.
 ///
