@@ -56,6 +56,21 @@ import ZooKeeperTestSupport
         #expect(client.state == .closed)
     }
 
+    /// A session that ends on its own fails the service, so that its group learns of it.
+    @Test func runThrowsWhenTheSessionEndsOnItsOwn() async throws {
+        let client = try await connectedClient(.apache)
+        let running = Task { try await client.run() }
+        // Apache rejects an unknown scheme and drops the session's connection: the client stops (AUTH_FAILED).
+        await expectError(.authFailed) { try await client.addAuth(scheme: "nosuch", auth: bytes("x")) }
+        do {
+            try await running.value
+            Issue.record("run() returned after the session failed")
+        } catch let error as ZooKeeperError {
+            #expect(error.code == .authFailed)
+        }
+        await client.close()
+    }
+
     @Test func cancellingRunClosesTheSession() async throws {
         let client = try await connectedClient(.apache) { $0.sessionTimeout = .seconds(30) }
         let observer = try await connectedClient(.apache)
