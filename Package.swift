@@ -177,7 +177,10 @@ let package = Package(
         // The man pages, the completion scripts and `make install`, checked against the code and real shells.
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["ZooKeeperShell", "ZooKeeperServer", "ZooKeeper", "ZooKeeperTestSupport"],
+            dependencies: [
+                "ZooKeeperShell", "ZooKeeperServer", "ZooKeeper", "ZooKeeperTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
