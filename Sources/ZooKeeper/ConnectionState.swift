@@ -56,6 +56,7 @@ public enum ConnectionEvent: Sendable, Hashable, CustomStringConvertible {
     /// The client was closed.
     case closed
 
+    /// The event's name, as the case is spelled (`reconnected`).
     public var description: String {
         switch self {
         case .connecting: "connecting"
