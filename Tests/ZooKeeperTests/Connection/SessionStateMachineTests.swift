@@ -128,13 +128,16 @@ struct Harness {
     }
 
     /// Waits (in synthetic time, bounded by iterations) for the next connection attempt and opens it: the
-    /// handshake is sent, the server's answer is up to the caller.
-    mutating func openNextConnection() {
+    /// handshake is sent, the server's answer is up to the caller. False when the machine makes no attempt.
+    mutating func openNextConnection() -> Bool {
         for _ in 0..<100 {
-            if case .connecting = machine.state { break }
+            if case .connecting = machine.state {
+                establish()
+                return true
+            }
             advance(.milliseconds(100))
         }
-        establish()
+        return false
     }
 
     @discardableResult
@@ -440,7 +443,8 @@ extension Machine.Action {
         _ = h.sentMessages()
         h.loseConnection()
         _ = h.keepEveryServerSilent(for: .seconds(40))
-        h.openNextConnection()
+        let attempted = h.openNextConnection()
+        try #require(attempted, "no connection attempt after the long disconnection")
         let handshake = try #require(h.sentConnectRequests().first)
         #expect(handshake.sessionID == 77)
         #expect(handshake.password == Array(repeating: 7, count: 16))
@@ -459,13 +463,14 @@ extension Machine.Action {
 
     /// After a disconnection longer than the session timeout, the server says the session expired: that, and only
     /// that, ends it.
-    @Test func aServerThatExpiredTheSessionEndsItAfterALongDisconnection() {
+    @Test func aServerThatExpiredTheSessionEndsItAfterALongDisconnection() throws {
         var h = Harness(hosts: 3, timeout: 4000)
         h.connect(sessionID: 77, timeout: 4000)
         _ = h.drain()
         h.loseConnection()
         _ = h.keepEveryServerSilent(for: .seconds(40))
-        h.openNextConnection()
+        let attempted = h.openNextConnection()
+        try #require(attempted, "no connection attempt after the long disconnection")
         h.submit(.sync(PathRequest(path: "/")), token: 2)
         h.reply(ConnectResponse.invalidSession().encoded())
         let outputs = h.drain()
