@@ -81,7 +81,6 @@ struct ClientNetworkFaultTests {
         let client = try await NetworkFaults.client(setup.connectString, sessionTimeout: Self.sessionTimeout)
         let events = EventRecorder(client.connectionEvents)
         #expect(await events.next(where: { $0 == .connected }) == .connected)
-        let observer = try await NetworkFaults.client(setup.connectString, sessionTimeout: .seconds(30))
         try await client.create("/eph", mode: .ephemeral)
         let sessionHex = "0x" + String(UInt64(bitPattern: client.sessionID), radix: 16)
 
@@ -118,6 +117,9 @@ struct ClientNetworkFaultTests {
         } catch {
             #expect(error.code == .sessionExpired)
         }
+        // An observer connected after the partition (one from before would share the client's cut, and its
+        // requests the risk of its own read timeout).
+        let observer = try await NetworkFaults.client(setup.connectString, sessionTimeout: .seconds(30))
         #expect(try await observer.exists("/eph") == nil)
         print(
             "network faults (Apache, client isolated): the ensemble expired the session after \(serverExpiredAfter); "
