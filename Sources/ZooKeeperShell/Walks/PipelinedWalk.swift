@@ -7,7 +7,9 @@ import ZooKeeper
 ///
 /// Each znode is read with one getChildren2 (its children and its own stat). A znode that vanishes during the
 /// walk is skipped; one that cannot be read (NoAuth, ...) is reported to `unreadable` and the walk goes on. A
-/// cancelled task stops the walk within one window.
+/// read lost with the connection is asked again once the client has reconnected (same session); the walk
+/// fails only when the session is gone or the connection does not come back. A cancelled task stops the walk
+/// within one window.
 struct PipelinedWalk {
     /// A znode reached by the walk.
     struct Node: Sendable {
@@ -89,14 +91,7 @@ struct PipelinedWalk {
                     inFlight += 1
                     let path = stack[index].path
                     group.addTask {
-                        do throws(ZooKeeperError) {
-                            let (children, stat) = try await client.getChildrenWithStat(path)
-                            let data = readsData ? try await client.getData(path).data : nil
-                            let acl = readsACL ? try await client.getACL(path).acl : nil
-                            return (path, .success((children, stat, data, acl)))
-                        } catch {
-                            return (path, .failure(error))
-                        }
+                        (path, await Self.read(path, client: client, readsData: readsData, readsACL: readsACL))
                     }
                 }
             }
@@ -117,6 +112,10 @@ struct PipelinedWalk {
                     throw CommandFailure(error)
                 case .failure(let error) where error.code == .noNode:
                     continue
+                case .failure(let error) where Self.endsTheWalk(error):
+                    throw CommandFailure(
+                        "\(Shell.message(for: error)): the connection did not come back, the walk stops at \(next.path)",
+                        exitCode: 1)
                 case .failure(let error):
                     unreadable(next.path, error)
                 case .success(let (children, stat, data, acl)):
@@ -136,5 +135,53 @@ struct PipelinedWalk {
             }
             group.cancelAll()
         }
+    }
+
+    /// How many times one znode's read is asked again after a lost connection.
+    static let reconnectAttempts = 3
+
+    /// Reads one znode. A read that fails with ConnectionLoss is asked again once the client is connected again
+    /// (the session, and so what the walk saw, survives a reconnect), at most `reconnectAttempts` times; it fails
+    /// when the session is gone or the connection is not back within the session timeout (after which the
+    /// server has expired the session anyway).
+    private static func read(
+        _ path: String, client: ZooKeeperClient, readsData: Bool, readsACL: Bool
+    ) async -> Answer {
+        var reconnects = 0
+        while true {
+            do throws(ZooKeeperError) {
+                let (children, stat) = try await client.getChildrenWithStat(path)
+                let data = readsData ? try await client.getData(path).data : nil
+                let acl = readsACL ? try await client.getACL(path).acl : nil
+                return .success((children, stat, data, acl))
+            } catch  where error.code == .connectionLoss && reconnects < reconnectAttempts {
+                reconnects += 1
+                if let failure = await waitForReconnect(client) { return .failure(failure) }
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Waits until `client` is connected again, in short slices so that a cancelled walk (Ctrl-C) is not held
+    /// up; nil once connected, else why not.
+    private static func waitForReconnect(_ client: ZooKeeperClient) async -> ZooKeeperError? {
+        let deadline = ContinuousClock.now + client.negotiatedTimeout
+        while true {
+            do throws(ZooKeeperError) {
+                try await client.waitUntilConnected(timeout: .milliseconds(250))
+                return nil
+            } catch  where error.code == .connectionLoss && ContinuousClock.now < deadline && !Task.isCancelled {
+                continue
+            } catch {
+                return error
+            }
+        }
+    }
+
+    /// Whether a read's failure ends the walk rather than just its znode: the connection or session is gone.
+    private static func endsTheWalk(_ error: ZooKeeperError) -> Bool {
+        error.code == .connectionLoss || error.code == .sessionExpired || error.code == .clientClosed
+            || error.code == .sessionMoved
     }
 }
