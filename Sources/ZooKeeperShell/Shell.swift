@@ -58,6 +58,8 @@ struct CommandFailure: Error {
     var zooKeeperError: ZooKeeperError?
     /// The name of a JSON error that is neither ZooKeeper's nor one of the shell's usual ones.
     var name: String?
+    /// More fields for the JSON error (an interrupted import's progress).
+    var details: [(String, JSONValue)] = []
 
     init(_ message: String, exitCode: Int32 = ExitCode.failure, showsUsage: Bool = false) {
         self.message = message
@@ -92,12 +94,13 @@ struct CommandFailure: Error {
             default: name = "BADCOMMAND"
             }
         }
-        return .object([
-            ("error", .string(name)),
-            ("code", zooKeeperError.map { .number($0.code.rawValue) } ?? .null),
-            ("path", .string(zooKeeperError?.path)),
-            ("message", .string(message)),
-        ])
+        return .object(
+            [
+                ("error", .string(name)),
+                ("code", zooKeeperError.map { .number($0.code.rawValue) } ?? .null),
+                ("path", .string(zooKeeperError?.path)),
+                ("message", .string(message)),
+            ] + details)
     }
 }
 

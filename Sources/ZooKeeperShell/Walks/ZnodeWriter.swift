@@ -21,6 +21,11 @@ struct ZnodeWriter {
         /// Of the skipped, the ephemerals.
         var ephemerals = 0
         var last: String?
+        /// Every znode applied, in order, when `recordsPaths` (an interrupted import lists them in JSON).
+        var appliedPaths: [String] = []
+        /// The znode whose create or setData was sent and not answered: after a lost connection, it may or may not
+        /// have been applied.
+        var unanswered: String?
         var applied: Int { created + overwritten }
 
         /// `(created 3, overwritten 0, skipped 1)`.
@@ -34,6 +39,8 @@ struct ZnodeWriter {
     /// The command, for its notes (`import: skipped the ephemeral /a`).
     var command: String
     var progress = Progress()
+    /// Whether `progress` keeps every path applied (memory in proportion to the znodes written).
+    var recordsPaths = false
 
     /// Writes one znode at `target`; `acl` nil keeps an existing znode's ACL and gives a new one the open ACL.
     mutating func write(
@@ -54,6 +61,7 @@ struct ZnodeWriter {
             if dryRun {
                 shell.out("create \(target)")
             } else {
+                progress.unanswered = target
                 _ = try await shell.zk { () async throws(ZooKeeperError) in
                     try await client.create(target, data: data, acl: acl ?? ACL.openUnsafe)
                 }
@@ -63,6 +71,7 @@ struct ZnodeWriter {
             if dryRun {
                 shell.out("overwrite \(target)")
             } else {
+                progress.unanswered = target
                 try await shell.zk { () async throws(ZooKeeperError) in
                     _ = try await client.setData(target, data: data)
                     if let acl { _ = try await client.setACL(target, acl: acl) }
@@ -76,6 +85,8 @@ struct ZnodeWriter {
         case (true, .refuse):
             throw CommandFailure(Shell.message(for: ZooKeeperError(.nodeExists, path: target)))
         }
+        progress.unanswered = nil
         progress.last = target
+        if recordsPaths { progress.appliedPaths.append(target) }
     }
 }
