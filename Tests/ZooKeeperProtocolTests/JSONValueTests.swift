@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import ZooKeeperShell
+import ZooKeeperProtocol
 
 /// The JSON the shell writes (results, export files) and reads (import files), checked against Foundation's.
 struct JSONValueTests {
