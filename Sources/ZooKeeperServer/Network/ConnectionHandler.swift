@@ -1,5 +1,6 @@
 import DequeModule
 import NIOCore
+import NIOSSL
 import ZooKeeperProtocol
 
 /// The session end of a client connection: takes whole frames from the frame decoder in front of it, hands
@@ -42,6 +43,12 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     var queuedCount: Int { held.count }
 
+    /// Whether the connection is over TLS (`cons` lists it among the secure connections).
+    var isSecure: Bool {
+        guard let context else { return false }
+        return (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+    }
+
     // MARK: Channel events
 
     func channelActive(context: ChannelHandlerContext) {
@@ -59,6 +66,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Gone without a close of ours or a half-close first: the client dropped the connection.
+        if state != .closing { runtime.recordClientDisconnect() }
         state = .closing
         if let id { runtime.unregister(id) }
         id = nil
@@ -96,6 +105,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             // The client is done sending: finish what is owed, then close.
+            if state != .closing { runtime.recordClientDisconnect() }
             state = .closing
             requestClose()
             return
@@ -114,6 +124,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         // A negative or over-limit frame length, a failed or stalled TLS handshake: this connection only is
         // dropped, as Apache does.
         runtime.logger.debug("connection \(remoteAddress) failed: \(error)")
+        if state == .awaitingConnect, error is NIOSSLError || error is TLSHandshakeTimeout {
+            runtime.recordFailedHandshake(timedOut: error is TLSHandshakeTimeout)
+        }
         abort()
     }
 
