@@ -52,7 +52,7 @@ struct ProcessMemory: Equatable {
     /// `Name:   1234 kB` from a `/proc` status or meminfo text, in bytes.
     static func kilobytes(named name: String, in text: String) -> Int64? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            let fields = line.dropFirst(name.count + 1).split(separator: " ")
+            let fields = line.dropFirst(name.count + 1).split { $0 == " " || $0 == "\t" }
             guard let value = fields.first.flatMap({ Int64($0) }) else { return nil }
             return value * 1024
         }
