@@ -233,17 +233,20 @@ extension JSONValue {
             default:
                 let start = index
                 if bytes[index] == UInt8(ascii: "-") { index += 1 }
-                func digits() {
+                /// Skips the digits at the index; whether there was at least one.
+                func digits() -> Bool {
+                    let first = index
                     while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
                         index += 1
                     }
+                    return index > first
                 }
-                digits()
+                _ = digits()
                 var isInteger = true
                 if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
                     isInteger = false
                     index += 1
-                    digits()
+                    guard digits() else { throw error("expected a digit") }
                 }
                 if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                     isInteger = false
@@ -251,7 +254,7 @@ extension JSONValue {
                     if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
                         index += 1
                     }
-                    digits()
+                    guard digits() else { throw error("expected a digit") }
                 }
                 let literal = String(decoding: bytes[start..<index], as: UTF8.self)
                 if isInteger, let number = Int64(literal) { return .integer(number) }
