@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-
 import ZooKeeperProtocol
 
 /// The JSON the shell writes (results, export files) and reads (import files), checked against Foundation's.

@@ -145,13 +145,13 @@ public final class ZooKeeperServer: Sendable {
         let listener: HTTPListener
         do {
             listener = try await HTTPListener.start(
-                    host: settings.address, port: settings.port,
-                    idleTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds)), eventLoopGroup: eventLoop
-                ) { request in
-                    await AdminHTTP.respond(to: request, commandURL: settings.commandURL) { name in
-                        try? await runtime.eventLoop.submit { runtime.adminAnswer(name) }.get()
-                    }
+                host: settings.address, port: settings.port,
+                idleTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds)), eventLoopGroup: eventLoop
+            ) { request in
+                await AdminHTTP.respond(to: request, commandURL: settings.commandURL) { name in
+                    try? await runtime.eventLoop.submit { runtime.adminAnswer(name) }.get()
                 }
+            }
         } catch {
             await shutdown()
             throw AdminServerError(

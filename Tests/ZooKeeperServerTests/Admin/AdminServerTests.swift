@@ -112,7 +112,9 @@ import ZooKeeperTestSupport
                     case .systemProperties:
                         let theirKeys = Set((theirs.objectValue ?? []).map(\.0))
                         let ourKeys = Set((ours.objectValue ?? []).map(\.0))
-                        #expect(ourKeys.isSubset(of: theirKeys.union(["user.timezone"])), "\(ourKeys.subtracting(theirKeys))")
+                        #expect(
+                            ourKeys.isSubset(of: theirKeys.union(["user.timezone"])),
+                            "\(ourKeys.subtracting(theirKeys))")
                         #expect(ourKeys.contains("os.name") && ourKeys.contains("user.dir"))
                         #expect((ours.objectValue ?? []).allSatisfy { $0.0 == "error" || $0.1.stringValue != nil })
                     case .monitor:
