@@ -58,6 +58,13 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var forceSync: Bool = true
     /// `clientPortListenBacklog` (-1: the system default).
     public var listenBacklog: Int = -1
+    /// `nio.sessionlessCnxnTimeout` (`zookeeper.nio.sessionlessCnxnTimeout`), in milliseconds: a connection that
+    /// has not sent its ConnectRequest by then is closed, as Apache's NIO server does.
+    public var sessionlessConnectionTimeout: Int = 10_000
+    /// `connectionOutputLimit` (ours), in bytes: replies and notifications a connection may have waiting for a
+    /// client that does not read them. Past it, that connection alone is dropped. Requests stop being read long
+    /// before (at the channel's write high-water mark), so only a flood of notifications gets here.
+    public var connectionOutputLimit: Int = 64 << 20
     /// SASL logins (the JAAS `Server` section), the `sasl` ACL scheme and the enforcement of authentication.
     public var sasl = SASLSettings()
     /// The AdminServer (`admin.*`): Apache's commands as JSON over HTTP. None when nil, which is what a
@@ -66,6 +73,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The text of the zoo.cfg this configuration was read from, as the AdminServer's `initial_configuration`
     /// reports it; empty when it was built in code.
     public var initialConfigurationText = ""
+    /// The Prometheus `/metrics` endpoint (`metricsProvider.className=…PrometheusMetricsProvider`); nil: none.
+    public var prometheusMetrics: PrometheusMetricsSettings? = nil
 
     public init() {}
 

@@ -64,6 +64,8 @@ struct ServerReport {
     var approximateDataSize: Int
     var outstandingRequests: Int
     var uptimeMilliseconds: Int64
+    /// The monotonic clock's ms when the report was taken (the percentiles' window ends here).
+    var now: Int64 = 0
     var sessions: [SessionEntry]
     var ephemerals: [(Int64, [String])]
     var watchesByConnection: [(Int64, [String])]
@@ -284,9 +286,7 @@ extension ServerReport {
             ("connection_rejected", number(statistics.rejectedConnections)),
             // The listener closes with the server: no connection outlives it.
             ("cnxn_closed_without_zk_server_running", 0),
-            // zkserver leaves a connection that never starts a session open until its client closes it; Apache's
-            // expiry of such connections is what this counts.
-            ("sessionless_connections_expired", 0),
+            ("sessionless_connections_expired", number(statistics.sessionlessConnectionsExpired)),
             ("stale_requests", 0),
             ("connection_drop_count", number(statistics.clientDisconnects)),
             // No data-tree digest is kept (`zookeeper.digest.enabled`), so none can mismatch.
@@ -302,6 +302,33 @@ extension ServerReport {
             ("stale_sessions_expired", number(statistics.expiredSessions)),
             ("tls_handshake_exceeded", number(statistics.timedOutHandshakes)),
         ]
+            + Self.summary("readlatency", statistics.readLatency, percentilesAt: now)
+            + Self.summary("updatelatency", statistics.updateLatency, percentilesAt: now)
+            + Self.summary("fsynctime", statistics.fsyncTime)
+            + Self.summary("snapshottime", statistics.snapshotTime)
+    }
+
+    /// Apache's keys for a summary: `avg_`, `min_`, `max_`, `cnt_` and `sum_` over the server's life, and for
+    /// those with percentiles `p50_`, `p95_`, `p99_` and `p999_` of the recent observations (0 when there are
+    /// none), whole numbers as Apache rounds them.
+    static func summary(
+        _ name: String, _ summary: QuantileSummary, percentilesAt now: Int64? = nil
+    ) -> [(String, JSONValue)] {
+        let average = summary.count > 0 ? Double(summary.sum) / Double(summary.count) : 0
+        var values: [(String, JSONValue)] = [
+            ("avg_\(name)", .double((average * 10_000).rounded() / 10_000)),
+            ("min_\(name)", .integer(summary.minimum)),
+            ("max_\(name)", .integer(summary.maximum)),
+            ("cnt_\(name)", .integer(summary.count)),
+            ("sum_\(name)", .integer(summary.sum)),
+        ]
+        if let now {
+            let percentiles = summary.quantiles([0.5, 0.95, 0.99, 0.999], now: now)
+            for (label, value) in zip(["p50", "p95", "p99", "p999"], percentiles) {
+                values.append(("\(label)_\(name)", .integer(value.isNaN ? 0 : Int64(value.rounded()))))
+            }
+        }
+        return values
     }
 
     /// Java's `Date.toString()` in UTC: `Sat Nov 21 18:26:00 UTC 2026`.

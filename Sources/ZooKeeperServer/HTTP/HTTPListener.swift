@@ -44,8 +44,18 @@ final class HTTPListener: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         respond: @escaping HTTPResponder
     ) async throws -> HTTPListener {
+        try await bind(
+            host: host, port: port, idleTimeout: idleTimeout, eventLoopGroup: eventLoopGroup, respond: respond
+        ).get()
+    }
+
+    /// `start` for callers that chain futures (the server's own start).
+    static func bind(
+        host: String, port: Int, idleTimeout: TimeAmount, eventLoopGroup: any EventLoopGroup,
+        respond: @escaping HTTPResponder
+    ) -> EventLoopFuture<HTTPListener> {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-        let channel = try await ServerBootstrap(group: eventLoopGroup)
+        return ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
@@ -59,9 +69,11 @@ final class HTTPListener: Sendable {
                     try sync.addHandler(HTTPRequestHandler(respond: respond))
                 }
             }
-            .bind(host: host, port: port).get()
-        return HTTPListener(
-            host: host, port: channel.localAddress?.port ?? port, channel: channel, connections: connections)
+            .bind(host: host, port: port)
+            .map { channel in
+                HTTPListener(
+                    host: host, port: channel.localAddress?.port ?? port, channel: channel, connections: connections)
+            }
     }
 
     /// Stops listening and closes every open connection; returns once the listening socket is closed.

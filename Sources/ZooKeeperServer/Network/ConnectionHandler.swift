@@ -36,6 +36,19 @@ final class ConnectionHandler: ChannelInboundHandler {
     var statistics = ConnectionStatistics()
     private(set) var negotiatedTimeout: Int32 = 0
     private var requestStart: Int64 = 0
+    /// Requests read while the client was not taking its replies, in order: they are processed as it catches up,
+    /// and meanwhile nothing more is read from it, so a client that never reads costs bounded memory.
+    private var deferredFrames: Deque<ByteBuffer> = []
+    private var readingPaused = false
+    /// Closes a connection that never sends its ConnectRequest.
+    private var sessionlessTimer: Scheduled<Void>?
+
+    /// Replies waiting in this tick's buffer past which requests wait too. The channel's own high-water mark
+    /// covers what was flushed but not yet taken by the socket.
+    static let pendingOutputPauseBytes = 1 << 20
+    /// Requests not yet replied to, oldest first (replies leave in request order): when each came in, and
+    /// whether it goes through the log (for `readlatency` / `updatelatency`).
+    private var unanswered: Deque<(start: Int64, update: Bool)> = []
 
     init(runtime: ServerRuntime) {
         self.runtime = runtime
@@ -61,14 +74,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         if id == nil {
             state = .closing
             context.close(promise: nil)
+        } else {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let timeout = TimeAmount.milliseconds(Int64(runtime.configuration.sessionlessConnectionTimeout))
+            sessionlessTimer = context.eventLoop.scheduleTask(in: timeout) { handler.value.sessionlessTimeoutFired() }
         }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // Gone without a close of ours or a half-close first: the client dropped the connection.
-        if state != .closing { runtime.recordClientDisconnect() }
         state = .closing
+        sessionlessTimer?.cancel()
+        sessionlessTimer = nil
+        deferredFrames.removeAll()
         if let id { runtime.unregister(id) }
         id = nil
         self.context = nil
@@ -83,6 +101,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         runtime.recordPacketReceived(bytes: 4 + frame.readableBytes)
         switch state {
         case .awaitingConnect:
+            sessionlessTimer?.cancel()
+            sessionlessTimer = nil
             guard let request = try? ConnectRequest(from: &frame) else {
                 abort()
                 return
@@ -90,21 +110,69 @@ final class ConnectionHandler: ChannelInboundHandler {
             state = .established
             runtime.connect(self, request: request)
         case .established:
-            guard let header = try? RequestHeader(from: &frame) else {
-                abort()
+            if readingPaused {
+                deferredFrames.append(frame)
                 return
             }
-            statistics.lastOperation = header.opCode.shortName
-            if header.xid >= 0 { statistics.lastXid = header.xid }
-            runtime.request(self, header: header, body: &frame)
+            process(request: &frame)
+            pauseIfClientLags()
         case .closing:
             break
         }
     }
 
+    private func process(request frame: inout ByteBuffer) {
+        guard let header = try? RequestHeader(from: &frame) else {
+            abort()
+            return
+        }
+        statistics.lastOperation = header.opCode.shortName
+        unanswered.append((requestStart, header.opCode.goesThroughLog))
+        if header.xid >= 0 { statistics.lastXid = header.xid }
+        runtime.request(self, header: header, body: &frame)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Stops reading requests while the client is behind on its replies (the channel is over its high-water mark,
+    /// or this tick's replies are large): what it sends meanwhile waits in its own socket, not in our memory.
+    private func pauseIfClientLags() {
+        guard !readingPaused, let context else { return }
+        let pendingBytes = pending?.readableBytes ?? 0
+        guard !context.channel.isWritable || pendingBytes > Self.pendingOutputPauseBytes else { return }
+        readingPaused = true
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+    }
+
+    /// The client caught up: the requests that waited go first, in order, then reading resumes.
+    private func resumeReading() {
+        guard readingPaused, let context, context.channel.isWritable else { return }
+        readingPaused = false
+        while !readingPaused, state == .established, var frame = deferredFrames.popFirst() {
+            requestStart = runtime.clock.monotonicMilliseconds()
+            process(request: &frame)
+            pauseIfClientLags()
+        }
+        if !readingPaused && state == .established {
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        }
+    }
+
+    private func sessionlessTimeoutFired() {
+        sessionlessTimer = nil
+        guard state == .awaitingConnect else { return }
+        runtime.logger.debug("connection \(remoteAddress) sent no ConnectRequest in time: closed")
+        runtime.recordSessionlessConnectionExpired()
+        abort()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // The client is done sending: finish what is owed, then close.
+            // The client is done sending: finish what is owed, then close. Apache counts this end of stream as
+            // a dropped connection.
             if state != .closing { runtime.recordClientDisconnect() }
             state = .closing
             requestClose()
@@ -187,6 +255,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             statistics.lastLatency = latency
             statistics.latency.record(latency)
             runtime.recordReply(latency: latency, size: pending!.writerIndex - start)
+            if let request = unanswered.popFirst() {
+                runtime.recordRequestLatency(max(0, now - request.start), update: request.update, at: now)
+            }
         case .notification(_, let zxid, let event):
             pending!.writeZooKeeperFrame { buffer in
                 ReplyHeader(xid: SpecialXid.notification, zxid: zxid).encode(into: &buffer)
@@ -224,8 +295,24 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            if !context.channel.isWritable { dropIfOverOutputLimit(context) }
         } else if closeRequested && held.isEmpty {
             context.close(promise: nil)
         }
+        // Paused on this tick's replies, which the socket took at once: no writability change will come.
+        if readingPaused && context.channel.isWritable {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { handler.value.resumeReading() }
+        }
+    }
+
+    /// A client that reads nothing while notifications keep coming: past the limit, only its connection goes.
+    private func dropIfOverOutputLimit(_ context: ChannelHandlerContext) {
+        guard let buffered = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
+            buffered > runtime.configuration.connectionOutputLimit
+        else { return }
+        runtime.logger.warning(
+            "dropping connection \(remoteAddress): \(buffered) bytes of replies unread (connectionOutputLimit)")
+        drop()
     }
 }

@@ -51,6 +51,10 @@ final class ServerRuntime: @unchecked Sendable {
         self.core = core
         self.store = store
         startTime = clock.monotonicMilliseconds()
+        store?.snapshotter.onSnapshotTimed = { [weak self] milliseconds in
+            guard let self else { return }
+            statistics.snapshotTime.observe(milliseconds, at: clock.monotonicMilliseconds())
+        }
     }
 
     // MARK: Lifecycle
@@ -123,6 +127,7 @@ final class ServerRuntime: @unchecked Sendable {
 
     func request(_ handler: ConnectionHandler, header: RequestHeader, body: inout ByteBuffer) {
         guard let id = handler.id else { return }
+        statistics.requestsByOpCode[header.opCode, default: 0] += 1
         perform(core.request(id, header: header, body: &body))
         if header.opCode == .sasl {
             for reason in core.takeSASLFailures() {
@@ -151,15 +156,29 @@ final class ServerRuntime: @unchecked Sendable {
         statistics.recordResponse(size: size)
     }
 
-    /// The client closed its connection (end of stream or reset).
+    /// The client ended its connection's stream.
     func recordClientDisconnect() {
         statistics.clientDisconnects += 1
+    }
+
+    /// A connection sent no ConnectRequest within `nio.sessionlessCnxnTimeout` and was closed.
+    func recordSessionlessConnectionExpired() {
+        statistics.sessionlessConnectionsExpired += 1
     }
 
     /// A connection's TLS handshake failed, or did not complete in time.
     func recordFailedHandshake(timedOut: Bool) {
         statistics.failedHandshakes += 1
         if timedOut { statistics.timedOutHandshakes += 1 }
+    }
+
+    /// The reply to a request went out `latency` ms after the request came in.
+    func recordRequestLatency(_ latency: Int64, update: Bool, at now: Int64) {
+        if update {
+            statistics.updateLatency.observe(latency, at: now)
+        } else {
+            statistics.readLatency.observe(latency, at: now)
+        }
     }
 
     /// A frame (reply, notification or handshake response) went out.
@@ -195,11 +214,14 @@ final class ServerRuntime: @unchecked Sendable {
         guard !syncInFlight, core.log.durableZxid < core.lastZxid, !core.refusesWrites else { return }
         syncInFlight = true
         let log = core.log
+        let started = clock.monotonicMilliseconds()
         log.sync { [self] result in
             eventLoop.assertInEventLoop()
             syncInFlight = false
             switch result {
             case .success(let durable):
+                let now = clock.monotonicMilliseconds()
+                statistics.fsyncTime.observe(now - started, at: now)
                 guard log === core.log, !core.refusesWrites else { return }
                 for handler in handlers.values where handler.queuedCount > 0 {
                     handler.release(durableZxid: durable)
@@ -312,7 +334,7 @@ final class ServerRuntime: @unchecked Sendable {
         let dataSize = configuration.dataDirectory.map(Self.directorySize) ?? 0
         let logSize = (configuration.dataLogDirectory ?? configuration.dataDirectory).map(Self.directorySize) ?? 0
         let descriptors = Self.fileDescriptorCounts()
-        return ServerReport(
+        var report = ServerReport(
             version: version, configuration: configuration, port: port, securePort: securePort, statistics: statistics,
             connections: connectionReports, lastZxid: core.lastZxid, nodeCount: core.tree.nodeCount + 1,
             ephemeralsCount: core.tree.ephemerals.values.reduce(0) { $0 + $1.count },
@@ -325,6 +347,8 @@ final class ServerRuntime: @unchecked Sendable {
             environment: includeEnvironment ? environment() : [],
             systemProperties: includeEnvironment ? systemProperties() : [], refusesWrites: core.refusesWrites,
             lastSnapshot: lastSnapshot(), snapshotsTaken: store?.snapshotter.completedCount ?? 0)
+        report.now = nowMonotonic
+        return report
     }
 
     /// The newest snapshot file in the data directory.

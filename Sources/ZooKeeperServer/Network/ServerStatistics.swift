@@ -43,15 +43,27 @@ struct ServerStatistics {
     /// Bytes of every reply (`response_bytes`).
     var responseBytes: Int64 = 0
     var rejectedConnections: Int64 = 0
-    /// Connections accepted (`connection_request_count`), and those the client closed (`connection_drop_count`).
+    /// Connections accepted (`connection_request_count`), those the client closed (`connection_drop_count`), and
+    /// those closed for sending no ConnectRequest in time (`sessionless_connections_expired`).
     var acceptedConnections: Int64 = 0
     var clientDisconnects: Int64 = 0
+    var sessionlessConnectionsExpired: Int64 = 0
     /// Sessions ended because their client went quiet for longer than the timeout (`stale_sessions_expired`).
     var expiredSessions: Int64 = 0
     /// TLS handshakes that failed (`unsuccessful_handshake`), and those of them that ran out of time
     /// (`tls_handshake_exceeded`).
     var failedHandshakes: Int64 = 0
     var timedOutHandshakes: Int64 = 0
+    /// Requests by opcode since the start (`srst` leaves them: Prometheus counters only grow).
+    var requestsByOpCode: [OpCode: Int64] = [:]
+    /// Apache's `readlatency` and `updatelatency`: ms from a request's arrival to its reply, for requests that
+    /// do not and that do go through the transaction log (Apache's quorum requests).
+    var readLatency = QuantileSummary()
+    var updateLatency = QuantileSummary()
+    /// Apache's `fsynctime`: ms to write and fsync one batch of the transaction log.
+    var fsyncTime = QuantileSummary()
+    /// Apache's `snapshottime`: ms to write one snapshot, from its start until it is in place.
+    var snapshotTime = QuantileSummary()
 
     mutating func recordResponse(size: Int) {
         lastResponseSize = size
@@ -95,5 +107,19 @@ struct ConnectionStatistics {
         lastZxid = -1
         lastResponseTime = 0
         lastLatency = 0
+    }
+}
+
+extension OpCode {
+    /// Whether Apache counts the request in `updatelatency` (its quorum requests: those that change the state);
+    /// every other request, pings included, counts in `readlatency`.
+    var goesThroughLog: Bool {
+        switch self {
+        case .create, .create2, .createTTL, .createContainer, .delete, .deleteContainer, .setData, .setACL, .check,
+            .multi, .reconfig, .createSession, .closeSession, .error:
+            true
+        default:
+            false
+        }
     }
 }
