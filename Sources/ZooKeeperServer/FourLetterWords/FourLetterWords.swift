@@ -308,22 +308,23 @@ extension ServerReport {
             + Self.summary("snapshottime", statistics.snapshotTime)
     }
 
-    /// Apache's keys for a summary: `avg_`, `min_`, `max_`, `cnt_` and `sum_` over the server's life, and for
-    /// those with percentiles `p50_`, `p95_`, `p99_` and `p999_` of the recent observations (0 when there are
-    /// none), whole numbers as Apache rounds them.
+    /// Apache's keys for a summary: `avg_`, `min_`, `max_`, `cnt_` and `sum_` since the start or the last `srst`,
+    /// and for those with percentiles `p50_`, `p95_`, `p99_` and `p999_` of the recent observations since then
+    /// (0 when there are none), whole numbers as Apache rounds them.
     static func summary(
         _ name: String, _ summary: QuantileSummary, percentilesAt now: Int64? = nil
     ) -> [(String, JSONValue)] {
-        let average = summary.count > 0 ? Double(summary.sum) / Double(summary.count) : 0
+        let count = summary.countSinceRestart
+        let average = count > 0 ? Double(summary.sumSinceRestart) / Double(count) : 0
         var values: [(String, JSONValue)] = [
             ("avg_\(name)", .double((average * 10_000).rounded() / 10_000)),
             ("min_\(name)", .integer(summary.minimum)),
             ("max_\(name)", .integer(summary.maximum)),
-            ("cnt_\(name)", .integer(summary.count)),
-            ("sum_\(name)", .integer(summary.sum)),
+            ("cnt_\(name)", .integer(count)),
+            ("sum_\(name)", .integer(summary.sumSinceRestart)),
         ]
         if let now {
-            let percentiles = summary.quantiles([0.5, 0.95, 0.99, 0.999], now: now)
+            let percentiles = summary.quantiles([0.5, 0.95, 0.99, 0.999], now: now, sinceRestart: true)
             for (label, value) in zip(["p50", "p95", "p99", "p999"], percentiles) {
                 values.append(("\(label)_\(name)", .integer(value.isNaN ? 0 : Int64(value.rounded()))))
             }

@@ -282,7 +282,7 @@ final class ServerRuntime: @unchecked Sendable {
         guard configuration.allowsFourLetterWord(word.rawValue) else { return word.notWhitelistedText }
         switch word {
         case .srst:
-            statistics.reset()
+            statistics.reset(at: clock.monotonicMilliseconds())
         case .crst:
             resetConnectionStatistics()
         case .ruok, .stat, .srvr, .conf, .cons, .dump, .envi, .mntr, .wchs, .wchc, .wchp, .isro, .dirs:
@@ -303,7 +303,7 @@ final class ServerRuntime: @unchecked Sendable {
         guard let command = AdminCommand(name: name) else { return ServerReport.unknownCommandJSON(name) }
         switch command {
         case .statReset:
-            statistics.reset()
+            statistics.reset(at: clock.monotonicMilliseconds())
         case .connectionStatReset:
             resetConnectionStatistics()
         case .configuration, .connections, .dirs, .dump, .environment, .getTraceMask, .hash, .initialConfiguration,

@@ -72,11 +72,16 @@ struct ServerStatistics {
         responseBytes += Int64(size)
     }
 
-    /// `srst`: latency, packet counts and reply sizes start again.
-    mutating func reset() {
+    /// `srst`: latency, packet counts, reply sizes and `mntr`'s summaries start again (the Prometheus counts and
+    /// sums keep growing).
+    mutating func reset(at now: Int64) {
         packetsReceived = 0
         packetsSent = 0
         latency.reset()
+        readLatency.restartMonitorFigures(at: now)
+        updateLatency.restartMonitorFigures(at: now)
+        fsyncTime.restartMonitorFigures(at: now)
+        snapshotTime.restartMonitorFigures(at: now)
         lastResponseSize = -1
         minimumResponseSize = -1
         maximumResponseSize = -1
