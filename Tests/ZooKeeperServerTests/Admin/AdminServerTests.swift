@@ -236,6 +236,38 @@ import ZooKeeperTestSupport
         #expect(try ZooCfg.parse("tickTime=2000\n").configuration.initialConfigurationText == "tickTime=2000\n")
     }
 
+    /// The executable with a zoo.cfg: the AdminServer answers at the configured address, port and command URL,
+    /// and a second zkserver asking for the same port does not start (one line, exit 2), as Apache exits.
+    @Test(.timeLimit(.minutes(1))) func theExecutableServesWhatZooCfgSays() throws {
+        let directory = try TestEnvironment.temporaryDirectory("zkserver-admin")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ports = try TestEnvironment.freePorts(3)
+        let admin = [
+            "tickTime=2000", "admin.serverAddress=127.0.0.1", "admin.serverPort=\(ports[1])", "admin.commandURL=/zk",
+        ]
+        let server = try ZKServerProcess(port: ports[0], configuration: admin, logFile: directory + "/first.log")
+        defer { server.stop() }
+        let ruok = try #require(TestEnvironment.httpGet("/zk/ruok", port: ports[1]))
+        #expect(
+            ruok.status == 200
+                && (try? JSONValue(parsing: ruok.body)) == .object([("command", "ruok"), ("error", nil)]))
+        let configuration = try #require(TestEnvironment.httpGet("/zk/conf", port: ports[1]))
+        #expect((try? JSONValue(parsing: configuration.body))?["client_port"] == .integer(Int64(ports[0])))
+        #expect(TestEnvironment.httpGet("/commands/ruok", port: ports[1])?.status == 404)
+
+        let second = directory + "/second.cfg"
+        try (admin + ["clientPort=\(ports[2])", "clientPortAddress=127.0.0.1"]).joined(separator: "\n")
+            .write(toFile: second, atomically: true, encoding: .utf8)
+        let run = try Programs.run(try ZKServerProcess.executable(), [second, "--in-memory"], timeout: 30)
+        #expect(run.exitCode == 2)
+        let lines = run.error.split(separator: "\n")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("zkserver: cannot start: cannot start the AdminServer on 127.0.0.1:\(ports[1])")
+            },
+            "\(run.error)")
+    }
+
     /// A port already taken stops the start with one clear error, as Apache exits when its AdminServer cannot
     /// start; the client port is released again.
     @Test(.timeLimit(.minutes(1))) func aTakenPortStopsTheStart() async throws {
