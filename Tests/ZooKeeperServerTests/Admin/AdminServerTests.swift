@@ -202,6 +202,25 @@ import ZooKeeperTestSupport
         }
     }
 
+    /// The comparison the Apache test relies on sees a changed type, a missing or extra key, and a difference
+    /// inside lists and data-keyed objects.
+    @Test func theShapeComparisonSeesDifferences() throws {
+        let apache = try JSONValue(
+            parsing: #"{"a": 1, "b": 1.5, "c": [{"x": "s"}], "d": null}"#)
+        #expect(Self.shapeDifferences(apache, apache, path: "t").isEmpty)
+        let changed = [
+            #"{"a": 1.0, "b": 1.5, "c": [{"x": "s"}], "d": null}"#, #"{"a": 1, "b": 1.5, "c": [{"x": 1}], "d": null}"#,
+            #"{"a": 1, "b": 1.5, "c": [{"x": "s"}]}"#, #"{"a": 1, "b": 1.5, "c": [{"x": "s"}], "d": null, "e": 2}"#,
+            #"{"a": "1", "b": 1.5, "c": [{"x": "s"}], "d": null}"#,
+        ]
+        for text in changed {
+            #expect(!Self.shapeDifferences(try JSONValue(parsing: text), apache, path: "t").isEmpty, "\(text)")
+        }
+        let ours = try JSONValue(parsing: #"{"session_id_to_watched_paths": {"1": [2]}}"#)
+        let theirs = try JSONValue(parsing: #"{"session_id_to_watched_paths": {"7": ["/a"]}}"#)
+        #expect(!Self.shapeDifferences(ours, theirs, path: "watches").isEmpty)
+    }
+
     @Test func routes() {
         func route(_ method: HTTPMethod, _ target: String, _ url: String = "/commands") -> AdminHTTP.Route {
             AdminHTTP.route(HTTPRequest(method: method, target: target), commandURL: url)
