@@ -20,7 +20,7 @@ fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
 docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
-.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke
+.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke bench-quick
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -64,7 +64,8 @@ fuzz: deps
 fuzz-smoke: deps
 	FUZZ_SECONDS=4 FUZZ_RUNS= SWIFT=$(SWIFT) ./scripts/fuzz
 
-# The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries.
+# The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries (and start
+# faster: no shared Swift libraries to load). zkcli's release link flags are in Package.swift (BENCHMARKS.md, issue 17).
 RELEASE_FLAGS := -c release --static-swift-stdlib
 
 release: deps
@@ -93,3 +94,9 @@ uninstall:
 		$(foreach program,$(COMPLETED),"$(bashdir)/$(program)" "$(zshdir)/_$(program)" \
 			"$(fishdir)/$(program).fish") \
 		"$(unitdir)/zkserver.service" "$(docdir)/zoo.cfg"
+
+# The headline ratios of BENCHMARKS.md in about a minute once built (one-shot zkcli vs Apache's C client, our
+# client vs Apache's Java client, zkserver vs Apache), on the release build `make install` installs: for a look
+# before and after a change to a hot path. Not part of `make test` (no test asserts a time).
+bench-quick: release
+	python3 benchmark/compare.py --headline --bin-path "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
