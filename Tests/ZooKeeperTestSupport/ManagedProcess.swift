@@ -35,11 +35,14 @@ public final class ManagedProcess: @unchecked Sendable {
     ) throws {
         let command = ([executable] + arguments).map(Self.shellQuote).joined(separator: " ")
         // A background job of a non-interactive sh is no group leader, so setsid execs in place: $! is the
-        // program's pid and its process group id.
-        let launch = processGroup ? "setsid \(command)" : command
+        // program's pid and its process group id. setpriv (util-linux, in every Debian) makes the kernel SIGKILL
+        // the program when the guard dies, however it dies: after passing runs, servers were found reparented to
+        // init with their guards gone, and a JVM started as a background job ignores the SIGINT that killed them.
+        let deathSignal = "setpriv --pdeathsig KILL -- \(command)"
+        let launch = processGroup ? "setsid \(deathSignal)" : deathSignal
         let target = processGroup ? "-$child" : "$child"
         let script =
-            "cd \(Self.shellQuote(workingDirectory)) || exit 1; \(launch) </dev/null >>\(Self.shellQuote(logFile)) 2>&1 & child=$!; echo $child; read _ignored; kill -9 -- \(target) 2>/dev/null; exit 0"
+            "cd \(Self.shellQuote(workingDirectory)) || exit 1; \(launch) </dev/null >>\(Self.shellQuote(logFile)) 2>&1 & child=$!; trap 'kill -9 -- \(target) 2>/dev/null; exit 0' INT TERM HUP; echo $child; read _ignored; kill -9 -- \(target) 2>/dev/null; exit 0"
         // Both pipes close-on-exec at once, so that no other child started meanwhile inherits them; the guard
         // gets its ends through dup2.
         var input: [Int32] = [-1, -1]

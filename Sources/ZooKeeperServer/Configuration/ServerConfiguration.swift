@@ -58,6 +58,13 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var forceSync: Bool = true
     /// `clientPortListenBacklog` (-1: the system default).
     public var listenBacklog: Int = -1
+    /// `nio.sessionlessCnxnTimeout` (`zookeeper.nio.sessionlessCnxnTimeout`), in milliseconds: a connection that
+    /// has not sent its ConnectRequest by then is closed, as Apache's NIO server does.
+    public var sessionlessConnectionTimeout: Int = 10_000
+    /// `connectionOutputLimit` (ours), in bytes: replies and notifications a connection may have waiting for a
+    /// client that does not read them. Past it, that connection alone is dropped. Requests stop being read long
+    /// before (at the channel's write high-water mark), so only a flood of notifications gets here.
+    public var connectionOutputLimit: Int = 64 << 20
     /// SASL logins (the JAAS `Server` section), the `sasl` ACL scheme and the enforcement of authentication.
     public var sasl = SASLSettings()
 

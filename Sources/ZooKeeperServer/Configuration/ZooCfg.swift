@@ -120,6 +120,9 @@ public enum ZooCfg {
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()
+            case "nio.sessionlessCnxnTimeout", "zookeeper.nio.sessionlessCnxnTimeout":
+                configuration.sessionlessConnectionTimeout = try integer(minimum: 1)
+            case "connectionOutputLimit": configuration.connectionOutputLimit = try integer(minimum: 65_536)
             case "sessionRequireClientSASLAuth", "zookeeper.sessionRequireClientSASLAuth":
                 configuration.sasl.sessionRequireClientSASLAuth = try boolean()
             case "enforce.auth.enabled", "zookeeper.enforce.auth.enabled":

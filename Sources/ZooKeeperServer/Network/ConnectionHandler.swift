@@ -35,6 +35,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     var statistics = ConnectionStatistics()
     private(set) var negotiatedTimeout: Int32 = 0
     private var requestStart: Int64 = 0
+    /// Requests read while the client was not taking its replies, in order: they are processed as it catches up,
+    /// and meanwhile nothing more is read from it, so a client that never reads costs bounded memory.
+    private var deferredFrames: Deque<ByteBuffer> = []
+    private var readingPaused = false
+    /// Closes a connection that never sends its ConnectRequest.
+    private var sessionlessTimer: Scheduled<Void>?
+
+    /// Replies waiting in this tick's buffer past which requests wait too. The channel's own high-water mark
+    /// covers what was flushed but not yet taken by the socket.
+    static let pendingOutputPauseBytes = 1 << 20
 
     init(runtime: ServerRuntime) {
         self.runtime = runtime
@@ -54,12 +64,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         if id == nil {
             state = .closing
             context.close(promise: nil)
+        } else {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let timeout = TimeAmount.milliseconds(Int64(runtime.configuration.sessionlessConnectionTimeout))
+            sessionlessTimer = context.eventLoop.scheduleTask(in: timeout) { handler.value.sessionlessTimeoutFired() }
         }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closing
+        sessionlessTimer?.cancel()
+        sessionlessTimer = nil
+        deferredFrames.removeAll()
         if let id { runtime.unregister(id) }
         id = nil
         self.context = nil
@@ -74,6 +91,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         runtime.recordPacketReceived(bytes: 4 + frame.readableBytes)
         switch state {
         case .awaitingConnect:
+            sessionlessTimer?.cancel()
+            sessionlessTimer = nil
             guard let request = try? ConnectRequest(from: &frame) else {
                 abort()
                 return
@@ -81,16 +100,61 @@ final class ConnectionHandler: ChannelInboundHandler {
             state = .established
             runtime.connect(self, request: request)
         case .established:
-            guard let header = try? RequestHeader(from: &frame) else {
-                abort()
+            if readingPaused {
+                deferredFrames.append(frame)
                 return
             }
-            statistics.lastOperation = header.opCode.shortName
-            if header.xid >= 0 { statistics.lastXid = header.xid }
-            runtime.request(self, header: header, body: &frame)
+            process(request: &frame)
+            pauseIfClientLags()
         case .closing:
             break
         }
+    }
+
+    private func process(request frame: inout ByteBuffer) {
+        guard let header = try? RequestHeader(from: &frame) else {
+            abort()
+            return
+        }
+        statistics.lastOperation = header.opCode.shortName
+        if header.xid >= 0 { statistics.lastXid = header.xid }
+        runtime.request(self, header: header, body: &frame)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Stops reading requests while the client is behind on its replies (the channel is over its high-water mark,
+    /// or this tick's replies are large): what it sends meanwhile waits in its own socket, not in our memory.
+    private func pauseIfClientLags() {
+        guard !readingPaused, let context else { return }
+        let pendingBytes = pending?.readableBytes ?? 0
+        guard !context.channel.isWritable || pendingBytes > Self.pendingOutputPauseBytes else { return }
+        readingPaused = true
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+    }
+
+    /// The client caught up: the requests that waited go first, in order, then reading resumes.
+    private func resumeReading() {
+        guard readingPaused, let context, context.channel.isWritable else { return }
+        readingPaused = false
+        while !readingPaused, state == .established, var frame = deferredFrames.popFirst() {
+            requestStart = runtime.clock.monotonicMilliseconds()
+            process(request: &frame)
+            pauseIfClientLags()
+        }
+        if !readingPaused && state == .established {
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        }
+    }
+
+    private func sessionlessTimeoutFired() {
+        sessionlessTimer = nil
+        guard state == .awaitingConnect else { return }
+        runtime.logger.debug("connection \(remoteAddress) sent no ConnectRequest in time: closed")
+        abort()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -211,8 +275,24 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            if !context.channel.isWritable { dropIfOverOutputLimit(context) }
         } else if closeRequested && held.isEmpty {
             context.close(promise: nil)
         }
+        // Paused on this tick's replies, which the socket took at once: no writability change will come.
+        if readingPaused && context.channel.isWritable {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { handler.value.resumeReading() }
+        }
+    }
+
+    /// A client that reads nothing while notifications keep coming: past the limit, only its connection goes.
+    private func dropIfOverOutputLimit(_ context: ChannelHandlerContext) {
+        guard let buffered = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
+            buffered > runtime.configuration.connectionOutputLimit
+        else { return }
+        runtime.logger.warning(
+            "dropping connection \(remoteAddress): \(buffered) bytes of replies unread (connectionOutputLimit)")
+        drop()
     }
 }

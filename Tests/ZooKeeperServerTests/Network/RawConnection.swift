@@ -94,11 +94,18 @@ final class RawConnection {
         }
     }
 
-    /// Appends the framed ConnectRequest of a new session (10 s timeout) to `buffer`.
-    static func writeNewSessionRequest(into buffer: inout ByteBuffer) {
+    /// Whether the server has closed the connection (end of file or reset), without waiting.
+    func isClosed() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    /// Appends the framed ConnectRequest of a new session (10 s timeout unless told) to `buffer`.
+    static func writeNewSessionRequest(into buffer: inout ByteBuffer, timeout: Int32 = 10_000) {
         buffer.writeZooKeeperFrame {
             ConnectRequest(
-                lastZxidSeen: 0, timeout: 10_000, sessionID: 0, password: [UInt8](repeating: 0, count: 16),
+                lastZxidSeen: 0, timeout: timeout, sessionID: 0, password: [UInt8](repeating: 0, count: 16),
                 readOnly: false
             )
             .encode(into: &$0)
@@ -106,9 +113,9 @@ final class RawConnection {
     }
 
     /// Sends a ConnectRequest for a new session and reads the response.
-    func handshake() -> ConnectResponse? {
+    func handshake(timeout: Int32 = 10_000) -> ConnectResponse? {
         var buffer = ByteBuffer()
-        Self.writeNewSessionRequest(into: &buffer)
+        Self.writeNewSessionRequest(into: &buffer, timeout: timeout)
         guard send(buffer), var frame = readFrame() else { return nil }
         return try? ConnectResponse(from: &frame)
     }
