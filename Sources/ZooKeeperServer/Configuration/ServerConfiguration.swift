@@ -67,6 +67,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var connectionOutputLimit: Int = 64 << 20
     /// SASL logins (the JAAS `Server` section), the `sasl` ACL scheme and the enforcement of authentication.
     public var sasl = SASLSettings()
+    /// The Prometheus `/metrics` endpoint (`metricsProvider.className=…PrometheusMetricsProvider`); nil: none.
+    public var prometheusMetrics: PrometheusMetricsSettings? = nil
 
     public init() {}
 

@@ -20,7 +20,7 @@ public enum ZooCfg {
     static let quietlyIgnoredKeys: Set<String> = [
         "initLimit", "syncLimit", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
         "standaloneEnabled", "reconfigEnabled", "electionAlg", "peerType", "syncEnabled",
-        "metricsProvider.className", "audit.enable", "preAllocSize", "globalOutstandingLimit",
+        "audit.enable", "preAllocSize", "globalOutstandingLimit",
         "maxCnxns",
     ]
 
@@ -28,6 +28,16 @@ public enum ZooCfg {
     static let connectionFactories: Set<String> = [
         "org.apache.zookeeper.server.NettyServerCnxnFactory", "org.apache.zookeeper.server.NIOServerCnxnFactory",
     ]
+
+    /// The Prometheus endpoint that `metricsProvider.className` asks for: Apache's Prometheus provider turns it
+    /// on, Apache's default provider (no HTTP) leaves it off, any other provider cannot be honoured.
+    static func prometheusMetrics(provider: String, line: Int) throws(Failure) -> PrometheusMetricsSettings? {
+        if provider == PrometheusMetricsSettings.className { return PrometheusMetricsSettings() }
+        if provider == PrometheusMetricsSettings.noMetricsClassName { return nil }
+        throw Failure(
+            "line \(line): metricsProvider.className \(provider) is not available in zkserver (only "
+                + "\(PrometheusMetricsSettings.className))")
+    }
 
     /// - Parameter readSecret: reads a `passwordPath` file (the whole file, as text).
     public static func parse(
@@ -37,6 +47,9 @@ public enum ZooCfg {
         var configuration = base
         var warnings: [String] = []
         var servers: [String] = []
+        var prometheus: PrometheusMetricsSettings?
+        var metricsHost: String?
+        var metricsPort: Int?
         var clientPortGiven = false
         var tlsSettingsGiven: [String] = []
         var keyStore = StorePieces(name: "ssl.keyStore")
@@ -131,6 +144,18 @@ public enum ZooCfg {
                 configuration.sasl.enforceAuthSchemes = value.split(separator: ",").map {
                     $0.trimmingCharacters(in: " \t")
                 }.filter { !$0.isEmpty }
+            case "metricsProvider.className":
+                prometheus = try prometheusMetrics(provider: value, line: offset + 1)
+            case "metricsProvider.httpHost": metricsHost = value
+            case "metricsProvider.httpPort": metricsPort = try integer(minimum: 0, maximum: 65_535)
+            case "metricsProvider.exportJvmInfo":
+                // Apache's JVM series (heap, threads, GC) have no counterpart in a native process.
+                _ = try boolean()
+            case "metricsProvider.numWorkerThreads", "metricsProvider.maxQueueSize",
+                "metricsProvider.workerShutdownTimeoutMs",
+                "metricsProvider.prometheusMetricsSummaryRotateIntervalSeconds":
+                // Tuning of Apache's Java provider; nothing here to tune.
+                break
             case "superUser", "zookeeper.superUser":
                 configuration.sasl.superUser = value
             case "sasl.serverconfig", "zookeeper.sasl.serverconfig":
@@ -206,6 +231,11 @@ public enum ZooCfg {
                     warnings.append("unknown key '\(key)' in the configuration is ignored")
                 }
             }
+        }
+        if var prometheus {
+            if let metricsHost { prometheus.httpHost = metricsHost }
+            if let metricsPort { prometheus.httpPort = metricsPort }
+            configuration.prometheusMetrics = prometheus
         }
         if servers.count > 1 {
             throw Failure(

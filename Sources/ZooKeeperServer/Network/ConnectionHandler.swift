@@ -45,6 +45,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Replies waiting in this tick's buffer past which requests wait too. The channel's own high-water mark
     /// covers what was flushed but not yet taken by the socket.
     static let pendingOutputPauseBytes = 1 << 20
+    /// Requests not yet replied to, oldest first (replies leave in request order): when each came in, and
+    /// whether it goes through the log (for `readlatency` / `updatelatency`).
+    private var unanswered: Deque<(start: Int64, update: Bool)> = []
 
     init(runtime: ServerRuntime) {
         self.runtime = runtime
@@ -117,6 +120,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         statistics.lastOperation = header.opCode.shortName
+        unanswered.append((requestStart, header.opCode.goesThroughLog))
         if header.xid >= 0 { statistics.lastXid = header.xid }
         runtime.request(self, header: header, body: &frame)
     }
@@ -238,6 +242,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             statistics.lastLatency = latency
             statistics.latency.record(latency)
             runtime.recordReply(latency: latency, size: pending!.writerIndex - start)
+            if let request = unanswered.popFirst() {
+                runtime.recordRequestLatency(max(0, now - request.start), update: request.update, at: now)
+            }
         case .notification(_, let zxid, let event):
             pending!.writeZooKeeperFrame { buffer in
                 ReplyHeader(xid: SpecialXid.notification, zxid: zxid).encode(into: &buffer)

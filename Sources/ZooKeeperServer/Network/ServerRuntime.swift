@@ -51,6 +51,10 @@ final class ServerRuntime: @unchecked Sendable {
         self.core = core
         self.store = store
         startTime = clock.monotonicMilliseconds()
+        store?.snapshotter.onSnapshotTimed = { [weak self] milliseconds in
+            guard let self else { return }
+            statistics.snapshotTime.observe(milliseconds, at: clock.monotonicMilliseconds())
+        }
     }
 
     // MARK: Lifecycle
@@ -120,6 +124,7 @@ final class ServerRuntime: @unchecked Sendable {
 
     func request(_ handler: ConnectionHandler, header: RequestHeader, body: inout ByteBuffer) {
         guard let id = handler.id else { return }
+        statistics.requestsByOpCode[header.opCode, default: 0] += 1
         perform(core.request(id, header: header, body: &body))
         if header.opCode == .sasl {
             for reason in core.takeSASLFailures() {
@@ -146,6 +151,15 @@ final class ServerRuntime: @unchecked Sendable {
     func recordReply(latency: Int64, size: Int) {
         statistics.latency.record(latency)
         statistics.recordResponse(size: size)
+    }
+
+    /// The reply to a request went out `latency` ms after the request came in.
+    func recordRequestLatency(_ latency: Int64, update: Bool, at now: Int64) {
+        if update {
+            statistics.updateLatency.observe(latency, at: now)
+        } else {
+            statistics.readLatency.observe(latency, at: now)
+        }
     }
 
     /// A frame (reply, notification or handshake response) went out.
@@ -181,11 +195,14 @@ final class ServerRuntime: @unchecked Sendable {
         guard !syncInFlight, core.log.durableZxid < core.lastZxid, !core.refusesWrites else { return }
         syncInFlight = true
         let log = core.log
+        let started = clock.monotonicMilliseconds()
         log.sync { [self] result in
             eventLoop.assertInEventLoop()
             syncInFlight = false
             switch result {
             case .success(let durable):
+                let now = clock.monotonicMilliseconds()
+                statistics.fsyncTime.observe(now - started, at: now)
                 guard log === core.log, !core.refusesWrites else { return }
                 for handler in handlers.values where handler.queuedCount > 0 {
                     handler.release(durableZxid: durable)

@@ -1,3 +1,5 @@
+import ZooKeeperProtocol
+
 /// Request latency in milliseconds: min / average / max, as `srvr` and `mntr` report them.
 struct LatencyStatistics {
     private(set) var minimum: Int64 = 0
@@ -36,6 +38,16 @@ struct ServerStatistics {
     var minimumResponseSize: Int = 0
     var maximumResponseSize: Int = 0
     var rejectedConnections: Int64 = 0
+    /// Requests by opcode since the start (`srst` leaves them: Prometheus counters only grow).
+    var requestsByOpCode: [OpCode: Int64] = [:]
+    /// Apache's `readlatency` and `updatelatency`: ms from a request's arrival to its reply, for requests that
+    /// do not and that do go through the transaction log (Apache's quorum requests).
+    var readLatency = QuantileSummary()
+    var updateLatency = QuantileSummary()
+    /// Apache's `fsynctime`: ms to write and fsync one batch of the transaction log.
+    var fsyncTime = QuantileSummary()
+    /// Apache's `snapshottime`: ms to write one snapshot, from its start until it is in place.
+    var snapshotTime = QuantileSummary()
 
     mutating func recordResponse(size: Int) {
         lastResponseSize = size
@@ -78,5 +90,19 @@ struct ConnectionStatistics {
         lastZxid = -1
         lastResponseTime = 0
         lastLatency = 0
+    }
+}
+
+extension OpCode {
+    /// Whether Apache counts the request in `updatelatency` (its quorum requests: those that change the state);
+    /// every other request, pings included, counts in `readlatency`.
+    var goesThroughLog: Bool {
+        switch self {
+        case .create, .create2, .createTTL, .createContainer, .delete, .deleteContainer, .setData, .setACL, .check,
+            .multi, .reconfig, .createSession, .closeSession, .error:
+            true
+        default:
+            false
+        }
     }
 }

@@ -27,13 +27,17 @@ public final class ZooKeeperServer: Sendable {
     private let channels: [any Channel]
     private let runtime: ServerRuntime
     private let ownedGroup: MultiThreadedEventLoopGroup?
+    private let metricsListener: HTTPListener?
+
+    /// The port of the Prometheus `/metrics` endpoint actually bound, if it is enabled.
+    public var metricsPort: Int? { metricsListener?.port }
 
     /// `host:port`, ready for a client's connect string.
     public var connectString: String { "\(host):\(port)" }
 
     private init(
         configuration: ServerConfiguration, port: Int, securePort: Int?, host: String, channels: [any Channel],
-        runtime: ServerRuntime, ownedGroup: MultiThreadedEventLoopGroup?
+        runtime: ServerRuntime, ownedGroup: MultiThreadedEventLoopGroup?, metricsListener: HTTPListener?
     ) {
         self.configuration = configuration
         self.port = port
@@ -42,6 +46,7 @@ public final class ZooKeeperServer: Sendable {
         self.channels = channels
         self.runtime = runtime
         self.ownedGroup = ownedGroup
+        self.metricsListener = metricsListener
     }
 
     /// Binds and starts serving. All connections share one event loop (taken from `eventLoopGroup`, or a
@@ -180,22 +185,40 @@ public final class ZooKeeperServer: Sendable {
                 }
             }
             let bound = channels
-            return eventLoop.submit {
-                let plainPort = bound.first { !$0.secure }?.channel.localAddress?.port
-                let securePort = bound.first { $0.secure }?.channel.localAddress?.port
-                runtime.port = plainPort ?? 0
-                runtime.securePort = securePort ?? 0
-                runtime.startTimers()
-                runtime.store?.startAutopurge(eventLoop: eventLoop)
-                if let plainPort {
-                    let unified = configuration.portUnification ? " (plaintext and TLS)" : ""
-                    logger.info("binding to port \(host):\(plainPort)\(unified)")
+            let metricsListening =
+                configuration.prometheusMetrics.map { settings in
+                    PrometheusEndpoint.bind(settings, runtime: runtime).map { Optional($0) }
+                } ?? eventLoop.makeSucceededFuture(nil)
+            return metricsListening.flatMapError { error in
+                for bound in bound { bound.channel.close(promise: nil) }
+                let closed = runtime.store?.close() ?? eventLoop.makeSucceededVoidFuture()
+                return closed.flatMap {
+                    ownedGroup?.shutdownGracefully { _ in }
+                    return eventLoop.makeFailedFuture(error)
                 }
-                if let securePort { logger.info("binding to secure port \(secureHost):\(securePort) (TLS)") }
-                return ZooKeeperServer(
-                    configuration: configuration, port: plainPort ?? securePort ?? 0, securePort: securePort,
-                    host: plainPort != nil ? host : secureHost, channels: bound.map(\.channel), runtime: runtime,
-                    ownedGroup: ownedGroup)
+            }.flatMap { metricsListener in
+                eventLoop.submit {
+                    let plainPort = bound.first { !$0.secure }?.channel.localAddress?.port
+                    let securePort = bound.first { $0.secure }?.channel.localAddress?.port
+                    runtime.port = plainPort ?? 0
+                    runtime.securePort = securePort ?? 0
+                    runtime.startTimers()
+                    runtime.store?.startAutopurge(eventLoop: eventLoop)
+                    if let plainPort {
+                        let unified = configuration.portUnification ? " (plaintext and TLS)" : ""
+                        logger.info("binding to port \(host):\(plainPort)\(unified)")
+                    }
+                    if let securePort { logger.info("binding to secure port \(secureHost):\(securePort) (TLS)") }
+                    if let metricsListener {
+                        logger.info(
+                            "Prometheus metrics at http://\(metricsListener.host):\(metricsListener.port)\(PrometheusEndpoint.path)"
+                        )
+                    }
+                    return ZooKeeperServer(
+                        configuration: configuration, port: plainPort ?? securePort ?? 0, securePort: securePort,
+                        host: plainPort != nil ? host : secureHost, channels: bound.map(\.channel), runtime: runtime,
+                        ownedGroup: ownedGroup, metricsListener: metricsListener)
+                }
             }
         }
     }
@@ -203,6 +226,7 @@ public final class ZooKeeperServer: Sendable {
     /// Stops listening, closes every connection, and stops the server's thread. Sessions end with it (in
     /// memory; a durable server keeps them for its next start).
     public func shutdown() async {
+        await metricsListener?.shutdown()
         for channel in channels { try? await channel.close() }
         try? await runtime.eventLoop.submit { [runtime] in
             runtime.stopTimers()

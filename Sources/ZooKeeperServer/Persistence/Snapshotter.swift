@@ -29,6 +29,8 @@ final class Snapshotter: @unchecked Sendable {
     private(set) var completedCount = 0
     /// Called on the loop after each snapshot is in place (autopurge hooks here in tests).
     var onSnapshotCompleted: ((Int64) -> Void)?
+    /// Called on the loop after each snapshot is in place, with the ms it took from its start (`snapshottime`).
+    var onSnapshotTimed: ((Int64) -> Void)?
 
     /// One snapshot in progress; loop-confined like the snapshotter.
     private final class Job: @unchecked Sendable {
@@ -39,11 +41,14 @@ final class Snapshotter: @unchecked Sendable {
         var buffer = ByteBuffer()
         var endZxid: Int64?
         var awaitingDurability = false
+        /// Monotonic ms when the snapshot began.
+        let started: Int64
         init(walker: SnapshotWalker, file: SnapshotFileWriter, core: ServerCore, log: FileTransactionLog) {
             self.walker = walker
             self.file = file
             self.core = core
             self.log = log
+            self.started = core.clock.monotonicMilliseconds()
         }
     }
 
@@ -142,6 +147,7 @@ final class Snapshotter: @unchecked Sendable {
                 completedCount += 1
                 logger.info("snapshot of zxid \(hex(zxid)) written (\(job.walker.nodeCount) nodes)")
                 onSnapshotCompleted?(zxid)
+                onSnapshotTimed?(job.core.clock.monotonicMilliseconds() - job.started)
             case .failure(let error):
                 self.job = nil
                 logger.warning("snapshot failed: \(error); the transaction log still holds everything")

@@ -102,3 +102,40 @@ import Testing
         }
     }
 }
+
+/// `metricsProvider.*`, as Apache's `PrometheusMetricsProvider` reads it.
+struct ZooCfgMetricsTests {
+    @Test func thePrometheusProviderEnablesTheEndpointWithApachesDefaults() throws {
+        let result = try ZooCfg.parse(
+            "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n")
+        #expect(
+            result.configuration.prometheusMetrics == PrometheusMetricsSettings(httpHost: "0.0.0.0", httpPort: 7000))
+        #expect(result.warnings.isEmpty)
+    }
+
+    @Test func hostAndPortAreReadAndJvmInfoAcceptedAndIgnored() throws {
+        let result = try ZooCfg.parse(
+            """
+            metricsProvider.httpPort=7001
+            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+            metricsProvider.httpHost=127.0.0.1
+            metricsProvider.exportJvmInfo=false
+            """)
+        #expect(
+            result.configuration.prometheusMetrics == PrometheusMetricsSettings(httpHost: "127.0.0.1", httpPort: 7001))
+        #expect(result.warnings.isEmpty)
+    }
+
+    @Test func withoutThePrometheusProviderThereIsNoEndpoint() throws {
+        #expect(try ZooCfg.parse("metricsProvider.httpPort=7001\n").configuration.prometheusMetrics == nil)
+        let defaultProvider = try ZooCfg.parse(
+            "metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider\n")
+        #expect(defaultProvider.configuration.prometheusMetrics == nil)
+    }
+
+    @Test func badValuesAreRefusedInOneLine() {
+        #expect(throws: ZooCfg.Failure.self) { try ZooCfg.parse("metricsProvider.className=com.example.Metrics\n") }
+        #expect(throws: ZooCfg.Failure.self) { try ZooCfg.parse("metricsProvider.httpPort=70000\n") }
+        #expect(throws: ZooCfg.Failure.self) { try ZooCfg.parse("metricsProvider.exportJvmInfo=maybe\n") }
+    }
+}

@@ -1,0 +1,29 @@
+import Testing
+
+@testable import ZooKeeperServer
+
+/// The distributions behind Apache's summaries: count and sum over the server's life, quantiles over the window.
+struct QuantileSummaryTests {
+    @Test func quantilesAreNearestRankOfTheObservations() {
+        var summary = QuantileSummary()
+        for value in 1...100 { summary.observe(Int64(value), at: 1_000) }
+        #expect(summary.quantiles([0.5, 0.9, 0.99, 1], now: 1_000) == [50, 90, 99, 100])
+        #expect(summary.count == 100)
+        #expect(summary.sum == 5050)
+    }
+
+    @Test func anEmptyWindowHasNoQuantiles() {
+        let summary = QuantileSummary()
+        #expect(summary.quantiles([0.5], now: 0).allSatisfy { $0.isNaN })
+    }
+
+    @Test func oldObservationsLeaveTheQuantilesButNotTheTotals() {
+        var summary = QuantileSummary()
+        summary.observe(900, at: 0)
+        summary.observe(1, at: QuantileSummary.windowMilliseconds - 1)
+        #expect(summary.quantiles([1], now: QuantileSummary.windowMilliseconds - 1) == [900])
+        #expect(summary.quantiles([1], now: QuantileSummary.windowMilliseconds) == [1])
+        #expect(summary.quantiles([1], now: 3 * QuantileSummary.windowMilliseconds).allSatisfy { $0.isNaN })
+        #expect(summary.count == 2 && summary.sum == 901)
+    }
+}
