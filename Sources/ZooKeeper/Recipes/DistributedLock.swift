@@ -35,8 +35,11 @@ public actor DistributedLock {
         case released
     }
 
+    /// The client the recipe works through.
     public nonisolated let client: ZooKeeperClient
+    /// The parent of the contenders' lock nodes.
     public nonisolated let path: String
+    /// The naming of the lock nodes (Curator's or kazoo's).
     public nonisolated let layout: Layout
     /// What happens to the lock, for the holder to follow (one consumer).
     public nonisolated let events: AsyncStream<Event>

@@ -85,8 +85,9 @@ enum WatchCommand: ShellCommand {
                 }
             }
             if event.type == .nodeDeleted { seen[changed] = nil }
+            // Only the children's version: the data version stays the one last reported, for the next event.
             if event.type == .nodeChildrenChanged, let stat = try? await client.exists(changed) {
-                seen[changed] = Seen(version: stat.version, childrenVersion: stat.cversion)
+                seen[changed]?.childrenVersion = stat.cversion
             }
             if event.type == .nodeCreated { change.previousVersion = nil }
             shell.emit(.change(change))
