@@ -44,6 +44,11 @@ struct HerdCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Session timeout requested by every session, in seconds.")
     var sessionTimeout = 40
 
+    @Option(
+        name: .long,
+        help: "Longest pause, in milliseconds, between a session's reconnection attempts (the client's default: 1000).")
+    var reconnectDelay = 1_000
+
     @Option(name: .long, help: "Bound, in seconds, on each wait (server start, set-up, resumption, firing).")
     var waitLimit = 300
 
@@ -68,7 +73,7 @@ struct HerdCommand: AsyncParsableCommand {
         guard sessions > 0, processes > 0, processes <= sessions else {
             throw ValidationError("--sessions and --processes must be positive, with at least one session a process")
         }
-        guard watches >= 0, rounds >= 0, sessionTimeout > 0, waitLimit > 0 else {
+        guard watches >= 0, rounds >= 0, sessionTimeout > 0, waitLimit > 0, reconnectDelay >= 0 else {
             throw ValidationError("--watches and --rounds must not be negative, the timeouts must be positive")
         }
         _ = try HostAndPortText(server)
@@ -102,6 +107,7 @@ struct HerdCommand: AsyncParsableCommand {
                 try WorkerProcess(arguments: [
                     "herd-worker", "--server", server, "--first", "\(first)", "--sessions", "\(count)",
                     "--watches", "\(watches)", "--session-timeout", "\(sessionTimeout)", "--root", root,
+                    "--reconnect-delay", "\(reconnectDelay)",
                 ]))
         }
         let connected = try await ask(workers, nil, limit: limit).map { $0["sessions"] ?? 0 }.reduce(0, +)
@@ -168,7 +174,8 @@ struct HerdCommand: AsyncParsableCommand {
             summary["rss_kib_last"] = .integer(last.rssKiB)
             summary["fds_first"] = .integer(first.fds)
             summary["fds_last"] = .integer(last.fds)
-            summary["rss_within_5_percent"] = .boolean(Double(abs(last.rssKiB - first.rssKiB)) <= 0.05 * Double(first.rssKiB))
+            summary["rss_within_5_percent"] = .boolean(
+                Double(abs(last.rssKiB - first.rssKiB)) <= 0.05 * Double(first.rssKiB))
             summary["fds_within_5_percent"] = .boolean(Double(abs(last.fds - first.fds)) <= 0.05 * Double(first.fds))
         }
         printLine(summary)
@@ -221,6 +228,7 @@ struct HerdWorkerCommand: AsyncParsableCommand {
     @Option var watches: Int
     @Option var sessionTimeout: Int
     @Option var root: String
+    @Option var reconnectDelay: Int
 
     /// Sessions connecting or setting watches at once: enough to keep the server busy, few enough that no
     /// session waits on the others past its timeout.
@@ -232,6 +240,7 @@ struct HerdWorkerCommand: AsyncParsableCommand {
         let commands = LineQueue(descriptor: 0)
         var settings = ZooKeeperClient.Configuration()
         settings.sessionTimeout = .seconds(sessionTimeout)
+        settings.maximumReconnectDelay = .milliseconds(reconnectDelay)
         settings.defaultEventHandler = { event in
             if event.type == .nodeDataChanged { tally.recordEvent() }
         }
@@ -591,7 +600,9 @@ enum JSONValue {
 
 /// One JSON object on one line, keys sorted, flushed at once (a reader follows the rounds as they end).
 func printLine(_ fields: [String: JSONValue]) {
-    print("{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value.encoded)" }.joined(separator: ",") + "}")
+    print(
+        "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value.encoded)" }.joined(separator: ",") + "}"
+    )
     fflush(nil)
 }
 
