@@ -4,10 +4,11 @@
 Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's package, zkserver), measures,
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
-Usage: benchmark/compare.py [--quick] [--markdown FILE] [--only shell,client,server,footprint,tls]
+Usage: benchmark/compare.py [--quick] [--markdown FILE] [--only shell,client,server,footprint,tls,herd]
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -492,11 +493,56 @@ def footprint_section(table, bins, workdir, znodes, starts):
               peer["recovery"] * 1000, "ms", "lower", Apache.name)
 
 
+def herd_run(zkbench, server, sessions, processes, watches, rounds):
+    """`zkbench herd` against `server` (started, restarted and stopped by zkbench); its JSON lines by phase."""
+    command = [zkbench, "herd", "--server", f"127.0.0.1:{server.port}", "--sessions", str(sessions),
+               "--processes", str(processes), "--watches", str(watches), "--rounds", str(rounds), "--stop", "kill",
+               "--server-directory", server.dir, "--server-log", os.path.join(server.dir, "server.log"), "--",
+               *server.command()]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    for line in lines:
+        if line["phase"] == "round":
+            log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, storm "
+                f"{line['storm_seconds']:.2f} s, RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
+    summary = next((line for line in lines if line["phase"] == "summary"), None)
+    if completed.returncode != 0 or summary is None or not summary["ok"]:
+        raise RuntimeError(f"herd against {server.name} failed ({completed.returncode}):\n"
+                           f"{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+    return summary
+
+
+def herd_section(table, bins, workdir, sessions, processes, watches, rounds):
+    log(f"herd: {sessions} sessions over {processes} processes, {watches} watches each, {rounds} SIGKILL restarts")
+    zkbench = os.path.join(bins, "zkbench")
+    summaries = {}
+    for server in (ZKServer(os.path.join(workdir, "herd"), os.path.join(bins, "zkserver")),
+                   Apache(os.path.join(workdir, "herd"))):
+        log(f"  {server.name}")
+        summaries[server.name] = herd_run(zkbench, server, sessions, processes, watches, rounds)
+    ours, peer = summaries[ZKServer.name], summaries[Apache.name]
+    table.add("herd", f"RSS per session ({sessions} sessions, 1 ephemeral each)", ours["rss_bytes_per_session"],
+              peer["rss_bytes_per_session"], "B", "lower", Apache.name)
+    table.add("herd", f"RSS per watch ({sessions * watches} watches)", ours["rss_bytes_per_watch"],
+              peer["rss_bytes_per_watch"], "B", "lower", Apache.name)
+    table.add("herd", f"reconnect storm, serving to all resumed (median of {rounds})", ours["storm_seconds_median"],
+              peer["storm_seconds_median"], "s", "lower", Apache.name)
+    for name, summary in summaries.items():
+        log(f"  {name}: after {rounds} rounds RSS {summary['rss_kib_first'] / 1024:.0f} -> "
+            f"{summary['rss_kib_last'] / 1024:.0f} MB (within 5 %: {summary['rss_within_5_percent']}), fds "
+            f"{summary['fds_first']} -> {summary['fds_last']} (within 5 %: {summary['fds_within_5_percent']})")
+        table.add("herd", f"{name}: RSS after round {rounds} / round 1", summary["rss_kib_last"] / 1024,
+                  summary["rss_kib_first"] / 1024, "MB", "lower", "its round 1")
+        table.add("herd", f"{name}: open fds after round {rounds} / round 1", summary["fds_last"],
+                  summary["fds_first"], "fds", "lower", "its round 1")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a fast look")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="shell,client,server,footprint,tls")
+    parser.add_argument("--only", default="shell,client,server,footprint,tls,herd")
+    parser.add_argument("--bins", help="use the products already built in this directory (zkcli, zkserver, zkbench)")
     args = parser.parse_args()
     sections = args.only.split(",")
     runs = 5 if args.quick else 10
@@ -505,6 +551,9 @@ def main():
     znodes = 50000 if args.quick else 200000
     sessions, window = 4, 500
     rounds = 1 if args.quick else 3
+    # The herd: 10,000 sessions and a million watches through 20 restarts (1,000 and 10,000 through 3 quick).
+    herd_sessions, herd_processes, herd_watches = (1000, 2, 10) if args.quick else (10000, 4, 100)
+    herd_rounds = 3 if args.quick else 20
 
     missing = []
     if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
@@ -519,7 +568,7 @@ def main():
         missing.append("python3 -m pip install zk-shell")
     if missing:
         sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
-    bins = build_products()
+    bins = args.bins or build_products()
     workdir = tempfile.mkdtemp(prefix="zk-compare-")
     table = Table()
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -542,6 +591,8 @@ def main():
         stop(zkserver.process)
         if "footprint" in sections:
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
+        if "herd" in sections:
+            herd_section(table, bins, workdir, herd_sessions, herd_processes, herd_watches, herd_rounds)
     finally:
         for process in processes:
             stop(process, signal.SIGKILL)

@@ -85,7 +85,7 @@ struct HerdCommand: AsyncParsableCommand {
         let limit = Duration.seconds(waitLimit)
         var serverProcess = try await startServer(address: address, limit: limit)
         var workers: [WorkerProcess] = []
-        let admin = try await ZooKeeperClient.connect(server)
+        var admin = try await ZooKeeperClient.connect(server)
         defer {
             for worker in workers { worker.terminate() }
             ServerProcess.stop(serverProcess, mode: .term)
@@ -151,6 +151,11 @@ struct HerdCommand: AsyncParsableCommand {
 
         // Every watch set before the first restart must still be there: one change of each shared node fires
         // all of them.
+        // The tool's own session may have expired in a storm that outlasted it: a new one then.
+        if !admin.state.isAlive {
+            await admin.close()
+            admin = try await ZooKeeperClient.connect(server)
+        }
         try await admin.waitUntilConnected(timeout: limit)
         for index in 0..<watches { _ = try await admin.setData("\(root)/w/\(index)", data: [0x31]) }
         let fired = try await ask(workers, "fired \(waitLimit)", limit: limit + .seconds(30))
@@ -193,12 +198,12 @@ struct HerdCommand: AsyncParsableCommand {
         let process = try ServerProcess(command: serverCommand, directory: serverDirectory, log: serverLog)
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw ValidationError("the server exited at start; see \(serverLog)") }
+            guard process.isRunning else { throw HerdError("the server exited at start; see \(serverLog)") }
             if fourLetterWord("srvr", address)?.contains("Mode:") == true { return process }
             try await Task.sleep(for: .milliseconds(5))
         }
         ServerProcess.stop(process, mode: .kill)
-        throw ValidationError("the server did not serve within \(waitLimit) s; see \(serverLog)")
+        throw HerdError("the server did not serve within \(waitLimit) s; see \(serverLog)")
     }
 
     /// Sends `command` to every worker (nil: none, to read what they print unasked) and reads one reply of each.
@@ -207,12 +212,18 @@ struct HerdCommand: AsyncParsableCommand {
         var replies: [[String: Int]] = []
         for worker in workers {
             guard let line = await worker.lines.next(limit: limit) else {
-                throw ValidationError("a herd worker gave no answer to \(command ?? "its set-up") within \(limit)")
+                throw HerdError("a herd worker gave no answer to \(command ?? "its set-up") within \(limit)")
             }
             replies.append(parseIntegers(line))
         }
         return replies
     }
+}
+
+/// A herd that could not go on: a server that does not start, a worker that does not answer.
+struct HerdError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// One worker process of a herd: its share of the sessions, driven by one-line commands on stdin, answering one
@@ -270,14 +281,18 @@ struct HerdWorkerCommand: AsyncParsableCommand {
             case "watch":
                 let watches = self.watches
                 let set = try await Self.bounded(0..<clients.count) { index in
-                    for node in 0..<watches {
-                        let path = "\(root)/w/\(node)"
-                        // Data and exists watches alternately, so that both kinds are held.
-                        if (first + index + node) % 2 == 0 {
-                            _ = try await clients[index].getData(path, watch: true)
-                        } else {
-                            _ = try await clients[index].exists(path, watch: true)
+                    // A session's watches all in flight at once, as a program arming them would pipeline them.
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for node in 0..<watches {
+                            let path = "\(root)/w/\(node)"
+                            // Data and exists watches alternately, so that both kinds are held.
+                            if (first + index + node) % 2 == 0 {
+                                group.addTask { _ = try await clients[index].getData(path, watch: true) }
+                            } else {
+                                group.addTask { _ = try await clients[index].exists(path, watch: true) }
+                            }
                         }
+                        try await group.waitForAll()
                     }
                     return watches
                 }
@@ -317,7 +332,7 @@ struct HerdWorkerCommand: AsyncParsableCommand {
                 reply(["closed": clients.count])
                 return
             default:
-                throw ValidationError("unknown herd command: \(line)")
+                throw HerdError("unknown herd command: \(line)")
             }
         }
     }
@@ -487,7 +502,7 @@ final class ServerProcess: @unchecked Sendable {
         process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        guard let output = FileHandle(forWritingAtPath: log) else { throw ValidationError("cannot write \(log)") }
+        guard let output = FileHandle(forWritingAtPath: log) else { throw HerdError("cannot write \(log)") }
         output.seekToEndOfFile()
         process.standardOutput = output
         process.standardError = output
@@ -529,7 +544,7 @@ final class ServerProcess: @unchecked Sendable {
             let path = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        throw ValidationError("\(name) is not on PATH")
+        throw HerdError("\(name) is not on PATH")
     }
 }
 
