@@ -499,16 +499,25 @@ def herd_run(zkbench, server, sessions, processes, watches, rounds):
                "--processes", str(processes), "--watches", str(watches), "--rounds", str(rounds), "--stop", "kill",
                "--server-directory", server.dir, "--server-log", os.path.join(server.dir, "server.log"), "--",
                *server.command()]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
-    for line in lines:
-        if line["phase"] == "round":
-            log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, storm "
-                f"{line['storm_seconds']:.2f} s, RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
+    # Followed line by line, so that each round shows as it ends; stderr (worker errors) goes to ours.
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        for text in process.stdout:
+            if not text.startswith("{"):
+                continue
+            line = json.loads(text)
+            lines.append(line)
+            if line["phase"] == "round":
+                log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, storm "
+                    f"{line['storm_seconds']:.2f} s, RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
+            elif line["phase"] != "summary":
+                log(f"    {text.strip()}")
+        returncode = process.wait(timeout=60)
     summary = next((line for line in lines if line["phase"] == "summary"), None)
-    if completed.returncode != 0 or summary is None or not summary["ok"]:
-        raise RuntimeError(f"herd against {server.name} failed ({completed.returncode}):\n"
-                           f"{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+    if summary is None:
+        raise RuntimeError(f"herd against {server.name} ended without a summary (exit {returncode})")
+    if not summary["ok"]:
+        log(f"  {server.name}: NOT every session resumed with its ephemeral and watches (see the rounds above)")
     return summary
 
 
@@ -568,7 +577,7 @@ def main():
         missing.append("python3 -m pip install zk-shell")
     if missing:
         sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
-    bins = args.bins or build_products()
+    bins = os.path.abspath(args.bins) if args.bins else build_products()
     workdir = tempfile.mkdtemp(prefix="zk-compare-")
     table = Table()
     started = datetime.datetime.now(datetime.timezone.utc)
