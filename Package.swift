@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // `swift package generate-documentation --target ZooKeeper` (DocC).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The wire protocol: jute encoding, records, opcodes, errors, framing. Shared by client and server.
@@ -60,6 +63,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "CGSSAPIShim",
             ],
             swiftSettings: swiftSettings
@@ -151,6 +156,8 @@ let package = Package(
             dependencies: [
                 "ZooKeeper",
                 "ZooKeeperTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -174,7 +181,10 @@ let package = Package(
         // The man pages, the completion scripts and `make install`, checked against the code and real shells.
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["ZooKeeperShell", "ZooKeeperServer", "ZooKeeper", "ZooKeeperTestSupport"],
+            dependencies: [
+                "ZooKeeperShell", "ZooKeeperServer", "ZooKeeper", "ZooKeeperTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -16,8 +16,10 @@ import ZooKeeperTLS
 /// Kafka's `zookeeper-shell` spellings of the TLS keys (`zookeeper.ssl.client.enable`,
 /// `zookeeper.ssl.keystore.location`, …) are read as the Apache keys they stand for.
 public struct ClientProperties: Sendable, Hashable {
+    /// Every property, by its Apache key.
     public private(set) var values: [String: String]
 
+    /// Properties from `values`; Kafka's spellings of keys are stored under Apache's.
     public init(_ values: [String: String] = [:]) {
         self.values = [:]
         for (key, value) in values { self.values[Self.canonicalKey(key)] = value }
@@ -40,6 +42,7 @@ public struct ClientProperties: Sendable, Hashable {
         return properties
     }
 
+    /// The value of `key` (Apache's or Kafka's spelling), or nil.
     public subscript(key: String) -> String? { values[Self.canonicalKey(key)] }
 
     /// The variables zkCli.sh puts on its java command line, in order.

@@ -2,31 +2,39 @@ import ZooKeeperProtocol
 
 /// A server address from a connect string.
 public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
+    /// A host name or an IP address (IPv6 without brackets).
     public var host: String
+    /// The client port.
     public var port: Int
 
+    /// The server at `host` and `port`.
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
+    /// `host:port`, with an IPv6 address in brackets: `[::1]:2181`.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// `host:port[,host:port...][/chroot]`, as Apache's `ConnectStringParser` reads it: the port defaults to 2181,
 /// IPv6 addresses go in brackets (`[::1]:2181`), and everything from the first `/` is the chroot.
 public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
+    /// The port of a host given without one (2181).
     public static let defaultPort = 2181
 
+    /// The servers, in the order given.
     public var hosts: [HostAndPort]
     /// The chroot, without a trailing slash; nil when the string has none or just `/`.
     public var chroot: String?
 
+    /// A connect string of `hosts`, under `chroot` (nil for none).
     public init(hosts: [HostAndPort], chroot: String? = nil) {
         self.hosts = hosts
         self.chroot = chroot
     }
 
+    /// Parses `string`; a malformed one fails with `ZooKeeperError.Code.invalidConnectString`, saying why.
     public init(_ string: String) throws(ZooKeeperError) {
         func invalid(_ why: String) -> ZooKeeperError {
             ZooKeeperError(.invalidConnectString, message: "Invalid connect string \"\(string)\": \(why)")
@@ -78,6 +86,7 @@ public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
         self.hosts = hosts
     }
 
+    /// The connect string as written: `host:port,host:port/chroot`.
     public var description: String {
         hosts.map(\.description).joined(separator: ",") + (chroot ?? "")
     }

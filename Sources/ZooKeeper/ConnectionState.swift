@@ -45,17 +45,19 @@ public enum ConnectionEvent: Sendable, Hashable, CustomStringConvertible {
     case connected
     /// A session is established on a read-only server (only with `Configuration.canBeReadOnly`).
     case connectedReadOnly
-    /// The connection was lost; requests in flight failed with ConnectionLoss; the client is reconnecting.
+    /// The connection was lost; requests in flight failed with ConnectionLoss; the client is reconnecting, for as
+    /// long as it takes: however long no server answers, only a server can say the session expired.
     case disconnected
     /// Connected again with the same session (possibly to another server, possibly after leaving read-only).
     case reconnected
-    /// The session expired (the server said so, or no server answered within the session timeout).
+    /// A server said the session expired (on reconnecting after the session timeout, or when its password was wrong).
     case expired
     /// The server rejected credentials given with `addAuth`, or the SASL authentication failed.
     case authFailed
     /// The client was closed.
     case closed
 
+    /// The event's name, as the case is spelled (`reconnected`).
     public var description: String {
         switch self {
         case .connecting: "connecting"

@@ -1,8 +1,9 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
-@_exported import ZooKeeperProtocol
-@_exported import ZooKeeperTLS
+import ZooKeeperProtocol
+import ZooKeeperTLS
 
 /// A ZooKeeper client: one session, kept across the servers of an ensemble.
 ///
@@ -14,6 +15,7 @@ import NIOPosix
 /// Watches: pass `watch: true` to a read to have the event delivered to `events` (the default watcher, as
 /// zkCli uses it), or use the `…AndWatch` variants and `watch(_:mode:)` for a stream of one's own.
 public final class ZooKeeperClient: Sendable {
+    /// How a client connects, authenticates, logs and reports metrics. The defaults suit a plaintext standalone server.
     public struct Configuration: Sendable {
         /// The session timeout asked of the server; it grants a value within its own bounds.
         public var sessionTimeout: Duration = .seconds(30)
@@ -32,7 +34,9 @@ public final class ZooKeeperClient: Sendable {
         /// Authenticate with SASL on every connection, before any request (see `SASLCredentials`). A rejected
         /// credential ends the session: the state becomes `authFailed` and calls fail with AuthFailed.
         public var sasl: SASLCredentials?
+        /// The SwiftNIO event loops to run on; nil for `MultiThreadedEventLoopGroup.singleton`. A client uses one loop of the group.
         public var eventLoopGroup: (any EventLoopGroup)?
+        /// Where the client logs (connection changes at debug, attempts at trace); nothing by default. Every line carries `zk_session` (the session id, `0x…`) and `zk_server` (`host:port`).
         public var logger = Logger(label: "zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
         /// Also receives every event of the default watcher (as `events` does), synchronously on the client's
         /// event loop and in order: an event the server sent before a reply is handled before that reply's
@@ -43,29 +47,41 @@ public final class ZooKeeperClient: Sendable {
         /// read when the client is made: a bad one fails `init` with `.tlsConfiguration`. A server that fails the
         /// handshake is skipped like an unreachable one; the error of the last attempt says why (`.tlsUntrusted…`).
         public var tls: TLSSettings?
+        /// Where the client's metrics go (see <doc:Metrics>); nil for swift-metrics' global `MetricsSystem.factory`
+        /// as it is when the client is made. With no backend bootstrapped the client measures nothing.
+        public var metricsFactory: (any MetricsFactory)?
 
+        /// The defaults: 30-second session, plaintext, no authentication, no logging, the global metrics factory.
         public init() {}
     }
 
     /// A write operation of a multi.
     public enum Operation: Sendable, Hashable {
+        /// Creates a node; `ttl` (milliseconds) only with a TTL mode.
         case create(path: String, data: [UInt8]?, acl: [ACL], mode: CreateMode, ttl: Int64?)
+        /// Deletes a node if its version is `version` (-1 for any).
         case delete(path: String, version: Int32)
+        /// Replaces a node's data if its version is `version` (-1 for any).
         case setData(path: String, data: [UInt8]?, version: Int32)
+        /// Fails the multi unless the node's version is `version`.
         case check(path: String, version: Int32)
 
+        /// Creates a node (see `ZooKeeperClient.create(_:data:acl:mode:ttl:)`).
         public static func create(
             _ path: String, data: [UInt8]? = nil, acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
             ttl: Int64? = nil
         ) -> Operation {
             .create(path: path, data: data, acl: acl, mode: mode, ttl: ttl)
         }
+        /// Deletes a node if its version is `version` (-1 for any).
         public static func delete(_ path: String, version: Int32 = -1) -> Operation {
             .delete(path: path, version: version)
         }
+        /// Replaces a node's data if its version is `version` (-1 for any).
         public static func setData(_ path: String, data: [UInt8]?, version: Int32 = -1) -> Operation {
             .setData(path: path, data: data, version: version)
         }
+        /// Fails the multi unless the node's version is `version`.
         public static func check(_ path: String, version: Int32) -> Operation {
             .check(path: path, version: version)
         }
@@ -73,10 +89,13 @@ public final class ZooKeeperClient: Sendable {
 
     /// A read operation of a multiRead.
     public enum ReadOperation: Sendable, Hashable {
+        /// The names of the node's children.
         case getChildren(String)
+        /// The node's data and Stat.
         case getData(String)
     }
 
+    /// The servers and chroot the client was made with (hosts in the order it tries them).
     public let connectString: ConnectString
     /// The default watcher: events of watches set with `watch: true` (and `addWatch`), and connection
     /// changes (type `.none`). Iterate it once; it ends when the session ends.
@@ -84,6 +103,8 @@ public final class ZooKeeperClient: Sendable {
     /// Connection changes, for programs that follow their session (see `ConnectionEvent`).
     public let connectionEvents: AsyncStream<ConnectionEvent>
     let driver: SessionDriver
+    /// nil when no metrics backend is bootstrapped.
+    let metrics: ClientMetrics?
 
     /// Starts connecting to `connectString` (`host:port[,host:port...][/chroot]`).
     public init(connectString: String, configuration: Configuration = Configuration()) throws(ZooKeeperError) {
@@ -106,10 +127,12 @@ public final class ZooKeeperClient: Sendable {
         self.connectionEvents = connectionEvents
         let tls = try configuration.tls.map { settings throws(ZooKeeperError) in try ClientTLS(settings: settings) }
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        let metrics = ClientMetrics(factory: configuration.metricsFactory ?? MetricsSystem.factory)
+        self.metrics = metrics
         driver = SessionDriver(
             settings: settings, eventLoop: group.next(), logger: configuration.logger,
             defaultEvents: eventsContinuation, connectionEvents: connectionContinuation,
-            defaultEventHandler: configuration.defaultEventHandler, tls: tls)
+            defaultEventHandler: configuration.defaultEventHandler, tls: tls, metrics: metrics)
         driver.start()
     }
 
@@ -186,10 +209,12 @@ public final class ZooKeeperClient: Sendable {
         _ request: ZooKeeperRequest, path: String?, watch: SessionDriver.Machine.WatchRegistration? = nil,
         removal: SessionDriver.Machine.WatchRemoval? = nil
     ) async throws(ZooKeeperError) -> ZooKeeperResponse {
+        let start = metrics == nil ? nil : ContinuousClock.now
         let result = await withUnsafeContinuation { continuation in
             driver.submit(
                 .init(request: request, token: continuation, clientPath: path, watch: watch, removal: removal))
         }
+        if let metrics, let start { metrics.requestFinished(request.opCode, since: start, result) }
         return try result.get()
     }
 
@@ -202,11 +227,13 @@ public final class ZooKeeperClient: Sendable {
         let driver = self.driver
         continuation.onTermination = { _ in driver.dropWatcher(watcher) }
         let registration = SessionDriver.Machine.WatchRegistration(kind: kind, path: path, watcher: watcher)
+        let start = metrics == nil ? nil : ContinuousClock.now
         let result = await withUnsafeContinuation { token in
             driver.submit(
                 .init(request: request, token: token, clientPath: path, watch: registration, removal: nil),
                 watcher: watcher, continuation: continuation, oneShot: oneShot)
         }
+        if let metrics, let start { metrics.requestFinished(request.opCode, since: start, result) }
         switch result {
         case .success(let response):
             return (response, stream)

@@ -1,5 +1,6 @@
 import Synchronization
 import ZooKeeper
+import ZooKeeperProtocol
 
 /// How the shell connects and behaves.
 public struct ShellConfiguration: Sendable {

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import Testing
 import ZooKeeper
 
@@ -32,7 +34,7 @@ struct ReadmeTests {
                     .joined(separator: "\n"))
             #expect(thisFile.contains(body), "this README example is not compiled by ReadmeTests.swift:\n\(block)")
         }
-        #expect(examples == 6)
+        #expect(examples == 7)
     }
 
     static func swiftBlocks(_ markdown: String) -> [String] {
@@ -105,6 +107,16 @@ enum ReadmeExamples {
             default: break
             }
         }
+    }
+
+    static func service() async throws {
+        var configuration = ZooKeeperClient.Configuration()
+        configuration.logger = Logger(label: "zookeeper")  // every line carries zk_session=0x… and zk_server=host:port
+        let zk = try await ZooKeeperClient.connect("zk1:2181,zk2:2181,zk3:2181", configuration: configuration)
+        try await zk.create("/workers/w-", mode: .ephemeralSequential)
+        // Put the client first: a group stops its services in reverse order, so the session closes last.
+        let group = ServiceGroup(services: [zk], gracefulShutdownSignals: [.sigterm], logger: configuration.logger)
+        try await group.run()
     }
 
     static func saslLogin() async throws {

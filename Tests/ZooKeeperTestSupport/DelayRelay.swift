@@ -22,15 +22,16 @@ public final class DelayRelay: @unchecked Sendable {
 
     public var address: String { "127.0.0.1:\(port)" }
 
-    /// Starts relaying 127.0.0.1:(free port) to `host:port` (IPv4) with `delay` seconds each way.
-    public init(to host: String, port targetPort: Int, delay: Double) throws {
+    /// Starts relaying 127.0.0.1:`listenPort` (0: a free port) to `host:port` (IPv4) with `delay` seconds each
+    /// way. A stopped relay's port can be taken again: a link that comes back.
+    public init(to host: String, port targetPort: Int, delay: Double, listenPort: Int = 0) throws {
         target = (host, targetPort)
         self.delay = delay
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.socketAddress("127.0.0.1", 0)
+        var address = Self.socketAddress("127.0.0.1", listenPort)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -27,7 +27,11 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     let eventLoop: any EventLoop
-    private let logger: Logger
+    /// The configured logger with the session's metadata (`zk_session`, `zk_server`) kept current: every line
+    /// the client logs says which session and which server it is about.
+    private var logger: Logger
+    /// The session id and server that `logger`'s metadata shows.
+    private var loggedSession: (id: Int64, server: HostAndPort)?
     private var machine: Machine
     private var channels: [ConnectionID: any Channel] = [:]
     private var timer: Scheduled<Void>?
@@ -42,6 +46,10 @@ final class SessionDriver: @unchecked Sendable {
     private var watchers: [WatcherID: WatcherSink] = [:]
     private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
     private var nextConnectWaiter = 0
+    /// `ZooKeeperClient.run()` callers, resumed when the session ends or the service is told to stop.
+    private var endWaiters: [UnsafeContinuation<Void, Never>] = []
+    /// The service was told to stop (graceful shutdown or cancellation of `run()`).
+    private var serviceStopRequested = false
     private let defaultEvents: AsyncStream<WatchedEvent>.Continuation
     private let defaultEventHandler: (@Sendable (WatchedEvent) -> Void)?
     private let connectionEvents: AsyncStream<ConnectionEvent>.Continuation
@@ -55,20 +63,27 @@ final class SessionDriver: @unchecked Sendable {
     private var lastHopelessReason: ZooKeeperError?
     /// Hosts being asked whether they speak TLS (after a plaintext connection was closed unanswered).
     private var tlsProbes: Set<HostAndPort> = []
+    /// nil when no metrics backend is bootstrapped.
+    private let metrics: ClientMetrics?
+    /// The outstanding-requests count last reported to `metrics`.
+    private var reportedOutstandingRequests = 0
 
     init(
         settings: Machine.Settings, eventLoop: any EventLoop, logger: Logger,
         defaultEvents: AsyncStream<WatchedEvent>.Continuation,
         connectionEvents: AsyncStream<ConnectionEvent>.Continuation,
-        defaultEventHandler: (@Sendable (WatchedEvent) -> Void)? = nil, tls: ClientTLS? = nil
+        defaultEventHandler: (@Sendable (WatchedEvent) -> Void)? = nil, tls: ClientTLS? = nil,
+        metrics: ClientMetrics? = nil
     ) {
         self.tls = tls
+        self.metrics = metrics
         self.defaultEventHandler = defaultEventHandler
         self.eventLoop = eventLoop
         self.logger = logger
         self.machine = Machine(settings: settings, randomSeed: UInt64.random(in: 0...UInt64.max))
         self.defaultEvents = defaultEvents
         self.connectionEvents = connectionEvents
+        updateLogMetadata()
     }
 
     var snapshot: Snapshot { snapshotBox.withLockedValue { $0 } }
@@ -148,6 +163,51 @@ final class SessionDriver: @unchecked Sendable {
         }
     }
 
+    /// Resumes when the session has ended (closed, expired, authentication failed) or `stopWaitingForEnd` was
+    /// called, whichever comes first.
+    func waitUntilEnded(continuation: UnsafeContinuation<Void, Never>) {
+        onLoop { driver in
+            if driver.serviceStopRequested || !driver.machine.connectionState.isAlive {
+                continuation.resume()
+            } else {
+                driver.endWaiters.append(continuation)
+            }
+            return []
+        }
+    }
+
+    /// Releases the `waitUntilEnded` callers (the service is stopping), and those that come later.
+    func stopWaitingForEnd() {
+        onLoop { driver in
+            driver.serviceStopRequested = true
+            driver.resumeEndWaiters()
+            return []
+        }
+    }
+
+    private func resumeEndWaiters() {
+        let waiters = endWaiters
+        endWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Why the session ended, or nil while it is alive or when the program closed it.
+    var endReason: ZooKeeperError? {
+        eventLoop.preconditionInEventLoop()
+        guard let error = machine.terminalError, error.code != .clientClosed else { return nil }
+        return error
+    }
+
+    /// `endReason`, read on the loop.
+    func sessionEndReason() async -> ZooKeeperError? {
+        await withUnsafeContinuation { continuation in
+            onLoop { driver in
+                continuation.resume(returning: driver.endReason)
+                return []
+            }
+        }
+    }
+
     // MARK: From the channel (on the loop)
 
     func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer) {
@@ -198,6 +258,13 @@ final class SessionDriver: @unchecked Sendable {
             eventLoop.execute { self.flush() }
         }
         armTimer()
+        if let metrics {
+            let outstanding = machine.pendingCount + machine.queuedCount
+            if outstanding != reportedOutstandingRequests {
+                reportedOutstandingRequests = outstanding
+                metrics.outstandingRequestsChanged(to: outstanding)
+            }
+        }
     }
 
     /// Encodes one message for connection `id`; bytes encoded for an earlier connection are dropped.
@@ -249,7 +316,22 @@ final class SessionDriver: @unchecked Sendable {
         }
     }
 
+    /// Sets `zk_session` (hex, as Apache logs it: `0x…`) and `zk_server` (`host:port`) when either changed.
+    private func updateLogMetadata() {
+        let session = (id: machine.sessionID, server: machine.currentHost)
+        if let loggedSession, loggedSession == session { return }
+        loggedSession = session
+        logger[metadataKey: "zk_session"] = "\(Self.sessionHex(session.id))"
+        logger[metadataKey: "zk_server"] = "\(session.server)"
+    }
+
+    /// A session id as Apache writes it in logs and four-letter words: `0x` and unsigned lowercase hex.
+    static func sessionHex(_ id: Int64) -> String {
+        "0x" + String(UInt64(bitPattern: id), radix: 16)
+    }
+
     private func perform(_ action: Machine.Action) {
+        updateLogMetadata()
         switch action {
         case .openConnection(let id, let host, let timeout):
             logger.trace("connecting to \(host)")
@@ -295,9 +377,9 @@ final class SessionDriver: @unchecked Sendable {
                 snapshot.negotiatedTimeout = machine.negotiatedTimeout
                 snapshot.server = host
             }
-            logger.debug(
-                "connection \(event)",
-                metadata: ["zk_server": "\(host)", "zk_session": "0x\(String(machine.sessionID, radix: 16))"])
+            updateLogMetadata()
+            logger.debug("connection \(event)", metadata: ["zk_state": "\(state)"])
+            metrics?.connectionChanged(event)
             connectionEvents.yield(event)
             resolveConnectWaiters(state)
         case .probeForReadWriteServer(let hosts):
@@ -319,6 +401,7 @@ final class SessionDriver: @unchecked Sendable {
         case .authFailed: result = .failure(machine.terminalError ?? ZooKeeperError(.authFailed))
         case .connecting: return
         }
+        if !state.isAlive { resumeEndWaiters() }
         let waiters = connectWaiters
         connectWaiters = [:]
         for (_, waiter) in waiters { waiter.resume(returning: result) }

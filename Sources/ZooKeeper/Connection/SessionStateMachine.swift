@@ -202,9 +202,6 @@ struct SessionStateMachine<Token: Sendable> {
     /// A session made on a read-only server is not resumed until a read-write server has been seen (as
     /// Apache's client does).
     private var seenReadWriteServer = false
-    /// When a server of this session was last heard from; the session is presumed expired one session
-    /// timeout after it if no server can be reached.
-    private var lastHeard = NIODeadline.uptimeNanoseconds(0)
     private var hostIndex = 0
     private var failedAttemptsInRound = 0
     private var nextConnectionID: ConnectionID = 0
@@ -288,11 +285,6 @@ struct SessionStateMachine<Token: Sendable> {
         min(.nanoseconds(readTimeout.nanoseconds / 2), .seconds(10))
     }
 
-    /// When the session is presumed expired if no server answers before; nil when that cannot happen yet.
-    private var presumedExpiry: NIODeadline? {
-        hasHadSession && negotiatedTimeout > 0 ? lastHeard + .milliseconds(Int64(negotiatedTimeout)) : nil
-    }
-
     /// The earliest moment at which `tick` has something to do.
     var nextDeadline: NIODeadline? {
         var deadline: NIODeadline?
@@ -310,11 +302,9 @@ struct SessionStateMachine<Token: Sendable> {
         case .connecting(let attempt), .handshaking(let attempt):
             consider(attempt.deadline)
             consider(attempt.backlog)
-            consider(presumedExpiry)
         case .waitingToReconnect(let until, let backlog):
             consider(until)
             consider(backlog)
-            consider(presumedExpiry)
         case .authenticating(let connection, _, let backlog, _):
             consider(connection.lastReceive + readTimeout)
             consider(connection.lastSend + pingInterval)
@@ -431,7 +421,6 @@ struct SessionStateMachine<Token: Sendable> {
         case .modifying:
             preconditionFailure("Invalid state: \(state)")
         }
-        lastHeard = now
         return true
     }
 
@@ -543,7 +532,12 @@ struct SessionStateMachine<Token: Sendable> {
         return takeActions()
     }
 
-    /// Time passed: pings, read and connect timeouts, reconnects, queued-request timeouts, local expiry.
+    /// Time passed: pings, read and connect timeouts, reconnects, queued-request timeouts, a close given up.
+    ///
+    /// Never expiry: however long no server answers, the session is expired only when a server says so (a
+    /// ConnectResponse with timeout <= 0), as Apache's client and kazoo decide. A silence longer than the session
+    /// timeout proves nothing: an ensemble that elects a new leader gives every session a fresh timeout, so the
+    /// session may well live on when a server is reachable again.
     mutating func tick(now: NIODeadline) -> [Action] {
         switch state {
         case .idle(var backlog):
@@ -552,9 +546,9 @@ struct SessionStateMachine<Token: Sendable> {
             state = .idle(backlog)
         case .connecting(var attempt), .handshaking(var attempt):
             let handshaking = if case .handshaking = state { true } else { false }
-            if attempt.backlog.close?.hasGivenUp(now: now) == true || isPresumedExpired(now: now) {
+            if attempt.backlog.close?.hasGivenUp(now: now) == true {
                 emit(.closeConnection(attempt.id))
-                terminate(attempt.backlog.close != nil ? .closed : .expired)
+                terminate(.closed)
                 break
             }
             state = .modifying
@@ -562,8 +556,8 @@ struct SessionStateMachine<Token: Sendable> {
             state = handshaking ? .handshaking(attempt) : .connecting(attempt)
             if now >= attempt.deadline { connectionLost(now: now, closeConnection: true) }
         case .waitingToReconnect(let until, var backlog):
-            if backlog.close?.hasGivenUp(now: now) == true || isPresumedExpired(now: now) {
-                terminate(backlog.close != nil ? .closed : .expired)
+            if backlog.close?.hasGivenUp(now: now) == true {
+                terminate(.closed)
                 break
             }
             state = .modifying
@@ -663,12 +657,6 @@ struct SessionStateMachine<Token: Sendable> {
         }
     }
 
-    /// No server of the ensemble answered within the session timeout: the session is gone.
-    private func isPresumedExpired(now: NIODeadline) -> Bool {
-        guard let presumedExpiry else { return false }
-        return now >= presumedExpiry
-    }
-
     /// A close asked for while no connection carries the session: what waited is failed at once. With a
     /// session a server may still hold, the close waits (briefly) for a connection to end it there.
     private mutating func closeRequested(_ backlog: Backlog, token: Token?, now: NIODeadline) -> Backlog {
@@ -701,7 +689,6 @@ struct SessionStateMachine<Token: Sendable> {
         hasHadSession = true
         seenReadWriteServer = seenReadWriteServer || !response.readOnly
         failedAttemptsInRound = 0
-        lastHeard = now
         var connection = Connection(
             id: attempt.id, lastReceive: now, lastSend: now,
             readOnlyProbe: response.readOnly ? ReadOnlyProbeStateMachine(connectedAt: now) : nil)

@@ -1,9 +1,12 @@
 /// A barrier on the layout of Apache Curator's `DistributedBarrier`: while the node at `path` exists, waiters
 /// wait; removing it lets them all through.
 public struct Barrier: Sendable {
+    /// The client the recipe works through.
     public let client: ZooKeeperClient
+    /// The barrier's node.
     public let path: String
 
+    /// A barrier at `path`, used through `client`.
     public init(client: ZooKeeperClient, path: String) {
         self.client = client
         self.path = path
@@ -44,13 +47,17 @@ public struct Barrier: Sendable {
 /// for the highest to go, every other member deletes its node and waits for the lowest; `ready` is removed at the
 /// end.
 public actor DoubleBarrier {
+    /// The client the recipe works through.
     public nonisolated let client: ZooKeeperClient
+    /// The parent of the members' nodes.
     public nonisolated let path: String
+    /// How many members enter and leave together.
     public nonisolated let memberCount: Int
     private let ourName = RandomUUID.string()
     private var readyPath: String { ZooKeeperPath.join(path, "ready") }
     private var ourPath: String { ZooKeeperPath.join(path, ourName) }
 
+    /// A double barrier of `memberCount` members under `path`, used through `client`.
     public init(client: ZooKeeperClient, path: String, memberCount: Int) {
         self.client = client
         self.path = path

@@ -7,10 +7,14 @@
 /// runs, the body's task is cancelled (as Curator's `LeaderSelectorListenerAdapter` interrupts the leader) and
 /// `lead` throws.
 public struct LeaderElection: Sendable {
+    /// The client the recipe works through.
     public let client: ZooKeeperClient
+    /// The parent of the participants' nodes.
     public let path: String
+    /// This participant's id, written into its node.
     public let id: String
 
+    /// An election under `path` for the participant `id`, used through `client`.
     public init(client: ZooKeeperClient, path: String, id: String) {
         self.client = client
         self.path = path

@@ -10,6 +10,7 @@
 /// node is still first. When the session expires, the latch stops (`state == .sessionLost`); start a new latch
 /// on a new client to take part again.
 public actor LeaderLatch {
+    /// Where the latch stands in its life.
     public enum State: Sendable, Hashable {
         /// Not started yet.
         case latent
@@ -21,7 +22,9 @@ public actor LeaderLatch {
         case sessionLost
     }
 
+    /// The client the recipe works through.
     public nonisolated let client: ZooKeeperClient
+    /// The parent of the participants' latch nodes.
     public nonisolated let path: String
     /// The participant id, written into the latch node (as Curator's `LeaderLatch` id).
     public nonisolated let id: String
@@ -31,6 +34,7 @@ public actor LeaderLatch {
 
     private let naming = ContenderNaming(style: .curator, lockName: "latch-")
     private let changes: AsyncStream<Bool>.Continuation
+    /// Where the latch stands.
     public private(set) var state = State.latent
     /// Whether this participant leads now, as far as it knows.
     public private(set) var hasLeadership = false
@@ -39,6 +43,7 @@ public actor LeaderLatch {
     private var runner: Task<Void, Never>?
     private var leadershipWaiters: [CheckedContinuation<Void, Never>] = []
 
+    /// A latch under `path` for the participant `id`, used through `client`; call `start()` to take part.
     public init(client: ZooKeeperClient, path: String, id: String = "") {
         self.client = client
         self.path = path

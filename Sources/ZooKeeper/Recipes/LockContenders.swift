@@ -60,6 +60,7 @@ public struct LockContender: Sendable, Hashable {
 
     /// The node's full path.
     public var node: String
+    /// Whether the node is a reader's or a writer's (or a plain lock's).
     public var kind: Kind
     /// The sequence number from the node's name.
     public var sequence: String

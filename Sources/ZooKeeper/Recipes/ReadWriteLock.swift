@@ -7,12 +7,15 @@
 /// Curator: a holder of the write lock is not let into the read lock (Curator's downgrade by re-entrancy), so
 /// acquiring the read lock while holding the write lock waits for that write lock (use a timeout).
 public struct ReadWriteLock: Sendable {
+    /// The shared side.
     public let readLock: DistributedLock
+    /// The exclusive side.
     public let writeLock: DistributedLock
 
     static let readName = "__READ__"
     static let writeName = "__WRIT__"
 
+    /// A read-write lock at `path`, used through `client`; each lock node holds `data`.
     public init(client: ZooKeeperClient, path: String, data: [UInt8]? = nil) {
         let peers = [Self.readName, Self.writeName]
         readLock = DistributedLock(

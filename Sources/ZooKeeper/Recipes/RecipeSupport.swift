@@ -168,6 +168,11 @@ extension ZooKeeperClient {
     }
 
     /// Deletes `path`, retrying through lost connections; a node already gone is not an error.
+    ///
+    /// A retry waits for a connection as long as the client lets a request wait (`requestTimeoutWhileDisconnected`);
+    /// once one has waited that long in vain, this gives up with ConnectionLoss rather than wait again: the client
+    /// never expires a session by itself, so without this a caller cut off from every server would wait for ten
+    /// such bounds.
     func deleteReliably(_ path: String) async throws(ZooKeeperError) {
         var attempts = 0
         while true {
@@ -177,6 +182,7 @@ extension ZooKeeperClient {
             } catch  where error.code == .noNode {
                 return
             } catch  where error.code == .connectionLoss && attempts < 10 {
+                if attempts > 0 && state != .connected { throw error }
                 attempts += 1
             }
         }

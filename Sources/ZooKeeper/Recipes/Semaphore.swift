@@ -13,13 +13,17 @@ public actor Semaphore {
         public let node: String
     }
 
+    /// The client the recipe works through.
     public nonisolated let client: ZooKeeperClient
+    /// The semaphore's node (leases and its mutex live under it).
     public nonisolated let path: String
+    /// How many leases may be held at once.
     public nonisolated let maxLeases: Int
     private let data: [UInt8]?
     private let mutex: DistributedLock
     private var leasesPath: String { ZooKeeperPath.join(path, "leases") }
 
+    /// A semaphore of `maxLeases` leases at `path`, used through `client`; each lease node holds `data`.
     public init(client: ZooKeeperClient, path: String, maxLeases: Int, data: [UInt8]? = nil) {
         self.client = client
         self.path = path

@@ -1,9 +1,11 @@
 /// A value with the node version it was read at, for a conditional update (Curator's `VersionedValue`).
 public struct VersionedValue<Value: Sendable & Hashable>: Sendable, Hashable {
+    /// The value read.
     public var value: Value
     /// The data version of the node when the value was read.
     public var version: Int32
 
+    /// `value`, read at node version `version`.
     public init(value: Value, version: Int32) {
         self.value = value
         self.version = version
@@ -14,9 +16,12 @@ public struct VersionedValue<Value: Sendable & Hashable>: Sendable, Hashable {
 /// value as four big-endian bytes. Updates can be made conditional on the version last read (`trySetCount`),
 /// so that concurrent writers never lose each other's changes.
 public struct SharedCount: Sendable {
+    /// The client the recipe works through.
     public let client: ZooKeeperClient
+    /// The counter's node.
     public let path: String
 
+    /// The counter at `path`, used through `client`.
     public init(client: ZooKeeperClient, path: String) {
         self.client = client
         self.path = path
@@ -114,6 +119,7 @@ public struct AtomicValue: Sendable, Hashable {
     /// The value after it (when it succeeded).
     public var postValue: Int64
 
+    /// An outcome with its values before and after.
     public init(succeeded: Bool, preValue: Int64, postValue: Int64) {
         self.succeeded = succeeded
         self.preValue = preValue
@@ -126,11 +132,14 @@ public struct AtomicValue: Sendable, Hashable {
 /// writes the new one conditionally on the version read, retrying up to `maximumAttempts` times when another
 /// writer got in between (Curator's optimistic mode; its lock-promoted mode is not provided).
 public struct DistributedAtomicLong: Sendable {
+    /// The client the recipe works through.
     public let client: ZooKeeperClient
+    /// The counter's node.
     public let path: String
     /// How many optimistic attempts an operation makes before it reports `succeeded == false`.
     public var maximumAttempts: Int
 
+    /// The counter at `path`, used through `client`, giving up an operation after `maximumAttempts` conflicts.
     public init(client: ZooKeeperClient, path: String, maximumAttempts: Int = 1000) {
         self.client = client
         self.path = path
@@ -142,12 +151,16 @@ public struct DistributedAtomicLong: Sendable {
         try await read().value
     }
 
+    /// Adds 1.
     @discardableResult public func increment() async throws(ZooKeeperError) -> AtomicValue { try await add(1) }
+    /// Subtracts 1.
     @discardableResult public func decrement() async throws(ZooKeeperError) -> AtomicValue { try await add(-1) }
+    /// Subtracts `delta` (wrapping around on overflow, as Java's `long` does).
     @discardableResult public func subtract(_ delta: Int64) async throws(ZooKeeperError) -> AtomicValue {
         try await add(0 &- delta)
     }
 
+    /// Adds `delta` (wrapping around on overflow, as Java's `long` does).
     @discardableResult
     public func add(_ delta: Int64) async throws(ZooKeeperError) -> AtomicValue {
         try await update { $0 &+ delta }

@@ -2,9 +2,12 @@
 /// change or creation; its child counts (`numChildren`, `cversion`, `pzxid`) are not kept current, since a
 /// recursive watch reports each node's own changes, not its parent's list.
 public struct CachedNode: Sendable, Hashable {
+    /// The node's data (nil for a null value).
     public var data: [UInt8]?
+    /// The node's Stat when its data was last read.
     public var stat: Stat
 
+    /// A cached node with `data` and `stat`.
     public init(data: [UInt8]?, stat: Stat) {
         self.data = data
         self.stat = stat
@@ -39,18 +42,21 @@ public enum TreeCacheEvent: Sendable, Hashable {
 /// new client given to `rebuild(using:)`. The cache is eventually consistent: when the subtree stops changing,
 /// it equals the server's subtree, but two nodes read at different times are not a snapshot.
 public actor TreeCache {
+    /// The root of the cached subtree.
     public nonisolated let path: String
     /// The cache's events (one consumer). Ends when the cache is closed.
     public nonisolated let events: AsyncStream<TreeCacheEvent>
     /// Whether only the node at `path` is cached (`NodeCache`), not its descendants.
     nonisolated let singleNode: Bool
 
+    /// The client the cache reads through (the latest one given to `rebuild(using:)`).
     public private(set) var client: ZooKeeperClient
     private var nodes: [String: CachedNode] = [:]
     private let continuation: AsyncStream<TreeCacheEvent>.Continuation
     private var follower: Task<Void, Never>?
     private var closed = false
 
+    /// A cache of `path` read through `client`; call `start()` to load it and follow it.
     public init(client: ZooKeeperClient, path: String) {
         self.init(client: client, path: path, singleNode: false)
     }
@@ -243,10 +249,12 @@ public actor TreeCache {
 public struct NodeCache: Sendable {
     private let cache: TreeCache
 
+    /// A cache of `path` read through `client`; call `start()` to load it and follow it.
     public init(client: ZooKeeperClient, path: String) {
         cache = TreeCache(client: client, path: path, singleNode: true)
     }
 
+    /// The cached node's path.
     public var path: String { cache.path }
     /// The cache's events (one consumer).
     public var events: AsyncStream<TreeCacheEvent> { cache.events }
@@ -257,6 +265,7 @@ public struct NodeCache: Sendable {
     public func rebuild(using newClient: ZooKeeperClient) async throws(ZooKeeperError) {
         try await cache.rebuild(using: newClient)
     }
+    /// Stops following the node and ends `events`.
     public func close() async { await cache.close() }
 
     /// The node as last read, or nil when it does not exist.

@@ -10,26 +10,35 @@ import CGSSAPIShim
 
 /// Why a Kerberos login failed, in one line; `code` says which case it is.
 public struct KerberosError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Which kind of failure; extensible, so switch with a default.
     public struct Code: RawRepresentable, Sendable, Hashable {
+        /// The code's name.
         public var rawValue: String
+        /// The code named `rawValue`.
         public init(rawValue: String) { self.rawValue = rawValue }
 
         /// libgssapi_krb5.so.2 (Debian: libgssapi-krb5-2) cannot be loaded.
         public static let libraryNotInstalled = Code(rawValue: "libraryNotInstalled")
         /// No ticket in the cache (no `kinit`), or no usable key in the keytab.
         public static let noTicket = Code(rawValue: "noTicket")
+        /// The ticket in the cache has expired (`kinit` again).
         public static let ticketExpired = Code(rawValue: "ticketExpired")
         /// The KDC knows no such client or server principal.
         public static let unknownPrincipal = Code(rawValue: "unknownPrincipal")
+        /// No KDC of the realm answered.
         public static let kdcUnreachable = Code(rawValue: "kdcUnreachable")
         /// Anything else the library or the server's tokens caused.
         public static let failed = Code(rawValue: "failed")
     }
 
+    /// Which kind of failure.
     public var code: Code
+    /// The one-line explanation.
     public var message: String
+    /// The message.
     public var description: String { message }
 
+    /// A failure of kind `code`, explained by `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

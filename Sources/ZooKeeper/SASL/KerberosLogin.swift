@@ -22,8 +22,10 @@ public struct KerberosLogin: Sendable, Hashable {
     /// `zookeeper.sasl.client.canonicalize.hostname`: name the server by the canonical name of its address.
     public var canonicalizeHostname: Bool
 
+    /// The service name of Apache's servers' principals (`zookeeper/host@REALM`).
     public static let defaultServiceName = "zookeeper"
 
+    /// A login as Apache's JAAS `Krb5LoginModule` options describe it.
     public init(
         principal: String? = nil, keytab: String? = nil, useTicketCache: Bool = true, ticketCache: String? = nil,
         serverPrincipal: String? = nil, serviceName: String = defaultServiceName, serverRealm: String? = nil,

@@ -1,4 +1,5 @@
 import ZooKeeper
+import ZooKeeperProtocol
 
 /// `delquota [-n|-b|-N|-B] path`: a znode's quota, or one of its limits.
 enum DelQuotaCommand: ShellCommand {

@@ -1,4 +1,5 @@
 import ZooKeeper
+import ZooKeeperProtocol
 
 /// `listquota path`: a znode's quota limits and the usage counted against them.
 enum ListQuotaCommand: ShellCommand {

@@ -1,4 +1,5 @@
 import ZooKeeper
+import ZooKeeperProtocol
 
 /// `set path data [-s] [-v version] [-b]`: a znode's data (base64 with `-b`), only at a version with `-v`.
 enum SetCommand: ShellCommand {

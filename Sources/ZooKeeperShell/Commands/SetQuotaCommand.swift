@@ -1,4 +1,5 @@
 import ZooKeeper
+import ZooKeeperProtocol
 
 /// `setquota -n|-b|-N|-B val path`: a count or bytes limit on a subtree (soft: warned of; hard: enforced).
 enum SetQuotaCommand: ShellCommand {

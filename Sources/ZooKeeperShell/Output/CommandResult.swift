@@ -1,4 +1,5 @@
 import ZooKeeper
+import ZooKeeperProtocol
 
 #if canImport(Glibc)
     import Glibc
@@ -153,6 +154,7 @@ enum CommandResult: Sendable {
                 line += " version \(version)"
                 if let previous = change.previousVersion, previous != version { line += " (was \(previous))" }
             }
+            if change.whileDisconnected { line += " while disconnected" }
             if let data = change.data { line += "\t" + ShellFormat.text(data) }
             return line + "\n"
         case .event(let event):
@@ -259,6 +261,7 @@ enum CommandResult: Sendable {
                 ("path", .string(change.path)), ("version", change.version.map { .number($0) } ?? .null),
                 ("previousVersion", change.previousVersion.map { .number($0) } ?? .null),
             ]
+            if change.whileDisconnected { members.append(("whileDisconnected", .bool(true))) }
             if let data = change.data { members += Self.dataMembers(data, .text) }
             return .object(members)
         case .event(let event):

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 import ZooKeeper
+import ZooKeeperProtocol
 import ZooKeeperServer
 import ZooKeeperTestSupport
 

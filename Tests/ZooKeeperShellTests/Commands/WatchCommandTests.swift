@@ -87,4 +87,51 @@ struct WatchCommandTests {
         #expect(await shell.execute(line: "deleteall \(root)") == 0)
         await shell.close()
     }
+
+    /// The link to the server goes down (the relay stops) while kazoo changes the subtree, then comes back on
+    /// the same address: the session resumes and `watch` reports what changed meanwhile.
+    @Test(arguments: TestServerKind.allCases) func changesWhileDisconnectedAreReportedAfterTheReconnect(
+        kind: TestServerKind
+    ) async throws {
+        let server = try SharedTestServers.connectString(kind)
+        let root = SharedTestServers.uniqueRoot("resync")
+        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
+        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
+        let port = try #require(Int(target[1]))
+        var relay = try DelayRelay(to: host, port: port, delay: 0)
+        var configuration = ShellConfiguration()
+        configuration.server = relay.address
+        let output = StreamedOutput()
+        let lines = EventRecorder(output.lines)
+        let shell = try Shell(configuration: configuration, output: output)
+        for child in ["", "/a", "/b"] {
+            #expect(await shell.execute(line: "create \(root)\(child) x") == 0)
+            #expect(await lines.next() == "stderr: Created \(root)\(child)")
+        }
+
+        let watching = Task { await shell.execute(line: "watch -r \(root)") }
+        #expect(await lines.next() == "stderr: Watching \(root) and its subtree; Ctrl-C stops.")
+        relay.stop()
+        #expect(
+            await lines.next() == "stderr: Disconnected; the changes made meanwhile follow when the connection is back."
+        )
+        try kazoo(server, "zk.set('\(root)/a', b'y')\nzk.delete('\(root)/b')\nzk.create('\(root)/c', b'z')")
+        relay = try DelayRelay(to: host, port: port, delay: 0, listenPort: relay.port)
+        var changes: [String] = []
+        for _ in 0..<4 { changes.append(await lines.next() ?? "") }
+        #expect(changes[0].hasSuffix(" NodeDataChanged \(root)/a version 1 (was 0) while disconnected"), "\(changes)")
+        #expect(changes[1].hasSuffix(" NodeDeleted \(root)/b while disconnected"), "\(changes)")
+        #expect(changes[2].hasSuffix(" NodeCreated \(root)/c version 0 while disconnected"), "\(changes)")
+        #expect(changes[3] == "stderr: Re-synced after the reconnect: 3 changes while disconnected.")
+
+        // Watching goes on as before.
+        try kazoo(server, "zk.set('\(root)/c', b'again')")
+        #expect((await lines.next() ?? "").hasSuffix(" NodeDataChanged \(root)/c version 1 (was 0)"))
+        watching.cancel()
+        #expect(await watching.value == 130)
+        #expect(await lines.next() == "stderr: Interrupted")
+        #expect(await shell.execute(line: "deleteall \(root)") == 0)
+        await shell.close()
+        relay.stop()
+    }
 }

@@ -109,6 +109,37 @@ struct Harness {
             ).encoded())
     }
 
+    /// For `duration` of synthetic time, no server answers: every other attempt is refused, the others open but
+    /// never answer the handshake. Returns the actions other than `send` meanwhile.
+    mutating func keepEveryServerSilent(for duration: TimeAmount) -> [Machine.Action] {
+        let end = now + duration
+        var refuse = true
+        var outputs: [Machine.Action] = []
+        while now < end {
+            advance(.milliseconds(100))
+            if case .connecting = machine.state {
+                if refuse { loseConnection() } else { establish() }
+                refuse.toggle()
+            }
+            outputs += drain()
+        }
+        _ = sentMessages()
+        return outputs
+    }
+
+    /// Waits (in synthetic time, bounded by iterations) for the next connection attempt and opens it: the
+    /// handshake is sent, the server's answer is up to the caller. False when the machine makes no attempt.
+    mutating func openNextConnection() -> Bool {
+        for _ in 0..<100 {
+            if case .connecting = machine.state {
+                establish()
+                return true
+            }
+            advance(.milliseconds(100))
+        }
+        return false
+    }
+
     @discardableResult
     mutating func reply(_ body: ByteBuffer) -> [Machine.Action] {
         var frame = body
@@ -374,20 +405,82 @@ extension Machine.Action {
         }
     }
 
-    @Test func noServerWithinTheSessionTimeoutMeansExpired() {
-        var h = Harness(hosts: 2)
-        h.connect(timeout: 4000)
+    /// No server answers for ten session timeouts: connections refused and servers that accept but never
+    /// answer the handshake. The client keeps trying every host with the same session and never declares it
+    /// expired on its own (as Apache's client and kazoo); a request made meanwhile fails with connectionLoss after
+    /// its bound, not with sessionExpired.
+    @Test func noServerForLongerThanTheSessionTimeoutIsNotExpiry() throws {
+        var h = Harness(hosts: 3, timeout: 4000)
+        h.connect(sessionID: 77, timeout: 4000)
         _ = h.drain()
         h.loseConnection()
-        var expired = false
-        // Every reconnect attempt fails; bounded by iterations, not time.
-        for _ in 0..<200 where !expired {
-            h.advance(.milliseconds(100))
-            if h.machine.currentConnection != nil { h.loseConnection() }
-            expired = h.drain().compactMap(\.stateChange).contains(.expired)
+        h.submit(.sync(PathRequest(path: "/")), token: 1)
+        let outputs = h.keepEveryServerSilent(for: .seconds(40))
+        #expect(!outputs.compactMap(\.stateChange).contains(.expired))
+        #expect(h.machine.connectionState == .connecting)
+        #expect(Set(outputs.compactMap(\.opened).map(\.host)) == ["h0", "h1", "h2"])
+        let failed = outputs.compactMap(\.completion)
+        #expect(failed.map(\.token) == [1])
+        if case .failure(let error) = failed.first?.result {
+            #expect(error.code == .connectionLoss)
+        } else {
+            Issue.record("the queued request did not fail")
         }
-        #expect(expired)
+        // Every handshake meanwhile asked to resume the session.
+        #expect(h.machine.sessionID == 77)
+    }
+
+    /// After a disconnection longer than the session timeout, a server still knows the session (an ensemble that
+    /// elected a new leader re-arms every session's timeout): the client resumes it, watches and all.
+    @Test func aServerThatStillHoldsTheSessionAfterALongDisconnectionResumesIt() throws {
+        var h = Harness(hosts: 3, timeout: 4000)
+        h.connect(sessionID: 77, timeout: 4000)
+        h.submit(
+            .getData(PathWatchRequest(path: "/w", watch: true)), token: 1, path: "/w",
+            watch: .init(kind: .data, path: "/w", watcher: 3))
+        h.reply(xid: 1, zxid: 2, .data(nil, Stat()))
+        _ = h.drain()
+        _ = h.sentMessages()
+        h.loseConnection()
+        _ = h.keepEveryServerSilent(for: .seconds(40))
+        let attempted = h.openNextConnection()
+        try #require(attempted, "no connection attempt after the long disconnection")
+        let handshake = try #require(h.sentConnectRequests().first)
+        #expect(handshake.sessionID == 77)
+        #expect(handshake.password == Array(repeating: 7, count: 16))
+        #expect(handshake.lastZxidSeen == 2)
+        h.reply(
+            ConnectResponse(timeout: 4000, sessionID: 77, password: Array(repeating: 7, count: 16), readOnly: false)
+                .encoded())
+        #expect(h.drain().compactMap(\.stateChange) == [.reconnected])
+        #expect(h.machine.connectionState == .connected)
+        let setWatches = h.sentRequests().compactMap { sent -> SetWatches? in
+            if case .setWatches(let batch) = sent.request { return batch }
+            return nil
+        }
+        #expect(setWatches.map(\.dataWatches) == [["/w"]])
+    }
+
+    /// After a disconnection longer than the session timeout, the server says the session expired: that, and only
+    /// that, ends it.
+    @Test func aServerThatExpiredTheSessionEndsItAfterALongDisconnection() throws {
+        var h = Harness(hosts: 3, timeout: 4000)
+        h.connect(sessionID: 77, timeout: 4000)
+        _ = h.drain()
+        h.loseConnection()
+        _ = h.keepEveryServerSilent(for: .seconds(40))
+        let attempted = h.openNextConnection()
+        try #require(attempted, "no connection attempt after the long disconnection")
+        h.submit(.sync(PathRequest(path: "/")), token: 2)
+        h.reply(ConnectResponse.invalidSession().encoded())
+        let outputs = h.drain()
+        #expect(outputs.compactMap(\.stateChange) == [.expired])
         #expect(h.machine.connectionState == .closed)
+        if case .failure(let error) = outputs.compactMap(\.completion).first?.result {
+            #expect(error.code == .sessionExpired)
+        } else {
+            Issue.record("the request queued at expiry did not fail")
+        }
     }
 
     @Test func queuedRequestsGiveUpAfterTheirBound() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZooKeeper
+import ZooKeeperProtocol
 import ZooKeeperTestSupport
 
 /// SASL DIGEST-MD5 against Apache ZooKeeper 3.8 with a JAAS `Server` section (user bob, password secret).

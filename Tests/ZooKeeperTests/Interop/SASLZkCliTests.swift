@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZooKeeper
+import ZooKeeperProtocol
 import ZooKeeperTestSupport
 
 /// The zkcli binary logging in with SASL DIGEST-MD5 to Apache ZooKeeper 3.8, configured as zkCli.sh users

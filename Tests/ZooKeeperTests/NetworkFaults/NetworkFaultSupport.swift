@@ -75,6 +75,18 @@ enum NetworkFaults {
         return try await ZooKeeperClient.connect(connectString, configuration: configuration, timeout: .seconds(60))
     }
 
+    /// A four-letter word asked of host `index`'s member from inside that host (where its faults do not apply);
+    /// nil when it does not answer.
+    static func fourLetterWord(_ word: String, in lab: NetworkLab, host index: Int) -> String? {
+        let command = "echo \(word) | nc -q 2 \(lab.address(ofHost: index)) 2181"
+        guard
+            let run = try? Programs.run(
+                NetworkLab.ip, ["netns", "exec", lab.hosts[index], "/bin/sh", "-c", command], timeout: 10),
+            !run.output.isEmpty
+        else { return nil }
+        return run.output
+    }
+
     /// Cuts this process (where the in-process client runs) off from every member, both ways; the members
     /// still see each other.
     static func isolateLocalClient(in lab: NetworkLab, hosts: Range<Int>) throws {
@@ -83,6 +95,67 @@ enum NetworkFaults {
             try lab.dropOutgoing(host: index, to: lab.localAddress)
         }
     }
+}
+
+/// A kazoo client in a Python process: it connects to `hosts` in their order (unshuffled), creates an ephemeral,
+/// and prints each state change with its session id (`STATE CONNECTED 0x…`, `STATE SUSPENDED 0x…`,
+/// `STATE LOST 0x…`); it retries forever, as our client does, and runs until stopped.
+final class KazooSessionPeer: @unchecked Sendable {
+    let output: String
+    private let process: ChildProcess
+
+    init(hosts: String, sessionTimeout: Duration, ephemeral: String) throws {
+        output = try TestEnvironment.temporaryDirectory("kazoo-session") + "/kazoo.out"
+        let seconds = String(Double(sessionTimeout.components.seconds))
+        process = try KazooPeer.start(script: Self.script, [hosts, seconds, ephemeral], output: output)
+    }
+
+    var lines: [String] { peerLines(output) }
+    var errors: String { peerErrors(output) }
+
+    /// The session id (`0x…`) once kazoo has connected and created its ephemeral; nil after a bound.
+    func ready() async -> String? {
+        guard await eventually(within: 60, { lines.contains { $0.hasPrefix("READY ") } }) else { return nil }
+        return lines.first { $0.hasPrefix("READY ") }.map { String($0.dropFirst(6)) }
+    }
+
+    /// Whether kazoo reported `state` (bounded wait).
+    func sawState(_ state: String) async -> Bool {
+        await eventually(within: 30) { lines.contains { $0.hasPrefix("STATE \(state) ") } }
+    }
+
+    /// Whether kazoo reported CONNECTED after its last SUSPENDED (bounded wait).
+    func connectedAgain() async -> Bool {
+        await eventually(within: 60) {
+            let states = lines.filter { $0.hasPrefix("STATE ") }
+            guard let suspended = states.lastIndex(where: { $0.hasPrefix("STATE SUSPENDED ") }) else { return false }
+            return states[suspended...].contains { $0.hasPrefix("STATE CONNECTED ") }
+        }
+    }
+
+    func stop() { process.wait(timeout: 0) }
+
+    private static let script = #"""
+        import sys, time
+        from kazoo.client import KazooClient
+
+        hosts, timeout, ephemeral = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+        zk = KazooClient(hosts=hosts, timeout=timeout, randomize_hosts=False,
+                         connection_retry=dict(max_tries=-1, max_delay=1))
+
+        def say(line):
+            print(line, flush=True)
+
+        def session():
+            return "0x%x" % (zk.client_id[0] if zk.client_id else 0)
+
+        zk.add_listener(lambda state: say("STATE %s %s" % (state, session())))
+        zk.start(timeout=60)
+        zk.create(ephemeral, b"", ephemeral=True)
+        say("READY " + session())
+        while True:
+            time.sleep(1)
+        """#
 }
 
 /// A numbered sequence of writes made one after another while faults come and go, and what came back for each.
