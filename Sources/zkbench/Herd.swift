@@ -318,7 +318,8 @@ struct HerdWorkerCommand: AsyncParsableCommand {
                 ])
             case "fired":
                 let limit = Duration.seconds(words.count > 1 ? Int(words[1]) ?? 300 : 300)
-                let expected = clients.count * watches
+                // Only live sessions' watches can fire; an expired one's would keep us waiting for nothing.
+                let expected = tally.liveSessions * watches
                 let deadline = ContinuousClock.now + limit
                 while tally.events < expected, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(5))
@@ -397,6 +398,7 @@ final class HerdTally: @unchecked Sendable {
     }
 
     func recordExpiry(_ index: Int) { lock.withLock { expired[index] = true } }
+    var liveSessions: Int { lock.withLock { expired.filter { !$0 }.count } }
 
     /// Whether every session has reconnected `round` times or expired.
     func allSettled(round: Int) -> Bool {
