@@ -508,8 +508,9 @@ def herd_run(zkbench, server, sessions, processes, watches, rounds):
             line = json.loads(text)
             lines.append(line)
             if line["phase"] == "round":
-                log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, storm "
-                    f"{line['storm_seconds']:.2f} s, RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
+                log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, start "
+                    f"{line['start_seconds']:.2f} s, storm {line['storm_seconds']:.2f} s, "
+                    f"RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
             elif line["phase"] != "summary":
                 log(f"    {text.strip()}")
         returncode = process.wait(timeout=60)
