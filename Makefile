@@ -42,7 +42,7 @@ TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux net
 	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip \
 	systemd:systemd-analyze daemontools:supervise libcurator-recipes-java libcurator-framework-java \
 	libcurator-client-java iptables iproute2 libkrb5-dev krb5-kdc krb5-admin-server krb5-user:kinit \
-	prometheus:prometheus
+	prometheus:prometheus libservlet-api-java
 test-deps: deps
 	./scripts/install-test-deps $(TEST_DEPS)
 
