@@ -5,7 +5,7 @@ Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's pac
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
 Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path DIR]
-                            [--only oneshot,shell,client,server,footprint,tls]
+                            [--only oneshot,shell,client,server,footprint,tls,herd]
 
 --headline (`make bench-quick`, about a minute once built): the one-shot against cli_mt, the client against
 Apache's Java client, zkserver against Apache, with small counts and one round, for a look before and after a
@@ -13,6 +13,7 @@ change to a hot path.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -285,7 +286,7 @@ class Table:
 
 def build_products(bin_path=None):
     if bin_path:
-        return bin_path
+        return os.path.abspath(bin_path)
     # As `make install` builds them: release, with the Swift runtime linked statically (smaller and faster to
     # start than loading the shared runtime libraries).
     log("building release products (zkcli, zkserver, zkbench)...")
@@ -576,13 +577,67 @@ def footprint_section(table, bins, workdir, znodes, starts):
               peer["recovery"] * 1000, "ms", "lower", Apache.name)
 
 
+def herd_run(zkbench, server, sessions, processes, watches, rounds):
+    """`zkbench herd` against `server` (started, restarted and stopped by zkbench); its JSON lines by phase."""
+    command = [zkbench, "herd", "--server", f"127.0.0.1:{server.port}", "--sessions", str(sessions),
+               "--processes", str(processes), "--watches", str(watches), "--rounds", str(rounds), "--stop", "kill",
+               "--server-directory", server.dir, "--server-log", os.path.join(server.dir, "server.log"), "--",
+               *server.command()]
+    # Followed line by line, so that each round shows as it ends; stderr (worker errors) goes to ours.
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        for text in process.stdout:
+            if not text.startswith("{"):
+                continue
+            line = json.loads(text)
+            lines.append(line)
+            if line["phase"] == "round":
+                log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, start "
+                    f"{line['start_seconds']:.2f} s, storm {line['storm_seconds']:.2f} s, "
+                    f"RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
+            elif line["phase"] != "summary":
+                log(f"    {text.strip()}")
+        returncode = process.wait(timeout=60)
+    summary = next((line for line in lines if line["phase"] == "summary"), None)
+    if summary is None:
+        raise RuntimeError(f"herd against {server.name} ended without a summary (exit {returncode})")
+    if not summary["ok"]:
+        log(f"  {server.name}: NOT every session resumed with its ephemeral and watches (see the rounds above)")
+    return summary
+
+
+def herd_section(table, bins, workdir, sessions, processes, watches, rounds):
+    log(f"herd: {sessions} sessions over {processes} processes, {watches} watches each, {rounds} SIGKILL restarts")
+    zkbench = os.path.join(bins, "zkbench")
+    summaries = {}
+    for server in (ZKServer(os.path.join(workdir, "herd"), os.path.join(bins, "zkserver")),
+                   Apache(os.path.join(workdir, "herd"))):
+        log(f"  {server.name}")
+        summaries[server.name] = herd_run(zkbench, server, sessions, processes, watches, rounds)
+    ours, peer = summaries[ZKServer.name], summaries[Apache.name]
+    table.add("herd", f"RSS per session ({sessions} sessions, 1 ephemeral each)", ours["rss_bytes_per_session"],
+              peer["rss_bytes_per_session"], "B", "lower", Apache.name)
+    table.add("herd", f"RSS per watch ({sessions * watches} watches)", ours["rss_bytes_per_watch"],
+              peer["rss_bytes_per_watch"], "B", "lower", Apache.name)
+    table.add("herd", f"reconnect storm, serving to all resumed (median of {rounds})", ours["storm_seconds_median"],
+              peer["storm_seconds_median"], "s", "lower", Apache.name)
+    for name, summary in summaries.items():
+        log(f"  {name}: after {rounds} rounds RSS {summary['rss_kib_first'] / 1024:.0f} -> "
+            f"{summary['rss_kib_last'] / 1024:.0f} MB (within 5 %: {summary['rss_within_5_percent']}), fds "
+            f"{summary['fds_first']} -> {summary['fds_last']} (within 5 %: {summary['fds_within_5_percent']})")
+        table.add("herd", f"{name}: RSS after round {rounds} / round 1", summary["rss_kib_last"] / 1024,
+                  summary["rss_kib_first"] / 1024, "MB", "lower", "its round 1")
+        table.add("herd", f"{name}: open fds after round {rounds} / round 1", summary["fds_last"],
+                  summary["fds_first"], "fds", "lower", "its round 1")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a fast look")
     parser.add_argument("--headline", action="store_true",
                         help="only the headline ratios (one-shot, client, server), small counts, one round")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls")
+    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd")
     parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
     args = parser.parse_args()
     quick = args.quick or args.headline
@@ -594,6 +649,9 @@ def main():
     znodes = 50000 if quick else 200000
     sessions, window = 4, 500
     rounds = 1 if quick else 3
+    # The herd: 10,000 sessions and a million watches through 20 restarts (1,000 and 10,000 through 3 quick).
+    herd_sessions, herd_processes, herd_watches = (1000, 2, 10) if quick else (10000, 4, 100)
+    herd_rounds = 3 if quick else 20
 
     missing = []
     if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
@@ -636,6 +694,8 @@ def main():
         stop(zkserver.process)
         if "footprint" in sections:
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
+        if "herd" in sections:
+            herd_section(table, bins, workdir, herd_sessions, herd_processes, herd_watches, herd_rounds)
     finally:
         for process in processes:
             stop(process, signal.SIGKILL)
