@@ -17,6 +17,24 @@ public final class KerberosTestKDC: @unchecked Sendable {
     private let kdcProfile: String
     private let process: ManagedProcess
 
+    /// Runs `body` with the variables set (nil: unset), then restores what was there. The GSS-API library reads
+    /// `KRB5_CONFIG` and `KRB5CCNAME` from the process environment, so tests using this run one at a time.
+    public static func withEnvironment<T>(
+        _ variables: [String: String?], _ body: () async throws -> T
+    ) async rethrows -> T {
+        var saved: [String: String?] = [:]
+        for (name, value) in variables {
+            saved[name] = ProcessInfo.processInfo.environment[name]
+            if let value { setenv(name, value, 1) } else { unsetenv(name) }
+        }
+        defer {
+            for (name, value) in saved {
+                if let value { setenv(name, value, 1) } else { unsetenv(name) }
+            }
+        }
+        return try await body()
+    }
+
     /// The variables the MIT tools need to find this KDC's files.
     public var environment: [String: String] { ["KRB5_CONFIG": krb5Config, "KRB5_KDC_PROFILE": kdcProfile] }
 

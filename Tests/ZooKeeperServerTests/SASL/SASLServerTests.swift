@@ -270,7 +270,7 @@ import ZooKeeperTestSupport
 }
 
 /// `body` fails with a ZooKeeperError of `code`.
-private func expectCode<T>(
+func expectCode<T>(
     _ code: ZooKeeperError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
 ) async {
     do {
