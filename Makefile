@@ -20,7 +20,7 @@ fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
 docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
-.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke
+.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -42,7 +42,7 @@ TEST_DEPS := zookeeper zookeeper-bin openjdk-17-jdk-headless:javac tmux:tmux net
 	groff-base:groff man-db:man make:make zsh:zsh fish:fish jq:jq openssl:openssl python3-pip \
 	systemd:systemd-analyze daemontools:supervise libcurator-recipes-java libcurator-framework-java \
 	libcurator-client-java iptables iproute2 libkrb5-dev krb5-kdc krb5-admin-server krb5-user:kinit \
-	prometheus:prometheus
+	prometheus:prometheus libservlet-api-java
 test-deps: deps
 	./scripts/install-test-deps $(TEST_DEPS)
 
@@ -64,6 +64,20 @@ fuzz: deps
 
 fuzz-smoke: deps
 	FUZZ_SECONDS=4 FUZZ_RUNS= SWIFT=$(SWIFT) ./scripts/fuzz
+
+# The whole suite under ThreadSanitizer or AddressSanitizer, each in a build directory of its own (the programs
+# the tests run are built with the same sanitizer). SANITIZE_FILTER narrows it to some suites. Long: not part
+# of `make test`; see docs/sanitizers.md for the last runs.
+SANITIZE_FILTER ?=
+tsan: test-deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 $(TSAN_OPTIONS)" $(SWIFT) test --skip-build \
+		--sanitize=thread --scratch-path .build-tsan --no-parallel $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
+
+asan: test-deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS="detect_leaks=0 $(ASAN_OPTIONS)" $(SWIFT) test --skip-build \
+		--sanitize=address --scratch-path .build-asan --no-parallel $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
 
 # The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries.
 RELEASE_FLAGS := -c release --static-swift-stdlib

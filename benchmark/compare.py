@@ -186,6 +186,8 @@ keytool -importcert -noprompt -alias ca -file ca.pem -keystore trust.p12 -storet
 class ZKServer(Server):
     name = "zkserver"
     subdirectory = "zkserver"
+    # As for Apache: no AdminServer on 8080 (two runs at once would collide).
+    extra_configuration = "admin.enableServer=false\n"
 
     def __init__(self, workdir, binary):
         self.binary = binary

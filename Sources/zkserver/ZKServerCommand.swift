@@ -205,6 +205,10 @@ struct ZKServerCommand: AsyncParsableCommand {
             // One line naming the setting: a zoo.cfg that asks for TLS is never served without it.
             standardError("zkserver: cannot start: \(error)\n")
             throw ExitCode(2)
+        } catch let error as AdminServerError {
+            // Apache does not run without the AdminServer it was asked for either.
+            standardError("zkserver: cannot start: \(error)\n")
+            throw ExitCode(2)
         }
         if configuration.dataDirectory == nil {
             logger.notice("no dataDir: everything lives in memory and is gone when zkserver stops")

@@ -137,6 +137,12 @@ struct ManPageTests {
         #expect(Set(tags) == Set(FourLetterWord.allCases.map(\.rawValue)))
     }
 
+    /// Each AdminServer command has a tag listing all its names, as the server accepts them.
+    @Test func everyAdminServerCommandIsDescribed() throws {
+        let tags = ManPage.tags(ManPage(try Repository.read("man/zkserver.1")).section("ADMINSERVER"))
+        #expect(Set(tags) == Set(AdminCommand.allCases.map { $0.names.joined(separator: ", ") }))
+    }
+
     /// Every key that ZooCfg reads (found in its source) is described, and every described key is one that
     /// zkserver reads.
     @Test func theZooCfgKeys() throws {

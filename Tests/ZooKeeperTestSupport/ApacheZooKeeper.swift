@@ -12,6 +12,8 @@ public enum ApacheZooKeeperInstallation {
     public static let cliMT = "/usr/lib/zookeeper/bin/cli_mt"
     /// What Debian's classpath lacks for the Netty connection factory and zkCli.sh's Netty socket (TLS).
     public static let nettyJars = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar"
+    /// What Debian's classpath lacks for the Jetty AdminServer (without it the AdminServer silently does not start).
+    public static let servletJar = "/usr/share/java/servlet-api.jar"
     /// zkCli.sh's class path with the Netty jars: what `java -cp ... ZooKeeperMain` needs for TLS.
     public static var classPathWithNetty: String { "/etc/zookeeper/conf:\(jar):\(nettyJars)" }
 
@@ -73,11 +75,14 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
     private let systemProperties: [String]
     /// A command the JVM runs under (`ip netns exec NS`), for a member on a host of a `NetworkLab`.
     private let launcher: [String]
+    /// Jars added to the class path (the servlet API for the AdminServer).
+    private let extraClassPath: [String]
 
     init(
         clientPort: Int, securePort: Int? = nil, host: String = "127.0.0.1", directory: String, configFile: String,
-        systemProperties: [String], launcher: [String] = []
+        systemProperties: [String], launcher: [String] = [], extraClassPath: [String] = []
     ) {
+        self.extraClassPath = extraClassPath
         self.clientPort = clientPort
         self.securePort = securePort
         self.host = host
@@ -101,6 +106,7 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
         // Debian's server logs nothing (no SLF4J binding); ZK_TEST_SERVER_LOGS=1 adds one, for debugging.
         var classPath = "\(directory):\(ApacheZooKeeperInstallation.jar)"
         if securePort != nil { classPath += ":" + ApacheZooKeeperInstallation.nettyJars }
+        for jar in extraClassPath { classPath += ":" + jar }
         if ProcessInfo.processInfo.environment["ZK_TEST_SERVER_LOGS"] != nil {
             classPath += ":/usr/share/java/slf4j-simple.jar"
         }
@@ -170,15 +176,20 @@ public final class ApacheZooKeeperServer: @unchecked Sendable {
 /// for the interop suite: every four-letter word, TTL nodes enabled, a short container check interval.
 public final class ApacheZooKeeperStandalone: @unchecked Sendable {
     public let server: ApacheZooKeeperServer
+    /// The AdminServer's HTTP port, when it was asked for.
+    public let adminPort: Int?
 
-    /// Starts the server on `host` (`127.0.0.1` or `::1`) and waits (bounded) until it serves.
+    /// Starts the server on `host` (`127.0.0.1` or `::1`) and waits (bounded) until it serves. With
+    /// `adminServer`, Apache's Jetty AdminServer listens on `host:adminPort` (the servlet API that Debian's class
+    /// path lacks is added), and the start waits until it answers too.
     public init(
         host: String = "127.0.0.1", extraConfig: [String] = [], systemProperties: [String] = [],
-        tls: ApacheTLSOptions? = nil
+        tls: ApacheTLSOptions? = nil, adminServer: Bool = false
     ) throws {
         try ApacheZooKeeperInstallation.require()
         let directory = try TestEnvironment.temporaryDirectory("apache-zk")
-        let ports = try TestEnvironment.freePorts(2)
+        let ports = try TestEnvironment.freePorts(3)
+        adminPort = adminServer ? ports[2] : nil
         let port = ports[0]
         let securePort = tls.map { _ in ports[1] }
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
@@ -190,8 +201,10 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
                 "clientPortAddress=\(host)",
                 "maxClientCnxns=0",
                 "4lw.commands.whitelist=*",
-                "admin.enableServer=false",
-            ] + (securePort.flatMap { port in tls?.configLines(securePort: port, host: host) } ?? []) + extraConfig
+            ]
+            + (adminPort.map { ["admin.enableServer=true", "admin.serverAddress=\(host)", "admin.serverPort=\($0)"] }
+                ?? ["admin.enableServer=false"])
+            + (securePort.flatMap { port in tls?.configLines(securePort: port, host: host) } ?? []) + extraConfig
         let configFile = directory + "/zoo.cfg"
         try (config.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         server = ApacheZooKeeperServer(
@@ -199,8 +212,17 @@ public final class ApacheZooKeeperStandalone: @unchecked Sendable {
             systemProperties: [
                 "-Dzookeeper.extendedTypesEnabled=true",
                 "-Dznode.container.checkIntervalMs=1000",
-            ] + systemProperties)
+            ] + systemProperties,
+            extraClassPath: adminServer ? [ApacheZooKeeperInstallation.servletJar] : [])
         try start()
+        if let adminPort {
+            let answers = TestEnvironment.waitUntil(timeout: 30) {
+                TestEnvironment.httpGet("/commands/ruok", port: adminPort, host: host)?.status == 200
+            }
+            guard answers else {
+                throw HarnessError("Apache's AdminServer did not answer on \(host):\(adminPort):\n\(server.log())")
+            }
+        }
     }
 
     public var address: String { server.address }

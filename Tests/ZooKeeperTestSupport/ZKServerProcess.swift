@@ -37,7 +37,10 @@ public final class ZKServerProcess: @unchecked Sendable {
         self.host = host
         let directory = URL(fileURLWithPath: logFile).deletingLastPathComponent().path
         let configFile = directory + "/zoo-\(port).cfg"
-        let lines = configuration + ["clientPort=\(port)", "clientPortAddress=\(host)", "4lw.commands.whitelist=*"]
+        // No AdminServer on Apache's 8080 unless the test asks for one: servers of parallel tests would collide.
+        let admin = configuration.contains { $0.hasPrefix("admin.") } ? [] : ["admin.enableServer=false"]
+        let lines =
+            configuration + ["clientPort=\(port)", "clientPortAddress=\(host)", "4lw.commands.whitelist=*"] + admin
         try lines.joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         let command = launcher + [try Self.executable(), configFile]
         process = try ManagedProcess(

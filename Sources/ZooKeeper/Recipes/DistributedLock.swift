@@ -11,7 +11,10 @@
 /// The lock lasts as long as the session: when the session expires (or the lock node is deleted by someone
 /// else) the holder learns it from `events` (`.lost`) and no longer holds it, and another process may then
 /// acquire it. While the connection is down (`.suspended`) the lock may already be lost without the holder
-/// knowing; see the fencing example in the README for work that must never overlap.
+/// knowing; see the fencing example in the README for work that must never overlap. A holder suspended for a
+/// whole session timeout counts the lock as lost, as Curator does (its connection state manager reports LOST
+/// then, whatever the server decides later): `.lost` comes, and if the session in fact survived, the lock node
+/// is deleted once the connection is back, so that it does not block the others.
 public actor DistributedLock {
     /// Whose node names and ordering the lock uses.
     public enum Layout: Sendable, Hashable {
@@ -29,7 +32,8 @@ public actor DistributedLock {
         case suspended
         /// The connection came back with the same session: the lock is still held.
         case reconnected
-        /// The lock is no longer held: the session expired or closed, or the lock node was deleted.
+        /// The lock is no longer held: the session expired or closed, the lock node was deleted, or the
+        /// connection stayed down for a whole session timeout.
         case lost
         /// The holder released the lock.
         case released
@@ -61,6 +65,8 @@ public actor DistributedLock {
     private var ownedNodeCreation: Int64 = 0
     private var holdCount = 0
     private var monitor: Task<Void, Never>?
+    /// Counts a suspension as a loss when it lasts a session timeout.
+    private var suspensionTimer: Task<Void, Never>?
     private var acquiring = false
     private var acquireWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -188,6 +194,8 @@ public actor DistributedLock {
         guard holdCount == 0 else { return }
         monitor?.cancel()
         monitor = nil
+        suspensionTimer?.cancel()
+        suspensionTimer = nil
         ownedNode = nil
         eventsContinuation.yield(.released)
         try await client.deleteReliably(node)
@@ -224,9 +232,12 @@ public actor DistributedLock {
                     }
                     events = stream
                 } catch  where error.code == .connectionLoss {
-                    // Retried once the connection is back (or the session is over).
+                    // Disconnected before the watch was set: suspended all the same. Retried once the connection
+                    // is back (or the session is over).
+                    await self?.suspended(node, sessionTimeout: client.negotiatedTimeout)
                     do throws(ZooKeeperError) {
                         try await client.waitUntilConnected(timeout: client.negotiatedTimeout)
+                        await self?.reconnected(node)
                     } catch {
                         if !client.state.isAlive {
                             await self?.lost(node)
@@ -242,9 +253,9 @@ public actor DistributedLock {
                 for await event in events {
                     switch (event.type, event.state) {
                     case (.none, .disconnected):
-                        await self?.report(.suspended, node: node)
+                        await self?.suspended(node, sessionTimeout: client.negotiatedTimeout)
                     case (.none, .syncConnected), (.none, .connectedReadOnly):
-                        await self?.report(.reconnected, node: node)
+                        await self?.reconnected(node)
                     case (.none, _):
                         continue
                     case (.nodeDeleted, _):
@@ -264,6 +275,33 @@ public actor DistributedLock {
         }
     }
 
+    private func suspended(_ node: String, sessionTimeout: Duration) {
+        guard ownedNode == node, holdCount > 0, suspensionTimer == nil else { return }
+        eventsContinuation.yield(.suspended)
+        suspensionTimer = Task { [weak self] in
+            guard (try? await Task.sleep(for: sessionTimeout)) != nil else { return }
+            await self?.suspendedForASessionTimeout(node)
+        }
+    }
+
+    private func reconnected(_ node: String) {
+        suspensionTimer?.cancel()
+        suspensionTimer = nil
+        report(.reconnected, node: node)
+    }
+
+    private func suspendedForASessionTimeout(_ node: String) {
+        suspensionTimer = nil
+        guard ownedNode == node, holdCount > 0 else { return }
+        lost(node)
+        // The session may have survived: then the node would block every other contender until it ends.
+        let client = self.client
+        Task {
+            guard (try? await client.waitUntilConnected(timeout: client.negotiatedTimeout)) != nil else { return }
+            try? await client.deleteReliably(node)
+        }
+    }
+
     private func report(_ event: Event, node: String) {
         guard ownedNode == node, holdCount > 0 else { return }
         eventsContinuation.yield(event)
@@ -271,6 +309,8 @@ public actor DistributedLock {
 
     private func lost(_ node: String) {
         guard ownedNode == node, holdCount > 0 else { return }
+        suspensionTimer?.cancel()
+        suspensionTimer = nil
         holdCount = 0
         ownedNode = nil
         monitor = nil

@@ -67,10 +67,30 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var connectionOutputLimit: Int = 64 << 20
     /// SASL logins (the JAAS `Server` section), the `sasl` ACL scheme and the enforcement of authentication.
     public var sasl = SASLSettings()
+    /// The AdminServer (`admin.*`): Apache's commands as JSON over HTTP. None when nil, which is what a
+    /// configuration built in code gets; a zoo.cfg turns it on unless `admin.enableServer=false`, as Apache does.
+    public var adminServer: AdminServerSettings? = nil
+    /// The text of the zoo.cfg this configuration was read from, as the AdminServer's `initial_configuration`
+    /// reports it; empty when it was built in code.
+    public var initialConfigurationText = ""
     /// The Prometheus `/metrics` endpoint (`metricsProvider.className=…PrometheusMetricsProvider`); nil: none.
     public var prometheusMetrics: PrometheusMetricsSettings? = nil
 
     public init() {}
+
+    /// Where the AdminServer listens and answers, with Apache's defaults.
+    public struct AdminServerSettings: Sendable, Hashable {
+        /// `admin.serverAddress`.
+        public var address = "0.0.0.0"
+        /// `admin.serverPort`; 0 lets the system choose (see `ZooKeeperServer.adminPort`).
+        public var port = 8080
+        /// `admin.commandURL`: the path under which the commands are served.
+        public var commandURL = "/commands"
+        /// `admin.idleTimeout` in milliseconds: an HTTP connection idle this long is closed.
+        public var idleTimeoutMilliseconds = 30_000
+
+        public init() {}
+    }
 
     /// A configuration for tests and embedding: 127.0.0.1, a port chosen by the system, in memory, every
     /// four-letter word enabled.

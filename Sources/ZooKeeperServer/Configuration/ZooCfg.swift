@@ -18,8 +18,7 @@ public enum ZooCfg {
 
     /// Keys of a standalone Apache server that have no counterpart here and need no warning.
     static let quietlyIgnoredKeys: Set<String> = [
-        "initLimit", "syncLimit", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
-        "standaloneEnabled", "reconfigEnabled", "electionAlg", "peerType", "syncEnabled",
+        "initLimit", "syncLimit", "standaloneEnabled", "reconfigEnabled", "electionAlg", "peerType", "syncEnabled",
         "audit.enable", "preAllocSize", "globalOutstandingLimit",
         "maxCnxns",
     ]
@@ -45,6 +44,10 @@ public enum ZooCfg {
         readSecret: (String) throws -> String = ZooCfg.readSecretFile
     ) throws(Failure) -> Result {
         var configuration = base
+        configuration.initialConfigurationText = text
+        // Apache's AdminServer is on unless the file turns it off.
+        var admin = base.adminServer ?? ServerConfiguration.AdminServerSettings()
+        var adminEnabled = true
         var warnings: [String] = []
         var servers: [String] = []
         var prometheus: PrometheusMetricsSettings?
@@ -133,6 +136,16 @@ public enum ZooCfg {
             case "znode.container.checkIntervalMs": configuration.containerCheckInterval = try integer(minimum: 1)
             case "znode.container.maxPerMinute": configuration.containerMaxPerMinute = try integer(minimum: 1)
             case "clientPortListenBacklog": configuration.listenBacklog = try integer()
+            case "admin.enableServer", "zookeeper.admin.enableServer": adminEnabled = try boolean()
+            case "admin.serverAddress", "zookeeper.admin.serverAddress": admin.address = value
+            case "admin.serverPort", "zookeeper.admin.serverPort": admin.port = try integer(minimum: 0, maximum: 65_535)
+            case "admin.commandURL", "zookeeper.admin.commandURL":
+                guard value.hasPrefix("/") else {
+                    throw Failure("line \(offset + 1): \(key) must be a path starting with /, got '\(value)'")
+                }
+                admin.commandURL = value
+            case "admin.idleTimeout", "zookeeper.admin.idleTimeout":
+                admin.idleTimeoutMilliseconds = try integer(minimum: 1)
             case "nio.sessionlessCnxnTimeout", "zookeeper.nio.sessionlessCnxnTimeout":
                 configuration.sessionlessConnectionTimeout = try integer(minimum: 1)
             case "connectionOutputLimit": configuration.connectionOutputLimit = try integer(minimum: 65_536)
@@ -232,6 +245,7 @@ public enum ZooCfg {
                 }
             }
         }
+        configuration.adminServer = adminEnabled ? admin : nil
         if var prometheus {
             if let metricsHost { prometheus.httpHost = metricsHost }
             if let metricsPort { prometheus.httpPort = metricsPort }

@@ -1,3 +1,5 @@
+import ZooKeeperProtocol
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -21,7 +23,8 @@ public enum FourLetterWord: String, CaseIterable, Sendable {
     }
 }
 
-/// What the four-letter words report, gathered by the server at the moment a word arrives.
+/// What the four-letter words and the AdminServer report, gathered by the server at the moment a word or command
+/// arrives: one snapshot of the state, from which both the texts and the JSON are built.
 struct ServerReport {
     struct Connection {
         /// `ip:port` of the client.
@@ -30,6 +33,14 @@ struct ServerReport {
         var timeout: Int32
         var queued: Int
         var statistics: ConnectionStatistics
+        /// Over TLS: the AdminServer lists it among `secure_connections`.
+        var isSecure = false
+    }
+
+    /// The newest snapshot file: its zxid and its modification time in seconds since the epoch.
+    struct SnapshotInfo {
+        var zxid: Int64
+        var timestampSeconds: Int64
     }
 
     struct SessionEntry {
@@ -53,6 +64,8 @@ struct ServerReport {
     var approximateDataSize: Int
     var outstandingRequests: Int
     var uptimeMilliseconds: Int64
+    /// The monotonic clock's ms when the report was taken (the percentiles' window ends here).
+    var now: Int64 = 0
     var sessions: [SessionEntry]
     var ephemerals: [(Int64, [String])]
     var watchesByConnection: [(Int64, [String])]
@@ -62,8 +75,14 @@ struct ServerReport {
     var openFileDescriptors: Int
     var maximumFileDescriptors: Int
     var environment: [(String, String)]
+    /// The process's counterparts of Java's system properties (AdminServer `system_properties`).
+    var systemProperties: [(String, String)] = []
     /// The log failed and writes are refused: reported as a read-only server.
     var refusesWrites = false
+    /// Nil when there is no snapshot (an in-memory server).
+    var lastSnapshot: SnapshotInfo? = nil
+    /// Snapshots taken since the start (`snap_count`).
+    var snapshotsTaken = 0
 
     /// Apache's name for the mode.
     var mode: String { refusesWrites ? "read-only" : "standalone" }
@@ -209,38 +228,108 @@ extension ServerReport {
     }
 
     private var monitorText: String {
+        monitorValues.map { key, value in
+            let text: String
+            switch value {
+            case .string(let string): text = string
+            case .null, .bool, .integer, .double, .array, .object: text = value.text
+            }
+            return "zk_\(key)\t\(text)\n"
+        }.joined()
+    }
+
+    /// The keys and values of `mntr` (each key with `zk_` in front) and of the AdminServer's `monitor`: Apache
+    /// 3.8's keys that mean something for a standalone zkserver (docs/monitoring.md lists those left out), in
+    /// Apache's order, numbers typed as Apache types them.
+    var monitorValues: [(String, JSONValue)] {
         let latency = statistics.latency
-        let lines: [(String, String)] = [
-            ("zk_version", version),
-            ("zk_server_state", mode),
-            ("zk_ephemerals_count", "\(ephemeralsCount)"),
-            ("zk_num_alive_connections", "\(connections.count)"),
-            ("zk_avg_latency", latency.averageText),
-            ("zk_outstanding_requests", "\(outstandingRequests)"),
-            ("zk_znode_count", "\(nodeCount)"),
-            ("zk_global_sessions", "\(sessions.count)"),
-            ("zk_non_mtls_remote_conn_count", "0"),
-            ("zk_last_client_response_size", "\(statistics.lastResponseSize)"),
-            ("zk_packets_sent", "\(statistics.packetsSent)"),
-            ("zk_packets_received", "\(statistics.packetsReceived)"),
-            ("zk_max_client_response_size", "\(statistics.maximumResponseSize)"),
-            ("zk_connection_drop_probability", "0.0"),
-            ("zk_watch_count", "\(watchCount)"),
-            ("zk_auth_failed_count", "\(statistics.authFailures)"),
-            ("zk_min_latency", "\(latency.minimum)"),
-            ("zk_max_file_descriptor_count", "\(maximumFileDescriptors)"),
-            ("zk_approximate_data_size", "\(approximateDataSize)"),
-            ("zk_open_file_descriptor_count", "\(openFileDescriptors)"),
-            ("zk_local_sessions", "0"),
-            ("zk_uptime", "\(uptimeMilliseconds)"),
-            ("zk_max_latency", "\(latency.maximum)"),
-            ("zk_outstanding_tls_handshake", "0"),
-            ("zk_min_client_response_size", "\(statistics.minimumResponseSize)"),
-            ("zk_non_mtls_local_conn_count", "0"),
-            ("zk_bytes_received_count", "\(statistics.bytesReceived)"),
-            ("zk_connection_rejected", "\(statistics.rejectedConnections)"),
+        func number(_ value: some BinaryInteger) -> JSONValue { .number(value) }
+        return [
+            ("version", .string(version)),
+            ("server_state", .string(mode)),
+            ("ephemerals_count", number(ephemeralsCount)),
+            ("num_alive_connections", number(connections.count)),
+            ("avg_latency", .double(latency.average)),
+            ("outstanding_requests", number(outstandingRequests)),
+            ("znode_count", number(nodeCount)),
+            ("global_sessions", number(sessions.count)),
+            // Apache counts these only for connections that a client certificate would authenticate, under
+            // `ssl.clientAuth` settings that zkserver takes as given: no such connections here.
+            ("non_mtls_remote_conn_count", 0),
+            ("last_client_response_size", number(statistics.lastResponseSize)),
+            ("packets_sent", number(statistics.packetsSent)),
+            ("packets_received", number(statistics.packetsReceived)),
+            ("max_client_response_size", number(statistics.maximumResponseSize)),
+            // zkserver never drops connections on purpose (Apache's connection throttling).
+            ("connection_drop_probability", .double(0)),
+            ("watch_count", number(watchCount)),
+            ("auth_failed_count", number(statistics.authFailures)),
+            ("min_latency", number(latency.minimum)),
+            ("max_file_descriptor_count", number(maximumFileDescriptors)),
+            ("approximate_data_size", number(approximateDataSize)),
+            ("open_file_descriptor_count", number(openFileDescriptors)),
+            // Local sessions (`localSessionsEnabled`) do not exist in zkserver: every session is global.
+            ("local_sessions", 0),
+            ("uptime", number(uptimeMilliseconds)),
+            ("max_latency", number(latency.maximum)),
+            // Handshakes run on the event loop as they come; none waits in a queue.
+            ("outstanding_tls_handshake", 0),
+            ("min_client_response_size", number(statistics.minimumResponseSize)),
+            ("non_mtls_local_conn_count", 0),
+            // zkserver has no request throttle, no large-request limit and no stale-request dropping: the
+            // counts of what those mechanisms do stay 0, as Apache's do while its mechanisms are off.
+            ("throttled_ops", 0),
+            ("stale_requests_dropped", 0),
+            ("large_requests_rejected", 0),
+            // The AdminServer serves plain HTTP only; Apache counts plain requests only once HTTPS is set up.
+            ("insecure_admin_count", 0),
+            ("connection_rejected", number(statistics.rejectedConnections)),
+            // The listener closes with the server: no connection outlives it.
+            ("cnxn_closed_without_zk_server_running", 0),
+            ("sessionless_connections_expired", number(statistics.sessionlessConnectionsExpired)),
+            ("stale_requests", 0),
+            ("connection_drop_count", number(statistics.clientDisconnects)),
+            // No data-tree digest is kept (`zookeeper.digest.enabled`), so none can mismatch.
+            ("digest_mismatches_count", 0),
+            ("bytes_received_count", number(statistics.bytesReceived)),
+            ("request_throttle_wait_count", 0),
+            ("connection_request_count", number(statistics.acceptedConnections)),
+            ("response_bytes", number(statistics.responseBytes)),
+            ("snap_count", number(snapshotsTaken)),
+            // The transaction log failing is zkserver's one unrecoverable error (it then refuses writes).
+            ("unrecoverable_error_count", number(refusesWrites ? 1 : 0)),
+            ("unsuccessful_handshake", number(statistics.failedHandshakes)),
+            ("stale_sessions_expired", number(statistics.expiredSessions)),
+            ("tls_handshake_exceeded", number(statistics.timedOutHandshakes)),
         ]
-        return lines.map { "\($0.0)\t\($0.1)\n" }.joined()
+            + Self.summary("readlatency", statistics.readLatency, percentilesAt: now)
+            + Self.summary("updatelatency", statistics.updateLatency, percentilesAt: now)
+            + Self.summary("fsynctime", statistics.fsyncTime)
+            + Self.summary("snapshottime", statistics.snapshotTime)
+    }
+
+    /// Apache's keys for a summary: `avg_`, `min_`, `max_`, `cnt_` and `sum_` since the start or the last `srst`,
+    /// and for those with percentiles `p50_`, `p95_`, `p99_` and `p999_` of the recent observations since then
+    /// (0 when there are none), whole numbers as Apache rounds them.
+    static func summary(
+        _ name: String, _ summary: QuantileSummary, percentilesAt now: Int64? = nil
+    ) -> [(String, JSONValue)] {
+        let count = summary.countSinceRestart
+        let average = count > 0 ? Double(summary.sumSinceRestart) / Double(count) : 0
+        var values: [(String, JSONValue)] = [
+            ("avg_\(name)", .double((average * 10_000).rounded() / 10_000)),
+            ("min_\(name)", .integer(summary.minimum)),
+            ("max_\(name)", .integer(summary.maximum)),
+            ("cnt_\(name)", .integer(count)),
+            ("sum_\(name)", .integer(summary.sumSinceRestart)),
+        ]
+        if let now {
+            let percentiles = summary.quantiles([0.5, 0.95, 0.99, 0.999], now: now, sinceRestart: true)
+            for (label, value) in zip(["p50", "p95", "p99", "p999"], percentiles) {
+                values.append(("\(label)_\(name)", .integer(value.isNaN ? 0 : Int64(value.rounded()))))
+            }
+        }
+        return values
     }
 
     /// Java's `Date.toString()` in UTC: `Sat Nov 21 18:26:00 UTC 2026`.

@@ -15,10 +15,21 @@ struct QuantileSummary {
     private(set) var count: Int64 = 0
     /// Their total.
     private(set) var sum: Int64 = 0
+    /// `mntr`'s figures start again at `srst`, as Apache's metrics do, while the Prometheus count and sum only
+    /// grow: the count, sum and time when they last started, and the smallest and largest since.
+    private var restartCount: Int64 = 0
+    private var restartSum: Int64 = 0
+    private var restartTime: Int64 = .min
+    private(set) var minimum: Int64 = 0
+    private(set) var maximum: Int64 = 0
+    var countSinceRestart: Int64 { count - restartCount }
+    var sumSinceRestart: Int64 { sum - restartSum }
     /// (monotonic ms, value), oldest first.
     private var recent = Deque<(time: Int64, value: Int64)>()
 
     mutating func observe(_ value: Int64, at time: Int64) {
+        if countSinceRestart == 0 || value < minimum { minimum = value }
+        if countSinceRestart == 0 || value > maximum { maximum = value }
         count += 1
         sum += value
         recent.append((time, value))
@@ -28,13 +39,25 @@ struct QuantileSummary {
 
     /// The `q` quantile (0...1) of the observations of the last window, by nearest rank; NaN when the window is
     /// empty, as Apache reports a summary with nothing observed.
-    func quantiles(_ qs: [Double], now: Int64) -> [Double] {
-        let values = recent.filter { now - $0.time < Self.windowMilliseconds }.map(\.value).sorted()
+    /// With `sinceRestart`, only the observations since `srst` count (`mntr`'s percentiles).
+    func quantiles(_ qs: [Double], now: Int64, sinceRestart: Bool = false) -> [Double] {
+        let start = sinceRestart ? restartTime : .min
+        let values = recent.filter { now - $0.time < Self.windowMilliseconds && $0.time >= start }.map(\.value)
+            .sorted()
         guard !values.isEmpty else { return qs.map { _ in .nan } }
         return qs.map { q in
             let rank = Int((q * Double(values.count)).rounded(.up))
             return Double(values[min(max(rank, 1), values.count) - 1])
         }
+    }
+
+    /// `srst`: `mntr`'s figures of the summary start again at `time`.
+    mutating func restartMonitorFigures(at time: Int64) {
+        restartCount = count
+        restartSum = sum
+        restartTime = time
+        minimum = 0
+        maximum = 0
     }
 
     private mutating func dropExpired(now: Int64) {

@@ -1,5 +1,6 @@
 import DequeModule
 import NIOCore
+import NIOSSL
 import ZooKeeperProtocol
 
 /// The session end of a client connection: takes whole frames from the frame decoder in front of it, hands
@@ -54,6 +55,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     var queuedCount: Int { held.count }
+
+    /// Whether the connection is over TLS (`cons` lists it among the secure connections).
+    var isSecure: Bool {
+        guard let context else { return false }
+        return (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+    }
 
     // MARK: Channel events
 
@@ -158,12 +165,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         sessionlessTimer = nil
         guard state == .awaitingConnect else { return }
         runtime.logger.debug("connection \(remoteAddress) sent no ConnectRequest in time: closed")
+        runtime.recordSessionlessConnectionExpired()
         abort()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // The client is done sending: finish what is owed, then close.
+            // The client is done sending: finish what is owed, then close. Apache counts this end of stream as
+            // a dropped connection.
+            if state != .closing { runtime.recordClientDisconnect() }
             state = .closing
             requestClose()
             return
@@ -182,6 +192,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         // A negative or over-limit frame length, a failed or stalled TLS handshake: this connection only is
         // dropped, as Apache does.
         runtime.logger.debug("connection \(remoteAddress) failed: \(error)")
+        if state == .awaitingConnect, error is NIOSSLError || error is TLSHandshakeTimeout {
+            runtime.recordFailedHandshake(timedOut: error is TLSHandshakeTimeout)
+        }
         abort()
     }
 

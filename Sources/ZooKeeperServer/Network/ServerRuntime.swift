@@ -65,7 +65,9 @@ final class ServerRuntime: @unchecked Sendable {
         let tick = TimeAmount.milliseconds(Int64(max(1, configuration.tickTime)))
         timers.append(
             eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] _ in
+                let sessions = core.sessions.sessions.count
                 perform(core.expireSessions())
+                statistics.expiredSessions += Int64(max(0, sessions - core.sessions.sessions.count))
             })
         let interval = max(1, configuration.containerCheckInterval)
         let limit = max(1, configuration.containerMaxPerMinute * interval / 60_000)
@@ -97,6 +99,7 @@ final class ServerRuntime: @unchecked Sendable {
         connectionsPerAddress[address, default: 0] += 1
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
+        statistics.acceptedConnections += 1
         handlers[id] = handler
         core.connectionOpened(id, remoteAddress: address)
         return id
@@ -151,6 +154,22 @@ final class ServerRuntime: @unchecked Sendable {
     func recordReply(latency: Int64, size: Int) {
         statistics.latency.record(latency)
         statistics.recordResponse(size: size)
+    }
+
+    /// The client ended its connection's stream.
+    func recordClientDisconnect() {
+        statistics.clientDisconnects += 1
+    }
+
+    /// A connection sent no ConnectRequest within `nio.sessionlessCnxnTimeout` and was closed.
+    func recordSessionlessConnectionExpired() {
+        statistics.sessionlessConnectionsExpired += 1
+    }
+
+    /// A connection's TLS handshake failed, or did not complete in time.
+    func recordFailedHandshake(timedOut: Bool) {
+        statistics.failedHandshakes += 1
+        if timedOut { statistics.timedOutHandshakes += 1 }
     }
 
     /// The reply to a request went out `latency` ms after the request came in.
@@ -253,28 +272,57 @@ final class ServerRuntime: @unchecked Sendable {
 
     // MARK: Four-letter words
 
-    /// The answer to a four-letter word received on a connection (counted as a packet, as Apache does).
-    func fourLetterWordText(_ word: FourLetterWord) -> String {
+    /// The answer to a four-letter word received on a connection (counted as a packet of the server and of the
+    /// connection, which `cons` and `stat` then list with `recved=1`, as Apache does).
+    func fourLetterWordText(_ word: FourLetterWord, on channel: any Channel) -> String {
         statistics.packetsReceived += 1
+        if let handler = try? channel.pipeline.syncOperations.handler(type: ConnectionHandler.self) {
+            handler.statistics.packetsReceived += 1
+        }
         guard configuration.allowsFourLetterWord(word.rawValue) else { return word.notWhitelistedText }
         switch word {
         case .srst:
-            statistics.reset()
+            statistics.reset(at: clock.monotonicMilliseconds())
         case .crst:
-            for handler in handlers.values { handler.statistics.reset() }
+            resetConnectionStatistics()
         case .ruok, .stat, .srvr, .conf, .cons, .dump, .envi, .mntr, .wchs, .wchc, .wchp, .isro, .dirs:
             break
         }
         return report(includeEnvironment: word == .envi).text(for: word)
     }
 
+    private func resetConnectionStatistics() {
+        for handler in handlers.values { handler.statistics.reset() }
+    }
+
+    // MARK: AdminServer
+
+    /// The JSON answer to an AdminServer command named `name` (a primary or a short name); Apache's error JSON
+    /// for a name that is no command. An HTTP request is not a client connection: it is not counted.
+    func adminAnswer(_ name: String) -> JSONValue {
+        guard let command = AdminCommand(name: name) else { return ServerReport.unknownCommandJSON(name) }
+        switch command {
+        case .statReset:
+            statistics.reset(at: clock.monotonicMilliseconds())
+        case .connectionStatReset:
+            resetConnectionStatistics()
+        case .configuration, .connections, .dirs, .dump, .environment, .getTraceMask, .hash, .initialConfiguration,
+            .isReadOnly, .lastSnapshot, .monitor, .ruok, .serverStats, .stats, .systemProperties, .watchSummary,
+            .watches, .watchesByPath, .zabstate:
+            break
+        }
+        return report(includeEnvironment: command == .environment || command == .systemProperties).json(for: command)
+    }
+
+    /// One snapshot of the state for a four-letter word or an AdminServer command. The environment (`envi`,
+    /// `environment`, `system_properties`) is read from the system only when asked for.
     func report(includeEnvironment: Bool = false) -> ServerReport {
         let nowMonotonic = clock.monotonicMilliseconds()
         let nowWall = clock.wallMilliseconds()
         let connectionReports = handlers.sorted { $0.key < $1.key }.map { id, handler in
             ServerReport.Connection(
                 remote: handler.remoteAddress, sessionID: core.sessionID(of: id), timeout: handler.negotiatedTimeout,
-                queued: handler.queuedCount, statistics: handler.statistics)
+                queued: handler.queuedCount, statistics: handler.statistics, isSecure: handler.isSecure)
         }
         let sessionEntries = core.sessions.sessions.values.map {
             ServerReport.SessionEntry(id: $0.id, expiresAt: nowWall + ($0.expiresAt - nowMonotonic))
@@ -286,7 +334,7 @@ final class ServerRuntime: @unchecked Sendable {
         let dataSize = configuration.dataDirectory.map(Self.directorySize) ?? 0
         let logSize = (configuration.dataLogDirectory ?? configuration.dataDirectory).map(Self.directorySize) ?? 0
         let descriptors = Self.fileDescriptorCounts()
-        return ServerReport(
+        var report = ServerReport(
             version: version, configuration: configuration, port: port, securePort: securePort, statistics: statistics,
             connections: connectionReports, lastZxid: core.lastZxid, nodeCount: core.tree.nodeCount + 1,
             ephemeralsCount: core.tree.ephemerals.values.reduce(0) { $0 + $1.count },
@@ -296,7 +344,44 @@ final class ServerRuntime: @unchecked Sendable {
             watchesByConnection: byConnection, watchesByPath: byPath, dataDirectorySize: dataSize,
             logDirectorySize: logSize, openFileDescriptors: descriptors.open,
             maximumFileDescriptors: descriptors.maximum,
-            environment: includeEnvironment ? environment() : [], refusesWrites: core.refusesWrites)
+            environment: includeEnvironment ? environment() : [],
+            systemProperties: includeEnvironment ? systemProperties() : [], refusesWrites: core.refusesWrites,
+            lastSnapshot: lastSnapshot(), snapshotsTaken: store?.snapshotter.completedCount ?? 0)
+        report.now = nowMonotonic
+        return report
+    }
+
+    /// The newest snapshot file in the data directory.
+    private func lastSnapshot() -> ServerReport.SnapshotInfo? {
+        guard let store, let newest = try? store.directory.snapshotFiles(store.fileSystem).last else { return nil }
+        var info = stat()
+        guard stat(newest.path, &info) == 0 else { return nil }
+        return ServerReport.SnapshotInfo(zxid: newest.zxid, timestampSeconds: Int64(info.st_mtim.tv_sec))
+    }
+
+    /// Java's name for the machine (`os.arch`): `amd64` for x86_64, the kernel's name otherwise.
+    private static func javaArchitecture(_ machine: String) -> String {
+        machine == "x86_64" ? "amd64" : machine
+    }
+
+    /// The process's counterparts of the Java system properties that mean something outside a JVM.
+    private func systemProperties() -> [(String, String)] {
+        let environment = Dictionary(environment(), uniquingKeysWith: { first, _ in first })
+        var properties: [(String, String)] = [
+            ("file.separator", "/"),
+            ("line.separator", "\n"),
+            ("os.arch", environment["os.arch"] ?? ""),
+            ("os.name", environment["os.name"] ?? ""),
+            ("os.version", environment["os.version"] ?? ""),
+            ("path.separator", ":"),
+            ("user.dir", environment["user.dir"] ?? ""),
+            ("user.home", environment["user.home"] ?? ""),
+            ("user.name", environment["user.name"] ?? ""),
+        ]
+        if let zone = getenv("TZ").map({ String(cString: $0) }), !zone.isEmpty {
+            properties.append(("user.timezone", zone))
+        }
+        return properties.sorted { $0.0 < $1.0 }
     }
 
     private func environment() -> [(String, String)] {
@@ -316,13 +401,12 @@ final class ServerRuntime: @unchecked Sendable {
             ("zookeeper.version", version),
             ("host.name", hostName),
             ("os.name", field(system.sysname)),
-            ("os.arch", field(system.machine)),
+            ("os.arch", Self.javaArchitecture(field(system.machine))),
             ("os.version", field(system.release)),
             ("user.name", variable("USER") ?? account.map { String(cString: $0.pointee.pw_name) } ?? ""),
             ("user.home", variable("HOME") ?? account.map { String(cString: $0.pointee.pw_dir) } ?? ""),
             ("user.dir", currentDirectory),
-            ("process.id", "\(getpid())"),
-        ]
+        ] + ProcessMemory.current().environmentEntries
     }
 
     /// The bytes of the regular files under `path`, recursively.

@@ -15,10 +15,12 @@ struct LatencyStatistics {
     }
 
     /// Apache's figure: the mean rounded to four decimals, printed as Java prints a double (`0.0`, `8.8333`).
-    var averageText: String {
-        guard count > 0 else { return "0.0" }
-        let rounded = (Double(total) / Double(count) * 10_000).rounded() / 10_000
-        return "\(rounded)"
+    var averageText: String { JSONValue.double(average).text }
+
+    /// The mean rounded to four decimals, as a number (the AdminServer's `avg_latency`).
+    var average: Double {
+        guard count > 0 else { return 0 }
+        return (Double(total) / Double(count) * 10_000).rounded() / 10_000
     }
 
     /// The mean rounded down, as `cons` prints `avglat`.
@@ -34,10 +36,24 @@ struct ServerStatistics {
     var latency = LatencyStatistics()
     var authFailures: Int64 = 0
     var bytesReceived: Int64 = 0
-    var lastResponseSize: Int = 0
-    var minimumResponseSize: Int = 0
-    var maximumResponseSize: Int = 0
+    /// Reply sizes in bytes; -1 until a reply has gone out, as Apache reports them.
+    var lastResponseSize: Int = -1
+    var minimumResponseSize: Int = -1
+    var maximumResponseSize: Int = -1
+    /// Bytes of every reply (`response_bytes`).
+    var responseBytes: Int64 = 0
     var rejectedConnections: Int64 = 0
+    /// Connections accepted (`connection_request_count`), those the client closed (`connection_drop_count`), and
+    /// those closed for sending no ConnectRequest in time (`sessionless_connections_expired`).
+    var acceptedConnections: Int64 = 0
+    var clientDisconnects: Int64 = 0
+    var sessionlessConnectionsExpired: Int64 = 0
+    /// Sessions ended because their client went quiet for longer than the timeout (`stale_sessions_expired`).
+    var expiredSessions: Int64 = 0
+    /// TLS handshakes that failed (`unsuccessful_handshake`), and those of them that ran out of time
+    /// (`tls_handshake_exceeded`).
+    var failedHandshakes: Int64 = 0
+    var timedOutHandshakes: Int64 = 0
     /// Requests by opcode since the start (`srst` leaves them: Prometheus counters only grow).
     var requestsByOpCode: [OpCode: Int64] = [:]
     /// Apache's `readlatency` and `updatelatency`: ms from a request's arrival to its reply, for requests that
@@ -51,18 +67,24 @@ struct ServerStatistics {
 
     mutating func recordResponse(size: Int) {
         lastResponseSize = size
-        if minimumResponseSize == 0 || size < minimumResponseSize { minimumResponseSize = size }
+        if minimumResponseSize < 0 || size < minimumResponseSize { minimumResponseSize = size }
         if size > maximumResponseSize { maximumResponseSize = size }
+        responseBytes += Int64(size)
     }
 
-    /// `srst`: latency and packet counts start again.
-    mutating func reset() {
+    /// `srst`: latency, packet counts, reply sizes and `mntr`'s summaries start again (the Prometheus counts and
+    /// sums keep growing).
+    mutating func reset(at now: Int64) {
         packetsReceived = 0
         packetsSent = 0
         latency.reset()
-        lastResponseSize = 0
-        minimumResponseSize = 0
-        maximumResponseSize = 0
+        readLatency.restartMonitorFigures(at: now)
+        updateLatency.restartMonitorFigures(at: now)
+        fsyncTime.restartMonitorFigures(at: now)
+        snapshotTime.restartMonitorFigures(at: now)
+        lastResponseSize = -1
+        minimumResponseSize = -1
+        maximumResponseSize = -1
     }
 }
 

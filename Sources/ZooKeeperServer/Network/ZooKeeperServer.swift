@@ -24,9 +24,12 @@ public final class ZooKeeperServer: Sendable {
     public let securePort: Int?
     /// The address bound.
     public let host: String
+    /// The AdminServer's HTTP port actually bound (`admin.serverPort`), when it runs.
+    public var adminPort: Int? { adminListener?.port }
     private let channels: [any Channel]
     private let runtime: ServerRuntime
     private let ownedGroup: MultiThreadedEventLoopGroup?
+    private let adminListener: HTTPListener?
     private let metricsListener: HTTPListener?
 
     /// The port of the Prometheus `/metrics` endpoint actually bound, if it is enabled.
@@ -37,7 +40,8 @@ public final class ZooKeeperServer: Sendable {
 
     private init(
         configuration: ServerConfiguration, port: Int, securePort: Int?, host: String, channels: [any Channel],
-        runtime: ServerRuntime, ownedGroup: MultiThreadedEventLoopGroup?, metricsListener: HTTPListener?
+        runtime: ServerRuntime, ownedGroup: MultiThreadedEventLoopGroup?, metricsListener: HTTPListener?,
+        adminListener: HTTPListener? = nil
     ) {
         self.configuration = configuration
         self.port = port
@@ -47,6 +51,7 @@ public final class ZooKeeperServer: Sendable {
         self.runtime = runtime
         self.ownedGroup = ownedGroup
         self.metricsListener = metricsListener
+        self.adminListener = adminListener
     }
 
     /// Binds and starts serving. All connections share one event loop (taken from `eventLoopGroup`, or a
@@ -73,7 +78,7 @@ public final class ZooKeeperServer: Sendable {
         try await makeServer(
             configuration, clock: clock, log: log, fileSystem: fileSystem, logger: logger,
             eventLoopGroup: eventLoopGroup
-        ).get()
+        ).get().startingAdminServer(logger: logger)
     }
 
     /// `start` for synchronous callers (test harnesses that must not block the concurrency pool). Blocks the
@@ -82,9 +87,14 @@ public final class ZooKeeperServer: Sendable {
         _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
         logger: Logger = Logger(label: "zkserver")
     ) throws -> ZooKeeperServer {
-        try makeServer(
+        let server = try makeServer(
             configuration, clock: clock, log: nil, fileSystem: PosixFileSystem(), logger: logger, eventLoopGroup: nil
         ).wait()
+        guard configuration.adminServer != nil else { return server }
+        // On a loop of its own: the server's loop stops when the AdminServer cannot start.
+        let started = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: ZooKeeperServer.self)
+        started.completeWithTask { try await server.startingAdminServer(logger: logger) }
+        return try started.futureResult.wait()
     }
 
     private static func makeServer(
@@ -129,6 +139,35 @@ public final class ZooKeeperServer: Sendable {
                 configuration, tlsContext: tlsContext, runtime: runtime, eventLoop: eventLoop, logger: logger,
                 ownedGroup: ownedGroup)
         }
+    }
+
+    /// The server with its AdminServer started, when the configuration asks for one (its connections run on the
+    /// server's loop). When it cannot bind, the server stops again and the start fails, as Apache's does
+    /// ("Unable to start AdminServer").
+    private func startingAdminServer(logger: Logger) async throws -> ZooKeeperServer {
+        guard let settings = configuration.adminServer else { return self }
+        let runtime = runtime
+        let eventLoop = runtime.eventLoop
+        let listener: HTTPListener
+        do {
+            listener = try await HTTPListener.start(
+                host: settings.address, port: settings.port,
+                idleTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds)), eventLoopGroup: eventLoop
+            ) { request in
+                await AdminHTTP.respond(to: request, commandURL: settings.commandURL) { name in
+                    try? await runtime.eventLoop.submit { runtime.adminAnswer(name) }.get()
+                }
+            }
+        } catch {
+            await shutdown()
+            throw AdminServerError(
+                description: "cannot start the AdminServer on \(settings.address):\(settings.port): \(error) "
+                    + "(set admin.serverPort to a free port, or admin.enableServer=false)")
+        }
+        logger.info("AdminServer on http://\(settings.address):\(listener.port)\(settings.commandURL)")
+        return ZooKeeperServer(
+            configuration: configuration, port: port, securePort: securePort, host: host, channels: channels,
+            runtime: runtime, ownedGroup: ownedGroup, metricsListener: metricsListener, adminListener: listener)
     }
 
     private static func bind(
@@ -226,6 +265,7 @@ public final class ZooKeeperServer: Sendable {
     /// Stops listening, closes every connection, and stops the server's thread. Sessions end with it (in
     /// memory; a durable server keeps them for its next start).
     public func shutdown() async {
+        await adminListener?.shutdown()
         await metricsListener?.shutdown()
         for channel in channels { try? await channel.close() }
         try? await runtime.eventLoop.submit { [runtime] in
@@ -238,6 +278,12 @@ public final class ZooKeeperServer: Sendable {
             runtime.store?.close() ?? runtime.eventLoop.makeSucceededVoidFuture()
         }.get()
         try? await ownedGroup?.shutdownGracefully()
+    }
+
+    /// The AdminServer's JSON answer to a command (a primary or a short name, as in `/commands/<name>`), whether
+    /// or not the AdminServer runs. Commands that reset statistics reset them.
+    public func adminCommand(_ name: String) async throws -> JSONValue {
+        try await runtime.eventLoop.submit { [runtime] in runtime.adminAnswer(name) }.get()
     }
 
     /// The text a four-letter word gets (as if sent over the network), regardless of the whitelist.

@@ -11,7 +11,7 @@ import ZooKeeperTestSupport
         let directory = try TestEnvironment.temporaryDirectory("zkserver-sasl")
         let zooCfgFile = directory + "/zoo.cfg"
         let jaasFile = directory + "/jaas.conf"
-        try (["tickTime=2000", "clientPort=0"] + zooCfg).joined(separator: "\n")
+        try (["tickTime=2000", "clientPort=0", "admin.enableServer=false"] + zooCfg).joined(separator: "\n")
             .write(toFile: zooCfgFile, atomically: true, encoding: .utf8)
         try jaas.write(toFile: jaasFile, atomically: true, encoding: .utf8)
         return (zooCfgFile, jaasFile)

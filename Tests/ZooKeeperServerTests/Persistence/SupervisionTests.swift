@@ -112,6 +112,7 @@ import ZooKeeperTestSupport
         try [
             "dataDir=\(directory)/data", "tickTime=2000", "snapCount=700", "clientPort=\(port)",
             "clientPortAddress=127.0.0.1", "4lw.commands.whitelist=*", "maxSessionTimeout=40000",
+            "admin.enableServer=false",
         ].joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         let supervised = try Supervised(kind, directory: directory, configFile: configFile)
         defer { supervised.stop() }

@@ -39,7 +39,7 @@ import ZooKeeperTestSupport
         let configFile = directory + "/zoo.cfg"
         let port = try TestEnvironment.freePort()
         try
-            (["clientPortAddress=127.0.0.1", "dataDir=\(directory)/data"]
+            (["clientPortAddress=127.0.0.1", "dataDir=\(directory)/data", "admin.enableServer=false"]
             + lines.map {
                 $0.replacingOccurrences(of: "PORT", with: "\(port)")
             }).joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)

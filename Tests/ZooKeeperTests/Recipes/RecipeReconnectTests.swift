@@ -72,4 +72,35 @@ import ZooKeeperTestSupport
         await latch.close()
         await cache.close()
     }
+
+    /// A holder cut off for longer than its session timeout counts the lock as lost while still cut off, as
+    /// Curator does, without waiting for a server to say the session expired; the others then get the lock.
+    @Test func aHolderSuspendedForASessionTimeoutLosesTheLock() async throws {
+        let server = try SharedTestServers.connectString(.apache)
+        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
+        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
+        let relay = try DelayRelay(to: host, port: try #require(Int(target[1])), delay: 0)
+        defer { relay.stop() }
+        var configuration = ZooKeeperClient.Configuration()
+        configuration.sessionTimeout = .seconds(4)
+        let holder = try await ZooKeeperClient.connect(relay.address, configuration: configuration)
+        let other = try await ZooKeeperClient.connect(server)
+        let path = SharedTestServers.uniqueRoot("lock")
+        let lock = DistributedLock(client: holder, path: path)
+        let events = EventRecorder(lock.events)
+        try await lock.acquire()
+        #expect(await events.next().map { if case .acquired = $0 { true } else { false } } == true)
+
+        relay.stop()
+        #expect(await events.next(within: .seconds(30)) == .suspended)
+        #expect(await events.next(within: .seconds(30)) == .lost)
+        #expect(await lock.isAcquired == false)
+        #expect(holder.state != .connected, "lost while still cut off")
+
+        let rival = DistributedLock(client: other, path: path)
+        #expect(try await rival.acquire(timeout: .seconds(60)))
+        try await rival.release()
+        await holder.close()
+        await other.close()
+    }
 }

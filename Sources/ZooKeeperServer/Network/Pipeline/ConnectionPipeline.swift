@@ -37,7 +37,7 @@ enum ConnectionPipeline {
             try operations.addHandler(TLSDetectionHandler { tlsHandlers(context) })
         }
         try operations.addHandlers([
-            FourLetterWordHandler { [runtime] word in runtime.fourLetterWordText(word) },
+            FourLetterWordHandler { [runtime] word, channel in runtime.fourLetterWordText(word, on: channel) },
             ByteToMessageHandler(ZooKeeperFrameDecoder(maximumFrameLength: runtime.configuration.packetLimit)),
             ConnectionHandler(runtime: runtime),
         ])

@@ -17,12 +17,13 @@ final class FourLetterWordHandler: ChannelInboundHandler, RemovableChannelHandle
         case passingOn
     }
 
-    private let answer: (FourLetterWord) -> String
+    private let answer: (FourLetterWord, any Channel) -> String
     private(set) var state = State.detecting
     private var buffered: ByteBuffer?
 
-    /// - Parameter answer: the text for a word (the runtime checks the whitelist and counts it).
-    init(answer: @escaping (FourLetterWord) -> String) {
+    /// - Parameter answer: the text for a word asked on a channel (the runtime checks the whitelist and counts
+    ///   the word, as a packet of the server and of that connection).
+    init(answer: @escaping (FourLetterWord, any Channel) -> String) {
         self.answer = answer
     }
 
@@ -46,7 +47,7 @@ final class FourLetterWordHandler: ChannelInboundHandler, RemovableChannelHandle
         buffered = nil
         if let word = FourLetterWord(firstBytes: received.readableBytesView.prefix(4)) {
             state = .answering
-            let text = answer(word)
+            let text = answer(word, context.channel)
             var reply = context.channel.allocator.buffer(capacity: text.utf8.count)
             reply.writeString(text)
             let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)

@@ -14,7 +14,7 @@ struct FourLetterWordHandlerTests {
         let answers = Answers()
         let recorder = InboundRecorder()
         let channel = EmbeddedChannel()
-        let handler = FourLetterWordHandler { word in
+        let handler = FourLetterWordHandler { word, _ in
             answers.asked.append(word)
             return word == .ruok ? "imok" : "answer to \(word.rawValue)\n"
         }

@@ -1,30 +1,31 @@
-import ZooKeeperProtocol
-
-/// A JSON value with its object keys in the order given, written compactly on one line.
-enum JSONValue: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
+/// A JSON value with its object keys in the order given, written compactly on one line (the shell's output and
+/// export files) or spread over lines as Jackson's default pretty printer does (zkserver's AdminServer).
+public enum JSONValue: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral
 {
     case null
     case bool(Bool)
     case integer(Int64)
+    /// A number with a fraction, written as Java writes a double (`0.0`, `3.25`).
+    case double(Double)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    init(stringLiteral value: String) { self = .string(value) }
-    init(integerLiteral value: Int64) { self = .integer(value) }
-    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    init(booleanLiteral value: Bool) { self = .bool(value) }
-    init(nilLiteral: ()) { self = .null }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(nilLiteral: ()) { self = .null }
 
-    static func number(_ value: some BinaryInteger) -> JSONValue { .integer(Int64(value)) }
+    public static func number(_ value: some BinaryInteger) -> JSONValue { .integer(Int64(value)) }
 
-    static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+    public static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
 
-    static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+    public static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
 
     /// The value as JSON text, without a trailing newline.
-    var text: String {
+    public var text: String {
         var text = ""
         write(to: &text)
         return text
@@ -35,6 +36,7 @@ enum JSONValue: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByInt
         case .null: text += "null"
         case .bool(let value): text += value ? "true" : "false"
         case .integer(let value): text += String(value)
+        case .double(let value): text += Self.javaDouble(value)
         case .string(let value): JSONString.write(value, to: &text)
         case .array(let values):
             text += "["
@@ -55,20 +57,67 @@ enum JSONValue: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByInt
         }
     }
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.text == rhs.text }
-    func hash(into hasher: inout Hasher) { hasher.combine(text) }
+    /// The value as Jackson's default pretty printer writes it: objects one member a line (`"key" : value`,
+    /// indented by two spaces a level), arrays on the line (`[ 1, 2 ]`), empty ones as `{ }` and `[ ]`.
+    public var prettyText: String {
+        var text = ""
+        writePretty(to: &text, indent: 0)
+        return text
+    }
+
+    private func writePretty(to text: inout String, indent: Int) {
+        switch self {
+        case .null, .bool, .integer, .double, .string: write(to: &text)
+        case .array(let values):
+            guard !values.isEmpty else {
+                text += "[ ]"
+                return
+            }
+            text += "[ "
+            for (index, value) in values.enumerated() {
+                if index > 0 { text += ", " }
+                value.writePretty(to: &text, indent: indent)
+            }
+            text += " ]"
+        case .object(let members):
+            guard !members.isEmpty else {
+                text += "{ }"
+                return
+            }
+            text += "{"
+            let padding = String(repeating: " ", count: indent + 2)
+            for (index, (key, value)) in members.enumerated() {
+                text += index > 0 ? ",\n" : "\n"
+                text += padding
+                JSONString.write(key, to: &text)
+                text += " : "
+                value.writePretty(to: &text, indent: indent + 2)
+            }
+            text += "\n" + String(repeating: " ", count: indent) + "}"
+        }
+    }
+
+    /// Java's `Double.toString` for the values a server reports: always a fraction (`0.0`, `8.8333`).
+    static func javaDouble(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-Infinity" : "Infinity") }
+        let text = "\(value)"
+        return text.contains(".") || text.contains("e") ? text : text + ".0"
+    }
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.text == rhs.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(text) }
 }
 
 extension JSONValue {
     /// A JSON text that does not parse: what was expected, and where (a byte offset).
-    struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
-        var message: String
-        var offset: Int
-        var description: String { "\(message) at byte \(offset + 1)" }
+    public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        public var message: String
+        public var offset: Int
+        public var description: String { "\(message) at byte \(offset + 1)" }
     }
 
-    /// Parses one JSON value (RFC 8259); numbers must be integers (all that zkcli writes).
-    init(parsing text: String) throws(ParseError) {
+    /// Parses one JSON value (RFC 8259); a number with a fraction or an exponent becomes `.double`.
+    public init(parsing text: String) throws(ParseError) {
         var parser = Parser(bytes: Array(text.utf8))
         parser.skipSpace()
         self = try parser.value(depth: 0)
@@ -76,22 +125,32 @@ extension JSONValue {
         guard parser.index == parser.bytes.count else { throw parser.error("text after the value") }
     }
 
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.0 == key }?.1
     }
 
-    var stringValue: String? {
+    public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    var integerValue: Int64? {
+    public var integerValue: Int64? {
         if case .integer(let value) = self { return value }
         return nil
     }
 
-    var arrayValue: [JSONValue]? {
+    public var doubleValue: Double? {
+        if case .double(let value) = self { return value }
+        return nil
+    }
+
+    public var objectValue: [(String, JSONValue)]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
         if case .array(let values) = self { return values }
         return nil
     }
@@ -174,14 +233,36 @@ extension JSONValue {
             default:
                 let start = index
                 if bytes[index] == UInt8(ascii: "-") { index += 1 }
-                while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                    index += 1
+                /// Skips the digits at the index; whether there was at least one.
+                func digits() -> Bool {
+                    let first = index
+                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                        index += 1
+                    }
+                    return index > first
                 }
-                guard let number = Int64(String(decoding: bytes[start..<index], as: UTF8.self)) else {
+                _ = digits()
+                var isInteger = true
+                if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                    isInteger = false
+                    index += 1
+                    guard digits() else { throw error("expected a digit") }
+                }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                    isInteger = false
+                    index += 1
+                    if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                        index += 1
+                    }
+                    guard digits() else { throw error("expected a digit") }
+                }
+                let literal = String(decoding: bytes[start..<index], as: UTF8.self)
+                if isInteger, let number = Int64(literal) { return .integer(number) }
+                guard !isInteger, let number = Double(literal), number.isFinite else {
                     index = start
                     throw error("expected a value")
                 }
-                return .integer(number)
+                return .double(number)
             }
         }
 
