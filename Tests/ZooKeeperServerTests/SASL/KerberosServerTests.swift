@@ -32,7 +32,7 @@ import ZooKeeperTestSupport
                 port = server.port
             case .zkserver:
                 var configuration = try ZooCfg.parse(
-                    (setup.extraConfig + extraConfig).joined(separator: "\n"),
+                    (setup.extraConfig + extraConfig + ["admin.enableServer=false"]).joined(separator: "\n"),
                     base: ZooKeeperServerForTests.configuration()
                 ).configuration
                 try configuration.sasl.loadJAAS(file: setup.jaasFile)
