@@ -20,7 +20,7 @@ fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
 docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
-.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan
+.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan bench-quick
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -79,7 +79,8 @@ asan: test-deps
 	ASAN_OPTIONS="detect_leaks=0 $(ASAN_OPTIONS)" $(SWIFT) test --skip-build \
 		--sanitize=address --scratch-path .build-asan --no-parallel $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
 
-# The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries.
+# The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries (and start
+# faster: no shared Swift libraries to load). zkcli's release link flags are in Package.swift (BENCHMARKS.md, issue 17).
 RELEASE_FLAGS := -c release --static-swift-stdlib
 
 release: deps
@@ -108,3 +109,9 @@ uninstall:
 		$(foreach program,$(COMPLETED),"$(bashdir)/$(program)" "$(zshdir)/_$(program)" \
 			"$(fishdir)/$(program).fish") \
 		"$(unitdir)/zkserver.service" "$(docdir)/zoo.cfg"
+
+# The headline ratios of BENCHMARKS.md in about a minute once built (one-shot zkcli vs Apache's C client, our
+# client vs Apache's Java client, zkserver vs Apache), on the release build `make install` installs: for a look
+# before and after a change to a hot path. Not part of `make test` (no test asserts a time).
+bench-quick: release
+	python3 benchmark/compare.py --headline --bin-path "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"

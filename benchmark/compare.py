@@ -4,10 +4,16 @@
 Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's package, zkserver), measures,
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
-Usage: benchmark/compare.py [--quick] [--markdown FILE] [--only shell,client,server,footprint,tls]
+Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path DIR]
+                            [--only oneshot,shell,client,server,footprint,tls,herd]
+
+--headline (`make bench-quick`, about a minute once built): the one-shot against cli_mt, the client against
+Apache's Java client, zkserver against Apache, with small counts and one round, for a look before and after a
+change to a hot path.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -24,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "benchmark")
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 ZK_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
+CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"  # Apache's C client shell (Debian: zookeeper-bin)
 JUTE_JAR = "/usr/share/java/zookeeper-jute.jar"
 # What Debian's classpath lacks for Apache's Netty connection factory and Netty client socket (TLS).
 NETTY_JARS = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar"
@@ -201,6 +208,14 @@ def run(command, **kwargs):
     return subprocess.run(command, capture_output=True, text=True, **kwargs)
 
 
+def run_with_cpu(command):
+    """`run`, and the CPU seconds (user + system) the command used, all its threads included."""
+    before = os.times()
+    completed = run(command)
+    after = os.times()
+    return completed, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
 TIME = "/usr/bin/time"
 
 
@@ -269,7 +284,9 @@ class Table:
         return "\n".join(lines)
 
 
-def build_products():
+def build_products(bin_path=None):
+    if bin_path:
+        return os.path.abspath(bin_path)
     # As `make install` builds them: release, with the Swift runtime linked statically (smaller and faster to
     # start than loading the shared runtime libraries).
     log("building release products (zkcli, zkserver, zkbench)...")
@@ -284,6 +301,59 @@ def compile_java(workdir):
     subprocess.run(
         ["javac", "-d", classes, "-cp", f"{ZK_JAR}:{JUTE_JAR}", os.path.join(BENCH, "ZkLoad.java")], check=True)
     return classes
+
+
+def compile_runstat(workdir):
+    """benchmark/runstat.c: CPU time and peak RSS of each run, as the kernel counts them for that child alone."""
+    binary = os.path.join(workdir, "runstat")
+    subprocess.run(["cc", "-O2", "-o", binary, os.path.join(BENCH, "runstat.c")], check=True)
+    return binary
+
+
+def runstat(binary, command, runs):
+    """[(wall s, CPU s, peak RSS KiB)] of `runs` runs of `command`, each checked to succeed."""
+    out = run([binary, str(runs), *command], check=True).stdout
+    samples = []
+    for line in out.splitlines():
+        wall, cpu, peak, status = (int(field) for field in line.split())
+        if status != 0:
+            raise RuntimeError(f"{command} exited with {status}")
+        samples.append((wall / 1e6, cpu / 1e6, peak))
+    return samples
+
+
+def oneshot_section(table, bins, apache, workdir, runs):
+    log("one-shot get: zkcli vs Apache's C client (cli_mt), CPU time, wall time and peak RSS")
+    server = f"127.0.0.1:{apache.port}"
+    zkcli = os.path.join(bins, "zkcli")
+    run([zkcli, "-server", server, "create", "/bench-oneshot", "hello"])
+    binary = compile_runstat(workdir)
+    tools = {
+        "zkcli": [zkcli, "-server", server, "get", "/bench-oneshot"],
+        "cli_mt": [CLI_MT, "-h", server, "-c", "get /bench-oneshot"],
+        "zkcli --version": [zkcli, "--version"],
+        "true": ["/bin/true"],
+    }
+    for command in tools.values():
+        runstat(binary, command, 2)  # page cache warm for all
+    samples = {name: [] for name in tools}
+    # Interleaved in batches of 5, so that a change in the machine's load falls on every tool alike.
+    for _ in range(max(1, runs // 5)):
+        for name, command in tools.items():
+            samples[name] += runstat(binary, command, 5)
+
+    def median(name, index):
+        return statistics.median(sample[index] for sample in samples[name])
+
+    table.add("oneshot", "`get` CPU, user+sys (median)", median("zkcli", 1) * 1000, median("cli_mt", 1) * 1000, "ms",
+              "lower", "cli_mt (C client)")
+    table.add("oneshot", "`get` wall (median)", median("zkcli", 0) * 1000, median("cli_mt", 0) * 1000, "ms", "lower",
+              "cli_mt (C client)")
+    table.add("oneshot", "`get` peak RSS (median)", median("zkcli", 2) / 1024, median("cli_mt", 2) / 1024, "MB",
+              "lower", "cli_mt (C client)")
+    table.add("oneshot", "`--version` CPU, user+sys (median)", median("zkcli --version", 1) * 1000,
+              median("true", 1) * 1000, "ms", "lower", "/bin/true")
+    run([zkcli, "-server", server, "delete", "/bench-oneshot"])
 
 
 def shell_section(table, bins, apache, runs):
@@ -388,27 +458,40 @@ def warm_up(bins, port):
          "delete", "--count", "20000", "--root", "/warmup"])
 
 
-def client_section(table, bins, apache, classes, count, sessions, window, rounds):
-    log("client throughput against Apache ZooKeeper (pipelined)")
+def client_section(table, bins, apache, classes, count, sessions, window, rounds, with_kazoo=True):
+    log("client throughput against Apache ZooKeeper (pipelined), and the load process's CPU per operation")
     server = f"127.0.0.1:{apache.port}"
     phases = ["create", "set", "get", "delete"]
     warm_up(bins, apache.port)
-    ours, java, kazoo = [], [], []
+    commands = {
+        "ours": [os.path.join(bins, "zkbench"), "--server", server, "--phases", *phases, "--count", str(count),
+                 "--sessions", str(sessions), "--window", str(window)],
+        "java": ["java", "-cp", f"{ZK_JAR}:{JUTE_JAR}:{classes}", "ZkLoad", server, str(count), "100", str(sessions),
+                 str(window), *phases],
+    }
+    operations = {"ours": count * len(phases), "java": count * len(phases)}
+    if with_kazoo:
+        commands["kazoo"] = [sys.executable, os.path.join(BENCH, "kazoo_load.py"), server, str(count // 4), "100",
+                             str(window * 2), *phases]
+        operations["kazoo"] = count // 4 * len(phases)
+    rates = {name: [] for name in commands}
+    cpu_per_op = {name: [] for name in commands}
     for _ in range(rounds):
-        # Alternate who goes first, and take medians.
-        ours.append(parse_rates(run([os.path.join(bins, "zkbench"), "--server", server, "--phases", *phases,
-                                     "--count", str(count), "--sessions", str(sessions), "--window",
-                                     str(window)]).stdout))
-        java.append(parse_rates(run(["java", "-cp", f"{ZK_JAR}:{JUTE_JAR}:{classes}", "ZkLoad", server, str(count),
-                                     "100", str(sessions), str(window), *phases]).stdout))
-        kazoo.append(parse_rates(run([sys.executable, os.path.join(BENCH, "kazoo_load.py"), server,
-                                      str(count // 4), "100", str(window * 2), *phases]).stdout))
-    ours, java, kazoo = median_rates(ours), median_rates(java), median_rates(kazoo)
+        for name, command in commands.items():
+            completed, cpu = run_with_cpu(command)
+            rates[name].append(parse_rates(completed.stdout))
+            # The whole process, start-up and connections included (for the JVM, its JIT and GC threads too).
+            cpu_per_op[name].append(cpu / operations[name])
+    ours = median_rates(rates["ours"])
+    peers = [("java", "Java client")] + ([("kazoo", "kazoo")] if with_kazoo else [])
     for phase in phases:
-        if phase in ours and phase in java:
-            table.add("client", f"{phase} ops/s", ours[phase], java[phase], "ops/s", "higher", "Java client")
-        if phase in ours and phase in kazoo:
-            table.add("client", f"{phase} ops/s", ours[phase], kazoo[phase], "ops/s", "higher", "kazoo")
+        for key, peer_name in peers:
+            peer = median_rates(rates[key])
+            if phase in ours and phase in peer:
+                table.add("client", f"{phase} ops/s", ours[phase], peer[phase], "ops/s", "higher", peer_name)
+    for key, peer_name in peers:
+        table.add("client", "CPU per op (load process user+sys / ops)", statistics.median(cpu_per_op["ours"]) * 1e6,
+                  statistics.median(cpu_per_op[key]) * 1e6, "µs", "lower", peer_name)
 
 
 def server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds):
@@ -494,19 +577,81 @@ def footprint_section(table, bins, workdir, znodes, starts):
               peer["recovery"] * 1000, "ms", "lower", Apache.name)
 
 
+def herd_run(zkbench, server, sessions, processes, watches, rounds):
+    """`zkbench herd` against `server` (started, restarted and stopped by zkbench); its JSON lines by phase."""
+    command = [zkbench, "herd", "--server", f"127.0.0.1:{server.port}", "--sessions", str(sessions),
+               "--processes", str(processes), "--watches", str(watches), "--rounds", str(rounds), "--stop", "kill",
+               "--server-directory", server.dir, "--server-log", os.path.join(server.dir, "server.log"), "--",
+               *server.command()]
+    # Followed line by line, so that each round shows as it ends; stderr (worker errors) goes to ours.
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        for text in process.stdout:
+            if not text.startswith("{"):
+                continue
+            line = json.loads(text)
+            lines.append(line)
+            if line["phase"] == "round":
+                log(f"    round {line['round']}: {line['resumed']}/{line['sessions']} resumed, start "
+                    f"{line['start_seconds']:.2f} s, storm {line['storm_seconds']:.2f} s, "
+                    f"RSS {line['rss_kib'] / 1024:.0f} MB, {line['fds']} fds")
+            elif line["phase"] != "summary":
+                log(f"    {text.strip()}")
+        returncode = process.wait(timeout=60)
+    summary = next((line for line in lines if line["phase"] == "summary"), None)
+    if summary is None:
+        raise RuntimeError(f"herd against {server.name} ended without a summary (exit {returncode})")
+    if not summary["ok"]:
+        log(f"  {server.name}: NOT every session resumed with its ephemeral and watches (see the rounds above)")
+    return summary
+
+
+def herd_section(table, bins, workdir, sessions, processes, watches, rounds):
+    log(f"herd: {sessions} sessions over {processes} processes, {watches} watches each, {rounds} SIGKILL restarts")
+    zkbench = os.path.join(bins, "zkbench")
+    summaries = {}
+    for server in (ZKServer(os.path.join(workdir, "herd"), os.path.join(bins, "zkserver")),
+                   Apache(os.path.join(workdir, "herd"))):
+        log(f"  {server.name}")
+        summaries[server.name] = herd_run(zkbench, server, sessions, processes, watches, rounds)
+    ours, peer = summaries[ZKServer.name], summaries[Apache.name]
+    table.add("herd", f"RSS per session ({sessions} sessions, 1 ephemeral each)", ours["rss_bytes_per_session"],
+              peer["rss_bytes_per_session"], "B", "lower", Apache.name)
+    table.add("herd", f"RSS per watch ({sessions * watches} watches)", ours["rss_bytes_per_watch"],
+              peer["rss_bytes_per_watch"], "B", "lower", Apache.name)
+    table.add("herd", f"reconnect storm, serving to all resumed (median of {rounds})", ours["storm_seconds_median"],
+              peer["storm_seconds_median"], "s", "lower", Apache.name)
+    for name, summary in summaries.items():
+        log(f"  {name}: after {rounds} rounds RSS {summary['rss_kib_first'] / 1024:.0f} -> "
+            f"{summary['rss_kib_last'] / 1024:.0f} MB (within 5 %: {summary['rss_within_5_percent']}), fds "
+            f"{summary['fds_first']} -> {summary['fds_last']} (within 5 %: {summary['fds_within_5_percent']})")
+        table.add("herd", f"{name}: RSS after round {rounds} / round 1", summary["rss_kib_last"] / 1024,
+                  summary["rss_kib_first"] / 1024, "MB", "lower", "its round 1")
+        table.add("herd", f"{name}: open fds after round {rounds} / round 1", summary["fds_last"],
+                  summary["fds_first"], "fds", "lower", "its round 1")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a fast look")
+    parser.add_argument("--headline", action="store_true",
+                        help="only the headline ratios (one-shot, client, server), small counts, one round")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="shell,client,server,footprint,tls")
+    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd")
+    parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
     args = parser.parse_args()
-    sections = args.only.split(",")
-    runs = 5 if args.quick else 10
-    count = 20000 if args.quick else 100000
-    sync_count = 1000 if args.quick else 3000
-    znodes = 50000 if args.quick else 200000
+    quick = args.quick or args.headline
+    sections = ["oneshot", "client", "server"] if args.headline else args.only.split(",")
+    runs = 5 if quick else 10
+    oneshot_runs = 15 if quick else 30
+    count = 20000 if quick else 100000
+    sync_count = 1000 if quick else 3000
+    znodes = 50000 if quick else 200000
     sessions, window = 4, 500
-    rounds = 1 if args.quick else 3
+    rounds = 1 if quick else 3
+    # The herd: 10,000 sessions and a million watches through 20 restarts (1,000 and 10,000 through 3 quick).
+    herd_sessions, herd_processes, herd_watches = (1000, 2, 10) if quick else (10000, 4, 100)
+    herd_rounds = 3 if quick else 20
 
     missing = []
     if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
@@ -515,13 +660,15 @@ def main():
         missing.append("sudo apt-get install -y time")
     if "client" in sections and not shutil.which("javac"):
         missing.append("sudo apt-get install -y default-jdk-headless")
-    if "client" in sections and run([sys.executable, "-c", "import kazoo"]).returncode != 0:
+    if "oneshot" in sections and not (os.path.exists(CLI_MT) and shutil.which("cc")):
+        missing.append("sudo apt-get install -y zookeeper-bin gcc")
+    if "client" in sections and not args.headline and run([sys.executable, "-c", "import kazoo"]).returncode != 0:
         missing.append("python3 -m pip install kazoo")
     if "shell" in sections and not shutil.which("zk-shell"):
         missing.append("python3 -m pip install zk-shell")
     if missing:
         sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
-    bins = build_products()
+    bins = build_products(args.bin_path)
     workdir = tempfile.mkdtemp(prefix="zk-compare-")
     table = Table()
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -532,10 +679,13 @@ def main():
         zkserver = ZKServer(workdir, os.path.join(bins, "zkserver"))
         zkserver.start()
         wait_serving(zkserver.port, 1)
+        if "oneshot" in sections:
+            oneshot_section(table, bins, apache, workdir, oneshot_runs)
         if "shell" in sections:
             shell_section(table, bins, apache, runs)
         if "client" in sections:
-            client_section(table, bins, apache, compile_java(workdir), count, sessions, window, rounds)
+            client_section(table, bins, apache, compile_java(workdir), count, sessions, window, rounds,
+                           with_kazoo=not args.headline)
         if "server" in sections:
             server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds)
         stop(apache.process)
@@ -544,6 +694,8 @@ def main():
         stop(zkserver.process)
         if "footprint" in sections:
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
+        if "herd" in sections:
+            herd_section(table, bins, workdir, herd_sessions, herd_processes, herd_watches, herd_rounds)
     finally:
         for process in processes:
             stop(process, signal.SIGKILL)

@@ -5,11 +5,20 @@ import ZooKeeper
     import Glibc
 #endif
 
-/// A load generator for any ZooKeeper server: synchronous latency and pipelined throughput per operation.
+/// A load generator for any ZooKeeper server: per-operation phases (the default) and herds of sessions.
 @main
 struct ZKBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zkbench",
+        abstract: "Load generator for a ZooKeeper server.",
+        subcommands: [PhasesCommand.self, HerdCommand.self, HerdWorkerCommand.self],
+        defaultSubcommand: PhasesCommand.self)
+}
+
+/// Synchronous latency and pipelined throughput per operation.
+struct PhasesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phases",
         abstract: "Measure a ZooKeeper server: latency of synchronous calls and pipelined throughput.",
         discussion: """
             Phases run in the order given, each on its own node set under --root (created and removed by the tool):

@@ -86,12 +86,22 @@ struct ZKServerCommand: AsyncParsableCommand {
         return ExitCode(64)
     }
 
+    /// Raises the soft limit of open files to the hard limit, as the JVM does for Apache: every client connection
+    /// is a descriptor, and the usual soft limit of 1024 would refuse a herd of ten thousand sessions.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
     private func standardError(_ text: String) {
         var bytes = Array(text.utf8)
         _ = write(2, &bytes, bytes.count)
     }
 
     func run() async throws {
+        Self.raiseOpenFileLimit()
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
         var warnings: [String] = []

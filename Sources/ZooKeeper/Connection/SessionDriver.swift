@@ -430,7 +430,14 @@ final class SessionDriver: @unchecked Sendable {
                         ZooKeeperClientChannelHandler(driver: self, id: id, host: host, plaintext: tls == nil))
                 }
             }
-        bootstrap.connect(host: host.host, port: host.port).whenComplete { [self] result in
+        let connected: EventLoopFuture<any Channel>
+        if let address = try? SocketAddress(ipAddress: host.host, port: host.port) {
+            // An address needs no lookup; NIO would still run getaddrinfo for it, on a thread it starts for that.
+            connected = bootstrap.connect(to: address)
+        } else {
+            connected = bootstrap.connect(host: host.host, port: host.port)
+        }
+        connected.whenComplete { [self] result in
             switch result {
             case .success(let channel):
                 guard machine.currentConnection == id else {
