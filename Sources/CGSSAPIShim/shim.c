@@ -49,6 +49,7 @@ static void load(void) {
     RESOLVE(inquire_cred, "gss_inquire_cred");
     RESOLVE(release_cred, "gss_release_cred");
     RESOLVE(init_sec_context, "gss_init_sec_context");
+    RESOLVE(accept_sec_context, "gss_accept_sec_context");
     RESOLVE(delete_sec_context, "gss_delete_sec_context");
     RESOLVE(wrap, "gss_wrap");
     RESOLVE(unwrap, "gss_unwrap");

@@ -50,7 +50,7 @@ struct ZKServerCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("jaas"),
         help: ArgumentHelp(
-            "A JAAS file whose Server section lists the SASL DIGEST-MD5 users (user_NAME=\"password\").",
+            "A JAAS file whose Server section lists the SASL DIGEST-MD5 users (user_NAME=\"password\") or the Kerberos login (Krb5LoginModule: principal, keyTab).",
             discussion:
                 "Otherwise -Djava.security.auth.login.config=FILE in SERVER_JVMFLAGS or JVMFLAGS, as zkServer.sh reads it."
         ), completion: .file())
@@ -157,6 +157,11 @@ struct ZKServerCommand: AsyncParsableCommand {
             if let jaas = jaasFile ?? jvmProperties["java.security.auth.login.config"] {
                 try configuration.sasl.loadJAAS(file: jaas)
             }
+            if let krb5Config = jvmProperties["java.security.krb5.conf"], getenv("KRB5_CONFIG") == nil {
+                // Java's name for the krb5.conf to use; the GSS-API library reads KRB5_CONFIG.
+                setenv("KRB5_CONFIG", krb5Config, 1)
+            }
+            try configuration.sasl.kerberos?.checkCredentials()
             try configuration.sasl.validate()
         } catch {
             throw configurationError(error.description)

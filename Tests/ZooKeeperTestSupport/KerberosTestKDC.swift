@@ -17,6 +17,36 @@ public final class KerberosTestKDC: @unchecked Sendable {
     private let kdcProfile: String
     private let process: ManagedProcess
 
+    /// Runs `body` with the variables set (nil: unset), then restores what was there. The GSS-API library reads
+    /// `KRB5_CONFIG` and `KRB5CCNAME` from the process environment, so one body runs at a time in the whole test
+    /// process (suites run in parallel with each other).
+    public static func withEnvironment<T>(
+        _ variables: [String: String?], _ body: () async throws -> T
+    ) async rethrows -> T {
+        await environmentLock.acquire()
+        var saved: [String: String?] = [:]
+        for (name, value) in variables {
+            saved[name] = ProcessInfo.processInfo.environment[name]
+            if let value { setenv(name, value, 1) } else { unsetenv(name) }
+        }
+        func restore() async {
+            for (name, value) in saved {
+                if let value { setenv(name, value, 1) } else { unsetenv(name) }
+            }
+            await environmentLock.release()
+        }
+        do {
+            let result = try await body()
+            await restore()
+            return result
+        } catch {
+            await restore()
+            throw error
+        }
+    }
+
+    private static let environmentLock = EnvironmentLock()
+
     /// The variables the MIT tools need to find this KDC's files.
     public var environment: [String: String] { ["KRB5_CONFIG": krb5Config, "KRB5_KDC_PROFILE": kdcProfile] }
 
@@ -165,5 +195,27 @@ public final class ApacheSASLKerberosSetup: Sendable {
 
     public var systemProperties: [String] {
         ["-Djava.security.auth.login.config=\(jaasFile)", "-Djava.security.krb5.conf=\(krb5Config)"]
+    }
+}
+
+/// One holder at a time; the others wait, in order, without blocking a thread.
+private actor EnvironmentLock {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard held else {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            held = false
+        } else {
+            waiters.removeFirst().resume()
+        }
     }
 }

@@ -1,4 +1,4 @@
-// The few GSS-API (RFC 2744) types and calls the Kerberos login needs, declared here rather than taken from
+// The few GSS-API (RFC 2744) types and calls a Kerberos login needs (the client's and zkserver's), declared here rather than taken from
 // <gssapi/gssapi.h>, so that building needs no Kerberos headers and the binaries no Kerberos library: the
 // functions are found with dlsym in libgssapi_krb5.so.2 the first time a Kerberos login runs.
 #ifndef CGSSAPISHIM_H
@@ -50,6 +50,10 @@ typedef struct zk_gss_functions {
         zk_gss_uint32 *minor, zk_gss_cred cred, zk_gss_ctx *context, zk_gss_name target, zk_gss_oid *mech,
         zk_gss_uint32 flags, zk_gss_uint32 time_req, void *channel_bindings, zk_gss_buffer *input,
         zk_gss_oid **actual_mech, zk_gss_buffer *output, zk_gss_uint32 *ret_flags, zk_gss_uint32 *time_rec);
+    zk_gss_uint32 (*accept_sec_context)(
+        zk_gss_uint32 *minor, zk_gss_ctx *context, zk_gss_cred acceptor_cred, zk_gss_buffer *input,
+        void *channel_bindings, zk_gss_name *src_name, zk_gss_oid **mech_type, zk_gss_buffer *output,
+        zk_gss_uint32 *ret_flags, zk_gss_uint32 *time_rec, zk_gss_cred *delegated_cred);
     zk_gss_uint32 (*delete_sec_context)(zk_gss_uint32 *minor, zk_gss_ctx *context, zk_gss_buffer *output);
     zk_gss_uint32 (*wrap)(
         zk_gss_uint32 *minor, zk_gss_ctx context, int conf_req, zk_gss_uint32 qop, zk_gss_buffer *input,

@@ -169,7 +169,8 @@ public struct JAASConfiguration: Sendable, Hashable {
             message: "\(source): section '\(name)' has neither a DigestLoginModule nor a Krb5LoginModule")
     }
 
-    private func kerberosOptions(_ module: LoginModule, section: String) throws(Error) -> KerberosOptions {
+    /// The options of `module`, a `Krb5LoginModule` of `section`, checked as Java checks them.
+    public func kerberosOptions(_ module: LoginModule, section: String) throws(Error) -> KerberosOptions {
         func flag(_ option: String) throws(Error) -> Bool {
             switch module[option: option]?.lowercased() {
             case nil, "false": return false

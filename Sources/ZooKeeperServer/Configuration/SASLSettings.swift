@@ -25,8 +25,11 @@ public struct SASLSettings: Sendable, Hashable {
     public var superUser: String? = nil
     /// `sasl.serverconfig` (`zookeeper.sasl.serverconfig`): the JAAS section to read.
     public var serverSection = defaultServerSection
-    /// `kerberos.removeHostFromPrincipal` / `kerberos.removeRealmFromPrincipal`: accepted, and without effect,
-    /// since they change only Kerberos principals (`name/host@REALM`), and zkserver has no Kerberos yet.
+    /// The Kerberos login (the section's `Krb5LoginModule`); when set, SASL logins are GSSAPI, as in Apache,
+    /// whose server runs GSSAPI when its JAAS login has a Kerberos principal and DIGEST-MD5 otherwise.
+    public var kerberos: KerberosServerLogin? = nil
+    /// `kerberos.removeHostFromPrincipal` / `kerberos.removeRealmFromPrincipal`: whether a Kerberos client's
+    /// `sasl` identity drops the `/host` and the `@REALM` of its principal (`saslIdentity(ofPrincipal:)`).
     public var removeHostFromPrincipal = false
     public var removeRealmFromPrincipal = false
 
@@ -60,8 +63,8 @@ public struct SASLSettings: Sendable, Hashable {
         }
     }
 
-    /// Reads the users of the JAAS file's server section: every `user_NAME` option of its modules. A section with
-    /// a `Krb5LoginModule` is refused: zkserver has no Kerberos yet.
+    /// Reads the JAAS file's server section: the `user_NAME` options of its modules for DIGEST-MD5, or the
+    /// principal and keytab of its `Krb5LoginModule` for Kerberos.
     public mutating func loadJAAS(file: String) throws(ZooCfg.Failure) {
         let jaas: JAASConfiguration
         do {
@@ -81,9 +84,18 @@ public struct SASLSettings: Sendable, Hashable {
         for module in modules {
             switch module.className {
             case JAASConfiguration.kerberosLoginModule:
-                throw ZooCfg.Failure(
-                    "\(jaas.source): section '\(serverSection)': Kerberos (Krb5LoginModule) is not supported by "
-                        + "zkserver yet; use DigestLoginModule")
+                let options: JAASConfiguration.KerberosOptions
+                do {
+                    options = try jaas.kerberosOptions(module, section: serverSection)
+                } catch {
+                    throw ZooCfg.Failure(error.message)
+                }
+                guard let principal = options.principal else {
+                    throw ZooCfg.Failure(
+                        "\(jaas.source): section '\(serverSection)': Krb5LoginModule needs principal (e.g. zookeeper/host@REALM)"
+                    )
+                }
+                kerberos = KerberosServerLogin(principal: principal, keytab: options.useKeyTab ? options.keyTab : nil)
             case JAASConfiguration.digestLoginModule:
                 hasDigestModule = true
             default:
@@ -93,10 +105,33 @@ public struct SASLSettings: Sendable, Hashable {
                 users[String(name.dropFirst("user_".count))] = value
             }
         }
-        guard hasDigestModule else {
+        guard hasDigestModule || kerberos != nil else {
             throw ZooCfg.Failure(
-                "\(jaas.source): section '\(serverSection)' has no \(JAASConfiguration.digestLoginModule)")
+                "\(jaas.source): section '\(serverSection)' has no \(JAASConfiguration.digestLoginModule) or "
+                    + JAASConfiguration.kerberosLoginModule)
         }
         digestUsers = users
+    }
+
+    /// The `sasl` identity of a Kerberos client `principal` (`name[/host][@REALM]`), as Apache's
+    /// `SaslServerCallbackHandler` makes it: the name, then `/host` unless `removeHostFromPrincipal`, then
+    /// `@REALM` unless `removeRealmFromPrincipal`. (Apache also maps the name through
+    /// `zookeeper.security.auth_to_local`, whose default leaves it as it is in the default realm.)
+    public func saslIdentity(ofPrincipal principal: String) -> String {
+        var rest = Substring(principal)
+        var realm: Substring?
+        if let at = rest.lastIndex(of: "@") {
+            realm = rest[rest.index(after: at)...]
+            rest = rest[..<at]
+        }
+        var host: Substring?
+        if let slash = rest.firstIndex(of: "/") {
+            host = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+        }
+        var identity = String(rest)
+        if let host, !removeHostFromPrincipal { identity += "/" + host }
+        if let realm, !removeRealmFromPrincipal { identity += "@" + realm }
+        return identity
     }
 }

@@ -49,13 +49,19 @@ public final class ServerCore {
     /// `jute.maxbuffer.extrasize` default), so that every logged transaction can be read back (ZOOKEEPER-3496).
     var transactionSizeLimit: Int { configuration.packetLimit * 2 }
 
+    /// A connection's SASL login in progress, by mechanism.
+    enum SASLServerLogin {
+        case digestMD5(DigestMD5Server)
+        case gssapi(GSSAPIServerMechanism)
+    }
+
     struct ConnectionContext {
         let remoteAddress: String
         var identities: ConnectionIdentities
         var sessionID: Int64?
         var isClosing = false
         /// The connection's SASL login, from its first SASL request on.
-        var sasl: DigestMD5Server?
+        var sasl: SASLServerLogin?
     }
 
     public init(
@@ -430,35 +436,62 @@ public final class ServerCore {
 
     // MARK: SASL
 
-    /// One step of the connection's DIGEST-MD5 login. A failure, a token after the login completed included,
-    /// costs the connection (AuthFailed, or SessionClosedRequireSaslAuth when SASL is required), as in Apache.
+    /// One step of the connection's SASL login: GSSAPI when the JAAS section has a Kerberos login, DIGEST-MD5
+    /// otherwise. A failure, a token after the login completed included, costs the connection (AuthFailed, or
+    /// SessionClosedRequireSaslAuth when SASL is required), as in Apache.
+    ///
+    /// The GSSAPI steps run here, on the event loop: accepting a Kerberos context needs no KDC (the ticket is
+    /// decrypted with the keytab's key), only reads of the keytab and the replay cache.
     private func saslLogin(_ token: [UInt8], xid: Int32, connection: ConnectionID) {
         guard let users = configuration.sasl.digestUsers else {
             // No JAAS login: Apache answers with no token and the client goes on unauthenticated.
             outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(nil)))
             return
         }
-        var login =
+        let login =
             connections[connection]?.sasl
-            ?? DigestMD5Server(passwords: users, nonce: makeNonce())
-        let step = login.responseReceived(token)
-        connections[connection]?.sasl = login
-        switch step {
-        case .challenge(let challenge):
-            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
-        case .completed(let username, let proof):
-            var added = [Id(scheme: AccessControl.saslScheme, id: username)]
-            if configuration.sasl.superUser == username { added.append(Id(scheme: AccessControl.superScheme, id: "")) }
-            for id in added { connections[connection]?.identities.insert(id) }
-            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(proof)))
-        case .failed(let reason):
-            saslFailures.append(reason)
-            let code: ZooKeeperError.Code =
-                configuration.sasl.isSASLAuthRequired ? .sessionClosedRequireSaslAuth : .authFailed
-            connections[connection]?.isClosing = true
-            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0, error: code), .token(nil)))
-            outputs.append(.close(connection))
+            ?? configuration.sasl.kerberos.map { .gssapi(GSSAPIServerMechanism(login: $0)) }
+            ?? .digestMD5(DigestMD5Server(passwords: users, nonce: makeNonce()))
+        switch login {
+        case .digestMD5(var digest):
+            let step = digest.responseReceived(token)
+            connections[connection]?.sasl = .digestMD5(digest)
+            switch step {
+            case .challenge(let challenge):
+                outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
+            case .completed(let username, let proof):
+                saslLoggedIn(username, xid: xid, connection: connection, token: proof)
+            case .failed(let reason):
+                saslLoginFailed(reason, xid: xid, connection: connection)
+            }
+        case .gssapi(let gssapi):
+            connections[connection]?.sasl = login
+            switch gssapi.responseReceived(token) {
+            case .challenge(let challenge):
+                outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
+            case .completed(let principal):
+                let identity = configuration.sasl.saslIdentity(ofPrincipal: principal)
+                saslLoggedIn(identity, xid: xid, connection: connection, token: nil)
+            case .failed(let reason):
+                saslLoginFailed(reason, xid: xid, connection: connection)
+            }
         }
+    }
+
+    private func saslLoggedIn(_ identity: String, xid: Int32, connection: ConnectionID, token: [UInt8]?) {
+        var added = [Id(scheme: AccessControl.saslScheme, id: identity)]
+        if configuration.sasl.superUser == identity { added.append(Id(scheme: AccessControl.superScheme, id: "")) }
+        for id in added { connections[connection]?.identities.insert(id) }
+        outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(token)))
+    }
+
+    private func saslLoginFailed(_ reason: String, xid: Int32, connection: ConnectionID) {
+        saslFailures.append(reason)
+        let code: ZooKeeperError.Code =
+            configuration.sasl.isSASLAuthRequired ? .sessionClosedRequireSaslAuth : .authFailed
+        connections[connection]?.isClosing = true
+        outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0, error: code), .token(nil)))
+        outputs.append(.close(connection))
     }
 
     /// Why SASL logins failed, oldest first, for the network layer to log (`takeSASLFailures()`).

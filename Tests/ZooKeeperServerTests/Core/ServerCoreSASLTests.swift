@@ -223,18 +223,35 @@ import ZooKeeperProtocol
                     com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab="/k" principal="zookeeper/h@R";
                 };
                 """, source: "jaas.conf")
+        try settings.loadJAAS(kerberos)
+        #expect(settings.kerberos == KerberosServerLogin(principal: "zookeeper/h@R", keytab: "/k"))
+        let noPrincipal = try JAASConfiguration(
+            parsing: """
+                Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab="/k"; };
+                """, source: "jaas.conf")
         #expect(
             throws: ZooCfg.Failure(
-                "jaas.conf: section 'Server': Kerberos (Krb5LoginModule) is not supported by zkserver yet; use DigestLoginModule"
-            )
+                "jaas.conf: section 'Server': Krb5LoginModule needs principal (e.g. zookeeper/host@REALM)")
         ) {
-            try settings.loadJAAS(kerberos)
+            try settings.loadJAAS(noPrincipal)
         }
         let client = try JAASConfiguration(
             parsing:
                 "Client { org.apache.zookeeper.server.auth.DigestLoginModule required username=\"a\" password=\"b\"; };",
             source: "c.conf")
         #expect(throws: ZooCfg.Failure("c.conf: no JAAS section named 'Server'")) { try settings.loadJAAS(client) }
+    }
+
+    @Test func aKerberosPrincipalBecomesTheSASLIdentityAsApacheMapsIt() {
+        var settings = SASLSettings()
+        #expect(settings.saslIdentity(ofPrincipal: "zkcli/host.example@EX.COM") == "zkcli/host.example@EX.COM")
+        settings.removeHostFromPrincipal = true
+        #expect(settings.saslIdentity(ofPrincipal: "zkcli/host.example@EX.COM") == "zkcli@EX.COM")
+        settings.removeRealmFromPrincipal = true
+        #expect(settings.saslIdentity(ofPrincipal: "zkcli/host.example@EX.COM") == "zkcli")
+        #expect(settings.saslIdentity(ofPrincipal: "alice@EX.COM") == "alice")
+        settings.removeHostFromPrincipal = false
+        #expect(settings.saslIdentity(ofPrincipal: "zkcli/host.example@EX.COM") == "zkcli/host.example")
     }
 
     @Test func theZooCfgKeys() throws {

@@ -38,24 +38,26 @@ import ZooKeeperTestSupport
             try ZKServerProcess.executable(), ["--check-config", zooCfg],
             environment: [variable: "-Xmx512m -Djava.security.auth.login.config=\(jaas) -Dfoo=bar"])
         #expect(run.exitCode == 0, "\(run.error)")
-        // A Kerberos Server section named the same way is refused: so the variable was read.
+        // A Kerberos Server section named the same way is checked, and its missing keytab refused: so the
+        // variable was read.
         try Self.kerberosSection.write(toFile: jaas, atomically: true, encoding: .utf8)
         let refused = try Programs.run(
             try ZKServerProcess.executable(), ["--check-config", zooCfg],
             environment: [variable: "-Djava.security.auth.login.config=\(jaas)"])
         #expect(refused.exitCode == 64)
-        #expect(refused.error.contains("Kerberos (Krb5LoginModule) is not supported by zkserver yet"))
+        #expect(refused.error.contains("from the keytab /etc/zk.keytab"), "\(refused.error)")
     }
 
-    @Test func aKerberosServerSectionStopsTheServerWithOneLine() throws {
+    @Test func aKerberosServerSectionWithoutItsKeytabStopsTheServerWithOneLine() throws {
         let (zooCfg, jaas) = try Self.files(zooCfg: [Self.provider], jaas: Self.kerberosSection)
         let run = try Programs.run(
             try ZKServerProcess.executable(), [zooCfg, "--in-memory", "--jaas", jaas], timeout: 30)
         #expect(run.exitCode == 64)
         #expect(
-            run.error
-                == "zkserver: \(jaas): section 'Server': Kerberos (Krb5LoginModule) is not supported by zkserver yet; "
-                + "use DigestLoginModule\n")
+            run.error.hasPrefix(
+                "zkserver: Kerberos: failed while getting the keys of zookeeper/localhost@EXAMPLE.COM from the keytab "
+                    + "/etc/zk.keytab ("), "\(run.error)")
+        #expect(run.error.filter { $0 == "\n" }.count == 1, "\(run.error)")
     }
 
     @Test func aJAASFileWithoutAServerSectionIsRefused() throws {

@@ -26,9 +26,9 @@ import ZooKeeperTestSupport
                 address = server.address
                 port = server.port
             case .zkserver:
-                // The same zoo.cfg lines and JAAS file, read as zkserver reads them.
+                // The same zoo.cfg lines and JAAS file, read as zkserver reads them (no AdminServer on 8080).
                 var configuration = try ZooCfg.parse(
-                    (setup.extraConfig + extraConfig).joined(separator: "\n"),
+                    (setup.extraConfig + extraConfig + ["admin.enableServer=false"]).joined(separator: "\n"),
                     base: ZooKeeperServerForTests.configuration()
                 ).configuration
                 try configuration.sasl.loadJAAS(file: setup.jaasFile)
@@ -270,7 +270,7 @@ import ZooKeeperTestSupport
 }
 
 /// `body` fails with a ZooKeeperError of `code`.
-private func expectCode<T>(
+func expectCode<T>(
     _ code: ZooKeeperError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
 ) async {
     do {

@@ -26,23 +26,6 @@ import ZooKeeperTestSupport
         var alice: String { kdc.principal("alice") }
     }
 
-    /// Runs `body` with the variables set (nil: unset), then restores what was there.
-    static func withEnvironment<T>(
-        _ variables: [String: String?], _ body: () async throws -> T
-    ) async rethrows -> T {
-        var saved: [String: String?] = [:]
-        for (name, value) in variables {
-            saved[name] = ProcessInfo.processInfo.environment[name]
-            if let value { setenv(name, value, 1) } else { unsetenv(name) }
-        }
-        defer {
-            for (name, value) in saved {
-                if let value { setenv(name, value, 1) } else { unsetenv(name) }
-            }
-        }
-        return try await body()
-    }
-
     static func connect(_ address: String, _ credentials: SASLCredentials?) async throws(ZooKeeperError)
         -> ZooKeeperClient
     {
@@ -54,7 +37,7 @@ import ZooKeeperTestSupport
 
     @Test func aKeytabLoginGivesTheSessionTheKerberosIdentityThatACLsGrantRightsTo() async throws {
         let realm = try Realm()
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
             let alice = try await Self.connect(
                 realm.address, .kerberos(.keytab(realm.aliceKeytab, principal: realm.alice)))
             #expect(alice.state == .connected)
@@ -77,7 +60,7 @@ import ZooKeeperTestSupport
         let realm = try Realm()
         let cache = "FILE:\(realm.kdc.directory)/alice.ccache"
         try realm.kdc.kinit("alice", keytab: realm.aliceKeytab, cache: cache)
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": cache]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": cache]) {
             let alice = try await Self.connect(realm.address, .kerberos(.ticketCache()))
             #expect(try await alice.whoAmI().contains(ClientInfo(authScheme: "sasl", user: realm.alice)))
             await alice.close()
@@ -90,7 +73,7 @@ import ZooKeeperTestSupport
                     useTicketCache=true ticketCache="\(cache)";
                 };
                 """)
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
             let alice = try await Self.connect(realm.address, try SASLCredentials(jaas: jaas))
             #expect(try await alice.whoAmI().contains(ClientInfo(authScheme: "sasl", user: realm.alice)))
             await alice.close()
@@ -100,7 +83,7 @@ import ZooKeeperTestSupport
     @Test func withoutATicketOrWithAnUnknownPrincipalTheClientStopsWithAuthFailedAndTheCause() async throws {
         let realm = try Realm()
         let missing = "FILE:\(realm.kdc.directory)/nobody.ccache"
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": missing]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": missing]) {
             do throws(ZooKeeperError) {
                 let client = try await Self.connect(realm.address, .kerberos(.ticketCache()))
                 Issue.record("connected without a ticket: \(client.state)")
@@ -121,7 +104,7 @@ import ZooKeeperTestSupport
                 (try? Programs.run("/usr/bin/klist", ["-s", "-c", expiring], environment: realm.kdc.environment))?
                     .exitCode == 1
             })
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": expiring]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": expiring]) {
             do throws(ZooKeeperError) {
                 let client = try await Self.connect(realm.address, .kerberos(.ticketCache()))
                 Issue.record("connected with an expired ticket: \(client.state)")
@@ -134,7 +117,7 @@ import ZooKeeperTestSupport
         // A keytab whose principal the KDC no longer knows.
         let bobKeytab = try realm.kdc.addPrincipal("bob")
         try realm.kdc.kadmin("delprinc -force \(realm.kdc.principal("bob"))")
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
             do throws(ZooKeeperError) {
                 let client = try await Self.connect(
                     realm.address, .kerberos(.keytab(bobKeytab, principal: realm.kdc.principal("bob"))))
@@ -148,7 +131,7 @@ import ZooKeeperTestSupport
         // A server principal the KDC does not know (zookeeper.sasl.client.username=zk).
         var login = KerberosLogin.keytab(realm.aliceKeytab, principal: realm.alice)
         login.apply(clientProperties: ["zookeeper.sasl.client.username": "zk"])
-        try await Self.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": realm.kdc.krb5Config, "KRB5CCNAME": nil]) {
             do throws(ZooKeeperError) {
                 let client = try await Self.connect(realm.address, .kerberos(login))
                 Issue.record("connected to an unknown service principal: \(client.state)")
