@@ -115,13 +115,17 @@ import ZooKeeperTestSupport
         #expect(transcript.errors.filter { $0.hasPrefix("Quota has exceeded") }.count == 4, "\(transcript)")
         #expect(transcript.output.contains("Output stat for /n count=3,bytes=0"), "\(transcript)")
 
-        // Identities in Apache's order, with one addauth, several, and the super user.
-        transcript = try same(servers, ["addauth digest alice:secret", "whoami"])
+        // Identities in Apache's order, with one addauth, several, and the super user. zkCli.sh runs its first
+        // command at once, connected or not, and an addauth made before the connection is sent again at connect,
+        // in reverse order (ClientCnxn.primeConnection puts each at the front of the queue): so the server's
+        // insertion order, and with it the hash order, would depend on when the connection came. An `ls` first
+        // waits for it.
+        transcript = try same(servers, ["ls /zookeeper", "addauth digest alice:secret", "whoami"])
         #expect(transcript.output.suffix(2) == ["digest: alice", "ip: 127.0.0.1"], "\(transcript)")
         let many = (1...14).map { "addauth digest user\($0):pw" }
-        transcript = try same(servers, many + ["whoami"])
-        #expect(transcript.output.count == 16, "\(transcript)")
-        try same(servers, ["addauth digest super:super", "whoami", "create /auth x auth::cdrwa", "getAcl /auth"])
+        transcript = try same(servers, ["ls /zookeeper"] + many + ["whoami"])
+        #expect(transcript.output.count == 17, "\(transcript)")
+        try same(servers, ["ls /zookeeper", "addauth digest super:super", "whoami", "create /auth x auth::cdrwa", "getAcl /auth"])
 
         // After a restart (Apache stopped, zkserver SIGKILLed), the statistics are those of the tree, and follow on.
         try servers.restart()
