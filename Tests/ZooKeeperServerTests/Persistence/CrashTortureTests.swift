@@ -32,8 +32,11 @@ final class AcknowledgedWrites: @unchecked Sendable {
 
     private let lock = NIOLock()
     private var entries: [String: Entry] = [:]
-    private(set) var acknowledgedCount = 0
-    private(set) var unresolvedAtKill = 0
+    private var acknowledged = 0
+    private var unresolved = 0
+    /// Read under the lock: writers acknowledge from other tasks meanwhile (a race ThreadSanitizer reported).
+    var acknowledgedCount: Int { lock.withLock { acknowledged } }
+    var unresolvedAtKill: Int { lock.withLock { unresolved } }
 
     func state(of path: String) -> NodeState { lock.withLock { entries[path]?.acknowledged ?? .absent } }
 
@@ -46,7 +49,7 @@ final class AcknowledgedWrites: @unchecked Sendable {
             guard let next = entries[path]?.inFlight else { return }
             entries[path]!.acknowledged = next
             entries[path]!.inFlight = nil
-            acknowledgedCount += 1
+            acknowledged += 1
         }
     }
 
@@ -56,7 +59,7 @@ final class AcknowledgedWrites: @unchecked Sendable {
     func verify(_ path: String, observed: NodeState) -> String? {
         lock.withLock {
             guard let entry = entries[path] else { return nil }
-            if entry.inFlight != nil { unresolvedAtKill += 1 }
+            if entry.inFlight != nil { unresolved += 1 }
             entries[path] = Entry(acknowledged: observed, inFlight: nil)
             let matches = observed == entry.acknowledged || observed == entry.inFlight
             // Created nodes get unique names: once gone for good they need no more checking.
