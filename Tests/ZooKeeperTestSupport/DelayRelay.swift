@@ -51,6 +51,21 @@ public final class DelayRelay: @unchecked Sendable {
         acceptor.start()
     }
 
+    /// Relays to the first server of `connectString` (`localhost` as 127.0.0.1).
+    public convenience init(toFirstServerOf connectString: String, delay: Double) throws {
+        let first = connectString.split(separator: ",").first.map(String.init) ?? connectString
+        guard let colon = first.lastIndex(of: ":"), let port = Int(first[first.index(after: colon)...]) else {
+            throw HarnessError("relay: no host:port in '\(connectString)'")
+        }
+        let host = String(first[..<colon])
+        try self.init(to: host == "localhost" ? "127.0.0.1" : host, port: port, delay: delay)
+    }
+
+    /// A new relay on this one's address, to the same target: the link back after `stop()`.
+    public func reopened() throws -> DelayRelay {
+        try DelayRelay(to: target.host, port: target.port, delay: delay, listenPort: port)
+    }
+
     deinit {
         stop()
     }

@@ -120,35 +120,55 @@ import ZooKeeperTestSupport
         }
     }
 
+    /// Whether the server on `port` closes a silent connection, and one that trickles its ConnectRequest a byte
+    /// every 50 ms (false: the whole request but its last byte went through).
+    private func sessionlessConnectionsClosed(port: Int) -> (silent: Bool, trickling: Bool) {
+        let silent = RawConnection(port: port, timeout: 10)?.isClosedByServer() == true
+
+        // A byte every 50 ms never makes a frame: the same bound applies.
+        guard let trickle = RawConnection(port: port, timeout: 0.05) else { return (silent, false) }
+        var request = ByteBuffer()
+        RawConnection.writeNewSessionRequest(into: &request)
+        var closed = false
+        for byte in request.readableBytesView.prefix(request.readableBytes - 1) {
+            guard trickle.send([byte]) else {
+                closed = true
+                break
+            }
+            // The read's timeout paces the bytes; the server sends nothing before a whole request.
+            _ = trickle.read(1)
+            if trickle.isClosed() {
+                closed = true
+                break
+            }
+        }
+        return (silent, closed)
+    }
+
     @Test(.timeLimit(.minutes(1))) func aConnectionWithoutAConnectRequestIsClosed() async throws {
         try await withServer({ $0.sessionlessConnectionTimeout = 300 }) { server in
-            let silent = try #require(RawConnection(port: server.port, timeout: 10))
-            #expect(silent.isClosedByServer())
-
-            // A byte every 50 ms never makes a frame: the same bound applies.
-            let trickle = try #require(RawConnection(port: server.port, timeout: 0.05))
-            var request = ByteBuffer()
-            RawConnection.writeNewSessionRequest(into: &request)
-            var closed = false
-            for byte in request.readableBytesView.prefix(request.readableBytes - 1) {
-                guard trickle.send([byte]) else {
-                    closed = true
-                    break
-                }
-                // The read's timeout paces the bytes; the server sends nothing before a whole request.
-                _ = trickle.read(1)
-                if trickle.isClosed() {
-                    closed = true
-                    break
-                }
-            }
-            #expect(closed, "a connection that trickles its ConnectRequest is closed")
-
+            let closed = sessionlessConnectionsClosed(port: server.port)
+            #expect(closed.silent, "a connection that sends nothing is closed")
+            #expect(closed.trickling, "a connection that trickles its ConnectRequest is closed")
             // A prompt client is not affected.
             let client = try await ZooKeeperClient.connect(server.connectString)
             #expect(try await client.exists("/") != nil)
             await client.close()
         }
+    }
+
+    /// The same steps against Apache 3.8 (its NIO server, Debian's default) with the same setting: it closes the
+    /// silent connection too, but every byte read starts its timer again, so a trickle keeps a connection open
+    /// for as long as the client likes. zkserver bounds it (documented in zkserver(1)).
+    @Test(.timeLimit(.minutes(2))) func apacheClosesTheSilentConnectionButNotTheTrickle() async throws {
+        let apache = try ApacheZooKeeperStandalone(systemProperties: ["-Dzookeeper.nio.sessionlessCnxnTimeout=300"])
+        defer { apache.stop() }
+        let closed = sessionlessConnectionsClosed(port: apache.server.clientPort)
+        #expect(closed.silent)
+        #expect(!closed.trickling)
+        let client = try await ZooKeeperClient.connect(apache.address)
+        #expect(try await client.exists("/") != nil)
+        await client.close()
     }
 }
 

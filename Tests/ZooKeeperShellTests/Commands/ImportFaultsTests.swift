@@ -90,15 +90,12 @@ struct ImportFaultsTests {
     @Test(arguments: [false, true]) func anInterruptedImportSaysWhatItApplied(cutsTheLink: Bool) async throws {
         let server = try SharedTestServers.connectString(.apache)
         let copy = SharedTestServers.uniqueRoot(cutsTheLink ? "cutimport" : "stopimport")
-        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
-        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
-        let port = try #require(Int(target[1]))
         let directory = try TestEnvironment.temporaryDirectory("zkcli-interrupted")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let children = (0..<300).map { String(format: "/n%03d", $0) }
         let file = try exportFile(directory, "tree.jsonl", [("", "")] + children.map { ($0, "eA==") })
 
-        let relay = try DelayRelay(to: host, port: port, delay: 0.002)
+        let relay = try DelayRelay(toFirstServerOf: server, delay: 0.002)
         var configuration = ShellConfiguration()
         configuration.server = relay.address
         configuration.outputFormat = .json

@@ -95,10 +95,7 @@ struct WatchCommandTests {
     ) async throws {
         let server = try SharedTestServers.connectString(kind)
         let root = SharedTestServers.uniqueRoot("resync")
-        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
-        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
-        let port = try #require(Int(target[1]))
-        var relay = try DelayRelay(to: host, port: port, delay: 0)
+        var relay = try DelayRelay(toFirstServerOf: server, delay: 0)
         var configuration = ShellConfiguration()
         configuration.server = relay.address
         let output = StreamedOutput()
@@ -116,7 +113,7 @@ struct WatchCommandTests {
             await lines.next() == "stderr: Disconnected; the changes made meanwhile follow when the connection is back."
         )
         try kazoo(server, "zk.set('\(root)/a', b'y')\nzk.delete('\(root)/b')\nzk.create('\(root)/c', b'z')")
-        relay = try DelayRelay(to: host, port: port, delay: 0, listenPort: relay.port)
+        relay = try relay.reopened()
         var changes: [String] = []
         for _ in 0..<4 { changes.append(await lines.next() ?? "") }
         #expect(changes[0].hasSuffix(" NodeDataChanged \(root)/a version 1 (was 0) while disconnected"), "\(changes)")

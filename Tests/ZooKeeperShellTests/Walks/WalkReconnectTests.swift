@@ -42,11 +42,8 @@ struct WalkReconnectTests {
     @Test func aWalkCutMidWayPrintsWhatAnUncutWalkPrints() async throws {
         let server = try SharedTestServers.connectString(.apache)
         let root = SharedTestServers.uniqueRoot("cut")
-        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
-        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
-        let port = try #require(Int(target[1]))
         // 20 ms each way: the walk takes many round trips of a window each.
-        var relay = try DelayRelay(to: host, port: port, delay: 0.02)
+        var relay = try DelayRelay(toFirstServerOf: server, delay: 0.02)
         var configuration = ShellConfiguration()
         configuration.server = relay.address
         let output = RecordedOutput()
@@ -71,7 +68,7 @@ struct WalkReconnectTests {
             await output.waitForLines(start + (command.hasPrefix("export") ? 2 : 1))
             relay.stop()
             let printedAtTheCut = output.lines.count - start
-            relay = try DelayRelay(to: host, port: port, delay: 0.02, listenPort: relay.port)
+            relay = try relay.reopened()
             #expect(await walking.value == 0, "\(command): \(output.lines[start...])")
             #expect(printedAtTheCut < uncut.count, "\(command): the cut came after the walk")
             #expect(Array(output.lines[start...]) == uncut, "\(command)")
@@ -86,10 +83,7 @@ struct WalkReconnectTests {
     @Test func aWalkWhoseConnectionDoesNotComeBackGivesUp() async throws {
         let server = try SharedTestServers.connectString(.apache)
         let root = SharedTestServers.uniqueRoot("gone")
-        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
-        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
-        let port = try #require(Int(target[1]))
-        let relay = try DelayRelay(to: host, port: port, delay: 0.02)
+        let relay = try DelayRelay(toFirstServerOf: server, delay: 0.02)
         var configuration = ShellConfiguration()
         configuration.server = relay.address
         configuration.sessionTimeout = .seconds(4)

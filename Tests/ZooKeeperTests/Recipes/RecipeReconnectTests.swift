@@ -77,9 +77,7 @@ import ZooKeeperTestSupport
     /// Curator does, without waiting for a server to say the session expired; the others then get the lock.
     @Test func aHolderSuspendedForASessionTimeoutLosesTheLock() async throws {
         let server = try SharedTestServers.connectString(.apache)
-        let target = try #require(server.split(separator: ",").first?.split(separator: ":"))
-        let host = String(target[0]) == "localhost" ? "127.0.0.1" : String(target[0])
-        let relay = try DelayRelay(to: host, port: try #require(Int(target[1])), delay: 0)
+        let relay = try DelayRelay(toFirstServerOf: server, delay: 0)
         defer { relay.stop() }
         var configuration = ZooKeeperClient.Configuration()
         configuration.sessionTimeout = .seconds(4)
