@@ -65,13 +65,15 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                "CGSSAPIShim",
+                "GSSAPISupport",
             ],
             swiftSettings: swiftSettings
         ),
         // The GSS-API calls of a Kerberos login, found with dlopen/dlsym in libgssapi_krb5.so.2 on first use:
         // no Kerberos headers to build, no Kerberos library needed to run without Kerberos.
         .target(name: "CGSSAPIShim", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // The GSS-API helpers the Kerberos client and acceptor share (buffers, names, status words).
+        .target(name: "GSSAPISupport", dependencies: ["CGSSAPIShim"], swiftSettings: swiftSettings),
         // Points Swift concurrency's global executor at a function of ours (zkcli's one-shots run their tasks on the
         // session's event loop thread instead of starting the runtime's thread pool).
         .target(name: "CConcurrencyHook"),
@@ -113,7 +115,7 @@ let package = Package(
             dependencies: [
                 "ZooKeeperProtocol",
                 "ZooKeeperTLS",
-                "CGSSAPIShim",
+                "GSSAPISupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

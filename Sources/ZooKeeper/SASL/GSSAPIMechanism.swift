@@ -1,4 +1,4 @@
-import CGSSAPIShim
+import GSSAPISupport
 
 #if canImport(Glibc)
     import Glibc
@@ -71,7 +71,7 @@ final class GSSAPIMechanism: @unchecked Sendable {
     private static let continueNeeded: UInt32 = 1
     private static let noCredentials: UInt32 = 7 << 16
     private static let credentialsExpired: UInt32 = 11 << 16
-    private static let errorMask: UInt32 = 0xffff_0000
+    private static let errorMask = zk_gss_functions.errorMask
     private static let mutualFlag: UInt32 = 2
     private static let confidentialityFlag: UInt32 = 16
     private static let integrityFlag: UInt32 = 32
@@ -159,7 +159,7 @@ final class GSSAPIMechanism: @unchecked Sendable {
                 Self.mutualFlag | Self.integrityFlag | Self.confidentialityFlag, 0, nil,
                 &buffer, nil, &output, &returnedFlags, nil)
         }
-        let token = take(&output)
+        let token = gss.take(&output)
         if major & Self.errorMask != 0 {
             throw error(major: major, minor: minor, doing: "getting a ticket for \(serverName ?? "the server")")
         }
@@ -181,7 +181,7 @@ final class GSSAPIMechanism: @unchecked Sendable {
             var buffer = zk_gss_buffer(length: bytes.count, value: bytes.baseAddress)
             return gss.unwrap!(&minor, context, &buffer, &output, &confidential, &qop)
         }
-        let offer = take(&output)
+        let offer = gss.take(&output)
         if major & Self.errorMask != 0 {
             throw error(major: major, minor: minor, doing: "reading the server's security layer offer")
         }
@@ -197,7 +197,7 @@ final class GSSAPIMechanism: @unchecked Sendable {
             var buffer = zk_gss_buffer(length: bytes.count, value: bytes.baseAddress)
             return gss.wrap!(&minor, context, 0, 0, &buffer, nil, &reply)
         }
-        let wrappedAnswer = take(&reply)
+        let wrappedAnswer = gss.take(&reply)
         if wrapMajor & Self.errorMask != 0 {
             throw error(major: wrapMajor, minor: minor, doing: "answering the server's security layer offer")
         }
@@ -268,7 +268,7 @@ final class GSSAPIMechanism: @unchecked Sendable {
             throw error(major: inquired, minor: minor, doing: action)
         }
         credential = acquired
-        clientName = displayName(name)
+        clientName = gss.displayName(name)
         _ = gss.release_name!(&minor, &name)
     }
 
@@ -287,40 +287,8 @@ final class GSSAPIMechanism: @unchecked Sendable {
         return name
     }
 
-    private func displayName(_ name: zk_gss_name?) -> String? {
-        guard let gss, let name else { return nil }
-        var minor: UInt32 = 0
-        var output = zk_gss_buffer(length: 0, value: nil)
-        guard gss.display_name!(&minor, name, &output, nil) & Self.errorMask == 0 else { return nil }
-        return String(decoding: take(&output), as: UTF8.self)
-    }
-
-    /// Copies a buffer the library allocated, and frees it.
-    private func take(_ buffer: inout zk_gss_buffer) -> [UInt8] {
-        guard let gss, let value = buffer.value else { return [] }
-        let bytes = Array(UnsafeRawBufferPointer(start: value, count: buffer.length))
-        var minor: UInt32 = 0
-        _ = gss.release_buffer!(&minor, &buffer)
-        return bytes
-    }
-
-    /// The library's own words for a status code.
-    private func statusText(_ status: UInt32, type: Int32) -> String {
-        guard let gss else { return "" }
-        var messages: [String] = []
-        var context: UInt32 = 0
-        repeat {
-            var minor: UInt32 = 0
-            var output = zk_gss_buffer(length: 0, value: nil)
-            let major = gss.display_status!(&minor, status, type, zk_gss_mech_krb5(), &context, &output)
-            if major & Self.errorMask != 0 { break }
-            messages.append(String(decoding: take(&output), as: UTF8.self))
-        } while context != 0 && messages.count < 4
-        return messages.joined(separator: "; ")
-    }
-
     private func error(major: UInt32, minor: UInt32, doing action: String) -> KerberosError {
-        let detail = minor != 0 ? statusText(minor, type: 2) : statusText(major, type: 1)
+        let detail = (minor != 0 ? gss?.statusText(minor, type: 2) : gss?.statusText(major, type: 1)) ?? ""
         let routine = major & 0x00ff_0000
         let code: KerberosError.Code
         let cause: String

@@ -1,4 +1,4 @@
-import CGSSAPIShim
+import GSSAPISupport
 
 #if canImport(Glibc)
     import Glibc
@@ -57,7 +57,7 @@ final class GSSAPIServerMechanism {
     }
 
     private static let continueNeeded: UInt32 = 1
-    private static let errorMask: UInt32 = 0xffff_0000
+    private static let errorMask = zk_gss_functions.errorMask
     private static let acceptOnly: Int32 = 2
     private static let securityLayerNone: UInt8 = 1
 
@@ -154,13 +154,13 @@ final class GSSAPIServerMechanism {
             return gss.accept_sec_context!(
                 &minor, &context, credential, &buffer, nil, &source, nil, &output, nil, nil, nil)
         }
-        let reply = take(&output)
+        let reply = gss.take(&output)
         defer { if source != nil { _ = gss.release_name!(&minor, &source) } }
         if major & Self.errorMask != 0 {
             return .failed(failure(major: major, minor: minor, doing: "accepting the client's security context"))
         }
         if major & Self.continueNeeded != 0 { return .challenge(reply) }
-        guard let principal = displayName(source) else {
+        guard let principal = gss.displayName(source) else {
             return .failed("GSSAPI: the client's principal has no name")
         }
         clientPrincipal = principal
@@ -178,7 +178,7 @@ final class GSSAPIServerMechanism {
             var buffer = zk_gss_buffer(length: bytes.count, value: bytes.baseAddress)
             return gss.wrap!(&minor, context, 0, 0, &buffer, nil, &output)
         }
-        let wrapped = take(&output)
+        let wrapped = gss.take(&output)
         if major & Self.errorMask != 0 {
             return .failed(failure(major: major, minor: minor, doing: "wrapping the security layer offer"))
         }
@@ -196,7 +196,7 @@ final class GSSAPIServerMechanism {
             var buffer = zk_gss_buffer(length: bytes.count, value: bytes.baseAddress)
             return gss.unwrap!(&minor, context, &buffer, &output, nil, nil)
         }
-        let choice = take(&output)
+        let choice = gss.take(&output)
         if major & Self.errorMask != 0 {
             return .failed(failure(major: major, minor: minor, doing: "unwrapping the client's security layer choice"))
         }
@@ -211,40 +211,10 @@ final class GSSAPIServerMechanism {
         return .completed(principal: clientPrincipal)
     }
 
-    private func displayName(_ name: zk_gss_name?) -> String? {
-        guard let gss, let name else { return nil }
-        var minor: UInt32 = 0
-        var output = zk_gss_buffer(length: 0, value: nil)
-        guard gss.display_name!(&minor, name, &output, nil) & Self.errorMask == 0 else { return nil }
-        return String(decoding: take(&output), as: UTF8.self)
-    }
-
-    /// Copies a buffer the library allocated, and frees it.
-    private func take(_ buffer: inout zk_gss_buffer) -> [UInt8] {
-        guard let gss, let value = buffer.value else { return [] }
-        let bytes = Array(UnsafeRawBufferPointer(start: value, count: buffer.length))
-        var minor: UInt32 = 0
-        _ = gss.release_buffer!(&minor, &buffer)
-        return bytes
-    }
-
     /// "Kerberos: failed while ACTION (the library's words)".
     private func failure(major: UInt32, minor: UInt32, doing action: String) -> String {
-        let detail = minor != 0 ? statusText(minor, type: 2) : statusText(major, type: 1)
+        let detail = (minor != 0 ? gss?.statusText(minor, type: 2) : gss?.statusText(major, type: 1)) ?? ""
         return "Kerberos: failed while \(action)" + (detail.isEmpty ? "" : " (\(detail))")
     }
 
-    private func statusText(_ status: UInt32, type: Int32) -> String {
-        guard let gss else { return "" }
-        var messages: [String] = []
-        var context: UInt32 = 0
-        repeat {
-            var minor: UInt32 = 0
-            var output = zk_gss_buffer(length: 0, value: nil)
-            let major = gss.display_status!(&minor, status, type, zk_gss_mech_krb5(), &context, &output)
-            if major & Self.errorMask != 0 { break }
-            messages.append(String(decoding: take(&output), as: UTF8.self))
-        } while context != 0 && messages.count < 4
-        return messages.joined(separator: "; ")
-    }
 }
