@@ -5,7 +5,7 @@ Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's pac
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
 Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path DIR]
-                            [--only oneshot,shell,client,server,footprint,tls,herd]
+                            [--only oneshot,shell,client,server,footprint,tls,herd,kerberos]
 
 --headline (`make bench-quick`, about a minute once built): the one-shot against cli_mt, the client against
 Apache's Java client, zkserver against Apache, with small counts and one round, for a look before and after a
@@ -497,6 +497,145 @@ def tls_throughput(table, bins, server_name, server, properties, count, sessions
               rates_plaintext["server-cpu"], "µs", "lower", "same, plaintext")
 
 
+class KDC:
+    """An MIT KDC of its own (Debian's krb5-kdc) on a free loopback port, with a random realm, in `directory`."""
+
+    def __init__(self, directory):
+        os.makedirs(directory, exist_ok=True)
+        self.directory = directory
+        self.realm = "ZKBENCH" + str(os.getpid()) + ".TEST"
+        self.port = free_port()
+        self.krb5_config = os.path.join(directory, "krb5.conf")
+        profile = os.path.join(directory, "kdc.conf")
+        with open(self.krb5_config, "w") as f:
+            f.write(f"[libdefaults]\n default_realm = {self.realm}\n dns_lookup_kdc = false\n rdns = false\n"
+                    f" udp_preference_limit = 1\n[realms]\n {self.realm} = {{\n  kdc = 127.0.0.1:{self.port}\n }}\n"
+                    f"[domain_realm]\n localhost = {self.realm}\n")
+        with open(profile, "w") as f:
+            f.write(f"[kdcdefaults]\n kdc_ports = {self.port}\n kdc_tcp_ports = {self.port}\n[realms]\n"
+                    f" {self.realm} = {{\n  database_name = {directory}/principal\n"
+                    f"  key_stash_file = {directory}/stash\n  acl_file = {directory}/kadm5.acl\n"
+                    f"  kdc_listen = 127.0.0.1:{self.port}\n  kdc_tcp_listen = 127.0.0.1:{self.port}\n }}\n")
+        open(os.path.join(directory, "kadm5.acl"), "w").close()
+        self.env = dict(os.environ, KRB5_CONFIG=self.krb5_config, KRB5_KDC_PROFILE=profile)
+        subprocess.run(["/usr/sbin/kdb5_util", "create", "-s", "-r", self.realm, "-P", "bench-master"], env=self.env,
+                       check=True, capture_output=True)
+        out = open(os.path.join(directory, "kdc.log"), "ab")
+        processes.append(subprocess.Popen(["/usr/sbin/krb5kdc", "-n", "-r", self.realm], cwd=directory, env=self.env,
+                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.perf_counter() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("krb5kdc did not start")
+                time.sleep(0.05)
+
+    def add_principal(self, name):
+        """`name@REALM` with a random key, written to a keytab of its own; returns (principal, keytab)."""
+        principal = f"{name}@{self.realm}"
+        keytab = os.path.join(self.directory, name.replace("/", "_") + ".keytab")
+        for query in (f"addprinc -randkey {principal}", f"ktadd -k {keytab} {principal}"):
+            subprocess.run(["/usr/sbin/kadmin.local", "-r", self.realm, "-q", query], env=self.env, check=True,
+                           capture_output=True)
+        return principal, keytab
+
+
+def jaas_file(path, section, principal, keytab):
+    with open(path, "w") as f:
+        f.write(f"{section} {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  useKeyTab=true\n"
+                f"  keyTab=\"{keytab}\"\n  storeKey=true\n  useTicketCache=false\n  principal=\"{principal}\";\n}};\n")
+    return path
+
+
+class ApacheKerberos(Apache):
+    """Apache ZooKeeper standalone logging in as zookeeper/localhost from its keytab (the JAAS Server section)."""
+
+    name = "Apache ZooKeeper 3.8 (Kerberos)"
+    subdirectory = "apache-kerberos"
+    extra_configuration = "admin.enableServer=false\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+
+    def __init__(self, workdir, jaas, krb5_config):
+        self.flags = [f"-Djava.security.auth.login.config={jaas}", f"-Djava.security.krb5.conf={krb5_config}"]
+        super().__init__(workdir)
+
+    def command(self):
+        return ["java", "-Xmx1000m", *self.flags, "-cp", ZK_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain",
+                "zoo.cfg"]
+
+
+def kerberos_section(table, bins, workdir, runs):
+    log("one-shot `get` of a sasl-ACL znode with a Kerberos login: zkcli vs zkCli.sh, the same JAAS file")
+    kdc = KDC(os.path.join(workdir, "kdc"))
+    server_principal, server_keytab = kdc.add_principal("zookeeper/localhost")
+    alice, alice_keytab = kdc.add_principal("alice")
+    server_jaas = jaas_file(os.path.join(kdc.directory, "server-jaas.conf"), "Server", server_principal,
+                            server_keytab)
+    client_jaas = jaas_file(os.path.join(kdc.directory, "client-jaas.conf"), "Client", alice, alice_keytab)
+    apache = ApacheKerberos(workdir, server_jaas, kdc.krb5_config)
+    apache.start()
+    wait_serving(apache.port, 1)
+    # The host part of the server principal: localhost.
+    server = f"localhost:{apache.port}"
+    zkcli = os.path.join(bins, "zkcli")
+    # As zkCli.sh users configure a login; zkcli reads the same variable. KRB5_CONFIG for the GSS-API library.
+    env = dict(os.environ, KRB5_CONFIG=kdc.krb5_config, ZOO_LOG_DIR=os.path.join(workdir, "zkcli-log"),
+               CLIENT_JVMFLAGS=f"-Djava.security.auth.login.config={client_jaas} "
+                               f"-Djava.security.krb5.conf={kdc.krb5_config}")
+    created = run([zkcli, "-server", server, "create", "/bench-kerberos", "hello", f"sasl:{alice}:cdrwa"], env=env)
+    if created.returncode != 0:
+        raise RuntimeError(f"zkcli could not log in: {created.stderr}")
+    anonymous = run([zkcli, "-server", server, "get", "/bench-kerberos"])
+    if anonymous.returncode == 0:
+        raise RuntimeError("the znode is readable without the Kerberos login")
+    binary = compile_runstat(workdir)
+    tools = {
+        "zkcli": [zkcli, "-server", server, "get", "/bench-kerberos"],
+        "zkCli.sh": [ZK_CLI, "-server", server, "get", "/bench-kerberos"],
+    }
+
+    def measure(command, count):
+        out = subprocess.run([binary, str(count), *command], env=env, capture_output=True, text=True,
+                             check=True).stdout
+        samples = []
+        for line in out.splitlines():
+            wall, cpu, peak, status = (int(field) for field in line.split())
+            if status != 0:
+                raise RuntimeError(f"{command} exited with {status}")
+            samples.append((wall / 1e6, cpu / 1e6, peak))
+        return samples
+
+    for name, command in tools.items():
+        # Both must have logged in: the data is readable only by alice.
+        if "hello" not in run(command, env=env).stdout.splitlines():
+            raise RuntimeError(f"{name} did not read the znode with its Kerberos login")
+    # The server's JIT warm and the files in the page cache for both, then batches of 5 interleaved.
+    for _ in range(3):
+        for command in tools.values():
+            measure(command, 1)
+    samples = {name: [] for name in tools}
+    load_before = os.getloadavg()
+    for _ in range(max(1, runs // 5)):
+        for name, command in tools.items():
+            samples[name] += measure(command, 5)
+    load_after = os.getloadavg()
+    log(f"  load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {len(samples['zkcli'])} runs each")
+
+    def median(name, index):
+        return statistics.median(sample[index] for sample in samples[name])
+
+    peer = "zkCli.sh (Java), Kerberos"
+    table.add("kerberos", "`get` sasl-ACL znode wall (median)", median("zkcli", 0) * 1000,
+              median("zkCli.sh", 0) * 1000, "ms", "lower", peer)
+    table.add("kerberos", "`get` sasl-ACL znode CPU, user+sys (median)", median("zkcli", 1) * 1000,
+              median("zkCli.sh", 1) * 1000, "ms", "lower", peer)
+    table.add("kerberos", "`get` sasl-ACL znode peak RSS (median)", median("zkcli", 2) / 1024,
+              median("zkCli.sh", 2) / 1024, "MB", "lower", peer)
+    stop(apache.process)
+
+
 def median_rates(samples):
     """Median ops/s per phase over several runs."""
     phases = set().union(*samples)
@@ -688,7 +827,7 @@ def main():
     parser.add_argument("--headline", action="store_true",
                         help="only the headline ratios (one-shot, client, server), small counts, one round")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd")
+    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos")
     parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
     args = parser.parse_args()
     quick = args.quick or args.headline
@@ -717,6 +856,8 @@ def main():
         missing.append("python3 -m pip install kazoo")
     if "shell" in sections and not shutil.which("zk-shell"):
         missing.append("python3 -m pip install zk-shell")
+    if "kerberos" in sections and not (os.path.exists("/usr/sbin/krb5kdc") and shutil.which("cc")):
+        missing.append("sudo apt-get install -y krb5-kdc krb5-admin-server krb5-user gcc")
     if missing:
         sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
     bins = build_products(args.bin_path)
@@ -724,12 +865,15 @@ def main():
     table = Table()
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
-        apache = Apache(workdir)
-        apache.start()
-        wait_serving(apache.port, 1)
-        zkserver = ZKServer(workdir, os.path.join(bins, "zkserver"))
-        zkserver.start()
-        wait_serving(zkserver.port, 1)
+        # The sections on plain servers share one Apache and one zkserver.
+        plain = any(section in sections for section in ("oneshot", "shell", "client", "server"))
+        if plain:
+            apache = Apache(workdir)
+            apache.start()
+            wait_serving(apache.port, 1)
+            zkserver = ZKServer(workdir, os.path.join(bins, "zkserver"))
+            zkserver.start()
+            wait_serving(zkserver.port, 1)
         if "oneshot" in sections:
             oneshot_section(table, bins, apache, workdir, oneshot_runs)
         if "shell" in sections:
@@ -739,10 +883,14 @@ def main():
                            with_kazoo=not args.headline)
         if "server" in sections:
             server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds)
-        stop(apache.process)
+        if plain:
+            stop(apache.process)
         if "tls" in sections:
             tls_section(table, bins, workdir, runs, count, sessions, window, rounds)
-        stop(zkserver.process)
+        if plain:
+            stop(zkserver.process)
+        if "kerberos" in sections:
+            kerberos_section(table, bins, workdir, oneshot_runs)
         if "footprint" in sections:
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
         if "herd" in sections:

@@ -16,4 +16,16 @@ public enum JVMFlags {
         }
         return properties
     }
+
+    /// The system properties of the `variables` set in `environment`, taken in order: a later variable's word wins,
+    /// as it comes later on the java command line zkServer.sh and zkCli.sh build (`JVMFLAGS` after
+    /// `SERVER_JVMFLAGS` or `CLIENT_JVMFLAGS`).
+    public static func systemProperties(of variables: [String], in environment: [String: String]) -> [String: String] {
+        var properties: [String: String] = [:]
+        for variable in variables {
+            guard let flags = environment[variable] else { continue }
+            properties.merge(systemProperties(flags)) { $1 }
+        }
+        return properties
+    }
 }

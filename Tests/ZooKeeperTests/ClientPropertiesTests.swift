@@ -16,13 +16,17 @@ import ZooKeeperTestSupport
         #expect(parsed == ["a": "1", "b": "2", "c": "3", "d": "4", "empty": "", "jute.maxbuffer": "100"])
     }
 
+    /// The words are split by the shared `JVMFlags` (its tests are in ZooKeeperProtocolTests); the client reads
+    /// Kafka's values as Apache's.
     @Test func systemPropertiesFromJVMFlags() {
-        let flags =
-            "-Xmx64m -Dzookeeper.client.secure=true -Dflag -Da=b=c -D -Dzookeeper.ssl.truststore.location=/t.jks"
+        let environment = [
+            "CLIENT_JVMFLAGS": "-Xmx64m -Dzookeeper.client.secure=true -Dzookeeper.ssl.truststore.location=/t.jks",
+            "JVMFLAGS": "-Dzookeeper.ssl.endpoint.identification.algorithm=HTTPS",
+        ]
         #expect(
-            ClientProperties.systemProperties(fromJVMFlags: flags) == [
-                "zookeeper.client.secure": "true", "flag": "", "a": "b=c",
-                "zookeeper.ssl.truststore.location": "/t.jks",
+            ClientProperties.systemProperties(fromJVMFlags: ClientProperties.jvmFlagsVariables, in: environment) == [
+                "zookeeper.client.secure": "true", "zookeeper.ssl.truststore.location": "/t.jks",
+                "zookeeper.ssl.endpoint.identification.algorithm": "true",
             ])
     }
 

@@ -177,6 +177,12 @@ public enum ZooCfg {
                 configuration.sasl.removeHostFromPrincipal = try boolean()
             case "kerberos.removeRealmFromPrincipal", "zookeeper.kerberos.removeRealmFromPrincipal":
                 configuration.sasl.removeRealmFromPrincipal = try boolean()
+            case "security.auth_to_local", "zookeeper.security.auth_to_local":
+                do {
+                    configuration.sasl.authToLocal = try KerberosNameRules(value)
+                } catch {
+                    throw Failure("line \(offset + 1): \(error.description)")
+                }
             case _ where key.hasPrefix("authProvider.") || key.hasPrefix("zookeeper.authProvider."):
                 if value == SASLSettings.providerClass {
                     configuration.sasl.providerEnabled = true

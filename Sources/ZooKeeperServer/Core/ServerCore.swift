@@ -9,10 +9,15 @@ public enum CoreOutput: Sendable, Hashable {
     case notification(ConnectionID, zxid: Int64, WatcherEvent)
     /// Close the connection once everything before this has been written.
     case close(ConnectionID)
+    /// Hand the client's GSSAPI `token` (the SASL request `xid`) to the connection's Kerberos acceptor, away from
+    /// the event loop; the connection reads no further request until `kerberosStepFinished` has its answer.
+    case acceptKerberosToken(ConnectionID, xid: Int32, token: [UInt8])
 
     public var connection: ConnectionID {
         switch self {
-        case .connectResponse(let id, _), .reply(let id, _, _), .notification(let id, _, _), .close(let id): id
+        case .connectResponse(let id, _), .reply(let id, _, _), .notification(let id, _, _), .close(let id),
+            .acceptKerberosToken(let id, _, _):
+            id
         }
     }
 }
@@ -52,7 +57,8 @@ public final class ServerCore {
     /// A connection's SASL login in progress, by mechanism.
     enum SASLServerLogin {
         case digestMD5(DigestMD5Server)
-        case gssapi(GSSAPIServerMechanism)
+        /// Kerberos: the acceptor (a library context) belongs to the network layer, which runs its steps.
+        case gssapi
     }
 
     struct ConnectionContext {
@@ -440,8 +446,8 @@ public final class ServerCore {
     /// otherwise. A failure, a token after the login completed included, costs the connection (AuthFailed, or
     /// SessionClosedRequireSaslAuth when SASL is required), as in Apache.
     ///
-    /// The GSSAPI steps run here, on the event loop: accepting a Kerberos context needs no KDC (the ticket is
-    /// decrypted with the keytab's key), only reads of the keytab and the replay cache.
+    /// A GSSAPI token goes out as `acceptKerberosToken`: the library's calls read the keytab and the replay cache,
+    /// so they run away from the event loop, and the answer comes back through `kerberosStepFinished`.
     private func saslLogin(_ token: [UInt8], xid: Int32, connection: ConnectionID) {
         guard let users = configuration.sasl.digestUsers else {
             // No JAAS login: Apache answers with no token and the client goes on unauthenticated.
@@ -450,8 +456,9 @@ public final class ServerCore {
         }
         let login =
             connections[connection]?.sasl
-            ?? configuration.sasl.kerberos.map { .gssapi(GSSAPIServerMechanism(login: $0)) }
-            ?? .digestMD5(DigestMD5Server(passwords: users, nonce: makeNonce()))
+            ?? (configuration.sasl.kerberos != nil
+                ? .gssapi : .digestMD5(DigestMD5Server(passwords: users, nonce: makeNonce())))
+        connections[connection]?.sasl = login
         switch login {
         case .digestMD5(var digest):
             let step = digest.responseReceived(token)
@@ -464,18 +471,27 @@ public final class ServerCore {
             case .failed(let reason):
                 saslLoginFailed(reason, xid: xid, connection: connection)
             }
-        case .gssapi(let gssapi):
-            connections[connection]?.sasl = login
-            switch gssapi.responseReceived(token) {
-            case .challenge(let challenge):
-                outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
-            case .completed(let principal):
-                let identity = configuration.sasl.saslIdentity(ofPrincipal: principal)
-                saslLoggedIn(identity, xid: xid, connection: connection, token: nil)
-            case .failed(let reason):
-                saslLoginFailed(reason, xid: xid, connection: connection)
-            }
+        case .gssapi:
+            outputs.append(.acceptKerberosToken(connection, xid: xid, token: token))
         }
+    }
+
+    /// The connection's Kerberos acceptor answered the token of the SASL request `xid` with `step`. Nothing
+    /// happens when the connection has gone or is closing meanwhile.
+    func kerberosStepFinished(_ step: GSSAPIServerMechanism.Step, xid: Int32, connection: ConnectionID)
+        -> [CoreOutput]
+    {
+        guard let context = connections[connection], !context.isClosing else { return [] }
+        switch step {
+        case .challenge(let challenge):
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
+        case .completed(let principal):
+            let identity = configuration.sasl.saslIdentity(ofPrincipal: principal)
+            saslLoggedIn(identity, xid: xid, connection: connection, token: nil)
+        case .failed(let reason):
+            saslLoginFailed(reason, xid: xid, connection: connection)
+        }
+        return takeOutputs()
     }
 
     private func saslLoggedIn(_ identity: String, xid: Int32, connection: ConnectionID, token: [UInt8]?) {

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
@@ -10,7 +11,8 @@ import ZooKeeperProtocol
 
 /// Joins the pure core to the network: owns the core, the connection table, the timers, the statistics, and
 /// the group-commit loop. Everything here runs on one event loop (the one every connection uses), so no state
-/// is locked and no request waits for a thread.
+/// is locked and no request waits for a thread. The one exception is a Kerberos login's library calls, which
+/// run on a thread pool while their connection waits (`acceptKerberosToken`).
 final class ServerRuntime: @unchecked Sendable {
     let eventLoop: any EventLoop
     /// Replaced only when the log fails (by the state reloaded from disk).
@@ -38,6 +40,8 @@ final class ServerRuntime: @unchecked Sendable {
     private var notServing = false
     private var timers: [RepeatedTask] = []
     private let startTime: Int64
+    /// Each Kerberos login's acceptor (its security context), from its connection's first GSSAPI token on.
+    private var kerberosAcceptors: [ConnectionID: GSSAPIServerMechanism] = [:]
 
     init(
         eventLoop: any EventLoop, configuration: ServerConfiguration, clock: any ServerClock,
@@ -110,6 +114,7 @@ final class ServerRuntime: @unchecked Sendable {
         let address = handler.remoteIP
         connectionsPerAddress[address, default: 1] -= 1
         if connectionsPerAddress[address] == 0 { connectionsPerAddress[address] = nil }
+        kerberosAcceptors[id] = nil
         core.connectionClosed(id)
     }
 
@@ -129,10 +134,41 @@ final class ServerRuntime: @unchecked Sendable {
         guard let id = handler.id else { return }
         statistics.requestsByOpCode[header.opCode, default: 0] += 1
         perform(core.request(id, header: header, body: &body))
-        if header.opCode == .sasl {
-            for reason in core.takeSASLFailures() {
-                logger.warning("SASL login from \(handler.remoteAddress) failed, connection closed: \(reason)")
+        if header.opCode == .sasl { logSASLFailures(from: handler.remoteAddress) }
+    }
+
+    private func logSASLFailures(from remoteAddress: String) {
+        for reason in core.takeSASLFailures() {
+            logger.warning("SASL login from \(remoteAddress) failed, connection closed: \(reason)")
+        }
+    }
+
+    /// Runs one step of the connection's Kerberos login on a thread pool thread: the library reads the keytab
+    /// and writes the replay cache, which must not stall the other connections. The connection reads no further
+    /// request meanwhile, so its requests stay in order and its acceptor is used by one thread at a time.
+    private func acceptKerberosToken(_ token: [UInt8], xid: Int32, connection id: ConnectionID) {
+        guard let handler = handlers[id], let login = configuration.sasl.kerberos else { return }
+        let acceptor: GSSAPIServerMechanism
+        if let existing = kerberosAcceptors[id] {
+            acceptor = existing
+        } else {
+            acceptor = GSSAPIServerMechanism(login: login)
+            kerberosAcceptors[id] = acceptor
+        }
+        handler.suspendRequests()
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            acceptor.responseReceived(token)
+        }.whenComplete { [self] result in
+            eventLoop.assertInEventLoop()
+            let step: GSSAPIServerMechanism.Step
+            switch result {
+            case .success(let answer): step = answer
+            case .failure(let error): step = .failed("Kerberos: the login could not run: \(error)")
             }
+            perform(core.kerberosStepFinished(step, xid: xid, connection: id))
+            let handler = handlers[id]
+            logSASLFailures(from: handler?.remoteAddress ?? "a closed connection")
+            handler?.resumeRequests()
         }
     }
 
@@ -193,6 +229,10 @@ final class ServerRuntime: @unchecked Sendable {
         let required = core.lastZxid
         let durable = core.log.durableZxid
         for output in outputs {
+            if case .acceptKerberosToken(let id, let xid, let token) = output {
+                acceptKerberosToken(token, xid: xid, connection: id)
+                continue
+            }
             handlers[output.connection]?.enqueue(output, requiredZxid: required, durableZxid: durable)
         }
         if durable < required { requestSync() }
