@@ -11,8 +11,10 @@ struct DistinguishedNameFormatterTests {
     private func formatted(_ name: DistinguishedName) throws -> String? {
         var serializer = DER.Serializer()
         try serializer.serialize(name)
-        // The encoding is SEQUENCE (one byte), a length (one byte under 128), then the RDNs.
-        return DistinguishedNameFormatter.format(nameContents: serializer.serializedBytes[2...])
+        var reader = DERReader(serializer.serializedBytes[...])
+        let outer = reader.next()
+        let sequence = try #require(outer)
+        return DistinguishedNameFormatter.format(nameContents: sequence.contents)
     }
 
     @Test func mostSpecificFirstWithCommasAndNoSpaces() throws {
@@ -35,14 +37,15 @@ struct DistinguishedNameFormatterTests {
     }
 
     @Test func theKeywordsOfRFC2253AndTheDomainComponents() throws {
-        let name = try DistinguishedName {
+        var name = try DistinguishedName {
             DomainComponent("org")
             DomainComponent("example")
             LocalityName("Paris")
             StateOrProvinceName("IDF")
             StreetAddress("1 rue, de la Paix")
-            RelativeDistinguishedName.Attribute(type: [0, 9, 2342, 19_200_300, 100, 1, 1], utf8String: "u1")
         }
+        let userID = RelativeDistinguishedName.Attribute(type: [0, 9, 2342, 19_200_300, 100, 1, 1], utf8String: "u1")
+        name = DistinguishedName(Array(name) + [RelativeDistinguishedName(userID)])
         #expect(try formatted(name) == "UID=u1,STREET=1 rue\\, de la Paix,ST=IDF,L=Paris,DC=example,DC=org")
     }
 
