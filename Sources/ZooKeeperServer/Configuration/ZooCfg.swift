@@ -41,7 +41,7 @@ public enum ZooCfg {
     /// - Parameter readSecret: reads a `passwordPath` file (the whole file, as text).
     public static func parse(
         _ text: String, base: ServerConfiguration = ServerConfiguration(),
-        readSecret: (String) throws -> String = ZooCfg.readSecretFile
+        readSecret: (String) throws -> String = ZooCfg.readTextFile
     ) throws(Failure) -> Result {
         var configuration = base
         configuration.initialConfigurationText = text
@@ -285,8 +285,9 @@ public enum ZooCfg {
 }
 
 extension ZooCfg {
-    /// A `passwordPath` file's text, as Apache reads it.
-    public static func readSecretFile(_ path: String) throws -> String {
+    /// A file's text (zoo.cfg, or a `passwordPath` file as Apache reads it); a `PersistenceError` naming the
+    /// file when it cannot be read.
+    public static func readTextFile(_ path: String) throws -> String {
         let contents = try PosixFileSystem().readFile(path)
         return String(decoding: contents.readableBytesView, as: UTF8.self)
     }

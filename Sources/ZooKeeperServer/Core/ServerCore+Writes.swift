@@ -256,7 +256,7 @@ extension ServerCore {
 
     /// Expires sessions whose deadline has passed: their ephemerals go (firing watches) and their connection
     /// is closed. Call on tick boundaries.
-    public func expireSessions() -> [CoreOutput] {
+    func expireSessions() -> [CoreOutput] {
         let now = clock.monotonicMilliseconds()
         for sessionID in sessions.expired(now: now) {
             let connection = sessions[sessionID]?.connection
@@ -277,7 +277,7 @@ extension ServerCore {
 
     /// Deletes containers that had children and have none now, and TTL nodes that are childless and older
     /// than their TTL (Apache's `ContainerManager`), at most `limit` of them.
-    public func sweepContainers(limit: Int = .max) -> [CoreOutput] {
+    func sweepContainers(limit: Int = .max) -> [CoreOutput] {
         if refusesWrites { return [] }
         let now = clock.wallMilliseconds()
         var candidates: [String] = []

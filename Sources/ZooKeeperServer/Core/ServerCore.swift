@@ -2,7 +2,7 @@ import NIOCore
 import ZooKeeperProtocol
 
 /// Something the core wants sent or done on a connection. The network layer carries these out in order.
-public enum CoreOutput: Sendable, Hashable {
+enum CoreOutput: Sendable, Hashable {
     case connectResponse(ConnectionID, ConnectResponse)
     case reply(ConnectionID, ReplyHeader, ZooKeeperResponse)
     /// A watch notification: `zxid` is the transaction that fired it (-1 for events from SetWatches).
@@ -10,7 +10,7 @@ public enum CoreOutput: Sendable, Hashable {
     /// Close the connection once everything before this has been written.
     case close(ConnectionID)
 
-    public var connection: ConnectionID {
+    var connection: ConnectionID {
         switch self {
         case .connectResponse(let id, _), .reply(let id, _, _), .notification(let id, _, _), .close(let id): id
         }
@@ -28,8 +28,8 @@ struct KeeperFailure: Error {
 ///
 /// Single-threaded by design: the network layer calls it from one event loop. Every state change is a
 /// `Transaction` with the next zxid, applied by `apply(_:)` and handed to the `TransactionLog`.
-public final class ServerCore {
-    public let configuration: ServerConfiguration
+final class ServerCore {
+    let configuration: ServerConfiguration
     let clock: any ServerClock
     let log: any TransactionLog
     private let makePassword: () -> [UInt8]
@@ -39,11 +39,11 @@ public final class ServerCore {
     var watches = WatchManager()
     var connections: [ConnectionID: ConnectionContext] = [:]
     /// The zxid of the last transaction applied.
-    public private(set) var lastZxid: Int64 = 0
+    private(set) var lastZxid: Int64 = 0
     var outputs: [CoreOutput] = []
     /// Set once the transaction log has failed: state-changing requests get NotReadOnly, sessions come and go
     /// in memory only (no zxid), and the tree stays as it is on disk until a restart.
-    public internal(set) var refusesWrites = false
+    var refusesWrites = false
 
     /// The largest transaction logged: jute.maxbuffer plus as much again of headroom (Apache's
     /// `jute.maxbuffer.extrasize` default), so that every logged transaction can be read back (ZOOKEEPER-3496).
@@ -64,7 +64,7 @@ public final class ServerCore {
         var sasl: SASLServerLogin?
     }
 
-    public init(
+    init(
         configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
         log: any TransactionLog = InMemoryTransactionLog(),
         makePassword: @escaping () -> [UInt8] = { (0..<16).map { _ in UInt8.random(in: 0...255) } }
@@ -80,7 +80,7 @@ public final class ServerCore {
     // MARK: Connections
 
     /// A connection was accepted from `remoteAddress` (an IP address without port).
-    public func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
+    func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
         connections[connection] = ConnectionContext(
             remoteAddress: remoteAddress, identities: ConnectionIdentities(Id(scheme: "ip", id: remoteAddress)),
             sessionID: nil)
@@ -89,7 +89,7 @@ public final class ServerCore {
     /// The connection's TLS handshake verified a client certificate whose subject is `x509Subject` (as Apache
     /// writes it): the connection gets that `x509` identity, and the super user's when the subject is
     /// `X509AuthenticationProvider.superUser`, as Apache's `X509AuthenticationProvider` gives them.
-    public func authenticated(_ connection: ConnectionID, x509Subject: String) {
+    func authenticated(_ connection: ConnectionID, x509Subject: String) {
         var added: [Id] = []
         if let superUser = configuration.x509SuperUser, superUser == x509Subject {
             added.append(Id(scheme: AccessControl.superScheme, id: x509Subject))
@@ -99,7 +99,7 @@ public final class ServerCore {
     }
 
     /// The connection is gone: its watches go with it; its session lives on until it expires or is resumed.
-    public func connectionClosed(_ connection: ConnectionID) {
+    func connectionClosed(_ connection: ConnectionID) {
         guard let context = connections.removeValue(forKey: connection) else { return }
         watches.removeAll(for: connection)
         if let sessionID = context.sessionID {
@@ -108,14 +108,14 @@ public final class ServerCore {
     }
 
     /// The session a connection carries, if any.
-    public func sessionID(of connection: ConnectionID) -> Int64? {
+    func sessionID(of connection: ConnectionID) -> Int64? {
         connections[connection]?.sessionID
     }
 
     // MARK: Handshake
 
     /// Handles the first frame of a connection.
-    public func connect(_ connection: ConnectionID, request: ConnectRequest) -> [CoreOutput] {
+    func connect(_ connection: ConnectionID, request: ConnectRequest) -> [CoreOutput] {
         guard connections[connection] != nil else { return [.close(connection)] }
         // A client that has seen a newer state than ours must look for another server.
         if request.lastZxidSeen > lastZxid {
@@ -180,7 +180,7 @@ public final class ServerCore {
     ]
 
     /// Handles one request frame (after the handshake) whose header has been read; `body` holds the rest.
-    public func request(_ connection: ConnectionID, header: RequestHeader, body: inout ByteBuffer) -> [CoreOutput] {
+    func request(_ connection: ConnectionID, header: RequestHeader, body: inout ByteBuffer) -> [CoreOutput] {
         guard let context = connections[connection], !context.isClosing, let sessionID = context.sessionID else {
             return []
         }
@@ -498,7 +498,7 @@ public final class ServerCore {
     private var saslFailures: [String] = []
 
     /// The reasons of the SASL logins that failed since the last call.
-    public func takeSASLFailures() -> [String] {
+    func takeSASLFailures() -> [String] {
         defer { saslFailures.removeAll() }
         return saslFailures
     }
@@ -671,7 +671,7 @@ public final class ServerCore {
     /// Applies one transaction to the state and logs it. The only way state changes; replaying a log through
     /// it rebuilds the same state. Returns the watch events it fires, in order.
     @discardableResult
-    public func apply(_ transaction: Transaction) -> [WatchTrigger] {
+    func apply(_ transaction: Transaction) -> [WatchTrigger] {
         var events: [WatchTrigger] = []
         applyBody(transaction.body, transaction: transaction, events: &events)
         lastZxid = transaction.zxid
@@ -698,7 +698,7 @@ public final class ServerCore {
 
     /// Applies a transaction read back from disk at start-up: no log, no watches. Idempotent, so that a log
     /// replayed over a fuzzy snapshot (which may already hold part of its effect) rebuilds the exact state.
-    public func replay(_ transaction: Transaction) {
+    func replay(_ transaction: Transaction) {
         var events: [WatchTrigger] = []
         applyBody(transaction.body, transaction: transaction, events: &events)
         lastZxid = max(lastZxid, transaction.zxid)
@@ -800,8 +800,8 @@ public final class ServerCore {
 }
 
 /// One watch event produced by applying a transaction; `acl` is the node's ACL, used to decide who may see it.
-public struct WatchTrigger: Sendable, Hashable {
-    public var type: EventType
-    public var path: String
-    public var acl: [ACL]
+struct WatchTrigger: Sendable, Hashable {
+    var type: EventType
+    var path: String
+    var acl: [ACL]
 }

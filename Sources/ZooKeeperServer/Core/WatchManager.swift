@@ -1,11 +1,11 @@
 import ZooKeeperProtocol
 
 /// Identifies one client connection inside the server.
-public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public let rawValue: Int
-    public init(_ rawValue: Int) { self.rawValue = rawValue }
-    public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { "#\(rawValue)" }
+struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    let rawValue: Int
+    init(_ rawValue: Int) { self.rawValue = rawValue }
+    static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.rawValue < rhs.rawValue }
+    var description: String { "#\(rawValue)" }
 }
 
 /// The kinds of watch a connection can hold on a path.
