@@ -53,6 +53,7 @@ public enum ZooCfg {
         var prometheus: PrometheusMetricsSettings?
         var metricsHost: String?
         var metricsPort: Int?
+        var exportJvmInfo: Bool?
         var clientPortGiven = false
         var tlsSettingsGiven: [String] = []
         var keyStore = StorePieces(name: "ssl.keyStore")
@@ -162,8 +163,8 @@ public enum ZooCfg {
             case "metricsProvider.httpHost": metricsHost = value
             case "metricsProvider.httpPort": metricsPort = try integer(minimum: 0, maximum: 65_535)
             case "metricsProvider.exportJvmInfo":
-                // Apache's JVM series (heap, threads, GC) have no counterpart in a native process.
-                _ = try boolean()
+                // Turns the process_* series on or off; the JVM's (heap, threads, GC) have no counterpart here.
+                exportJvmInfo = try boolean()
             case "metricsProvider.numWorkerThreads", "metricsProvider.maxQueueSize",
                 "metricsProvider.workerShutdownTimeoutMs",
                 "metricsProvider.prometheusMetricsSummaryRotateIntervalSeconds":
@@ -249,6 +250,7 @@ public enum ZooCfg {
         if var prometheus {
             if let metricsHost { prometheus.httpHost = metricsHost }
             if let metricsPort { prometheus.httpPort = metricsPort }
+            if let exportJvmInfo { prometheus.exportsProcessInfo = exportJvmInfo }
             configuration.prometheusMetrics = prometheus
         }
         if servers.count > 1 {

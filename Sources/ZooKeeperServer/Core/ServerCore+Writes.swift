@@ -164,10 +164,10 @@ extension ServerCore {
         guard checksCount || checksBytes,
             let current = QuotaStats(data: tree.node(at: QuotaPaths.statPath(root))?.data)
         else { return }
-        if checksCount && limits.countHardLimit > -1 && current.count &+ countDifference > limits.countHardLimit {
-            throw KeeperFailure(.quotaExceeded)
-        }
-        if checksBytes && limits.byteHardLimit > -1 && current.bytes &+ bytesDifference > limits.byteHardLimit {
+        if checksCount && limits.countHardLimit > -1 && current.count &+ countDifference > limits.countHardLimit
+            || checksBytes && limits.byteHardLimit > -1 && current.bytes &+ bytesDifference > limits.byteHardLimit
+        {
+            activity.recordQuotaExceeded(path: path)
             throw KeeperFailure(.quotaExceeded)
         }
     }
@@ -195,6 +195,7 @@ extension ServerCore {
                 results.append(result(of: operation, body: body))
             } catch {
                 for undo in undos.reversed() { self.undo(undo) }
+                activity.discardWrites()
                 var failed: [MultiResult] = Array(repeating: .error(.ok), count: index)
                 failed.append(.error(error.code))
                 failed.append(

@@ -44,6 +44,8 @@ final class ServerCore {
     /// Set once the transaction log has failed: state-changing requests get NotReadOnly, sessions come and go
     /// in memory only (no zxid), and the tree stays as it is on disk until a restart.
     var refusesWrites = false
+    /// What `mntr` and `/metrics` report of the core's work beyond the network's statistics.
+    var activity = CoreActivity()
 
     /// The largest transaction logged: jute.maxbuffer plus as much again of headroom (Apache's
     /// `jute.maxbuffer.extrasize` default), so that every logged transaction can be read back (ZOOKEEPER-3496).
@@ -530,12 +532,14 @@ final class ServerCore {
         }
         guard isAllowed(.read, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
         if r.watch { watches.add(.data, path: r.path, connection: connection) }
+        activity.recordRead(path: r.path, bytes: 0, at: clock.monotonicMilliseconds())
         return .stat(node.stat)
     }
 
     private func getData(_ r: PathWatchRequest, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
         let node = try readableNode(r.path, connection: connection)
         if r.watch { watches.add(.data, path: r.path, connection: connection) }
+        recordDataRead(path: r.path, node)
         return .data(node.data, node.stat)
     }
 
@@ -544,7 +548,20 @@ final class ServerCore {
     ) {
         let node = try readableNode(r.path, connection: connection)
         if r.watch { watches.add(.child, path: r.path, connection: connection) }
-        return (node.children.map { Array($0.keys) } ?? [], node.stat)
+        let children = node.children.map { Array($0.keys) } ?? []
+        recordChildrenRead(path: r.path, children)
+        return (children, node.stat)
+    }
+
+    /// Apache's `DataTree.getData` counts the path and the data in the namespace's reads.
+    private func recordDataRead(path: String, _ node: Znode) {
+        activity.recordRead(path: path, bytes: Int64(node.data?.count ?? 0), at: clock.monotonicMilliseconds())
+    }
+
+    /// Apache's `DataTree.getChildren` counts the path and the children's names (in Java characters).
+    private func recordChildrenRead(path: String, _ children: [String]) {
+        let bytes = children.reduce(Int64(0)) { $0 + CoreActivity.javaLength($1) }
+        activity.recordRead(path: path, bytes: bytes, at: clock.monotonicMilliseconds())
     }
 
     private func getACL(_ path: String, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
@@ -561,9 +578,12 @@ final class ServerCore {
             switch operation {
             case .getChildren(let path):
                 let node = try readableNode(path, connection: connection)
-                return .getChildren(children: node.children.map { Array($0.keys) } ?? [])
+                let children = node.children.map { Array($0.keys) } ?? []
+                recordChildrenRead(path: path, children)
+                return .getChildren(children: children)
             case .getData(let path):
                 let node = try readableNode(path, connection: connection)
+                recordDataRead(path: path, node)
                 return .getData(data: node.data, stat: node.stat)
             case .create, .create2, .createContainer, .createTTL, .delete, .setData, .check:
                 return .error(.marshallingError)
@@ -639,7 +659,11 @@ final class ServerCore {
     /// Delivers the events of an applied transaction to the connections watching, in order, each only to
     /// connections that may read the node (so persistent watches never reveal unreadable paths).
     func dispatch(_ events: [WatchTrigger], zxid: Int64) {
+        let now = events.isEmpty ? 0 : clock.monotonicMilliseconds()
         for event in events {
+            for size in watches.apacheTriggerSizes(event.type, path: event.path) {
+                activity.recordWatchTrigger(event.type, watchers: size, at: now)
+            }
             let targets = watches.trigger(event.type, path: event.path)
             for connection in targets {
                 if !AccessControl.isAllowed(
@@ -674,6 +698,7 @@ final class ServerCore {
     func apply(_ transaction: Transaction) -> [WatchTrigger] {
         var events: [WatchTrigger] = []
         applyBody(transaction.body, transaction: transaction, events: &events)
+        activity.commitWrites(at: clock.monotonicMilliseconds())
         lastZxid = transaction.zxid
         log.append(transaction)
         return events
@@ -701,11 +726,13 @@ final class ServerCore {
     func replay(_ transaction: Transaction) {
         var events: [WatchTrigger] = []
         applyBody(transaction.body, transaction: transaction, events: &events)
+        activity.commitWrites(at: clock.monotonicMilliseconds())
         lastZxid = max(lastZxid, transaction.zxid)
     }
 
     /// Appends an already-applied transaction (a multi whose operations were applied while being validated).
     func recordApplied(_ transaction: Transaction) {
+        activity.commitWrites(at: clock.monotonicMilliseconds())
         lastZxid = transaction.zxid
         log.append(transaction)
     }
@@ -733,6 +760,7 @@ final class ServerCore {
             tree.insert(
                 path: path, under: parent, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid,
                 time: transaction.time, parentChildCreations: parentChildCreations)
+            activity.recordWrite(path: path, dataBytes: data?.count ?? 0)
             events.append(WatchTrigger(type: .nodeCreated, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return undo
@@ -742,6 +770,7 @@ final class ServerCore {
             else { return .none }
             let oldPzxid = parent.pzxid
             guard let (node, acl) = tree.remove(path: path, zxid: zxid) else { return .none }
+            activity.recordWrite(path: path, dataBytes: 0)
             events.append(WatchTrigger(type: .nodeDeleted, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return .deleted(path: path, node: node, acl: acl, parentPzxid: oldPzxid)
@@ -750,6 +779,7 @@ final class ServerCore {
             let undo = Undo.dataSet(
                 path: path, node: node, data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime)
             tree.setData(node, path: path, data: data, version: version, zxid: zxid, time: transaction.time)
+            activity.recordWrite(path: path, dataBytes: data?.count ?? 0)
             events.append(WatchTrigger(type: .nodeDataChanged, path: path, acl: tree.acl(of: node)))
             return undo
         case .setACL(let path, let acl, let aversion):

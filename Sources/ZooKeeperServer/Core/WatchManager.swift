@@ -92,6 +92,32 @@ struct WatchManager {
         return targets.sorted()
     }
 
+    /// The sizes of the watcher sets Apache's two watch tables find for an event, one per `triggerWatch` call its
+    /// `DataTree` makes (for `node_*_watch_count`; Apache counts only the calls that find someone, so empty sets
+    /// are left out). Apache keeps persistent and recursive watches in both tables: a deleted node is one call on
+    /// each table, created and changed nodes one on the data table, changed children one on the child table (where
+    /// recursive watches do not fire). Call before `trigger`, which consumes the one-shot watches.
+    func apacheTriggerSizes(_ type: EventType, path: String) -> [Int] {
+        let persistent = persistentWatches[path] ?? []
+        var recursive = Set<ConnectionID>()
+        collectRecursive(path: path, into: &recursive)
+        let sizes: [Int]
+        switch type {
+        case .nodeCreated, .nodeDataChanged:
+            sizes = [(dataWatches[path] ?? []).union(persistent).union(recursive).count]
+        case .nodeDeleted:
+            sizes = [
+                (dataWatches[path] ?? []).union(persistent).union(recursive).count,
+                (childWatches[path] ?? []).union(persistent).union(recursive).count,
+            ]
+        case .nodeChildrenChanged:
+            sizes = [(childWatches[path] ?? []).union(persistent).count]
+        default:
+            sizes = []
+        }
+        return sizes.filter { $0 > 0 }
+    }
+
     private mutating func consume(_ kind: WatchKind, path: String) -> Set<ConnectionID> {
         guard let watchers = self[keyPath: Self.table(kind)].removeValue(forKey: path) else { return [] }
         for connection in watchers {
