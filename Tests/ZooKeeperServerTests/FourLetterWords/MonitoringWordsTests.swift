@@ -186,6 +186,42 @@ import ZooKeeperTestSupport
         }
     }
 
+    /// A restart from the data directory: both servers replay the same log (no snapshot was due), report one
+    /// recovery and the transactions it replayed, and count the replayed creates among the namespace's writes.
+    @Test(.timeLimit(.minutes(3))) func aRestartReportsItsReplayAsApache() async throws {
+        let apache = try ApacheZooKeeperStandalone()
+        defer { apache.stop() }
+        let directory = try TestEnvironment.temporaryDirectory("mntr-restart")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = ZooKeeperServerForTests.configuration()
+        configuration.dataDirectory = directory
+        var zkserver = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+        for connectString in [apache.address, zkserver.connectString] {
+            let client = try await ZooKeeperClient.connect(connectString)
+            for path in ["/replayed", "/replayed/a", "/replayed/b"] { _ = try await client.create(path, data: [7]) }
+            await client.close()
+        }
+        apache.stop()
+        try apache.start()
+        await zkserver.shutdown()
+        zkserver = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+        let apacheValues = Dictionary(try monitorValues(apache.port).map { ($0.key, $0.value) }) { a, _ in a }
+        let ours = Dictionary(try monitorValues(zkserver.port).map { ($0.key, $0.value) }) { a, _ in a }
+        await zkserver.shutdown()
+        for key in ["zk_cnt_dbinittime", "zk_cnt_startup_snap_load_time", "zk_cnt_startup_txns_loaded"] {
+            #expect(apacheValues[key] == "1", "Apache's \(key)")
+            #expect(ours[key] == "1", "\(key)")
+        }
+        // createSession, three creates, closeSession.
+        #expect(apacheValues["zk_sum_startup_txns_loaded"] == "5")
+        #expect(ours["zk_sum_startup_txns_loaded"] == apacheValues["zk_sum_startup_txns_loaded"])
+        for key in ["zk_cnt_replayed_write_per_namespace", "zk_sum_replayed_write_per_namespace"] {
+            #expect(
+                ours[key] != nil && ours[key] == apacheValues[key],
+                "\(key): \(ours[key] ?? "none") vs Apache's \(apacheValues[key] ?? "none")")
+        }
+    }
+
     @Test(.timeLimit(.minutes(2))) func enviHasApachesKeysOutsideTheJVM() async throws {
         try await withBothServers { apache, zkserver in
             func entries(_ port: Int) throws -> [(String, String)] {
