@@ -127,8 +127,7 @@ struct ZKServerCommand: AsyncParsableCommand {
         if let configFile {
             let text: String
             do {
-                let contents = try PosixFileSystem().readFile(configFile)
-                text = String(decoding: contents.readableBytesView, as: UTF8.self)
+                text = try ZooCfg.readTextFile(configFile)
             } catch {
                 throw configurationError("cannot read \(configFile): \(error)")
             }

@@ -64,6 +64,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         return (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
     }
 
+    /// Whether its TLS handshake is under way (the handshake handler leaves the pipeline when it is done).
+    var isHandshaking: Bool {
+        guard let context else { return false }
+        return (try? context.pipeline.syncOperations.handler(type: TLSHandshakeHandler.self)) != nil
+    }
+
     // MARK: Channel events
 
     func channelActive(context: ChannelHandlerContext) {

@@ -104,9 +104,21 @@ final class ServerRuntime: @unchecked Sendable {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         statistics.acceptedConnections += 1
+        if !handler.isSecure {
+            if Self.isLoopback(address) {
+                statistics.plaintextLocalConnections += 1
+            } else {
+                statistics.plaintextRemoteConnections += 1
+            }
+        }
         handlers[id] = handler
         core.connectionOpened(id, remoteAddress: address)
         return id
+    }
+
+    /// Java's `InetAddress.isLoopbackAddress`: 127.0.0.0/8 and ::1 (an IPv4-mapped address counts as IPv4).
+    static func isLoopback(_ ip: String) -> Bool {
+        ip.hasPrefix("127.") || ip == "::1" || ip.lowercased().hasPrefix("::ffff:127.")
     }
 
     func unregister(_ id: ConnectionID) {
@@ -255,6 +267,7 @@ final class ServerRuntime: @unchecked Sendable {
         syncInFlight = true
         let log = core.log
         let started = clock.monotonicMilliseconds()
+        let durableBefore = log.durableZxid
         log.sync { [self] result in
             eventLoop.assertInEventLoop()
             syncInFlight = false
@@ -262,6 +275,7 @@ final class ServerRuntime: @unchecked Sendable {
             case .success(let durable):
                 let now = clock.monotonicMilliseconds()
                 statistics.fsyncTime.observe(now - started, at: now)
+                statistics.syncBatchSize.observe(durable - durableBefore, at: now)
                 guard log === core.log, !core.refusesWrites else { return }
                 for handler in handlers.values where handler.queuedCount > 0 {
                     handler.release(durableZxid: durable)
@@ -285,7 +299,9 @@ final class ServerRuntime: @unchecked Sendable {
         for handler in handlers.values { handler.drop() }
         guard let store else { return }
         do {
+            let activity = core.activity
             core = try store.reloadDurableState(clock: clock)
+            core.activity = activity
         } catch {
             logger.critical("cannot reload the durable state after the log failed (\(error)); not serving")
             notServing = true
@@ -322,13 +338,20 @@ final class ServerRuntime: @unchecked Sendable {
         guard configuration.allowsFourLetterWord(word.rawValue) else { return word.notWhitelistedText }
         switch word {
         case .srst:
-            statistics.reset(at: clock.monotonicMilliseconds())
+            resetServerStatistics()
         case .crst:
             resetConnectionStatistics()
         case .ruok, .stat, .srvr, .conf, .cons, .dump, .envi, .mntr, .wchs, .wchc, .wchp, .isro, .dirs:
             break
         }
         return report(includeEnvironment: word == .envi).text(for: word)
+    }
+
+    /// `srst`: the server's figures and `mntr`'s summaries start again.
+    private func resetServerStatistics() {
+        let now = clock.monotonicMilliseconds()
+        statistics.reset(at: now)
+        core.activity.restartMonitorFigures(at: now)
     }
 
     private func resetConnectionStatistics() {
@@ -343,7 +366,7 @@ final class ServerRuntime: @unchecked Sendable {
         guard let command = AdminCommand(name: name) else { return ServerReport.unknownCommandJSON(name) }
         switch command {
         case .statReset:
-            statistics.reset(at: clock.monotonicMilliseconds())
+            resetServerStatistics()
         case .connectionStatReset:
             resetConnectionStatistics()
         case .configuration, .connections, .dirs, .dump, .environment, .getTraceMask, .hash, .initialConfiguration,
@@ -388,6 +411,9 @@ final class ServerRuntime: @unchecked Sendable {
             systemProperties: includeEnvironment ? systemProperties() : [], refusesWrites: core.refusesWrites,
             lastSnapshot: lastSnapshot(), snapshotsTaken: store?.snapshotter.completedCount ?? 0)
         report.now = nowMonotonic
+        report.activity = core.activity
+        report.quotaFigures = core.tree.quotaFigures()
+        report.outstandingHandshakes = handlers.values.reduce(0) { $0 + ($1.isHandshaking ? 1 : 0) }
         return report
     }
 
