@@ -825,6 +825,9 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
             figures[tool] = (wall, cpu, peak, result)
         if label.startswith("diff"):
             zkcli_run("deleteall", "/bigtree-diff")
+        # What a peer stopped at the timeout left behind.
+        for destination in ("/bigtree-import", "/bigtree-copy"):
+            zkcli_run("deleteall", destination, check=False)
         ours = figures["zkcli"]
         for peer, (wall, cpu, peak, result) in figures.items():
             if peer == "zkcli":
