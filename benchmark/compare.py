@@ -159,14 +159,19 @@ class ApacheTLS(Apache):
         self.secure_port = free_port()
         self.extra_configuration = (
             "admin.enableServer=false\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
-            f"secureClientPort={self.secure_port}\nsecureClientPortAddress=127.0.0.1\n"
-            f"ssl.keyStore.location={certificates}/server.p12\nssl.keyStore.password=secret\n"
-            f"ssl.trustStore.location={certificates}/trust.p12\nssl.trustStore.password=secret\nssl.clientAuth=need\n")
+            + tls_configuration(self.secure_port, certificates))
         super().__init__(workdir)
 
     def command(self):
         return ["java", "-Xmx1000m", "-cp", f"{ZK_JAR}:{NETTY_JARS}", "org.apache.zookeeper.server.ZooKeeperServerMain",
                 "zoo.cfg"]
+
+
+def tls_configuration(secure_port, certificates):
+    """The zoo.cfg lines of a TLS port on 127.0.0.1 with `make_certificates`' stores, client certificates required."""
+    return (f"secureClientPort={secure_port}\nsecureClientPortAddress=127.0.0.1\n"
+            f"ssl.keyStore.location={certificates}/server.p12\nssl.keyStore.password=secret\n"
+            f"ssl.trustStore.location={certificates}/trust.p12\nssl.trustStore.password=secret\nssl.clientAuth=need\n")
 
 
 def make_certificates(directory):
@@ -208,6 +213,18 @@ class ZKServer(Server):
 
     def command(self):
         return [self.binary, "zoo.cfg"]
+
+
+class ZKServerTLS(ZKServer):
+    """zkserver with a TLS port beside its plaintext one, configured as `ApacheTLS`."""
+
+    name = "zkserver (TLS)"
+    subdirectory = "zkserver-tls"
+
+    def __init__(self, workdir, binary, certificates):
+        self.secure_port = free_port()
+        self.extra_configuration = "admin.enableServer=false\n" + tls_configuration(self.secure_port, certificates)
+        super().__init__(workdir, binary)
 
 
 def run(command, **kwargs):
@@ -436,20 +453,54 @@ def tls_section(table, bins, workdir, runs, count, sessions, window, rounds):
     table.add("tls", "`ls /` over TLS peak RSS", figures["zkcli"][1] / 1024, figures["zkCli"][1] / 1024, "MB",
               "lower", "zkCli.sh (Java, Netty)")
 
-    phases = ["create", "set", "get", "delete"]
     warm_up(bins, apache.port)
+    tls_throughput(table, bins, "Apache", apache, properties, count, sessions, window, rounds)
+    stop(apache.process)
+    # The goal of issue 12 is ours against ours: our client and zkserver, TLS against plaintext.
+    zkserver = ZKServerTLS(workdir, os.path.join(bins, "zkserver"), os.path.join(workdir, "certs"))
+    zkserver.start()
+    wait_serving(zkserver.port, 1)
+    tls_throughput(table, bins, "zkserver", zkserver, properties, count, sessions, window, rounds)
+    stop(zkserver.process)
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of a running process, all its threads (from /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tls_throughput(table, bins, server_name, server, properties, count, sessions, window, rounds):
+    """Pipelined ops/s of `zkbench` on the TLS port and on the plaintext port of one server, alternating which goes
+    first in each round; medians. Also the CPU per operation of the load process and of the server (all four
+    phases together), which a loaded machine hardly moves, unlike ops/s."""
+    phases = ["create", "set", "get", "delete"]
     bench = [os.path.join(bins, "zkbench"), "--phases", *phases, "--count", str(count), "--sessions", str(sessions),
              "--window", str(window)]
-    over_tls, plaintext = [], []
-    for _ in range(rounds):
-        over_tls.append(parse_rates(run([*bench, "--server", secure, "--client-configuration", properties]).stdout))
-        plaintext.append(parse_rates(run([*bench, "--server", f"127.0.0.1:{apache.port}"]).stdout))
-    over_tls, plaintext = median_rates(over_tls), median_rates(plaintext)
+    over_tls = [*bench, "--server", f"127.0.0.1:{server.secure_port}", "--client-configuration", properties]
+    plaintext = [*bench, "--server", f"127.0.0.1:{server.port}"]
+    samples = {"tls": [], "plaintext": []}
+    for index in range(rounds):
+        order = [("tls", over_tls), ("plaintext", plaintext)]
+        for name, command in (order if index % 2 == 0 else reversed(order)):
+            server_before = process_cpu_seconds(server.process.pid)
+            completed, client_cpu = run_with_cpu(command)
+            server_cpu = process_cpu_seconds(server.process.pid) - server_before
+            rates = parse_rates(completed.stdout)
+            operations = count * len(phases)
+            rates["client-cpu"] = client_cpu / operations * 1e6
+            rates["server-cpu"] = server_cpu / operations * 1e6
+            samples[name].append(rates)
+    rates_tls, rates_plaintext = median_rates(samples["tls"]), median_rates(samples["plaintext"])
     for phase in phases:
-        if phase in over_tls and phase in plaintext:
-            table.add("tls", f"{phase} ops/s over TLS (our client)", over_tls[phase], plaintext[phase], "ops/s",
-                      "higher", "same, plaintext")
-    stop(apache.process)
+        if phase in rates_tls and phase in rates_plaintext:
+            table.add("tls", f"{phase} ops/s over TLS (our client, {server_name})", rates_tls[phase],
+                      rates_plaintext[phase], "ops/s", "higher", "same, plaintext")
+    table.add("tls", f"client CPU per op over TLS (zkbench, {server_name})", rates_tls["client-cpu"],
+              rates_plaintext["client-cpu"], "µs", "lower", "same, plaintext")
+    table.add("tls", f"server CPU per op over TLS ({server_name})", rates_tls["server-cpu"],
+              rates_plaintext["server-cpu"], "µs", "lower", "same, plaintext")
 
 
 def median_rates(samples):
