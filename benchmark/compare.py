@@ -5,7 +5,13 @@ Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's pac
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
 Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path DIR]
-                            [--only oneshot,shell,client,server,footprint,tls,herd,kerberos]
+                            [--only oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree]
+                            [--bigtree-size N] [--bigtree-export-size N] [--bigtree-timeout S]
+
+bigtree: one tree of --bigtree-size znodes (100,000 by default, in 3 levels) built once with `zkbench tree`, then
+zkcli's walks timed beside zk-shell's and zkCli.sh's equivalents on the same Apache server, their outputs counted
+against each other; then zkcli's export and import of --bigtree-export-size znodes (1,000,000) on zkserver, for
+zkcli's peak RSS. --bigtree-timeout bounds each peer's run (a peer stopped there gives a lower bound).
 
 --headline (`make bench-quick`, about a minute once built): the one-shot against cli_mt, the client against
 Apache's Java client, zkserver against Apache, with small counts and one round, for a look before and after a
@@ -396,7 +402,7 @@ def shell_section(table, bins, apache, runs):
         "zkcli": (lambda words: [zkcli, "-server", server, *words], None),
         "zkCli.sh": (lambda words: [ZK_CLI, "-server", server, *words], env),
         # zk-shell takes the command as one argument, then the server.
-        "zk-shell": (lambda words: ["zk-shell", "--run-once", " ".join(words), server], None),
+        "zk-shell": (lambda words: [zk_shell_command(), "--run-once", " ".join(words), server], None),
     }
     for label, words in commands.items():
         figures = {}
@@ -894,14 +900,261 @@ def herd_section(table, bins, workdir, sessions, processes, watches, rounds):
                   summary["fds_first"], "fds", "lower", "its round 1")
 
 
+def zk_shell_command():
+    """zk-shell's script: on the PATH, or where `pip install --user` puts it."""
+    found = shutil.which("zk-shell")
+    if found:
+        return found
+    import site
+    candidate = os.path.join(site.getuserbase(), "bin", "zk-shell")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+def measured_child(command, output, env=None, timeout=None):
+    """(wall s, CPU s user+sys, peak RSS KiB, exit status) of one command, its stdout written to the file `output`
+    and its stderr to `output`.err; exit status None when it was stopped at `timeout` seconds (the whole process
+    group: zkCli.sh's JVM and zk-shell's Python are children of GNU time)."""
+    with tempfile.NamedTemporaryFile("r") as report, open(output, "wb") as out, open(output + ".err", "wb") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen([TIME, "-o", report.name, "-f", "%x %U %S %M", *command], stdout=out,
+                                   stderr=err, env=env, start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return time.perf_counter() - start, None, None, None
+        wall = time.perf_counter() - start
+        status, user, system, peak = report.read().split()[-4:]
+    return wall, float(user) + float(system), int(peak), int(status)
+
+
+def bigtree_fanout(size):
+    """Children per level for a tree of about `size` znodes in 3 levels: 100 x 100 leaves under each top znode
+    from 10,000 up (100,000: 10 x 100 x 100), a cube below."""
+    if size >= 10000:
+        return [max(1, round(size / 10000)), 100, 100]
+    side = max(1, round(size ** (1 / 3)))
+    return [side, side, side]
+
+
+def build_tree(bins, port, root, fanout):
+    """The tree, built by zkbench (pipelined creates), never by a shell being measured; the znodes in it."""
+    out = run([os.path.join(bins, "zkbench"), "tree", "--server", f"127.0.0.1:{port}", "--root", root,
+               "--fanout", *map(str, fanout)], check=True).stdout
+    built = json.loads(out.strip().splitlines()[-1])
+    log(f"  built {root}: {built['znodes']} znodes ({' x '.join(map(str, fanout))}) in {built['seconds']:.1f} s")
+    return built["znodes"]
+
+
+def zk_shell_bytes(size):
+    """`du` as zk-shell prints a size (its util.pretty_bytes)."""
+    value = float(size)
+    for unit in ["", "KB", "MB", "GB"]:
+        if value < 1024.0:
+            return "%d" % value if unit == "" else "%3.1f%s" % (value, unit)
+        value /= 1024.0
+    return "%3.1f%s" % (value, "TB")
+
+
+def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk_shell):
+    if size == 0:
+        if export_size:
+            bigtree_export(table, bins, workdir, export_size)
+        return
+    fanout = bigtree_fanout(size)
+    log(f"big tree: about {size} znodes on {apache.name}: zkcli vs zkCli.sh and zk-shell, one run each, interleaved")
+    server = f"127.0.0.1:{apache.port}"
+    zkcli = os.path.join(bins, "zkcli")
+    env = dict(os.environ, ZOO_LOG_DIR=tempfile.mkdtemp(prefix="zkcli-log-"))
+    directory = os.path.join(workdir, "bigtree")
+    os.makedirs(directory, exist_ok=True)
+    root, value_size = "/bigtree", 20
+    znodes = build_tree(bins, apache.port, root, fanout)
+    tools = {
+        "zkcli": lambda words: [zkcli, "-server", server, *words],
+        "zkCli.sh": lambda words: [ZK_CLI, "-server", server, *words],
+        # zk-shell takes the command as one argument, then the server.
+        "zk-shell": lambda words: [zk_shell, "--run-once", " ".join(words), server],
+    }
+
+    def zkcli_run(*words, check=True):
+        completed = run(tools["zkcli"](words))
+        if check and completed.returncode != 0:
+            raise RuntimeError(f"zkcli {' '.join(words)}: {completed.stderr.strip()}")
+        return completed.stdout
+
+    def subtree_size(path):
+        """Znodes in the subtree of `path` (itself included), 0 when it does not exist."""
+        completed = run(tools["zkcli"](["getAllChildrenNumber", path]))
+        return int(completed.stdout.strip()) + 1 if completed.returncode == 0 else 0
+
+    def lines(output, predicate):
+        with open(output, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if predicate(line.rstrip("\n")))
+
+    def under_root(line):
+        return line == root or line.startswith(root + "/")
+
+    zkshell_json = os.path.join(directory, "zk-shell.json")
+    zkcli_export = os.path.join(directory, "zkcli.jsonl")
+    json_url = "json://" + zkshell_json.replace("/", "!") + "/"
+
+    def exported(tool, output):
+        if tool == "zkcli":
+            return lines(zkcli_export, bool) - 1  # the header
+        with open(zkshell_json) as f:
+            return len(json.load(f))
+
+    def zk_shell_json_from_export():
+        """zk-shell's JSON backup (a flat object: path below the root -> base64 content and ACLs), written from zkcli's
+        export when zk-shell's own did not finish, so that zk-shell's import has the same tree to read."""
+        bits = {"r": 1, "w": 2, "c": 4, "d": 8, "a": 16}
+        tree = {}
+        with open(zkcli_export) as f:
+            next(f)  # the header
+            for line in f:
+                znode = json.loads(line)
+                below = znode["path"][len(root):] or "/"
+                tree[below] = {"content": znode["data"], "acls": [
+                    {"perms": sum(bits[p] for p in acl["perms"]), "id": {"scheme": acl["scheme"], "id": acl["id"]}}
+                    for acl in znode["acl"]]}
+        with open(zkshell_json, "w") as f:
+            json.dump(tree, f, indent=4)
+
+    def copied(path):
+        def count(tool, output):
+            found = subtree_size(path)
+            zkcli_run("deleteall", path, check=False)
+            return found
+        return count
+
+    # What each tool runs (None: it has no such command), what it must run with (the status it exits with), and
+    # how its result is counted, the same way for every tool.
+    commands = [
+        ("ls -R", {"zkcli": ["ls", "-R", root], "zkCli.sh": ["ls", "-R", root]},
+         lambda tool, output: lines(output, under_root)),
+        ("tree", {"zkcli": ["tree", root], "zk-shell": ["tree", root]},
+         lambda tool, output: lines(output, lambda line: "── " in line)),
+        ("find (leaves by name)", {"zkcli": ["find", root, "-name", "leaf-*"], "zk-shell": ["find", root, "leaf-"]},
+         lambda tool, output: lines(output, lambda line: line.startswith(root + "/"))),
+        ("du (total bytes)", {"zkcli": ["du", "-d", "0", root], "zk-shell": ["du", root]},
+         lambda tool, output: (zk_shell_bytes(int(open(output).read().split()[0])) if tool == "zkcli"
+                               else open(output).read().strip())),
+        ("export (to a file)", {"zkcli": ["export", "-r", root, zkcli_export],
+                                "zk-shell": ["cp", root, json_url, "true", "true", "true"]}, exported),
+        ("import (from that file)", {"zkcli": ["import", zkcli_export, "/bigtree-import"],
+                                     "zk-shell": ["cp", json_url, "/bigtree-import", "true", "true", "true"]},
+         copied("/bigtree-import")),
+        ("cp -r", {"zkcli": ["cp", "-r", root, "/bigtree-copy"],
+                   "zk-shell": ["cp", root, "/bigtree-copy", "true", "true", "true"]}, copied("/bigtree-copy")),
+        ("diff -r (4 differences)", {"zkcli": ["diff", "-r", root, "/bigtree-diff"],
+                                     "zk-shell": ["diff", root, "/bigtree-diff"]},
+         lambda tool, output: lines(output, lambda line: re.match(r"(--|\+\+|-\+|[-+~]) ", line) is not None)),
+    ]
+    # Untimed first runs, so that every tool is measured with its files in the page cache.
+    for tool in tools.values():
+        run(tool(["ls", "/"]))
+    for label, per_tool, count in commands:
+        if label.startswith("diff"):
+            # The copy to compare with: a copy of the tree made by zkbench's twin (same shape, same data), with
+            # two values changed, one leaf gone and one added.
+            build_tree(bins, apache.port, "/bigtree-diff", fanout)
+            leaf = "/" + "/".join(f"d{level + 1}-0" for level in range(len(fanout) - 1))
+            zkcli_run("set", f"/bigtree-diff{leaf}/leaf-0", "changed")
+            zkcli_run("set", f"/bigtree-diff{leaf}/leaf-1", "changed")
+            zkcli_run("delete", f"/bigtree-diff{leaf}/leaf-2")
+            zkcli_run("create", f"/bigtree-diff{leaf}/added", "new")
+        if label.startswith("import") and zk_shell is not None and not os.path.exists(zkshell_json):
+            log("  zk-shell's export did not finish: its import reads zkcli's export, written as zk-shell's JSON")
+            zk_shell_json_from_export()
+        figures = {}
+        for tool, words in per_tool.items():
+            if tool == "zk-shell" and zk_shell is None:
+                continue
+            output = os.path.join(directory, f"{tool}.out")
+            command = tools[tool](words)
+            # Only the peers are stopped at the timeout: zkcli's figures are the ones compared.
+            wall, cpu, peak, status = measured_child(command, output, env if tool == "zkCli.sh" else None,
+                                                     None if tool == "zkcli" else timeout)
+            if status is None:
+                log(f"  {label}: {tool} stopped after {timeout} s")
+                figures[tool] = (wall, None, None, None)
+                continue
+            if status not in (0, 1) or (status == 1 and not label.startswith("diff")):
+                raise RuntimeError(f"{' '.join(command)} exited with {status}: {open(output + '.err').read()[-500:]}")
+            result = count(tool, output)
+            log(f"  {label}: {tool} {wall:.2f} s wall, {cpu:.2f} s CPU, {peak / 1024:.1f} MB peak; counted {result}")
+            figures[tool] = (wall, cpu, peak, result)
+        if label.startswith("diff"):
+            zkcli_run("deleteall", "/bigtree-diff")
+        # What a peer stopped at the timeout left behind.
+        for destination in ("/bigtree-import", "/bigtree-copy"):
+            zkcli_run("deleteall", destination, check=False)
+        ours = figures["zkcli"]
+        for peer, (wall, cpu, peak, result) in figures.items():
+            if peer == "zkcli":
+                continue
+            if result is None:
+                table.add("bigtree", f"`{label}` wall ({peer} stopped at {timeout} s: a lower bound)", ours[0], wall,
+                          "s", "lower", peer)
+                continue
+            if result != ours[3]:
+                raise RuntimeError(f"{label}: zkcli counted {ours[3]}, {peer} {result}: not the same work")
+            table.add("bigtree", f"`{label}` wall, {znodes} znodes", ours[0], wall, "s", "lower", peer)
+            table.add("bigtree", f"`{label}` CPU, user+sys", ours[1], cpu, "s", "lower", peer)
+            table.add("bigtree", f"`{label}` peak RSS", ours[2] / 1024, peak / 1024, "MB", "lower", peer)
+    zkcli_run("deleteall", root)
+    if export_size:
+        bigtree_export(table, bins, workdir, export_size)
+
+
+def bigtree_export(table, bins, workdir, size):
+    """zkcli's export and import of `size` znodes on a zkserver of their own, for zkcli's peak RSS (the goal: under
+    64 MB at 1,000,000 znodes, which only streaming both ways meets)."""
+    fanout = bigtree_fanout(size)
+    log(f"big tree: zkcli export and import of about {size} znodes on zkserver, peak RSS")
+    server = ZKServer(os.path.join(workdir, "bigtree-export"), os.path.join(bins, "zkserver"))
+    server.start()
+    wait_serving(server.port, 1)
+    zkcli = [os.path.join(bins, "zkcli"), "-server", f"127.0.0.1:{server.port}"]
+    try:
+        znodes = build_tree(bins, server.port, "/big", fanout)
+        file = os.path.join(server.dir, "big.jsonl")
+        output = os.path.join(server.dir, "zkcli.out")
+        figures = {}
+        for label, words in (("export", ["export", "-r", "/big", file]), ("import", ["import", file, "/copy"])):
+            wall, cpu, peak, status = measured_child([*zkcli, *words], output)
+            if status != 0:
+                raise RuntimeError(f"zkcli {' '.join(words)} exited with {status}: {open(output + '.err').read()}")
+            figures[label] = (wall, cpu, peak)
+            log(f"  {label}: {wall:.1f} s wall, {cpu:.1f} s CPU, {peak / 1024:.1f} MB peak ({znodes} znodes)")
+        with open(file) as f:
+            lines = sum(1 for line in f if line.strip()) - 1
+        copied = int(run([*zkcli, "getAllChildrenNumber", "/copy"], check=True).stdout.strip()) + 1
+        if not lines == copied == znodes:
+            raise RuntimeError(f"{znodes} znodes, {lines} exported, {copied} imported")
+        for label, (wall, cpu, peak) in figures.items():
+            table.add("bigtree", f"`{label}` of {znodes} znodes (zkserver): zkcli peak RSS", peak / 1024, 64, "MB",
+                      "lower", "goal (issue 14)")
+    finally:
+        stop(server.process)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a fast look")
     parser.add_argument("--headline", action="store_true",
                         help="only the headline ratios (one-shot, client, server), small counts, one round")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos")
+    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree")
     parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
+    parser.add_argument("--bigtree-size", type=int,
+                        help="znodes of the big tree the walks are timed on (100000; 10000 with --quick; 0: none)")
+    parser.add_argument("--bigtree-export-size", type=int,
+                        help="znodes zkcli exports and imports for its peak RSS (1000000; 100000 with --quick; 0: none)")
+    parser.add_argument("--bigtree-timeout", type=float, default=120,
+                        help="seconds after which a peer's big-tree command is stopped (a lower bound is reported)")
     args = parser.parse_args()
     quick = args.quick or args.headline
     sections = ["oneshot", "client", "server"] if args.headline else args.only.split(",")
@@ -915,6 +1168,9 @@ def main():
     # The herd: 10,000 sessions and a million watches through 20 restarts (1,000 and 10,000 through 3 quick).
     herd_sessions, herd_processes, herd_watches = (1000, 2, 10) if quick else (10000, 4, 100)
     herd_rounds = 3 if quick else 20
+    bigtree_size = args.bigtree_size if args.bigtree_size is not None else (10000 if quick else 100000)
+    bigtree_export_size = args.bigtree_export_size if args.bigtree_export_size is not None else (
+        100000 if quick else 1000000)
 
     missing = []
     if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
@@ -927,10 +1183,13 @@ def main():
         missing.append("sudo apt-get install -y zookeeper-bin gcc")
     if "client" in sections and not args.headline and run([sys.executable, "-c", "import kazoo"]).returncode != 0:
         missing.append("python3 -m pip install kazoo")
-    if "shell" in sections and not shutil.which("zk-shell"):
+    zk_shell = zk_shell_command()
+    if "shell" in sections and not zk_shell:
         missing.append("python3 -m pip install zk-shell")
     if "kerberos" in sections and not (os.path.exists("/usr/sbin/krb5kdc") and shutil.which("cc")):
         missing.append("sudo apt-get install -y krb5-kdc krb5-admin-server krb5-user gcc")
+    if "bigtree" in sections and not zk_shell:
+        log("bigtree: zk-shell is not installed (python3 -m pip install zk-shell): zkcli is compared with zkCli.sh only")
     if missing:
         sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
     bins = build_products(args.bin_path)
@@ -939,7 +1198,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
         # The sections on plain servers share one Apache and one zkserver.
-        plain = any(section in sections for section in ("oneshot", "shell", "client", "server"))
+        plain = any(section in sections for section in ("oneshot", "shell", "client", "server", "bigtree"))
         if plain:
             apache = Apache(workdir)
             apache.start()
@@ -956,6 +1215,9 @@ def main():
                            with_kazoo=not args.headline)
         if "server" in sections:
             server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds)
+        if "bigtree" in sections:
+            bigtree_section(table, bins, apache, workdir, bigtree_size, bigtree_export_size, args.bigtree_timeout,
+                            zk_shell)
         if plain:
             stop(apache.process)
         if "tls" in sections:
@@ -981,7 +1243,9 @@ def main():
         pass
     header = (f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} x {cpu}, "
               f"{platform.platform()}; counts: {count} pipelined ops ({sessions} sessions x {window} in flight), "
-              f"{sync_count} synchronous ops, {runs} runs per shell command, {znodes} znodes for footprint.")
+              f"{sync_count} synchronous ops, {runs} runs per shell command, {znodes} znodes for footprint"
+              + (f", big tree of {bigtree_size} znodes (export of {bigtree_export_size})" if "bigtree" in sections
+                 else "") + f"; load average at the end {os.getloadavg()[0]:.1f}.")
     report = header + "\n\n" + table.markdown() + "\n"
     print(report)
     if args.markdown:
