@@ -334,9 +334,9 @@ def compile_runstat(workdir):
     return binary
 
 
-def runstat(binary, command, runs):
+def runstat(binary, command, runs, env=None):
     """[(wall s, CPU s, peak RSS KiB)] of `runs` runs of `command`, each checked to succeed."""
-    out = run([binary, str(runs), *command], check=True).stdout
+    out = run([binary, str(runs), *command], env=env, check=True).stdout
     samples = []
     for line in out.splitlines():
         wall, cpu, peak, status = (int(field) for field in line.split())
@@ -603,17 +603,6 @@ def kerberos_section(table, bins, workdir, runs):
         "zkCli.sh": [ZK_CLI, "-server", server, "get", "/bench-kerberos"],
     }
 
-    def measure(command, count):
-        out = subprocess.run([binary, str(count), *command], env=env, capture_output=True, text=True,
-                             check=True).stdout
-        samples = []
-        for line in out.splitlines():
-            wall, cpu, peak, status = (int(field) for field in line.split())
-            if status != 0:
-                raise RuntimeError(f"{command} exited with {status}")
-            samples.append((wall / 1e6, cpu / 1e6, peak))
-        return samples
-
     for name, command in tools.items():
         # Both must have logged in: the data is readable only by alice.
         if "hello" not in run(command, env=env).stdout.splitlines():
@@ -621,12 +610,12 @@ def kerberos_section(table, bins, workdir, runs):
     # The server's JIT warm and the files in the page cache for both, then batches of 5 interleaved.
     for _ in range(3):
         for command in tools.values():
-            measure(command, 1)
+            runstat(binary, command, 1, env)
     samples = {name: [] for name in tools}
     load_before = os.getloadavg()
     for _ in range(max(1, runs // 5)):
         for name, command in tools.items():
-            samples[name] += measure(command, 5)
+            samples[name] += runstat(binary, command, 5, env)
     load_after = os.getloadavg()
     log(f"  load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {len(samples['zkcli'])} runs each")
 
