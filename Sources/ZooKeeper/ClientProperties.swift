@@ -176,7 +176,9 @@ public struct ClientProperties: Sendable, Hashable {
     /// (no quote handling: zkCli.sh leaves the variable unquoted). `-Dkey` alone sets an empty value.
     public static func systemProperties(fromJVMFlags flags: String) -> [String: String] {
         var properties: [String: String] = [:]
-        for word in flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) where word.hasPrefix("-D") {
+        // Swift reads "\r\n" as one Character, neither "\r" nor "\n".
+        for word in flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r\n" })
+        where word.hasPrefix("-D") {
             let body = word.dropFirst(2)
             guard !body.isEmpty else { continue }
             if let equals = body.firstIndex(of: "=") {
@@ -190,10 +192,13 @@ public struct ClientProperties: Sendable, Hashable {
     }
 
     /// A Java properties file, simply read: `key=value`, `key: value` or `key value`; `#` and `!` comments;
-    /// surrounding blanks dropped.
+    /// surrounding blanks dropped; lines end with LF, CR or CRLF.
     public static func parse(_ text: String) -> [String: String] {
         var properties: [String: String] = [:]
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // Swift reads "\r\n" as one Character, neither "\r" nor "\n".
+        for rawLine in text.split(
+            omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+        {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             guard let first = line.first, first != "#", first != "!" else { continue }
             // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.
