@@ -173,12 +173,12 @@ public struct ClientProperties: Sendable, Hashable {
     }
 
     /// The `-Dkey=value` words of a JVM command line, split on blanks as the shell splits `$CLIENT_JVMFLAGS`
-    /// (no quote handling: zkCli.sh leaves the variable unquoted). `-Dkey` alone sets an empty value.
+    /// (no quote handling: zkCli.sh leaves the variable unquoted). `-Dkey` alone sets an empty value. Read scalar by
+    /// scalar, as the shell reads bytes: a Character can join a blank to the combining mark after it, or CR to LF.
     public static func systemProperties(fromJVMFlags flags: String) -> [String: String] {
         var properties: [String: String] = [:]
-        // Swift reads "\r\n" as one Character, neither "\r" nor "\n".
-        for word in flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r\n" })
-        where word.hasPrefix("-D") {
+        for word in flags.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        where word.starts(with: "-D".unicodeScalars) {
             let body = word.dropFirst(2)
             guard !body.isEmpty else { continue }
             if let equals = body.firstIndex(of: "=") {

@@ -23,6 +23,15 @@ import ZooKeeperTestSupport
         #expect(parsed == ["zookeeper.client.secure": "true", "jute.maxbuffer": "100", "key": ""])
     }
 
+    /// Found by the client-properties fuzz target: the words were split Character by Character, and a blank with a
+    /// combining mark after it is one Character that is not a blank: two words became one, as the shell never reads
+    /// them.
+    @Test func jvmFlagsSplitAtEveryBlankAsTheShellDoes() {
+        #expect(
+            ClientProperties.systemProperties(fromJVMFlags: "-Da=1 \u{301}-Db=2 -Dc=3\r\n-Dd=4")
+                == ["a": "1", "c": "3\r", "d": "4"])
+    }
+
     @Test func systemPropertiesFromJVMFlags() {
         let flags =
             "-Xmx64m -Dzookeeper.client.secure=true -Dflag -Da=b=c -D -Dzookeeper.ssl.truststore.location=/t.jks"
