@@ -61,6 +61,7 @@ let package = Package(
             "FuzzClientProperties",
             [
                 .product(name: "ZooKeeper", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperProtocol", package: "swift-zookeeper"),
                 .product(name: "ZooKeeperTLS", package: "swift-zookeeper"),
             ]),
         fuzzTarget(

@@ -5,7 +5,13 @@ Starts what it needs on 127.0.0.1 (Apache ZooKeeper standalone from Debian's pac
 stops everything, and prints a table of figures with the ratio to the peer. See BENCHMARKS.md.
 
 Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path DIR]
-                            [--only oneshot,shell,client,server,footprint,tls,herd]
+                            [--only oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree]
+                            [--bigtree-size N] [--bigtree-export-size N] [--bigtree-timeout S]
+
+bigtree: one tree of --bigtree-size znodes (100,000 by default, in 3 levels) built once with `zkbench tree`, then
+zkcli's walks timed beside zk-shell's and zkCli.sh's equivalents on the same Apache server, their outputs counted
+against each other; then zkcli's export and import of --bigtree-export-size znodes (1,000,000) on zkserver, for
+zkcli's peak RSS. --bigtree-timeout bounds each peer's run (a peer stopped there gives a lower bound).
 
 --headline (`make bench-quick`, about a minute once built): the one-shot against cli_mt, the client against
 Apache's Java client, zkserver against Apache, with small counts and one round, for a look before and after a
@@ -24,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -153,14 +160,19 @@ class ApacheTLS(Apache):
         self.secure_port = free_port()
         self.extra_configuration = (
             "admin.enableServer=false\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
-            f"secureClientPort={self.secure_port}\nsecureClientPortAddress=127.0.0.1\n"
-            f"ssl.keyStore.location={certificates}/server.p12\nssl.keyStore.password=secret\n"
-            f"ssl.trustStore.location={certificates}/trust.p12\nssl.trustStore.password=secret\nssl.clientAuth=need\n")
+            + tls_configuration(self.secure_port, certificates))
         super().__init__(workdir)
 
     def command(self):
         return ["java", "-Xmx1000m", "-cp", f"{ZK_JAR}:{NETTY_JARS}", "org.apache.zookeeper.server.ZooKeeperServerMain",
                 "zoo.cfg"]
+
+
+def tls_configuration(secure_port, certificates):
+    """The zoo.cfg lines of a TLS port on 127.0.0.1 with `make_certificates`' stores, client certificates required."""
+    return (f"secureClientPort={secure_port}\nsecureClientPortAddress=127.0.0.1\n"
+            f"ssl.keyStore.location={certificates}/server.p12\nssl.keyStore.password=secret\n"
+            f"ssl.trustStore.location={certificates}/trust.p12\nssl.trustStore.password=secret\nssl.clientAuth=need\n")
 
 
 def make_certificates(directory):
@@ -202,6 +214,18 @@ class ZKServer(Server):
 
     def command(self):
         return [self.binary, "zoo.cfg"]
+
+
+class ZKServerTLS(ZKServer):
+    """zkserver with a TLS port beside its plaintext one, configured as `ApacheTLS`."""
+
+    name = "zkserver (TLS)"
+    subdirectory = "zkserver-tls"
+
+    def __init__(self, workdir, binary, certificates):
+        self.secure_port = free_port()
+        self.extra_configuration = "admin.enableServer=false\n" + tls_configuration(self.secure_port, certificates)
+        super().__init__(workdir, binary)
 
 
 def run(command, **kwargs):
@@ -310,9 +334,9 @@ def compile_runstat(workdir):
     return binary
 
 
-def runstat(binary, command, runs):
+def runstat(binary, command, runs, env=None):
     """[(wall s, CPU s, peak RSS KiB)] of `runs` runs of `command`, each checked to succeed."""
-    out = run([binary, str(runs), *command], check=True).stdout
+    out = run([binary, str(runs), *command], env=env, check=True).stdout
     samples = []
     for line in out.splitlines():
         wall, cpu, peak, status = (int(field) for field in line.split())
@@ -378,7 +402,7 @@ def shell_section(table, bins, apache, runs):
         "zkcli": (lambda words: [zkcli, "-server", server, *words], None),
         "zkCli.sh": (lambda words: [ZK_CLI, "-server", server, *words], env),
         # zk-shell takes the command as one argument, then the server.
-        "zk-shell": (lambda words: ["zk-shell", "--run-once", " ".join(words), server], None),
+        "zk-shell": (lambda words: [zk_shell_command(), "--run-once", " ".join(words), server], None),
     }
     for label, words in commands.items():
         figures = {}
@@ -430,19 +454,181 @@ def tls_section(table, bins, workdir, runs, count, sessions, window, rounds):
     table.add("tls", "`ls /` over TLS peak RSS", figures["zkcli"][1] / 1024, figures["zkCli"][1] / 1024, "MB",
               "lower", "zkCli.sh (Java, Netty)")
 
-    phases = ["create", "set", "get", "delete"]
     warm_up(bins, apache.port)
+    tls_throughput(table, bins, "Apache", apache, properties, count, sessions, window, rounds)
+    stop(apache.process)
+    # The goal of issue 12 is ours against ours: our client and zkserver, TLS against plaintext.
+    zkserver = ZKServerTLS(workdir, os.path.join(bins, "zkserver"), os.path.join(workdir, "certs"))
+    zkserver.start()
+    wait_serving(zkserver.port, 1)
+    tls_throughput(table, bins, "zkserver", zkserver, properties, count, sessions, window, rounds)
+    stop(zkserver.process)
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of a running process, all its threads (from /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tls_throughput(table, bins, server_name, server, properties, count, sessions, window, rounds):
+    """Pipelined ops/s of `zkbench` on the TLS port and on the plaintext port of one server, alternating which goes
+    first in each round; medians. Also the CPU per operation of the load process and of the server (all four
+    phases together), which a loaded machine hardly moves, unlike ops/s."""
+    phases = ["create", "set", "get", "delete"]
     bench = [os.path.join(bins, "zkbench"), "--phases", *phases, "--count", str(count), "--sessions", str(sessions),
              "--window", str(window)]
-    over_tls, plaintext = [], []
-    for _ in range(rounds):
-        over_tls.append(parse_rates(run([*bench, "--server", secure, "--client-configuration", properties]).stdout))
-        plaintext.append(parse_rates(run([*bench, "--server", f"127.0.0.1:{apache.port}"]).stdout))
-    over_tls, plaintext = median_rates(over_tls), median_rates(plaintext)
+    over_tls = [*bench, "--server", f"127.0.0.1:{server.secure_port}", "--client-configuration", properties]
+    plaintext = [*bench, "--server", f"127.0.0.1:{server.port}"]
+    samples = {"tls": [], "plaintext": []}
+    for index in range(rounds):
+        order = [("tls", over_tls), ("plaintext", plaintext)]
+        for name, command in (order if index % 2 == 0 else reversed(order)):
+            server_before = process_cpu_seconds(server.process.pid)
+            completed, client_cpu = run_with_cpu(command)
+            server_cpu = process_cpu_seconds(server.process.pid) - server_before
+            rates = parse_rates(completed.stdout)
+            operations = count * len(phases)
+            rates["client-cpu"] = client_cpu / operations * 1e6
+            rates["server-cpu"] = server_cpu / operations * 1e6
+            samples[name].append(rates)
+    rates_tls, rates_plaintext = median_rates(samples["tls"]), median_rates(samples["plaintext"])
     for phase in phases:
-        if phase in over_tls and phase in plaintext:
-            table.add("tls", f"{phase} ops/s over TLS (our client)", over_tls[phase], plaintext[phase], "ops/s",
-                      "higher", "same, plaintext")
+        if phase in rates_tls and phase in rates_plaintext:
+            table.add("tls", f"{phase} ops/s over TLS (our client, {server_name})", rates_tls[phase],
+                      rates_plaintext[phase], "ops/s", "higher", "same, plaintext")
+    table.add("tls", f"client CPU per op over TLS (zkbench, {server_name})", rates_tls["client-cpu"],
+              rates_plaintext["client-cpu"], "µs", "lower", "same, plaintext")
+    table.add("tls", f"server CPU per op over TLS ({server_name})", rates_tls["server-cpu"],
+              rates_plaintext["server-cpu"], "µs", "lower", "same, plaintext")
+
+
+class KDC:
+    """An MIT KDC of its own (Debian's krb5-kdc) on a free loopback port, with a random realm, in `directory`."""
+
+    def __init__(self, directory):
+        os.makedirs(directory, exist_ok=True)
+        self.directory = directory
+        self.realm = "ZKBENCH" + str(os.getpid()) + ".TEST"
+        self.port = free_port()
+        self.krb5_config = os.path.join(directory, "krb5.conf")
+        profile = os.path.join(directory, "kdc.conf")
+        with open(self.krb5_config, "w") as f:
+            f.write(f"[libdefaults]\n default_realm = {self.realm}\n dns_lookup_kdc = false\n rdns = false\n"
+                    f" udp_preference_limit = 1\n[realms]\n {self.realm} = {{\n  kdc = 127.0.0.1:{self.port}\n }}\n"
+                    f"[domain_realm]\n localhost = {self.realm}\n")
+        with open(profile, "w") as f:
+            f.write(f"[kdcdefaults]\n kdc_ports = {self.port}\n kdc_tcp_ports = {self.port}\n[realms]\n"
+                    f" {self.realm} = {{\n  database_name = {directory}/principal\n"
+                    f"  key_stash_file = {directory}/stash\n  acl_file = {directory}/kadm5.acl\n"
+                    f"  kdc_listen = 127.0.0.1:{self.port}\n  kdc_tcp_listen = 127.0.0.1:{self.port}\n }}\n")
+        open(os.path.join(directory, "kadm5.acl"), "w").close()
+        self.env = dict(os.environ, KRB5_CONFIG=self.krb5_config, KRB5_KDC_PROFILE=profile)
+        subprocess.run(["/usr/sbin/kdb5_util", "create", "-s", "-r", self.realm, "-P", "bench-master"], env=self.env,
+                       check=True, capture_output=True)
+        out = open(os.path.join(directory, "kdc.log"), "ab")
+        processes.append(subprocess.Popen(["/usr/sbin/krb5kdc", "-n", "-r", self.realm], cwd=directory, env=self.env,
+                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.perf_counter() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("krb5kdc did not start")
+                time.sleep(0.05)
+
+    def add_principal(self, name):
+        """`name@REALM` with a random key, written to a keytab of its own; returns (principal, keytab)."""
+        principal = f"{name}@{self.realm}"
+        keytab = os.path.join(self.directory, name.replace("/", "_") + ".keytab")
+        for query in (f"addprinc -randkey {principal}", f"ktadd -k {keytab} {principal}"):
+            subprocess.run(["/usr/sbin/kadmin.local", "-r", self.realm, "-q", query], env=self.env, check=True,
+                           capture_output=True)
+        return principal, keytab
+
+
+def jaas_file(path, section, principal, keytab):
+    with open(path, "w") as f:
+        f.write(f"{section} {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  useKeyTab=true\n"
+                f"  keyTab=\"{keytab}\"\n  storeKey=true\n  useTicketCache=false\n  principal=\"{principal}\";\n}};\n")
+    return path
+
+
+class ApacheKerberos(Apache):
+    """Apache ZooKeeper standalone logging in as zookeeper/localhost from its keytab (the JAAS Server section)."""
+
+    name = "Apache ZooKeeper 3.8 (Kerberos)"
+    subdirectory = "apache-kerberos"
+    extra_configuration = "admin.enableServer=false\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+
+    def __init__(self, workdir, jaas, krb5_config):
+        self.flags = [f"-Djava.security.auth.login.config={jaas}", f"-Djava.security.krb5.conf={krb5_config}"]
+        super().__init__(workdir)
+
+    def command(self):
+        return ["java", "-Xmx1000m", *self.flags, "-cp", ZK_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain",
+                "zoo.cfg"]
+
+
+def kerberos_section(table, bins, workdir, runs):
+    log("one-shot `get` of a sasl-ACL znode with a Kerberos login: zkcli vs zkCli.sh, the same JAAS file")
+    kdc = KDC(os.path.join(workdir, "kdc"))
+    server_principal, server_keytab = kdc.add_principal("zookeeper/localhost")
+    alice, alice_keytab = kdc.add_principal("alice")
+    server_jaas = jaas_file(os.path.join(kdc.directory, "server-jaas.conf"), "Server", server_principal,
+                            server_keytab)
+    client_jaas = jaas_file(os.path.join(kdc.directory, "client-jaas.conf"), "Client", alice, alice_keytab)
+    apache = ApacheKerberos(workdir, server_jaas, kdc.krb5_config)
+    apache.start()
+    wait_serving(apache.port, 1)
+    # The host part of the server principal: localhost.
+    server = f"localhost:{apache.port}"
+    zkcli = os.path.join(bins, "zkcli")
+    # As zkCli.sh users configure a login; zkcli reads the same variable. KRB5_CONFIG for the GSS-API library.
+    env = dict(os.environ, KRB5_CONFIG=kdc.krb5_config, ZOO_LOG_DIR=os.path.join(workdir, "zkcli-log"),
+               CLIENT_JVMFLAGS=f"-Djava.security.auth.login.config={client_jaas} "
+                               f"-Djava.security.krb5.conf={kdc.krb5_config}")
+    created = run([zkcli, "-server", server, "create", "/bench-kerberos", "hello", f"sasl:{alice}:cdrwa"], env=env)
+    if created.returncode != 0:
+        raise RuntimeError(f"zkcli could not log in: {created.stderr}")
+    anonymous = run([zkcli, "-server", server, "get", "/bench-kerberos"])
+    if anonymous.returncode == 0:
+        raise RuntimeError("the znode is readable without the Kerberos login")
+    binary = compile_runstat(workdir)
+    tools = {
+        "zkcli": [zkcli, "-server", server, "get", "/bench-kerberos"],
+        "zkCli.sh": [ZK_CLI, "-server", server, "get", "/bench-kerberos"],
+    }
+
+    for name, command in tools.items():
+        # Both must have logged in: the data is readable only by alice.
+        if "hello" not in run(command, env=env).stdout.splitlines():
+            raise RuntimeError(f"{name} did not read the znode with its Kerberos login")
+    # The server's JIT warm and the files in the page cache for both, then batches of 5 interleaved.
+    for _ in range(3):
+        for command in tools.values():
+            runstat(binary, command, 1, env)
+    samples = {name: [] for name in tools}
+    load_before = os.getloadavg()
+    for _ in range(max(1, runs // 5)):
+        for name, command in tools.items():
+            samples[name] += runstat(binary, command, 5, env)
+    load_after = os.getloadavg()
+    log(f"  load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {len(samples['zkcli'])} runs each")
+
+    def median(name, index):
+        return statistics.median(sample[index] for sample in samples[name])
+
+    peer = "zkCli.sh (Java), Kerberos"
+    table.add("kerberos", "`get` sasl-ACL znode wall (median)", median("zkcli", 0) * 1000,
+              median("zkCli.sh", 0) * 1000, "ms", "lower", peer)
+    table.add("kerberos", "`get` sasl-ACL znode CPU, user+sys (median)", median("zkcli", 1) * 1000,
+              median("zkCli.sh", 1) * 1000, "ms", "lower", peer)
+    table.add("kerberos", "`get` sasl-ACL znode peak RSS (median)", median("zkcli", 2) / 1024,
+              median("zkCli.sh", 2) / 1024, "MB", "lower", peer)
     stop(apache.process)
 
 
@@ -494,6 +680,66 @@ def client_section(table, bins, apache, classes, count, sessions, window, rounds
                   statistics.median(cpu_per_op[key]) * 1e6, "µs", "lower", peer_name)
 
 
+def fsync_floor(directory, samples=500):
+    """p50 (ms) of writing one 140-byte record (a small write's transaction log entry) at the end of what is
+    written so far in a file of `directory`, and waiting for it to reach the disk with fdatasync, as a server's
+    group commit of one write does. The file is preallocated with zeros first, as both servers preallocate their
+    logs, so that fdatasync need not also commit a new file size (appending to a growing file is slower: 0.24 vs
+    0.11 ms on this machine, and zkserver's sync writes beat that)."""
+    path = os.path.join(directory, "floor.log")
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    record = b"x" * 140
+    times = []
+    try:
+        os.write(descriptor, bytes(len(record) * samples))
+        os.fsync(descriptor)
+        for index in range(samples):
+            start = time.perf_counter()
+            os.pwrite(descriptor, record, index * len(record))
+            os.fdatasync(descriptor)
+            times.append(time.perf_counter() - start)
+    finally:
+        os.close(descriptor)
+        os.unlink(path)
+    return statistics.median(times) * 1000
+
+
+def round_trip_floor(samples=2000):
+    """p50 (ms) of a loopback TCP round trip: a 40-byte request and a 100-byte reply (a get's sizes), TCP_NODELAY,
+    blocking sockets in this process and a thread of it. No server work, no event loop: the network's share of a
+    synchronous request, measured with less overhead than any client adds (a strict floor)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def echo():
+        connection, _ = listener.accept()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with connection:
+            while True:
+                request = connection.recv(4096)
+                if not request:
+                    return
+                connection.sendall(b"r" * 100)
+
+    server = threading.Thread(target=echo, daemon=True)
+    server.start()
+    client = socket.create_connection(listener.getsockname())
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    times = []
+    with client:
+        for _ in range(samples):
+            start = time.perf_counter()
+            client.sendall(b"q" * 40)
+            received = 0
+            while received < 100:
+                received += len(client.recv(4096))
+            times.append(time.perf_counter() - start)
+    server.join(timeout=5)
+    listener.close()
+    return statistics.median(times) * 1000
+
+
 def server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds):
     log("server throughput and latency (same load generator, fsync on)")
     zkbench = os.path.join(bins, "zkbench")
@@ -528,6 +774,18 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
                       apache.name)
             table.add("server", f"{phase} p99", ours_latency[phase][1], peer_latency[phase][1], "ms", "lower",
                       apache.name)
+    # The physical floor, in the same run: a write waits for one fdatasync of the data directory's disk and one
+    # round trip, a read for the round trip. "advantage" is floor / p50: at least 1/1.3 for writes and 1/1.5 for
+    # reads are issue 17's goals.
+    disk, network = fsync_floor(zkserver.dir), round_trip_floor()
+    log(f"  latency floor: 140-byte write + fdatasync p50 {disk:.3f} ms, loopback round trip p50 {network:.3f} ms")
+    for server, latency in [(zkserver, ours_latency), (apache, peer_latency)]:
+        for phase in ["sync-create", "sync-set", "sync-get", "sync-delete"]:
+            if phase not in latency:
+                continue
+            floor, what = (network, "round trip") if phase == "sync-get" else (disk + network, "fdatasync + round trip")
+            table.add("server", f"{server.name} {phase} p50 vs its floor", latency[phase][0], floor, "ms", "lower",
+                      f"floor: {what}")
 
 
 def median_startup(make_server, workdir, starts):
@@ -631,14 +889,261 @@ def herd_section(table, bins, workdir, sessions, processes, watches, rounds):
                   summary["fds_first"], "fds", "lower", "its round 1")
 
 
+def zk_shell_command():
+    """zk-shell's script: on the PATH, or where `pip install --user` puts it."""
+    found = shutil.which("zk-shell")
+    if found:
+        return found
+    import site
+    candidate = os.path.join(site.getuserbase(), "bin", "zk-shell")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+def measured_child(command, output, env=None, timeout=None):
+    """(wall s, CPU s user+sys, peak RSS KiB, exit status) of one command, its stdout written to the file `output`
+    and its stderr to `output`.err; exit status None when it was stopped at `timeout` seconds (the whole process
+    group: zkCli.sh's JVM and zk-shell's Python are children of GNU time)."""
+    with tempfile.NamedTemporaryFile("r") as report, open(output, "wb") as out, open(output + ".err", "wb") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen([TIME, "-o", report.name, "-f", "%x %U %S %M", *command], stdout=out,
+                                   stderr=err, env=env, start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return time.perf_counter() - start, None, None, None
+        wall = time.perf_counter() - start
+        status, user, system, peak = report.read().split()[-4:]
+    return wall, float(user) + float(system), int(peak), int(status)
+
+
+def bigtree_fanout(size):
+    """Children per level for a tree of about `size` znodes in 3 levels: 100 x 100 leaves under each top znode
+    from 10,000 up (100,000: 10 x 100 x 100), a cube below."""
+    if size >= 10000:
+        return [max(1, round(size / 10000)), 100, 100]
+    side = max(1, round(size ** (1 / 3)))
+    return [side, side, side]
+
+
+def build_tree(bins, port, root, fanout):
+    """The tree, built by zkbench (pipelined creates), never by a shell being measured; the znodes in it."""
+    out = run([os.path.join(bins, "zkbench"), "tree", "--server", f"127.0.0.1:{port}", "--root", root,
+               "--fanout", *map(str, fanout)], check=True).stdout
+    built = json.loads(out.strip().splitlines()[-1])
+    log(f"  built {root}: {built['znodes']} znodes ({' x '.join(map(str, fanout))}) in {built['seconds']:.1f} s")
+    return built["znodes"]
+
+
+def zk_shell_bytes(size):
+    """`du` as zk-shell prints a size (its util.pretty_bytes)."""
+    value = float(size)
+    for unit in ["", "KB", "MB", "GB"]:
+        if value < 1024.0:
+            return "%d" % value if unit == "" else "%3.1f%s" % (value, unit)
+        value /= 1024.0
+    return "%3.1f%s" % (value, "TB")
+
+
+def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk_shell):
+    if size == 0:
+        if export_size:
+            bigtree_export(table, bins, workdir, export_size)
+        return
+    fanout = bigtree_fanout(size)
+    log(f"big tree: about {size} znodes on {apache.name}: zkcli vs zkCli.sh and zk-shell, one run each, interleaved")
+    server = f"127.0.0.1:{apache.port}"
+    zkcli = os.path.join(bins, "zkcli")
+    env = dict(os.environ, ZOO_LOG_DIR=tempfile.mkdtemp(prefix="zkcli-log-"))
+    directory = os.path.join(workdir, "bigtree")
+    os.makedirs(directory, exist_ok=True)
+    root, value_size = "/bigtree", 20
+    znodes = build_tree(bins, apache.port, root, fanout)
+    tools = {
+        "zkcli": lambda words: [zkcli, "-server", server, *words],
+        "zkCli.sh": lambda words: [ZK_CLI, "-server", server, *words],
+        # zk-shell takes the command as one argument, then the server.
+        "zk-shell": lambda words: [zk_shell, "--run-once", " ".join(words), server],
+    }
+
+    def zkcli_run(*words, check=True):
+        completed = run(tools["zkcli"](words))
+        if check and completed.returncode != 0:
+            raise RuntimeError(f"zkcli {' '.join(words)}: {completed.stderr.strip()}")
+        return completed.stdout
+
+    def subtree_size(path):
+        """Znodes in the subtree of `path` (itself included), 0 when it does not exist."""
+        completed = run(tools["zkcli"](["getAllChildrenNumber", path]))
+        return int(completed.stdout.strip()) + 1 if completed.returncode == 0 else 0
+
+    def lines(output, predicate):
+        with open(output, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if predicate(line.rstrip("\n")))
+
+    def under_root(line):
+        return line == root or line.startswith(root + "/")
+
+    zkshell_json = os.path.join(directory, "zk-shell.json")
+    zkcli_export = os.path.join(directory, "zkcli.jsonl")
+    json_url = "json://" + zkshell_json.replace("/", "!") + "/"
+
+    def exported(tool, output):
+        if tool == "zkcli":
+            return lines(zkcli_export, bool) - 1  # the header
+        with open(zkshell_json) as f:
+            return len(json.load(f))
+
+    def zk_shell_json_from_export():
+        """zk-shell's JSON backup (a flat object: path below the root -> base64 content and ACLs), written from zkcli's
+        export when zk-shell's own did not finish, so that zk-shell's import has the same tree to read."""
+        bits = {"r": 1, "w": 2, "c": 4, "d": 8, "a": 16}
+        tree = {}
+        with open(zkcli_export) as f:
+            next(f)  # the header
+            for line in f:
+                znode = json.loads(line)
+                below = znode["path"][len(root):] or "/"
+                tree[below] = {"content": znode["data"], "acls": [
+                    {"perms": sum(bits[p] for p in acl["perms"]), "id": {"scheme": acl["scheme"], "id": acl["id"]}}
+                    for acl in znode["acl"]]}
+        with open(zkshell_json, "w") as f:
+            json.dump(tree, f, indent=4)
+
+    def copied(path):
+        def count(tool, output):
+            found = subtree_size(path)
+            zkcli_run("deleteall", path, check=False)
+            return found
+        return count
+
+    # What each tool runs (None: it has no such command), what it must run with (the status it exits with), and
+    # how its result is counted, the same way for every tool.
+    commands = [
+        ("ls -R", {"zkcli": ["ls", "-R", root], "zkCli.sh": ["ls", "-R", root]},
+         lambda tool, output: lines(output, under_root)),
+        ("tree", {"zkcli": ["tree", root], "zk-shell": ["tree", root]},
+         lambda tool, output: lines(output, lambda line: "── " in line)),
+        ("find (leaves by name)", {"zkcli": ["find", root, "-name", "leaf-*"], "zk-shell": ["find", root, "leaf-"]},
+         lambda tool, output: lines(output, lambda line: line.startswith(root + "/"))),
+        ("du (total bytes)", {"zkcli": ["du", "-d", "0", root], "zk-shell": ["du", root]},
+         lambda tool, output: (zk_shell_bytes(int(open(output).read().split()[0])) if tool == "zkcli"
+                               else open(output).read().strip())),
+        ("export (to a file)", {"zkcli": ["export", "-r", root, zkcli_export],
+                                "zk-shell": ["cp", root, json_url, "true", "true", "true"]}, exported),
+        ("import (from that file)", {"zkcli": ["import", zkcli_export, "/bigtree-import"],
+                                     "zk-shell": ["cp", json_url, "/bigtree-import", "true", "true", "true"]},
+         copied("/bigtree-import")),
+        ("cp -r", {"zkcli": ["cp", "-r", root, "/bigtree-copy"],
+                   "zk-shell": ["cp", root, "/bigtree-copy", "true", "true", "true"]}, copied("/bigtree-copy")),
+        ("diff -r (4 differences)", {"zkcli": ["diff", "-r", root, "/bigtree-diff"],
+                                     "zk-shell": ["diff", root, "/bigtree-diff"]},
+         lambda tool, output: lines(output, lambda line: re.match(r"(--|\+\+|-\+|[-+~]) ", line) is not None)),
+    ]
+    # Untimed first runs, so that every tool is measured with its files in the page cache.
+    for tool in tools.values():
+        run(tool(["ls", "/"]))
+    for label, per_tool, count in commands:
+        if label.startswith("diff"):
+            # The copy to compare with: a copy of the tree made by zkbench's twin (same shape, same data), with
+            # two values changed, one leaf gone and one added.
+            build_tree(bins, apache.port, "/bigtree-diff", fanout)
+            leaf = "/" + "/".join(f"d{level + 1}-0" for level in range(len(fanout) - 1))
+            zkcli_run("set", f"/bigtree-diff{leaf}/leaf-0", "changed")
+            zkcli_run("set", f"/bigtree-diff{leaf}/leaf-1", "changed")
+            zkcli_run("delete", f"/bigtree-diff{leaf}/leaf-2")
+            zkcli_run("create", f"/bigtree-diff{leaf}/added", "new")
+        if label.startswith("import") and zk_shell is not None and not os.path.exists(zkshell_json):
+            log("  zk-shell's export did not finish: its import reads zkcli's export, written as zk-shell's JSON")
+            zk_shell_json_from_export()
+        figures = {}
+        for tool, words in per_tool.items():
+            if tool == "zk-shell" and zk_shell is None:
+                continue
+            output = os.path.join(directory, f"{tool}.out")
+            command = tools[tool](words)
+            # Only the peers are stopped at the timeout: zkcli's figures are the ones compared.
+            wall, cpu, peak, status = measured_child(command, output, env if tool == "zkCli.sh" else None,
+                                                     None if tool == "zkcli" else timeout)
+            if status is None:
+                log(f"  {label}: {tool} stopped after {timeout} s")
+                figures[tool] = (wall, None, None, None)
+                continue
+            if status not in (0, 1) or (status == 1 and not label.startswith("diff")):
+                raise RuntimeError(f"{' '.join(command)} exited with {status}: {open(output + '.err').read()[-500:]}")
+            result = count(tool, output)
+            log(f"  {label}: {tool} {wall:.2f} s wall, {cpu:.2f} s CPU, {peak / 1024:.1f} MB peak; counted {result}")
+            figures[tool] = (wall, cpu, peak, result)
+        if label.startswith("diff"):
+            zkcli_run("deleteall", "/bigtree-diff")
+        # What a peer stopped at the timeout left behind.
+        for destination in ("/bigtree-import", "/bigtree-copy"):
+            zkcli_run("deleteall", destination, check=False)
+        ours = figures["zkcli"]
+        for peer, (wall, cpu, peak, result) in figures.items():
+            if peer == "zkcli":
+                continue
+            if result is None:
+                table.add("bigtree", f"`{label}` wall ({peer} stopped at {timeout} s: a lower bound)", ours[0], wall,
+                          "s", "lower", peer)
+                continue
+            if result != ours[3]:
+                raise RuntimeError(f"{label}: zkcli counted {ours[3]}, {peer} {result}: not the same work")
+            table.add("bigtree", f"`{label}` wall, {znodes} znodes", ours[0], wall, "s", "lower", peer)
+            table.add("bigtree", f"`{label}` CPU, user+sys", ours[1], cpu, "s", "lower", peer)
+            table.add("bigtree", f"`{label}` peak RSS", ours[2] / 1024, peak / 1024, "MB", "lower", peer)
+    zkcli_run("deleteall", root)
+    if export_size:
+        bigtree_export(table, bins, workdir, export_size)
+
+
+def bigtree_export(table, bins, workdir, size):
+    """zkcli's export and import of `size` znodes on a zkserver of their own, for zkcli's peak RSS (the goal: under
+    64 MB at 1,000,000 znodes, which only streaming both ways meets)."""
+    fanout = bigtree_fanout(size)
+    log(f"big tree: zkcli export and import of about {size} znodes on zkserver, peak RSS")
+    server = ZKServer(os.path.join(workdir, "bigtree-export"), os.path.join(bins, "zkserver"))
+    server.start()
+    wait_serving(server.port, 1)
+    zkcli = [os.path.join(bins, "zkcli"), "-server", f"127.0.0.1:{server.port}"]
+    try:
+        znodes = build_tree(bins, server.port, "/big", fanout)
+        file = os.path.join(server.dir, "big.jsonl")
+        output = os.path.join(server.dir, "zkcli.out")
+        figures = {}
+        for label, words in (("export", ["export", "-r", "/big", file]), ("import", ["import", file, "/copy"])):
+            wall, cpu, peak, status = measured_child([*zkcli, *words], output)
+            if status != 0:
+                raise RuntimeError(f"zkcli {' '.join(words)} exited with {status}: {open(output + '.err').read()}")
+            figures[label] = (wall, cpu, peak)
+            log(f"  {label}: {wall:.1f} s wall, {cpu:.1f} s CPU, {peak / 1024:.1f} MB peak ({znodes} znodes)")
+        with open(file) as f:
+            lines = sum(1 for line in f if line.strip()) - 1
+        copied = int(run([*zkcli, "getAllChildrenNumber", "/copy"], check=True).stdout.strip()) + 1
+        if not lines == copied == znodes:
+            raise RuntimeError(f"{znodes} znodes, {lines} exported, {copied} imported")
+        for label, (wall, cpu, peak) in figures.items():
+            table.add("bigtree", f"`{label}` of {znodes} znodes (zkserver): zkcli peak RSS", peak / 1024, 64, "MB",
+                      "lower", "goal (issue 14)")
+    finally:
+        stop(server.process)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a fast look")
     parser.add_argument("--headline", action="store_true",
                         help="only the headline ratios (one-shot, client, server), small counts, one round")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd")
+    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree")
     parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
+    parser.add_argument("--bigtree-size", type=int,
+                        help="znodes of the big tree the walks are timed on (100000; 10000 with --quick; 0: none)")
+    parser.add_argument("--bigtree-export-size", type=int,
+                        help="znodes zkcli exports and imports for its peak RSS (1000000; 100000 with --quick; 0: none)")
+    parser.add_argument("--bigtree-timeout", type=float, default=120,
+                        help="seconds after which a peer's big-tree command is stopped (a lower bound is reported)")
     args = parser.parse_args()
     quick = args.quick or args.headline
     sections = ["oneshot", "client", "server"] if args.headline else args.only.split(",")
@@ -652,6 +1157,9 @@ def main():
     # The herd: 10,000 sessions and a million watches through 20 restarts (1,000 and 10,000 through 3 quick).
     herd_sessions, herd_processes, herd_watches = (1000, 2, 10) if quick else (10000, 4, 100)
     herd_rounds = 3 if quick else 20
+    bigtree_size = args.bigtree_size if args.bigtree_size is not None else (10000 if quick else 100000)
+    bigtree_export_size = args.bigtree_export_size if args.bigtree_export_size is not None else (
+        100000 if quick else 1000000)
 
     missing = []
     if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
@@ -664,8 +1172,13 @@ def main():
         missing.append("sudo apt-get install -y zookeeper-bin gcc")
     if "client" in sections and not args.headline and run([sys.executable, "-c", "import kazoo"]).returncode != 0:
         missing.append("python3 -m pip install kazoo")
-    if "shell" in sections and not shutil.which("zk-shell"):
+    zk_shell = zk_shell_command()
+    if "shell" in sections and not zk_shell:
         missing.append("python3 -m pip install zk-shell")
+    if "kerberos" in sections and not (os.path.exists("/usr/sbin/krb5kdc") and shutil.which("cc")):
+        missing.append("sudo apt-get install -y krb5-kdc krb5-admin-server krb5-user gcc")
+    if "bigtree" in sections and not zk_shell:
+        log("bigtree: zk-shell is not installed (python3 -m pip install zk-shell): zkcli is compared with zkCli.sh only")
     if missing:
         sys.exit("compare.py needs:\n  " + "\n  ".join(missing))
     bins = build_products(args.bin_path)
@@ -673,12 +1186,15 @@ def main():
     table = Table()
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
-        apache = Apache(workdir)
-        apache.start()
-        wait_serving(apache.port, 1)
-        zkserver = ZKServer(workdir, os.path.join(bins, "zkserver"))
-        zkserver.start()
-        wait_serving(zkserver.port, 1)
+        # The sections on plain servers share one Apache and one zkserver.
+        plain = any(section in sections for section in ("oneshot", "shell", "client", "server", "bigtree"))
+        if plain:
+            apache = Apache(workdir)
+            apache.start()
+            wait_serving(apache.port, 1)
+            zkserver = ZKServer(workdir, os.path.join(bins, "zkserver"))
+            zkserver.start()
+            wait_serving(zkserver.port, 1)
         if "oneshot" in sections:
             oneshot_section(table, bins, apache, workdir, oneshot_runs)
         if "shell" in sections:
@@ -688,10 +1204,17 @@ def main():
                            with_kazoo=not args.headline)
         if "server" in sections:
             server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds)
-        stop(apache.process)
+        if "bigtree" in sections:
+            bigtree_section(table, bins, apache, workdir, bigtree_size, bigtree_export_size, args.bigtree_timeout,
+                            zk_shell)
+        if plain:
+            stop(apache.process)
         if "tls" in sections:
             tls_section(table, bins, workdir, runs, count, sessions, window, rounds)
-        stop(zkserver.process)
+        if plain:
+            stop(zkserver.process)
+        if "kerberos" in sections:
+            kerberos_section(table, bins, workdir, oneshot_runs)
         if "footprint" in sections:
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
         if "herd" in sections:
@@ -709,7 +1232,9 @@ def main():
         pass
     header = (f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} x {cpu}, "
               f"{platform.platform()}; counts: {count} pipelined ops ({sessions} sessions x {window} in flight), "
-              f"{sync_count} synchronous ops, {runs} runs per shell command, {znodes} znodes for footprint.")
+              f"{sync_count} synchronous ops, {runs} runs per shell command, {znodes} znodes for footprint"
+              + (f", big tree of {bigtree_size} znodes (export of {bigtree_export_size})" if "bigtree" in sections
+                 else "") + f"; load average at the end {os.getloadavg()[0]:.1f}.")
     report = header + "\n\n" + table.markdown() + "\n"
     print(report)
     if args.markdown:

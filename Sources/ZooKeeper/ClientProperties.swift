@@ -31,10 +31,7 @@ public struct ClientProperties: Sendable, Hashable {
         -> ClientProperties
     {
         var properties = ClientProperties()
-        for variable in jvmFlagsVariables {
-            guard let flags = environment[variable] else { continue }
-            properties.merge(systemProperties(fromJVMFlags: flags))
-        }
+        properties.merge(systemProperties(fromJVMFlags: jvmFlagsVariables, in: environment))
         if let file {
             let bytes = try TLSFile.read(file, setting: "-client-configuration")
             properties.merge(parse(String(decoding: bytes, as: UTF8.self)))
@@ -172,22 +169,13 @@ public struct ClientProperties: Sendable, Hashable {
         return value.trimmingBlanks().uppercased() == "HTTPS" ? "true" : "false"
     }
 
-    /// The `-Dkey=value` words of a JVM command line, split on blanks as the shell splits `$CLIENT_JVMFLAGS`
-    /// (no quote handling: zkCli.sh leaves the variable unquoted). `-Dkey` alone sets an empty value. Read scalar by
-    /// scalar, as the shell reads bytes: a Character can join a blank to the combining mark after it, or CR to LF.
-    public static func systemProperties(fromJVMFlags flags: String) -> [String: String] {
-        var properties: [String: String] = [:]
-        for word in flags.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
-        where word.starts(with: "-D".unicodeScalars) {
-            let body = word.dropFirst(2)
-            guard !body.isEmpty else { continue }
-            if let equals = body.firstIndex(of: "=") {
-                let key = String(body[..<equals])
-                properties[key] = canonicalValue(key: key, value: String(body[body.index(after: equals)...]))
-            } else {
-                properties[String(body)] = ""
-            }
-        }
+    /// The `-Dkey=value` system properties of `variables` in `environment` (`JVMFlags`), with Kafka's values
+    /// read as Apache's.
+    public static func systemProperties(fromJVMFlags variables: [String], in environment: [String: String])
+        -> [String: String]
+    {
+        var properties = JVMFlags.systemProperties(of: variables, in: environment)
+        for (key, value) in properties { properties[key] = canonicalValue(key: key, value: value) }
         return properties
     }
 

@@ -38,6 +38,8 @@ public enum ExitCode {
     public static let success: Int32 = 0
     public static let failure: Int32 = 1
     public static let commandNotFound: Int32 = 127
+    /// zkcli's own options were misused (sysexits' EX_USAGE, as swift-argument-parser reported it before).
+    public static let usage: Int32 = 64
     /// A command stopped by Ctrl-C (128 + SIGINT, as shells report it).
     public static let interrupted: Int32 = 130
     /// `lock -t`, `leader -t`, `barrier -t`: the time ran out before the lock, the leadership or the other members

@@ -238,7 +238,13 @@ enum HeldRun {
             case .connected, .connectedReadOnly:
                 disconnectedSince = nil
             }
-            if !(await isHeld()) { return "the session expired or the node was deleted" }
+            if !(await isHeld()) {
+                guard let since = disconnectedSince else { return "the session expired or the node was deleted" }
+                // The recipe gave the hold up while cut off: a lock once its own clock says a whole session timeout
+                // (it started it at the disconnection, a little before this loop saw it), a latch at once.
+                return ContinuousClock.now - since >= client.negotiatedTimeout / 2
+                    ? "disconnected for the whole session timeout" : "disconnected"
+            }
             // Polled: a lost hold is noticed within this much.
             try? await Task.sleep(for: .milliseconds(100))
         }

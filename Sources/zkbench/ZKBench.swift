@@ -11,7 +11,7 @@ struct ZKBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zkbench",
         abstract: "Load generator for a ZooKeeper server.",
-        subcommands: [PhasesCommand.self, HerdCommand.self, HerdWorkerCommand.self],
+        subcommands: [PhasesCommand.self, HerdCommand.self, HerdWorkerCommand.self, TreeBuildCommand.self],
         defaultSubcommand: PhasesCommand.self)
 }
 

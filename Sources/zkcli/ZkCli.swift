@@ -1,4 +1,3 @@
-import ArgumentParser
 import CConcurrencyHook
 import Dispatch
 import LineEditor
@@ -16,111 +15,30 @@ import ZooKeeperShell
 #endif
 
 @main
-struct ZkCli: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "zkcli",
-        abstract: "A ZooKeeper shell with zkCli.sh's commands, flags and output.",
-        discussion: """
-            With a command after the options, zkcli runs it and exits (one-shot). Without one, it reads \
-            commands: interactively on a terminal (line editing, Tab completion of commands, options and live \
-            znode paths, a history file), or one per line from a pipe or file, with no prompt.
-
-            Exit codes: 0 when every command succeeded; otherwise 1 (a failed command) or 127 (an unknown \
-            command), the code of the last command that failed. Unlike zkCli.sh, a failure in the middle of a \
-            script is not hidden by later successes; --stop-on-error ends the script at the first failure.
-
-            The history file is ~/.zkcli_history unless --history-file or ZKCLI_HISTORY_FILE says otherwise (an \
-            empty value keeps no file).
-            """,
-        version: ShellVersion.current)
-
-    // The declarations take their names, value names and help from `ProgramOptions`, the one model of zkcli's
-    // options (which the quick reader and `--complete` use too).
-    @Option(name: ProgramOptions.server.argumentNames, help: ProgramOptions.server.argumentHelp)
-    var server: String?
-
-    @Option(name: ProgramOptions.timeout.argumentNames, help: ProgramOptions.timeout.argumentHelp)
-    var timeout = ProgramSettings().timeout
-
-    @Flag(name: ProgramOptions.readOnly.argumentNames, help: ProgramOptions.readOnly.argumentHelp)
-    var readOnly = false
-
-    @Flag(name: ProgramOptions.waitForConnection.argumentNames, help: ProgramOptions.waitForConnection.argumentHelp)
-    var waitForConnection = false
-
-    @Option(
-        name: ProgramOptions.clientConfiguration.argumentNames, help: ProgramOptions.clientConfiguration.argumentHelp)
-    var clientConfiguration: String?
-
-    @Option(name: ProgramOptions.historyFile.argumentNames, help: ProgramOptions.historyFile.argumentHelp)
-    var historyFile: String?
-
-    @Flag(name: ProgramOptions.stopOnError.argumentNames, help: ProgramOptions.stopOnError.argumentHelp)
-    var stopOnError = false
-
-    @Flag(name: ProgramOptions.embedded.argumentNames, help: ProgramOptions.embedded.argumentHelp)
-    var embedded = false
-
-    @Option(name: ProgramOptions.dataDirectory.argumentNames, help: ProgramOptions.dataDirectory.argumentHelp)
-    var dataDirectory: String?
-
-    @Option(name: ProgramOptions.output.argumentNames, help: ProgramOptions.output.argumentHelp)
-    var output: OutputFormat = .text
-
-    @Argument(
-        parsing: .captureForPassthrough,
-        help: ArgumentHelp("A command to run instead of reading commands, e.g. get -s /a.", valueName: "command"))
-    var command: [String] = []
-
-    /// `zkcli --complete -- WORDS...` is answered before the argument parser sees the words, which are a
-    /// half-typed command line.
+enum ZkCli {
+    /// `zkcli --complete -- WORDS...` is answered before the options are read: the words are a half-typed command
+    /// line. The rest is read by `ProgramOptions.read`, by hand: swift-argument-parser is not linked (its
+    /// reflection at every start, and the protocol conformances of its modules and of FoundationEssentials, which
+    /// every dynamic cast of a one-shot scanned, cost more than the whole request; BENCHMARKS.md, issue 17).
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "--complete" { completeAndExit(Array(arguments.dropFirst())) }
-        // What the argument parser would print, without its reflection (~13 of the ~17 million instructions of
-        // a `--version` run went to it).
-        if arguments == ["--version"] {
+        switch ProgramOptions.read(arguments) {
+        case .run(let settings):
+            // One session needs one event loop; NIO's default is a thread per core, each started (and its stack
+            // faulted in) before the first connection. The embedded server makes its own one-thread group.
+            NIOSingletons.groupLoopCountSuggestion = 1
+            Invocation(settings).run()
+        case .help:
+            standardOutput(ProgramOptions.helpText)
+            Glibc.exit(ExitCode.success)
+        case .version:
             standardOutput(ShellVersion.current + "\n")
             Glibc.exit(ExitCode.success)
+        case .usageError(let message, let help):
+            standardError(ProgramOptions.usageErrorText(message, help: help))
+            Glibc.exit(ExitCode.usage)
         }
-        // One session needs one event loop; NIO's default is a thread per core, each started (and its stack
-        // faulted in) before the first connection. The embedded server makes its own one-thread group.
-        NIOSingletons.groupLoopCountSuggestion = 1
-        // The argument parser's reflection costs a few milliseconds at every start; the usual command lines
-        // are read directly, and everything else (help, version, errors) goes to the parser.
-        if let settings = ProgramOptions.parse(arguments) { Invocation(settings).run() }
-        main(nil)
-    }
-
-    mutating func run() throws {
-        // The command words are captured as they are, so the standard flags are looked for here.
-        switch command.first {
-        case "--help", "-h":
-            standardOutput(Self.helpMessage() + "\n")
-            return
-        case "--version":
-            standardOutput(ShellVersion.current + "\n")
-            return
-        case let word? where word.hasPrefix("-"):
-            // zkCli.sh silently ignores unknown options; a typo here should not go unnoticed.
-            throw ValidationError("Unknown option '\(word)'")
-        default:
-            break
-        }
-        var settings = ProgramSettings()
-        settings.server = server
-        settings.timeout = timeout
-        settings.readOnly = readOnly
-        settings.waitForConnection = waitForConnection
-        settings.clientConfiguration = clientConfiguration
-        settings.historyFile = historyFile
-        settings.stopOnError = stopOnError
-        settings.embedded = embedded
-        settings.dataDirectory = dataDirectory
-        settings.outputFormat = output
-        settings.command = command
-        if let conflict = settings.conflict { throw ValidationError(conflict) }
-        Invocation(settings).run()
     }
 
     /// `zkcli --complete -- WORDS...`, run by the completion scripts: prints the reply and exits 0, whatever
@@ -131,24 +49,6 @@ struct ZkCli: ParsableCommand {
         let reply = runBlocking { await completion.complete(words) }
         StandardStreams().write(reply.text, to: .output)
         Glibc.exit(0)
-    }
-}
-
-extension OutputFormat: ExpressibleByArgument {}
-
-extension ProgramOption {
-    /// The spellings as the argument parser declares them: `-server` is a long name with a single dash.
-    var argumentNames: NameSpecification {
-        NameSpecification(
-            names.map { name in
-                if name.hasPrefix("--") { return .customLong(String(name.dropFirst(2))) }
-                if name.count == 2 { return .customShort(name.last!) }
-                return .customLong(String(name.dropFirst()), withSingleDash: true)
-            })
-    }
-
-    var argumentHelp: ArgumentHelp {
-        ArgumentHelp(help, valueName: valueName)
     }
 }
 

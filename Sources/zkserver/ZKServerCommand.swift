@@ -78,6 +78,7 @@ struct ZKServerCommand: AsyncParsableCommand {
     static let saslSystemProperties = [
         "zookeeper.sessionRequireClientSASLAuth", "zookeeper.enforce.auth", "zookeeper.superUser",
         "zookeeper.sasl.serverconfig", "zookeeper.kerberos", "zookeeper.authProvider",
+        "zookeeper.security.auth_to_local",
     ]
 
     /// A configuration that cannot work: one line on stderr, exit 64, and no usage text (the options were fine).
@@ -107,11 +108,11 @@ struct ZKServerCommand: AsyncParsableCommand {
         var warnings: [String] = []
         // The system properties zkServer.sh would put on the java line (JVMFLAGS after SERVER_JVMFLAGS, so it
         // wins); zoo.cfg's keys then win over them, as Apache sets them over the JVM's.
-        var jvmProperties: [String: String] = [:]
-        for variable in ["SERVER_JVMFLAGS", "JVMFLAGS"] {
-            guard let flags = getenv(variable).map({ String(cString: $0) }) else { continue }
-            jvmProperties.merge(JVMFlags.systemProperties(flags)) { $1 }
+        let variables = ["SERVER_JVMFLAGS", "JVMFLAGS"]
+        let environment = variables.reduce(into: [String: String]()) { environment, name in
+            environment[name] = getenv(name).map { String(cString: $0) }
         }
+        let jvmProperties = JVMFlags.systemProperties(of: variables, in: environment)
         let saslProperties = jvmProperties.filter { key, _ in
             Self.saslSystemProperties.contains { key == $0 || key.hasPrefix($0 + ".") }
         }
@@ -126,8 +127,7 @@ struct ZKServerCommand: AsyncParsableCommand {
         if let configFile {
             let text: String
             do {
-                let contents = try PosixFileSystem().readFile(configFile)
-                text = String(decoding: contents.readableBytesView, as: UTF8.self)
+                text = try ZooCfg.readTextFile(configFile)
             } catch {
                 throw configurationError("cannot read \(configFile): \(error)")
             }
@@ -162,6 +162,10 @@ struct ZKServerCommand: AsyncParsableCommand {
                 setenv("KRB5_CONFIG", krb5Config, 1)
             }
             try configuration.sasl.kerberos?.checkCredentials()
+            if configuration.sasl.kerberos != nil {
+                configuration.sasl.defaultRealm = SASLSettings.readDefaultRealm(
+                    krb5Config: getenv("KRB5_CONFIG").map { String(cString: $0) })
+            }
             try configuration.sasl.validate()
         } catch {
             throw configurationError(error.description)

@@ -69,4 +69,57 @@ import ZooKeeperTestSupport
         let name = String(expression.prefix { $0 != "." })
         #expect(run.error.contains("cannot find '\(name)' in scope"), "\(run.error)")
     }
+
+    @Test func anEmbeddedServerNeedsOnlyImportZooKeeperServer() throws {
+        let run = try Self.typecheck(
+            """
+            import ZooKeeperServer
+            func embed() async throws {
+                var configuration = ServerConfiguration.ephemeral()
+                configuration.maxClientConnections = 10
+                let server = try await ZooKeeperServer.start(configuration)
+                let address: String = server.connectString
+                let ports: (Int, Int?, Int?) = (server.port, server.adminPort, server.metricsPort)
+                _ = (address, ports)
+                _ = try await server.fourLetterWord(FourLetterWord.mntr)
+                await server.shutdown()
+                _ = try ZooCfg.parse("tickTime=2000\\nclientPort=0\\n").configuration
+            }
+            """)
+        #expect(run.exitCode == 0, "\(run.error)")
+    }
+
+    /// The server's core, its transaction log and the seams the tests inject are not part of the library: an
+    /// embedder configures, starts and stops a server (the fuzz targets reach them with `@testable import`).
+    @Test(arguments: [
+        "ServerCore.self", "CoreOutput.self", "Transaction.self", "TransactionLog.self", "InMemoryTransactionLog.self",
+        "FileTransactionLog.self", "PosixFileSystem.self", "PersistenceFileSystem.self", "SystemClock.self",
+        "ServerClock.self", "ConnectionID.self", "DataDirectory.self",
+    ])
+    func serverInternalsAreNotPartOfTheServerAPI(_ expression: String) throws {
+        let run = try Self.typecheck("import ZooKeeperServer\n_ = \(expression)\n")
+        #expect(run.exitCode != 0)
+        let name = String(expression.prefix { $0 != "." })
+        // The tests' build keeps internal declarations in the module for `@testable import`, so the compiler
+        // may name the symbol and its protection level instead of not finding it.
+        #expect(
+            run.error.contains("cannot find '\(name)' in scope")
+                || run.error.contains("'\(name)' is inaccessible due to 'internal' protection level"),
+            "\(run.error)")
+    }
+
+    @Test func startTakesNoTestSeams() throws {
+        let run = try Self.typecheck(
+            """
+            import ZooKeeperServer
+            func embed() async throws {
+                _ = try await ZooKeeperServer.start(.ephemeral(), fileSystem: 0)
+            }
+            """)
+        #expect(run.exitCode != 0)
+        #expect(
+            run.error.contains("extra argument 'fileSystem'")
+                || run.error.contains("due to 'internal' protection level"),
+            "\(run.error)")
+    }
 }

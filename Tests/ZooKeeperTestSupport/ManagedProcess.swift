@@ -159,6 +159,23 @@ public enum TestEnvironment {
     }
 
     /// Several distinct free ports.
+    /// Whether a socket can be bound to the IPv6 loopback address `::1` (a kernel without IPv6, or with it
+    /// disabled on `lo`, refuses).
+    public static let ipv6LoopbackAvailable: Bool = {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = 0
+        guard inet_pton(AF_INET6, "::1", &address.sin6_addr) == 1 else { return false }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+            }
+        }
+    }()
+
     public static func freePorts(_ count: Int) throws -> [Int] {
         var ports: [Int] = []
         while ports.count < count {

@@ -40,10 +40,17 @@ public enum CuratorPeer {
 
     /// Starts the program with `arguments`; its output (one line per fact) goes to `output`.
     public static func start(_ arguments: [String], output: String) throws -> ChildProcess {
+        try start(arguments, output: .file(output), errors: output + ".err")
+    }
+
+    /// Starts the program with `arguments`; its output goes to `output` (a pipe, to follow it line by line), its
+    /// errors to the file `errors`.
+    public static func start(_ arguments: [String], output: ChildProcess.Stream, errors: String) throws -> ChildProcess
+    {
         let classpath = ([try classDirectory()] + jars).joined(separator: ":")
         return try ChildProcess(
-            ApacheZooKeeperInstallation.java, ["-cp", classpath, "CuratorPeer"] + arguments, output: .file(output),
-            error: .file(output + ".err"))
+            ApacheZooKeeperInstallation.java, ["-cp", classpath, "CuratorPeer"] + arguments, output: output,
+            error: .file(errors))
     }
 
     /// The program. Lines it prints: `HELD`, `ACQUIRED`, `BLOCKED`, `READY`, `OVERLAP`, `DONE <n>`, `LEADER <id>`, `NOTLEADER <id>`, `VALUE <n>`.

@@ -29,9 +29,10 @@ public final class ZKServerProcess: @unchecked Sendable {
 
     /// Starts zkserver with `configuration` lines (dataDir, tickTime, ...) plus the port, and waits (bounded)
     /// until `srvr` answers. With a `launcher` (`ip netns exec NS`), it runs under it, in a process group of its own.
+    /// `environment` is added to the test's (e.g. `SERVER_JVMFLAGS`, as zkServer.sh users set it).
     public init(
         port: Int, configuration: [String], logFile: String, readyTimeout: Double = 30, host: String = "127.0.0.1",
-        launcher: [String] = []
+        launcher: [String] = [], environment: [String: String] = [:]
     ) throws {
         self.port = port
         self.host = host
@@ -44,8 +45,8 @@ public final class ZKServerProcess: @unchecked Sendable {
         try lines.joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         let command = launcher + [try Self.executable(), configFile]
         process = try ManagedProcess(
-            executable: command[0], arguments: Array(command.dropFirst()), workingDirectory: directory,
-            logFile: logFile, processGroup: !launcher.isEmpty)
+            executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
+            workingDirectory: directory, logFile: logFile, processGroup: !launcher.isEmpty)
         let process = process
         let ready = TestEnvironment.waitUntil(timeout: readyTimeout) {
             guard process.isRunning else { return true }

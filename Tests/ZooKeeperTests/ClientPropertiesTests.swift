@@ -23,22 +23,17 @@ import ZooKeeperTestSupport
         #expect(parsed == ["zookeeper.client.secure": "true", "jute.maxbuffer": "100", "key": ""])
     }
 
-    /// Found by the client-properties fuzz target: the words were split Character by Character, and a blank with a
-    /// combining mark after it is one Character that is not a blank: two words became one, as the shell never reads
-    /// them.
-    @Test func jvmFlagsSplitAtEveryBlankAsTheShellDoes() {
-        #expect(
-            ClientProperties.systemProperties(fromJVMFlags: "-Da=1 \u{301}-Db=2 -Dc=3\r\n-Dd=4")
-                == ["a": "1", "c": "3\r", "d": "4"])
-    }
-
+    /// The words are split by the shared `JVMFlags` (its tests are in ZooKeeperProtocolTests); the client reads
+    /// Kafka's values as Apache's.
     @Test func systemPropertiesFromJVMFlags() {
-        let flags =
-            "-Xmx64m -Dzookeeper.client.secure=true -Dflag -Da=b=c -D -Dzookeeper.ssl.truststore.location=/t.jks"
+        let environment = [
+            "CLIENT_JVMFLAGS": "-Xmx64m -Dzookeeper.client.secure=true -Dzookeeper.ssl.truststore.location=/t.jks",
+            "JVMFLAGS": "-Dzookeeper.ssl.endpoint.identification.algorithm=HTTPS",
+        ]
         #expect(
-            ClientProperties.systemProperties(fromJVMFlags: flags) == [
-                "zookeeper.client.secure": "true", "flag": "", "a": "b=c",
-                "zookeeper.ssl.truststore.location": "/t.jks",
+            ClientProperties.systemProperties(fromJVMFlags: ClientProperties.jvmFlagsVariables, in: environment) == [
+                "zookeeper.client.secure": "true", "zookeeper.ssl.truststore.location": "/t.jks",
+                "zookeeper.ssl.endpoint.identification.algorithm": "true",
             ])
     }
 

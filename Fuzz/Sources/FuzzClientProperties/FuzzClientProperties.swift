@@ -1,5 +1,6 @@
 import FuzzSupport
 import ZooKeeper
+import ZooKeeperProtocol
 import ZooKeeperTLS
 
 /// The client configuration (`-client-configuration FILE`, a Java properties file) and the `-Dkey=value` words of
@@ -37,7 +38,7 @@ public func fuzzClientProperties(_ start: UnsafePointer<UInt8>?, _ count: Int) -
     fuzzCheck(again == expected, "\(expected) written as\n\(written)\nreads \(again)")
 
     for flags in [text, text.replacing("\n", with: " ")] {
-        for (key, value) in ClientProperties.systemProperties(fromJVMFlags: flags) {
+        for (key, value) in JVMFlags.systemProperties(flags) {
             fuzzCheck(
                 !key.unicodeScalars.contains { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "=" }
                     && !value.unicodeScalars.contains { $0 == " " || $0 == "\t" || $0 == "\n" },

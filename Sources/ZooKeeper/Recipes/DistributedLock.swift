@@ -54,6 +54,9 @@ public actor DistributedLock {
         case exclusive
         /// Every contender before the first writer (a node named with `writerName`) holds it.
         case shared(writerName: String)
+        /// Curator's `InterProcessSemaphoreV2`: a contender enters through the mutex at `entryPath`, and holds a
+        /// lease once at most `maxLeases` nodes are left under the lock's path (not in order: any lease may go).
+        case lease(maxLeases: Int, entryPath: String)
     }
 
     private let naming: ContenderNaming
@@ -139,16 +142,7 @@ public actor DistributedLock {
             if !acquireWaiters.isEmpty { acquireWaiters.removeFirst().resume() }
         }
         try RecipeWaiting.checkCancellation(path)
-        let node = try await client.createContender(under: path, naming: naming, data: data, parentMode: parentMode)
-        do {
-            guard try await waitUntilFirst(node: node, deadline: deadline) else {
-                try? await client.deleteReliably(node)
-                return false
-            }
-        } catch {
-            try? await client.deleteReliably(node)
-            throw error
-        }
+        guard let node = try await createAndWait(deadline: deadline) else { return false }
         ownedNode = node
         holdCount = 1
         eventsContinuation.yield(.acquired(node: node))
@@ -156,8 +150,89 @@ public actor DistributedLock {
         return true
     }
 
-    /// Loops until `node` is the first contender (true) or the deadline passes (false).
-    private func waitUntilFirst(node: String, deadline: ContinuousClock.Instant?) async throws(ZooKeeperError) -> Bool {
+    /// Creates this owner's node and waits until it holds the lock: the node, or nil when the deadline passed first
+    /// (the node is then removed, as it is on any error).
+    private func createAndWait(deadline: ContinuousClock.Instant?) async throws(ZooKeeperError) -> String? {
+        switch rule {
+        case .exclusive:
+            return try await createContender { node throws(ZooKeeperError) in
+                try await self.waitUntilFirst(node: node, writerName: nil, deadline: deadline)
+            }
+        case .shared(let writerName):
+            return try await createContender { node throws(ZooKeeperError) in
+                try await self.waitUntilFirst(node: node, writerName: writerName, deadline: deadline)
+            }
+        case .lease(let maxLeases, let entryPath):
+            // Curator's semaphore lets one acquirer at a time add its lease and wait for room, under its mutex.
+            let entry = DistributedLock(client: client, path: entryPath, data: data)
+            let entered: Bool
+            if let deadline {
+                entered = try await entry.acquire(timeout: deadline - .now)
+            } else {
+                try await entry.acquire()
+                entered = true
+            }
+            guard entered else { return nil }
+            let node: String?
+            do throws(ZooKeeperError) {
+                node = try await createContender { node throws(ZooKeeperError) in
+                    try await self.waitForRoom(node: node, maxLeases: maxLeases, deadline: deadline)
+                }
+            } catch {
+                try? await entry.release()
+                throw error
+            }
+            // The lease is ours whatever happens to the mutex's node (deleted with retries, or with the session).
+            try? await entry.release()
+            return node
+        }
+    }
+
+    /// Creates this owner's node and runs `wait` on it; removes the node again unless `wait` says it holds.
+    private func createContender(
+        waiting wait: (String) async throws(ZooKeeperError) -> Bool
+    ) async throws(ZooKeeperError) -> String? {
+        let node = try await client.createContender(under: path, naming: naming, data: data, parentMode: parentMode)
+        do throws(ZooKeeperError) {
+            guard try await wait(node) else {
+                try? await client.deleteReliably(node)
+                return nil
+            }
+            return node
+        } catch {
+            try? await client.deleteReliably(node)
+            throw error
+        }
+    }
+
+    /// Loops until at most `maxLeases` nodes are under the path, `node` among them (true), or the deadline passes
+    /// (false). Curator counts every child of its `leases` node.
+    private func waitForRoom(
+        node: String, maxLeases: Int, deadline: ContinuousClock.Instant?
+    ) async throws(ZooKeeperError) -> Bool {
+        let name = String(ZooKeeperPath.name(of: node))
+        while true {
+            try RecipeWaiting.checkCancellation(path)
+            let (children, _, events) = try await client.getChildrenAndWatch(path)
+            guard children.contains(name) else {
+                throw ZooKeeperError(.noNode, path: node, message: "the lease node \(node) is gone")
+            }
+            if children.count <= maxLeases {
+                ownedNodeCreation = try await client.exists(node)?.czxid ?? 0
+                return true
+            }
+            switch try await RecipeWaiting.firstChange(in: events, path: path, deadline: deadline) {
+            case .changed: continue
+            case .timedOut: return false
+            }
+        }
+    }
+
+    /// Loops until `node` is the first contender, or with `writerName` (a reader) no writer is ahead of it (true),
+    /// or the deadline passes (false).
+    private func waitUntilFirst(
+        node: String, writerName: String?, deadline: ContinuousClock.Instant?
+    ) async throws(ZooKeeperError) -> Bool {
         let name = String(ZooKeeperPath.name(of: node))
         while true {
             try RecipeWaiting.checkCancellation(path)
@@ -166,11 +241,15 @@ public actor DistributedLock {
                 throw ZooKeeperError(.noNode, path: node, message: "the lock node \(node) is gone")
             }
             let blocker: Int?
-            switch rule {
-            case .exclusive:
+            if let writerName {
+                // Any writer ahead blocks a reader. Curator's reader watches the first of them, kazoo's the last.
+                let isWriter = { (name: String) in name.contains(writerName) }
+                switch layout {
+                case .curator: blocker = contenders[..<index].firstIndex(where: isWriter)
+                case .kazoo: blocker = contenders[..<index].lastIndex(where: isWriter)
+                }
+            } else {
                 blocker = index == 0 ? nil : index - 1
-            case .shared(let writerName):
-                blocker = contenders[..<index].firstIndex { $0.contains(writerName) }
             }
             guard let blocker else {
                 ownedNodeCreation = try await client.exists(node)?.czxid ?? 0

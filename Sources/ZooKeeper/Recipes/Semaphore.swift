@@ -6,6 +6,9 @@
 /// mutex, adds its lease node, and waits (watching the lease children) until there are at most `maxLeases` of
 /// them, then lets the mutex go. A lease lasts as long as its session. Not copied from Curator: a maximum kept in
 /// a `SharedCount` (Curator's `SharedCountReader` constructor).
+///
+/// Each lease is held by a `DistributedLock` (`makeLeaseLock()`), so a lease can be used wherever a lock is: with
+/// a timeout, cancellation, and `.lost` when its node or session goes.
 public actor Semaphore {
     /// A held lease; give it back with `release(_:)`.
     public struct Lease: Sendable, Hashable {
@@ -19,33 +22,59 @@ public actor Semaphore {
     public nonisolated let path: String
     /// How many leases may be held at once.
     public nonisolated let maxLeases: Int
-    private let data: [UInt8]?
-    private let mutex: DistributedLock
-    private var leasesPath: String { ZooKeeperPath.join(path, "leases") }
+    private nonisolated let data: [UInt8]?
+    /// The locks holding this semaphore's leases, by lease node.
+    private var heldLeases: [String: DistributedLock] = [:]
+    private nonisolated var leasesPath: String { ZooKeeperPath.join(path, "leases") }
 
     /// A semaphore of `maxLeases` leases at `path`, used through `client`; each lease node holds `data`.
     public init(client: ZooKeeperClient, path: String, maxLeases: Int, data: [UInt8]? = nil) {
         self.client = client
         self.path = path
         self.maxLeases = max(1, maxLeases)
-        self.data = data ?? Array(LocalHost.name.utf8)
-        mutex = DistributedLock(client: client, path: ZooKeeperPath.join(path, "locks"))
+        self.data = data
+    }
+
+    /// A lock that holds one lease of this semaphore: `acquire()` takes a lease (waiting for room), `release()`
+    /// gives it back, with the lock's events, timeouts and re-entrancy. Curator's `InterProcessSemaphoreMutex` is
+    /// this with one lease.
+    public nonisolated func makeLeaseLock() -> DistributedLock {
+        DistributedLock(
+            client: client, path: leasesPath, layout: .curator,
+            naming: ContenderNaming(style: .curator, lockName: "lease-"),
+            rule: .lease(maxLeases: maxLeases, entryPath: ZooKeeperPath.join(path, "locks")),
+            parentMode: .container, data: data)
     }
 
     /// Acquires a lease, waiting as long as it takes (throws `cancelled` on cancellation).
     public func acquire() async throws(ZooKeeperError) -> Lease {
-        guard let lease = try await acquire(deadline: nil) else { throw ZooKeeperError(.cancelled, path: path) }
-        return lease
+        let lock = makeLeaseLock()
+        try await lock.acquire()
+        return try await held(lock)
     }
 
     /// Acquires a lease within `timeout`; nil when the time ran out (nothing is left behind).
     public func acquire(timeout: Duration) async throws(ZooKeeperError) -> Lease? {
-        try await acquire(deadline: .now + timeout)
+        let lock = makeLeaseLock()
+        guard try await lock.acquire(timeout: timeout) else { return nil }
+        return try await held(lock)
+    }
+
+    private func held(_ lock: DistributedLock) async throws(ZooKeeperError) -> Lease {
+        guard let node = await lock.lockNode else {
+            throw ZooKeeperError(.noNode, path: leasesPath, message: "the lease was lost as soon as it was acquired")
+        }
+        heldLeases[node] = lock
+        return Lease(node: node)
     }
 
     /// Gives a lease back (deletes its node).
     public func release(_ lease: Lease) async throws(ZooKeeperError) {
-        try await client.deleteReliably(lease.node)
+        if let lock = heldLeases.removeValue(forKey: lease.node), await lock.isAcquired {
+            try await lock.release()
+        } else {
+            try await client.deleteReliably(lease.node)
+        }
     }
 
     /// The lease nodes held now.
@@ -54,50 +83,6 @@ public actor Semaphore {
             return try await client.getChildren(leasesPath).sorted()
         } catch  where error.code == .noNode {
             return []
-        }
-    }
-
-    private func acquire(deadline: ContinuousClock.Instant?) async throws(ZooKeeperError) -> Lease? {
-        let gotMutex: Bool
-        if let deadline {
-            gotMutex = try await mutex.acquire(timeout: deadline - .now)
-        } else {
-            try await mutex.acquire()
-            gotMutex = true
-        }
-        guard gotMutex else { return nil }
-        do throws(ZooKeeperError) {
-            let lease = try await addLease(deadline: deadline)
-            try await mutex.release()
-            return lease
-        } catch {
-            try? await mutex.release()
-            throw error
-        }
-    }
-
-    private func addLease(deadline: ContinuousClock.Instant?) async throws(ZooKeeperError) -> Lease? {
-        let naming = ContenderNaming(style: .curator, lockName: "lease-")
-        let node = try await client.createContender(
-            under: leasesPath, naming: naming, data: data, parentMode: .container)
-        let name = String(ZooKeeperPath.name(of: node))
-        do throws(ZooKeeperError) {
-            while true {
-                let (children, _, events) = try await client.getChildrenAndWatch(leasesPath)
-                guard children.contains(name) else {
-                    throw ZooKeeperError(.noNode, path: node, message: "the lease node \(node) is gone")
-                }
-                if children.count <= maxLeases { return Lease(node: node) }
-                switch try await RecipeWaiting.firstChange(in: events, path: leasesPath, deadline: deadline) {
-                case .changed: continue
-                case .timedOut:
-                    try? await client.deleteReliably(node)
-                    return nil
-                }
-            }
-        } catch {
-            try? await client.deleteReliably(node)
-            throw error
         }
     }
 }

@@ -32,6 +32,12 @@ public struct SASLSettings: Sendable, Hashable {
     /// `sasl` identity drops the `/host` and the `@REALM` of its principal (`saslIdentity(ofPrincipal:)`).
     public var removeHostFromPrincipal = false
     public var removeRealmFromPrincipal = false
+    /// `zookeeper.security.auth_to_local` (`security.auth_to_local` in zoo.cfg): how a Kerberos principal's name
+    /// becomes the short name its `sasl` identity starts with.
+    public var authToLocal = KerberosNameRules.default
+    /// The realm the `DEFAULT` rule strips: krb5.conf's `default_realm`, read at start-up
+    /// (`readDefaultRealm(krb5Config:)`); nil when there is none, and then `DEFAULT` maps no principal.
+    public var defaultRealm: String? = nil
 
     public init() {}
 
@@ -113,25 +119,49 @@ public struct SASLSettings: Sendable, Hashable {
         digestUsers = users
     }
 
-    /// The `sasl` identity of a Kerberos client `principal` (`name[/host][@REALM]`), as Apache's
-    /// `SaslServerCallbackHandler` makes it: the name, then `/host` unless `removeHostFromPrincipal`, then
-    /// `@REALM` unless `removeRealmFromPrincipal`. (Apache also maps the name through
-    /// `zookeeper.security.auth_to_local`, whose default leaves it as it is in the default realm.)
+    /// The `sasl` identity of a Kerberos client `principal` (`name[/host]@REALM`), as Apache's
+    /// `SaslServerCallbackHandler` makes it: the short name `authToLocal` maps the principal to, then `/host`
+    /// unless `removeHostFromPrincipal`, then `@REALM` unless `removeRealmFromPrincipal`. When no rule maps the
+    /// principal (with `DEFAULT` alone: a principal of another realm) the identity is the whole principal.
     public func saslIdentity(ofPrincipal principal: String) -> String {
-        var rest = Substring(principal)
-        var realm: Substring?
-        if let at = rest.lastIndex(of: "@") {
-            realm = rest[rest.index(after: at)...]
-            rest = rest[..<at]
-        }
-        var host: Substring?
-        if let slash = rest.firstIndex(of: "/") {
-            host = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-        }
-        var identity = String(rest)
-        if let host, !removeHostFromPrincipal { identity += "/" + host }
-        if let realm, !removeRealmFromPrincipal { identity += "@" + realm }
+        // Apache's KerberosName: name, optional /host, then @REALM, none of them holding / or @.
+        guard let at = principal.lastIndex(of: "@") else { return principal }
+        let realm = String(principal[principal.index(after: at)...])
+        let names = principal[..<at].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard names.count <= 2, !realm.contains("/") else { return principal }
+        guard let shortName = authToLocal.shortName(components: names, realm: realm, defaultRealm: defaultRealm)
+        else { return principal }
+        var identity = shortName
+        if names.count == 2, !removeHostFromPrincipal { identity += "/" + names[1] }
+        if !removeRealmFromPrincipal { identity += "@" + realm }
         return identity
+    }
+
+    /// The `default_realm` of the `[libdefaults]` section of the Kerberos configuration the GSS-API library
+    /// reads: the files of `krb5Config` (the `KRB5_CONFIG` variable, colon-separated) or `/etc/krb5.conf`.
+    public static func readDefaultRealm(krb5Config: String?) -> String? {
+        let files = (krb5Config ?? "/etc/krb5.conf").split(separator: ":").map(String.init)
+        for file in files {
+            guard let contents = try? PosixFileSystem().readFile(file) else { continue }
+            var section = ""
+            for rawLine in String(decoding: contents.readableBytesView, as: UTF8.self).split(separator: "\n") {
+                let line = rawLine.trimmingCharacters(in: " \t\r")
+                if line.hasPrefix("[") {
+                    section = line
+                    continue
+                }
+                guard section == "[libdefaults]", let equals = line.firstIndex(of: "=") else { continue }
+                let key = line[..<equals].trimmingCharacters(in: " \t")
+                let value = line[line.index(after: equals)...].trimmingCharacters(in: " \t")
+                if key == "default_realm" && !value.isEmpty { return value }
+            }
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingCharacters(in blanks: String) -> String {
+        String(drop { blanks.contains($0) }.reversed().drop { blanks.contains($0) }.reversed())
     }
 }

@@ -41,7 +41,7 @@ public enum ZooCfg {
     /// - Parameter readSecret: reads a `passwordPath` file (the whole file, as text).
     public static func parse(
         _ text: String, base: ServerConfiguration = ServerConfiguration(),
-        readSecret: (String) throws -> String = ZooCfg.readSecretFile
+        readSecret: (String) throws -> String = ZooCfg.readTextFile
     ) throws(Failure) -> Result {
         var configuration = base
         configuration.initialConfigurationText = text
@@ -53,6 +53,7 @@ public enum ZooCfg {
         var prometheus: PrometheusMetricsSettings?
         var metricsHost: String?
         var metricsPort: Int?
+        var exportJvmInfo: Bool?
         var clientPortGiven = false
         var tlsSettingsGiven: [String] = []
         var keyStore = StorePieces(name: "ssl.keyStore")
@@ -162,8 +163,8 @@ public enum ZooCfg {
             case "metricsProvider.httpHost": metricsHost = value
             case "metricsProvider.httpPort": metricsPort = try integer(minimum: 0, maximum: 65_535)
             case "metricsProvider.exportJvmInfo":
-                // Apache's JVM series (heap, threads, GC) have no counterpart in a native process.
-                _ = try boolean()
+                // Turns the process_* series on or off; the JVM's (heap, threads, GC) have no counterpart here.
+                exportJvmInfo = try boolean()
             case "metricsProvider.numWorkerThreads", "metricsProvider.maxQueueSize",
                 "metricsProvider.workerShutdownTimeoutMs",
                 "metricsProvider.prometheusMetricsSummaryRotateIntervalSeconds":
@@ -177,6 +178,12 @@ public enum ZooCfg {
                 configuration.sasl.removeHostFromPrincipal = try boolean()
             case "kerberos.removeRealmFromPrincipal", "zookeeper.kerberos.removeRealmFromPrincipal":
                 configuration.sasl.removeRealmFromPrincipal = try boolean()
+            case "security.auth_to_local", "zookeeper.security.auth_to_local":
+                do {
+                    configuration.sasl.authToLocal = try KerberosNameRules(value)
+                } catch {
+                    throw Failure("line \(offset + 1): \(error.description)")
+                }
             case _ where key.hasPrefix("authProvider.") || key.hasPrefix("zookeeper.authProvider."):
                 if value == SASLSettings.providerClass {
                     configuration.sasl.providerEnabled = true
@@ -249,6 +256,7 @@ public enum ZooCfg {
         if var prometheus {
             if let metricsHost { prometheus.httpHost = metricsHost }
             if let metricsPort { prometheus.httpPort = metricsPort }
+            if let exportJvmInfo { prometheus.exportsProcessInfo = exportJvmInfo }
             configuration.prometheusMetrics = prometheus
         }
         if servers.count > 1 {
@@ -285,8 +293,9 @@ public enum ZooCfg {
 }
 
 extension ZooCfg {
-    /// A `passwordPath` file's text, as Apache reads it.
-    public static func readSecretFile(_ path: String) throws -> String {
+    /// A file's text (zoo.cfg, or a `passwordPath` file as Apache reads it); a `PersistenceError` naming the
+    /// file when it cannot be read.
+    public static func readTextFile(_ path: String) throws -> String {
         let contents = try PosixFileSystem().readFile(path)
         return String(decoding: contents.readableBytesView, as: UTF8.self)
     }

@@ -8,14 +8,14 @@ import ZooKeeperProtocol
 
 /// ACL evaluation, ACL fix-up on create/setACL, and the `digest`, `ip` and `x509` authentication schemes, as
 /// Apache's `ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL` and the auth providers do them.
-public enum AccessControl {
+enum AccessControl {
     /// The scheme of the id that bypasses every check.
-    public static let superScheme = "super"
+    static let superScheme = "super"
     /// The scheme of a verified TLS client certificate; its id is the certificate's subject.
-    public static let x509Scheme = "x509"
+    static let x509Scheme = "x509"
 
     /// Whether a connection with `ids` may do `permission` on a node whose ACL is `acl`.
-    public static func isAllowed(
+    static func isAllowed(
         _ permission: Permissions, acl: [ACL], ids: [Id], skipACL: Bool = false
     ) -> Bool {
         if skipACL || acl.isEmpty { return true }
@@ -41,7 +41,7 @@ public enum AccessControl {
     /// unknown schemes and malformed ids. Returns nil for an invalid ACL (InvalidACL).
     ///
     /// `sasl` ids are valid only when `saslEnabled` (`authProvider.N=…SASLAuthenticationProvider`).
-    public static func fixUp(_ acl: [ACL], ids: [Id], saslEnabled: Bool = false) -> [ACL]? {
+    static func fixUp(_ acl: [ACL], ids: [Id], saslEnabled: Bool = false) -> [ACL]? {
         if acl.isEmpty { return nil }
         var result: [ACL] = []
         func add(_ entry: ACL) {
@@ -81,7 +81,7 @@ public enum AccessControl {
     }
 
     /// What getACL shows a caller without ADMIN on the node: digest hashes are hidden as `user:x`.
-    public static func redactingDigests(_ acl: [ACL]) -> [ACL] {
+    static func redactingDigests(_ acl: [ACL]) -> [ACL] {
         acl.map { entry in
             guard entry.id.scheme == "digest" else { return entry }
             let user = entry.id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -95,7 +95,7 @@ public enum AccessControl {
 
     /// `user:base64(sha1("user:password"))` for credentials `user:password`, as `DigestAuthenticationProvider`
     /// computes it. Credentials without a colon yield `credentials:base64(...)`, as in Apache.
-    public static func digest(credentials: [UInt8]) -> String {
+    static func digest(credentials: [UInt8]) -> String {
         let text = String(decoding: credentials, as: UTF8.self)
         let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         return "\(user):\(Base64.encode(SHA1.hash(credentials)))"
@@ -104,11 +104,11 @@ public enum AccessControl {
     // MARK: sasl
 
     /// The scheme of an identity proved by a SASL login.
-    public static let saslScheme = "sasl"
+    static let saslScheme = "sasl"
 
     /// Apache's `SASLAuthenticationProvider.isValid`: what its `KerberosName` accepts, a name without `@`, or
     /// `name[/host]@realm` with none of the parts holding `/` or `@`.
-    public static func isValidSASLId(_ id: String) -> Bool {
+    static func isValidSASLId(_ id: String) -> Bool {
         guard let at = id.firstIndex(of: "@") else { return true }
         let principal = id[..<at]
         let realm = id[id.index(after: at)...]
@@ -117,7 +117,7 @@ public enum AccessControl {
     }
 
     /// A digest id has exactly one colon (`user:hash`).
-    public static func isValidDigestId(_ id: String) -> Bool {
+    static func isValidDigestId(_ id: String) -> Bool {
         id.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ":") ? 1 : 0) } == 1
     }
 

@@ -163,3 +163,47 @@ extension DataTree {
         }
     }
 }
+
+/// Apache's per-namespace quota gauges (`QuotaMetricsUtils`), by top-level znode.
+struct QuotaFigures: Equatable {
+    /// `quota_count_limit_per_namespace`, `quota_bytes_limit_per_namespace`: the hard limit of each quota where
+    /// one is set, else its soft limit, summed over the quotas of the namespace.
+    var countLimit: [String: Int64] = [:]
+    var bytesLimit: [String: Int64] = [:]
+    /// `quota_count_usage_per_namespace`, `quota_bytes_usage_per_namespace`: the statistics nodes' figures, summed.
+    var countUsage: [String: Int64] = [:]
+    var bytesUsage: [String: Int64] = [:]
+}
+
+extension DataTree {
+    /// Reads every limits and statistics node under `/zookeeper/quota` (the leaves of that subtree, as Apache
+    /// walks it) into per-namespace sums. Nodes whose text is not quota text are skipped.
+    func quotaFigures() -> QuotaFigures {
+        var figures = QuotaFigures()
+        guard let quotaRoot = node(at: QuotaPaths.quotaZookeeper) else { return figures }
+        var stack: [(String, Znode)] = [(QuotaPaths.quotaZookeeper, quotaRoot)]
+        while let (path, node) = stack.popLast() {
+            if let children = node.children, !children.isEmpty {
+                for (name, child) in children { stack.append((path + "/" + name, child)) }
+                continue
+            }
+            let name = ZooKeeperPath.name(of: path)
+            let isLimits = name == QuotaPaths.limitNode
+            guard isLimits || name == QuotaPaths.statNode else { continue }
+            let quotaPath = ZooKeeperPath.parent(of: path).dropFirst(QuotaPaths.quotaZookeeper.count)
+            guard let namespace = CoreActivity.topNamespace(of: String(quotaPath)),
+                let stats = QuotaStats(data: node.data)
+            else { continue }
+            if isLimits {
+                figures.countLimit[namespace, default: 0] +=
+                    stats.countHardLimit > -1 ? stats.countHardLimit : stats.count
+                figures.bytesLimit[namespace, default: 0] +=
+                    stats.byteHardLimit > -1 ? stats.byteHardLimit : stats.bytes
+            } else {
+                figures.countUsage[namespace, default: 0] += stats.count
+                figures.bytesUsage[namespace, default: 0] += stats.bytes
+            }
+        }
+        return figures
+    }
+}

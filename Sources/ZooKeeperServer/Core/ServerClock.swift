@@ -5,7 +5,7 @@
 #endif
 
 /// Time as the core sees it. Injected so that tests drive session expiry and TTLs without sleeping.
-public protocol ServerClock: Sendable {
+protocol ServerClock: Sendable {
     /// Milliseconds since the Unix epoch: ctime, mtime, TTL ages, session-id seeds.
     func wallMilliseconds() -> Int64
     /// Milliseconds from an arbitrary origin that never jumps: session deadlines and latencies.
@@ -13,16 +13,16 @@ public protocol ServerClock: Sendable {
 }
 
 /// The system clocks.
-public struct SystemClock: ServerClock {
-    public init() {}
+struct SystemClock: ServerClock {
+    init() {}
 
-    public func wallMilliseconds() -> Int64 {
+    func wallMilliseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
-    public func monotonicMilliseconds() -> Int64 {
+    func monotonicMilliseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000

@@ -164,10 +164,10 @@ extension ServerCore {
         guard checksCount || checksBytes,
             let current = QuotaStats(data: tree.node(at: QuotaPaths.statPath(root))?.data)
         else { return }
-        if checksCount && limits.countHardLimit > -1 && current.count &+ countDifference > limits.countHardLimit {
-            throw KeeperFailure(.quotaExceeded)
-        }
-        if checksBytes && limits.byteHardLimit > -1 && current.bytes &+ bytesDifference > limits.byteHardLimit {
+        if checksCount && limits.countHardLimit > -1 && current.count &+ countDifference > limits.countHardLimit
+            || checksBytes && limits.byteHardLimit > -1 && current.bytes &+ bytesDifference > limits.byteHardLimit
+        {
+            activity.recordQuotaExceeded(path: path)
             throw KeeperFailure(.quotaExceeded)
         }
     }
@@ -195,6 +195,7 @@ extension ServerCore {
                 results.append(result(of: operation, body: body))
             } catch {
                 for undo in undos.reversed() { self.undo(undo) }
+                activity.discardWrites()
                 var failed: [MultiResult] = Array(repeating: .error(.ok), count: index)
                 failed.append(.error(error.code))
                 failed.append(
@@ -256,7 +257,7 @@ extension ServerCore {
 
     /// Expires sessions whose deadline has passed: their ephemerals go (firing watches) and their connection
     /// is closed. Call on tick boundaries.
-    public func expireSessions() -> [CoreOutput] {
+    func expireSessions() -> [CoreOutput] {
         let now = clock.monotonicMilliseconds()
         for sessionID in sessions.expired(now: now) {
             let connection = sessions[sessionID]?.connection
@@ -277,7 +278,7 @@ extension ServerCore {
 
     /// Deletes containers that had children and have none now, and TTL nodes that are childless and older
     /// than their TTL (Apache's `ContainerManager`), at most `limit` of them.
-    public func sweepContainers(limit: Int = .max) -> [CoreOutput] {
+    func sweepContainers(limit: Int = .max) -> [CoreOutput] {
         if refusesWrites { return [] }
         let now = clock.wallMilliseconds()
         var candidates: [String] = []

@@ -2,17 +2,22 @@ import NIOCore
 import ZooKeeperProtocol
 
 /// Something the core wants sent or done on a connection. The network layer carries these out in order.
-public enum CoreOutput: Sendable, Hashable {
+enum CoreOutput: Sendable, Hashable {
     case connectResponse(ConnectionID, ConnectResponse)
     case reply(ConnectionID, ReplyHeader, ZooKeeperResponse)
     /// A watch notification: `zxid` is the transaction that fired it (-1 for events from SetWatches).
     case notification(ConnectionID, zxid: Int64, WatcherEvent)
     /// Close the connection once everything before this has been written.
     case close(ConnectionID)
+    /// Hand the client's GSSAPI `token` (the SASL request `xid`) to the connection's Kerberos acceptor, away from
+    /// the event loop; the connection reads no further request until `kerberosStepFinished` has its answer.
+    case acceptKerberosToken(ConnectionID, xid: Int32, token: [UInt8])
 
-    public var connection: ConnectionID {
+    var connection: ConnectionID {
         switch self {
-        case .connectResponse(let id, _), .reply(let id, _, _), .notification(let id, _, _), .close(let id): id
+        case .connectResponse(let id, _), .reply(let id, _, _), .notification(let id, _, _), .close(let id),
+            .acceptKerberosToken(let id, _, _):
+            id
         }
     }
 }
@@ -28,8 +33,8 @@ struct KeeperFailure: Error {
 ///
 /// Single-threaded by design: the network layer calls it from one event loop. Every state change is a
 /// `Transaction` with the next zxid, applied by `apply(_:)` and handed to the `TransactionLog`.
-public final class ServerCore {
-    public let configuration: ServerConfiguration
+final class ServerCore {
+    let configuration: ServerConfiguration
     let clock: any ServerClock
     let log: any TransactionLog
     private let makePassword: () -> [UInt8]
@@ -39,11 +44,13 @@ public final class ServerCore {
     var watches = WatchManager()
     var connections: [ConnectionID: ConnectionContext] = [:]
     /// The zxid of the last transaction applied.
-    public private(set) var lastZxid: Int64 = 0
+    private(set) var lastZxid: Int64 = 0
     var outputs: [CoreOutput] = []
     /// Set once the transaction log has failed: state-changing requests get NotReadOnly, sessions come and go
     /// in memory only (no zxid), and the tree stays as it is on disk until a restart.
-    public internal(set) var refusesWrites = false
+    var refusesWrites = false
+    /// What `mntr` and `/metrics` report of the core's work beyond the network's statistics.
+    var activity = CoreActivity()
 
     /// The largest transaction logged: jute.maxbuffer plus as much again of headroom (Apache's
     /// `jute.maxbuffer.extrasize` default), so that every logged transaction can be read back (ZOOKEEPER-3496).
@@ -52,7 +59,8 @@ public final class ServerCore {
     /// A connection's SASL login in progress, by mechanism.
     enum SASLServerLogin {
         case digestMD5(DigestMD5Server)
-        case gssapi(GSSAPIServerMechanism)
+        /// Kerberos: the acceptor (a library context) belongs to the network layer, which runs its steps.
+        case gssapi
     }
 
     struct ConnectionContext {
@@ -64,7 +72,7 @@ public final class ServerCore {
         var sasl: SASLServerLogin?
     }
 
-    public init(
+    init(
         configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
         log: any TransactionLog = InMemoryTransactionLog(),
         makePassword: @escaping () -> [UInt8] = { (0..<16).map { _ in UInt8.random(in: 0...255) } }
@@ -80,7 +88,7 @@ public final class ServerCore {
     // MARK: Connections
 
     /// A connection was accepted from `remoteAddress` (an IP address without port).
-    public func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
+    func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
         connections[connection] = ConnectionContext(
             remoteAddress: remoteAddress, identities: ConnectionIdentities(Id(scheme: "ip", id: remoteAddress)),
             sessionID: nil)
@@ -89,7 +97,7 @@ public final class ServerCore {
     /// The connection's TLS handshake verified a client certificate whose subject is `x509Subject` (as Apache
     /// writes it): the connection gets that `x509` identity, and the super user's when the subject is
     /// `X509AuthenticationProvider.superUser`, as Apache's `X509AuthenticationProvider` gives them.
-    public func authenticated(_ connection: ConnectionID, x509Subject: String) {
+    func authenticated(_ connection: ConnectionID, x509Subject: String) {
         var added: [Id] = []
         if let superUser = configuration.x509SuperUser, superUser == x509Subject {
             added.append(Id(scheme: AccessControl.superScheme, id: x509Subject))
@@ -99,7 +107,7 @@ public final class ServerCore {
     }
 
     /// The connection is gone: its watches go with it; its session lives on until it expires or is resumed.
-    public func connectionClosed(_ connection: ConnectionID) {
+    func connectionClosed(_ connection: ConnectionID) {
         guard let context = connections.removeValue(forKey: connection) else { return }
         watches.removeAll(for: connection)
         if let sessionID = context.sessionID {
@@ -108,14 +116,14 @@ public final class ServerCore {
     }
 
     /// The session a connection carries, if any.
-    public func sessionID(of connection: ConnectionID) -> Int64? {
+    func sessionID(of connection: ConnectionID) -> Int64? {
         connections[connection]?.sessionID
     }
 
     // MARK: Handshake
 
     /// Handles the first frame of a connection.
-    public func connect(_ connection: ConnectionID, request: ConnectRequest) -> [CoreOutput] {
+    func connect(_ connection: ConnectionID, request: ConnectRequest) -> [CoreOutput] {
         guard connections[connection] != nil else { return [.close(connection)] }
         // A client that has seen a newer state than ours must look for another server.
         if request.lastZxidSeen > lastZxid {
@@ -180,7 +188,7 @@ public final class ServerCore {
     ]
 
     /// Handles one request frame (after the handshake) whose header has been read; `body` holds the rest.
-    public func request(_ connection: ConnectionID, header: RequestHeader, body: inout ByteBuffer) -> [CoreOutput] {
+    func request(_ connection: ConnectionID, header: RequestHeader, body: inout ByteBuffer) -> [CoreOutput] {
         guard let context = connections[connection], !context.isClosing, let sessionID = context.sessionID else {
             return []
         }
@@ -440,8 +448,8 @@ public final class ServerCore {
     /// otherwise. A failure, a token after the login completed included, costs the connection (AuthFailed, or
     /// SessionClosedRequireSaslAuth when SASL is required), as in Apache.
     ///
-    /// The GSSAPI steps run here, on the event loop: accepting a Kerberos context needs no KDC (the ticket is
-    /// decrypted with the keytab's key), only reads of the keytab and the replay cache.
+    /// A GSSAPI token goes out as `acceptKerberosToken`: the library's calls read the keytab and the replay cache,
+    /// so they run away from the event loop, and the answer comes back through `kerberosStepFinished`.
     private func saslLogin(_ token: [UInt8], xid: Int32, connection: ConnectionID) {
         guard let users = configuration.sasl.digestUsers else {
             // No JAAS login: Apache answers with no token and the client goes on unauthenticated.
@@ -450,8 +458,9 @@ public final class ServerCore {
         }
         let login =
             connections[connection]?.sasl
-            ?? configuration.sasl.kerberos.map { .gssapi(GSSAPIServerMechanism(login: $0)) }
-            ?? .digestMD5(DigestMD5Server(passwords: users, nonce: makeNonce()))
+            ?? (configuration.sasl.kerberos != nil
+                ? .gssapi : .digestMD5(DigestMD5Server(passwords: users, nonce: makeNonce())))
+        connections[connection]?.sasl = login
         switch login {
         case .digestMD5(var digest):
             let step = digest.responseReceived(token)
@@ -464,18 +473,27 @@ public final class ServerCore {
             case .failed(let reason):
                 saslLoginFailed(reason, xid: xid, connection: connection)
             }
-        case .gssapi(let gssapi):
-            connections[connection]?.sasl = login
-            switch gssapi.responseReceived(token) {
-            case .challenge(let challenge):
-                outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
-            case .completed(let principal):
-                let identity = configuration.sasl.saslIdentity(ofPrincipal: principal)
-                saslLoggedIn(identity, xid: xid, connection: connection, token: nil)
-            case .failed(let reason):
-                saslLoginFailed(reason, xid: xid, connection: connection)
-            }
+        case .gssapi:
+            outputs.append(.acceptKerberosToken(connection, xid: xid, token: token))
         }
+    }
+
+    /// The connection's Kerberos acceptor answered the token of the SASL request `xid` with `step`. Nothing
+    /// happens when the connection has gone or is closing meanwhile.
+    func kerberosStepFinished(_ step: GSSAPIServerMechanism.Step, xid: Int32, connection: ConnectionID)
+        -> [CoreOutput]
+    {
+        guard let context = connections[connection], !context.isClosing else { return [] }
+        switch step {
+        case .challenge(let challenge):
+            outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: 0), .token(challenge)))
+        case .completed(let principal):
+            let identity = configuration.sasl.saslIdentity(ofPrincipal: principal)
+            saslLoggedIn(identity, xid: xid, connection: connection, token: nil)
+        case .failed(let reason):
+            saslLoginFailed(reason, xid: xid, connection: connection)
+        }
+        return takeOutputs()
     }
 
     private func saslLoggedIn(_ identity: String, xid: Int32, connection: ConnectionID, token: [UInt8]?) {
@@ -498,7 +516,7 @@ public final class ServerCore {
     private var saslFailures: [String] = []
 
     /// The reasons of the SASL logins that failed since the last call.
-    public func takeSASLFailures() -> [String] {
+    func takeSASLFailures() -> [String] {
         defer { saslFailures.removeAll() }
         return saslFailures
     }
@@ -530,12 +548,14 @@ public final class ServerCore {
         }
         guard isAllowed(.read, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
         if r.watch { watches.add(.data, path: r.path, connection: connection) }
+        activity.recordRead(path: r.path, bytes: 0, at: clock.monotonicMilliseconds())
         return .stat(node.stat)
     }
 
     private func getData(_ r: PathWatchRequest, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
         let node = try readableNode(r.path, connection: connection)
         if r.watch { watches.add(.data, path: r.path, connection: connection) }
+        recordDataRead(path: r.path, node)
         return .data(node.data, node.stat)
     }
 
@@ -544,7 +564,20 @@ public final class ServerCore {
     ) {
         let node = try readableNode(r.path, connection: connection)
         if r.watch { watches.add(.child, path: r.path, connection: connection) }
-        return (node.children.map { Array($0.keys) } ?? [], node.stat)
+        let children = node.children.map { Array($0.keys) } ?? []
+        recordChildrenRead(path: r.path, children)
+        return (children, node.stat)
+    }
+
+    /// Apache's `DataTree.getData` counts the path and the data in the namespace's reads.
+    private func recordDataRead(path: String, _ node: Znode) {
+        activity.recordRead(path: path, bytes: Int64(node.data?.count ?? 0), at: clock.monotonicMilliseconds())
+    }
+
+    /// Apache's `DataTree.getChildren` counts the path and the children's names (in Java characters).
+    private func recordChildrenRead(path: String, _ children: [String]) {
+        let bytes = children.reduce(Int64(0)) { $0 + CoreActivity.javaLength($1) }
+        activity.recordRead(path: path, bytes: bytes, at: clock.monotonicMilliseconds())
     }
 
     private func getACL(_ path: String, connection: ConnectionID) throws(KeeperFailure) -> ZooKeeperResponse {
@@ -561,9 +594,12 @@ public final class ServerCore {
             switch operation {
             case .getChildren(let path):
                 let node = try readableNode(path, connection: connection)
-                return .getChildren(children: node.children.map { Array($0.keys) } ?? [])
+                let children = node.children.map { Array($0.keys) } ?? []
+                recordChildrenRead(path: path, children)
+                return .getChildren(children: children)
             case .getData(let path):
                 let node = try readableNode(path, connection: connection)
+                recordDataRead(path: path, node)
                 return .getData(data: node.data, stat: node.stat)
             case .create, .create2, .createContainer, .createTTL, .delete, .setData, .check:
                 return .error(.marshallingError)
@@ -639,7 +675,11 @@ public final class ServerCore {
     /// Delivers the events of an applied transaction to the connections watching, in order, each only to
     /// connections that may read the node (so persistent watches never reveal unreadable paths).
     func dispatch(_ events: [WatchTrigger], zxid: Int64) {
+        let now = events.isEmpty ? 0 : clock.monotonicMilliseconds()
         for event in events {
+            for size in watches.apacheTriggerSizes(event.type, path: event.path) {
+                activity.recordWatchTrigger(event.type, watchers: size, at: now)
+            }
             let targets = watches.trigger(event.type, path: event.path)
             for connection in targets {
                 if !AccessControl.isAllowed(
@@ -671,9 +711,10 @@ public final class ServerCore {
     /// Applies one transaction to the state and logs it. The only way state changes; replaying a log through
     /// it rebuilds the same state. Returns the watch events it fires, in order.
     @discardableResult
-    public func apply(_ transaction: Transaction) -> [WatchTrigger] {
+    func apply(_ transaction: Transaction) -> [WatchTrigger] {
         var events: [WatchTrigger] = []
         applyBody(transaction.body, transaction: transaction, events: &events)
+        activity.commitWrites(at: clock.monotonicMilliseconds())
         lastZxid = transaction.zxid
         log.append(transaction)
         return events
@@ -698,14 +739,16 @@ public final class ServerCore {
 
     /// Applies a transaction read back from disk at start-up: no log, no watches. Idempotent, so that a log
     /// replayed over a fuzzy snapshot (which may already hold part of its effect) rebuilds the exact state.
-    public func replay(_ transaction: Transaction) {
+    func replay(_ transaction: Transaction) {
         var events: [WatchTrigger] = []
         applyBody(transaction.body, transaction: transaction, events: &events)
+        activity.commitWrites(at: clock.monotonicMilliseconds())
         lastZxid = max(lastZxid, transaction.zxid)
     }
 
     /// Appends an already-applied transaction (a multi whose operations were applied while being validated).
     func recordApplied(_ transaction: Transaction) {
+        activity.commitWrites(at: clock.monotonicMilliseconds())
         lastZxid = transaction.zxid
         log.append(transaction)
     }
@@ -733,6 +776,7 @@ public final class ServerCore {
             tree.insert(
                 path: path, under: parent, data: data, acl: acl, ephemeralOwner: owner, zxid: zxid,
                 time: transaction.time, parentChildCreations: parentChildCreations)
+            activity.recordWrite(path: path, dataBytes: data?.count ?? 0)
             events.append(WatchTrigger(type: .nodeCreated, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return undo
@@ -742,6 +786,7 @@ public final class ServerCore {
             else { return .none }
             let oldPzxid = parent.pzxid
             guard let (node, acl) = tree.remove(path: path, zxid: zxid) else { return .none }
+            activity.recordWrite(path: path, dataBytes: 0)
             events.append(WatchTrigger(type: .nodeDeleted, path: path, acl: acl))
             events.append(WatchTrigger(type: .nodeChildrenChanged, path: parentPath, acl: tree.acl(of: parent)))
             return .deleted(path: path, node: node, acl: acl, parentPzxid: oldPzxid)
@@ -750,6 +795,7 @@ public final class ServerCore {
             let undo = Undo.dataSet(
                 path: path, node: node, data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime)
             tree.setData(node, path: path, data: data, version: version, zxid: zxid, time: transaction.time)
+            activity.recordWrite(path: path, dataBytes: data?.count ?? 0)
             events.append(WatchTrigger(type: .nodeDataChanged, path: path, acl: tree.acl(of: node)))
             return undo
         case .setACL(let path, let acl, let aversion):
@@ -800,8 +846,8 @@ public final class ServerCore {
 }
 
 /// One watch event produced by applying a transaction; `acl` is the node's ACL, used to decide who may see it.
-public struct WatchTrigger: Sendable, Hashable {
-    public var type: EventType
-    public var path: String
-    public var acl: [ACL]
+struct WatchTrigger: Sendable, Hashable {
+    var type: EventType
+    var path: String
+    var acl: [ACL]
 }

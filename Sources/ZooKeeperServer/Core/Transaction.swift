@@ -3,15 +3,15 @@ import ZooKeeperProtocol
 /// One state change, with everything needed to apply it again deterministically (resolved sequential paths,
 /// times, session passwords). Every change to the server's state is one of these, applied in zxid order by
 /// `ServerCore.apply(_:)`; a transaction log (the durability issue) stores them and replays them on restart.
-public struct Transaction: Sendable, Hashable {
-    public var zxid: Int64
+struct Transaction: Sendable, Hashable {
+    var zxid: Int64
     /// Wall-clock milliseconds when the change was made (becomes ctime/mtime).
-    public var time: Int64
+    var time: Int64
     /// The session that asked for the change (0 for the server's own container/TTL sweeps).
-    public var sessionID: Int64
-    public var body: TransactionBody
+    var sessionID: Int64
+    var body: TransactionBody
 
-    public init(zxid: Int64, time: Int64, sessionID: Int64, body: TransactionBody) {
+    init(zxid: Int64, time: Int64, sessionID: Int64, body: TransactionBody) {
         self.zxid = zxid
         self.time = time
         self.sessionID = sessionID
@@ -24,7 +24,7 @@ public struct Transaction: Sendable, Hashable {
 /// Counters are carried as the values they end at (a node's new version, its parent's new child-creation
 /// count), not as increments: applying a transaction twice, or over a snapshot that already holds part of its
 /// effect (a fuzzy snapshot), then leaves the same state as applying it once.
-public indirect enum TransactionBody: Sendable, Hashable {
+indirect enum TransactionBody: Sendable, Hashable {
     case createSession(timeout: Int32, password: [UInt8])
     /// Ends the session and deletes its ephemerals.
     case closeSession
@@ -49,7 +49,7 @@ public indirect enum TransactionBody: Sendable, Hashable {
 /// The server appends every transaction as it is applied and asks for a sync once per event-loop tick; replies
 /// and notifications produced after a transaction wait until `durableZxid` covers it (group commit). The core
 /// keeps serving meanwhile.
-public protocol TransactionLog: AnyObject {
+protocol TransactionLog: AnyObject {
     /// Records `transaction`; it is durable only once a later sync covers it.
     func append(_ transaction: Transaction)
     /// The highest zxid that is durable.
@@ -60,19 +60,19 @@ public protocol TransactionLog: AnyObject {
 }
 
 /// A log that keeps nothing: every transaction is "durable" as soon as it is appended. For in-memory servers.
-public final class InMemoryTransactionLog: TransactionLog {
-    public private(set) var durableZxid: Int64 = 0
+final class InMemoryTransactionLog: TransactionLog {
+    private(set) var durableZxid: Int64 = 0
     /// Transactions appended, for statistics and tests.
-    public private(set) var appendedCount = 0
+    private(set) var appendedCount = 0
 
-    public init() {}
+    init() {}
 
-    public func append(_ transaction: Transaction) {
+    func append(_ transaction: Transaction) {
         durableZxid = transaction.zxid
         appendedCount += 1
     }
 
-    public func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
         completion(.success(durableZxid))
     }
 }

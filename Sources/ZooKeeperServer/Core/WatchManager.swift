@@ -1,11 +1,11 @@
 import ZooKeeperProtocol
 
 /// Identifies one client connection inside the server.
-public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public let rawValue: Int
-    public init(_ rawValue: Int) { self.rawValue = rawValue }
-    public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { "#\(rawValue)" }
+struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    let rawValue: Int
+    init(_ rawValue: Int) { self.rawValue = rawValue }
+    static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.rawValue < rhs.rawValue }
+    var description: String { "#\(rawValue)" }
 }
 
 /// The kinds of watch a connection can hold on a path.
@@ -90,6 +90,32 @@ struct WatchManager {
             break
         }
         return targets.sorted()
+    }
+
+    /// The sizes of the watcher sets Apache's two watch tables find for an event, one per `triggerWatch` call its
+    /// `DataTree` makes (for `node_*_watch_count`; Apache counts only the calls that find someone, so empty sets
+    /// are left out). Apache keeps persistent and recursive watches in both tables: a deleted node is one call on
+    /// each table, created and changed nodes one on the data table, changed children one on the child table (where
+    /// recursive watches do not fire). Call before `trigger`, which consumes the one-shot watches.
+    func apacheTriggerSizes(_ type: EventType, path: String) -> [Int] {
+        let persistent = persistentWatches[path] ?? []
+        var recursive = Set<ConnectionID>()
+        collectRecursive(path: path, into: &recursive)
+        let sizes: [Int]
+        switch type {
+        case .nodeCreated, .nodeDataChanged:
+            sizes = [(dataWatches[path] ?? []).union(persistent).union(recursive).count]
+        case .nodeDeleted:
+            sizes = [
+                (dataWatches[path] ?? []).union(persistent).union(recursive).count,
+                (childWatches[path] ?? []).union(persistent).union(recursive).count,
+            ]
+        case .nodeChildrenChanged:
+            sizes = [(childWatches[path] ?? []).union(persistent).count]
+        default:
+            sizes = []
+        }
+        return sizes.filter { $0 > 0 }
     }
 
     private mutating func consume(_ kind: WatchKind, path: String) -> Set<ConnectionID> {

@@ -83,6 +83,12 @@ struct ServerReport {
     var lastSnapshot: SnapshotInfo? = nil
     /// Snapshots taken since the start (`snap_count`).
     var snapshotsTaken = 0
+    /// The core's counts beyond the network's: start-up timings, watch triggers, per-namespace bytes.
+    var activity = CoreActivity()
+    /// The quotas' limits and usage per namespace.
+    var quotaFigures = QuotaFigures()
+    /// TLS handshakes under way.
+    var outstandingHandshakes = 0
 
     /// Apache's name for the mode.
     var mode: String { refusesWrites ? "read-only" : "standalone" }
@@ -244,7 +250,7 @@ extension ServerReport {
     var monitorValues: [(String, JSONValue)] {
         let latency = statistics.latency
         func number(_ value: some BinaryInteger) -> JSONValue { .number(value) }
-        return [
+        var values: [(String, JSONValue)] = [
             ("version", .string(version)),
             ("server_state", .string(mode)),
             ("ephemerals_count", number(ephemeralsCount)),
@@ -253,9 +259,9 @@ extension ServerReport {
             ("outstanding_requests", number(outstandingRequests)),
             ("znode_count", number(nodeCount)),
             ("global_sessions", number(sessions.count)),
-            // Apache counts these only for connections that a client certificate would authenticate, under
-            // `ssl.clientAuth` settings that zkserver takes as given: no such connections here.
-            ("non_mtls_remote_conn_count", 0),
+            // Plaintext connections accepted from other hosts (and, below, from loopback), as Apache's Netty
+            // connection factory counts them (its default NIO factory leaves both at 0).
+            ("non_mtls_remote_conn_count", number(statistics.plaintextRemoteConnections)),
             ("last_client_response_size", number(statistics.lastResponseSize)),
             ("packets_sent", number(statistics.packetsSent)),
             ("packets_received", number(statistics.packetsReceived)),
@@ -272,10 +278,17 @@ extension ServerReport {
             ("local_sessions", 0),
             ("uptime", number(uptimeMilliseconds)),
             ("max_latency", number(latency.maximum)),
-            // Handshakes run on the event loop as they come; none waits in a queue.
-            ("outstanding_tls_handshake", 0),
+            // Handshakes under way (Apache counts them only while `netty.server.outstandingHandshake.limit` is set).
+            ("outstanding_tls_handshake", number(outstandingHandshakes)),
             ("min_client_response_size", number(statistics.minimumResponseSize)),
-            ("non_mtls_local_conn_count", 0),
+            ("non_mtls_local_conn_count", number(statistics.plaintextLocalConnections)),
+        ]
+        // Apache's gauge sets come right after its server's own gauges.
+        values += Self.perNamespace("quota_bytes_limit_per_namespace", quotaFigures.bytesLimit)
+        values += Self.perNamespace("quota_count_usage_per_namespace", quotaFigures.countUsage)
+        values += Self.perNamespace("quota_count_limit_per_namespace", quotaFigures.countLimit)
+        values += Self.perNamespace("quota_bytes_usage_per_namespace", quotaFigures.bytesUsage)
+        values += [
             // zkserver has no request throttle, no large-request limit and no stale-request dropping: the
             // counts of what those mechanisms do stay 0, as Apache's do while its mechanisms are off.
             ("throttled_ops", 0),
@@ -302,10 +315,27 @@ extension ServerReport {
             ("stale_sessions_expired", number(statistics.expiredSessions)),
             ("tls_handshake_exceeded", number(statistics.timedOutHandshakes)),
         ]
-            + Self.summary("readlatency", statistics.readLatency, percentilesAt: now)
-            + Self.summary("updatelatency", statistics.updateLatency, percentilesAt: now)
-            + Self.summary("fsynctime", statistics.fsyncTime)
-            + Self.summary("snapshottime", statistics.snapshotTime)
+        values += Self.summary("readlatency", statistics.readLatency, percentilesAt: now)
+        values += Self.summary("updatelatency", statistics.updateLatency, percentilesAt: now)
+        values += Self.summary("fsynctime", statistics.fsyncTime)
+        values += Self.summary("snapshottime", statistics.snapshotTime)
+        values += Self.summary("sync_processor_batch_size", statistics.syncBatchSize)
+        for (name, summary) in CoreActivity.summaries {
+            values += Self.summary(name, activity[keyPath: summary])
+        }
+        for namespace in activity.readsPerNamespace.keys.sorted() {
+            values += Self.summary("\(namespace)_read_per_namespace", activity.readsPerNamespace[namespace]!)
+        }
+        for namespace in activity.writesPerNamespace.keys.sorted() {
+            values += Self.summary("\(namespace)_write_per_namespace", activity.writesPerNamespace[namespace]!)
+        }
+        values += Self.perNamespace("quota_exceeded_error_per_namespace", activity.quotaExceededPerNamespace)
+        return values
+    }
+
+    /// Apache's keys for a gauge or counter set: `<namespace>_<name>`, one per namespace.
+    static func perNamespace(_ name: String, _ values: [String: Int64]) -> [(String, JSONValue)] {
+        values.keys.sorted().map { ("\($0)_\(name)", .integer(values[$0]!)) }
     }
 
     /// Apache's keys for a summary: `avg_`, `min_`, `max_`, `cnt_` and `sum_` since the start or the last `srst`,

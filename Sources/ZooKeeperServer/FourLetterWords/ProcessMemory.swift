@@ -74,7 +74,7 @@ struct ProcessMemory: Equatable {
     }
 
     /// The whole file (`/proc` files report a size of 0, so it is read to its end rather than by its size).
-    private static func read(_ path: String) -> String? {
+    static func read(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []

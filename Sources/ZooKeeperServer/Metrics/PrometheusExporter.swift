@@ -37,6 +37,7 @@ final class PrometheusExporter: @unchecked Sendable {
     private let factory: PrometheusMetricsFactory
     private var gauges: [String: CoreMetrics.Gauge] = [:]
     private var counters: [String: (counter: CoreMetrics.Counter, exported: Int64)] = [:]
+    private var cpuSeconds: (counter: FloatingPointCounter, exported: Double)?
 
     init() {
         factory = PrometheusMetricsFactory(registry: registry)
@@ -68,6 +69,9 @@ final class PrometheusExporter: @unchecked Sendable {
             ("min_client_response_size", Double(statistics.minimumResponseSize)),
             ("auth_failed_count", Double(statistics.authFailures)),
             ("connection_drop_probability", 0),
+            ("outstanding_tls_handshake", Double(report.outstandingHandshakes)),
+            ("non_mtls_local_conn_count", Double(statistics.plaintextLocalConnections)),
+            ("non_mtls_remote_conn_count", Double(statistics.plaintextRemoteConnections)),
         ]
         for (name, value) in gaugeValues { setGauge(name, value) }
         advanceCounter("bytes_received_count", to: statistics.bytesReceived)
@@ -79,10 +83,70 @@ final class PrometheusExporter: @unchecked Sendable {
             advanceCounter(name + "_count", to: summary.count)
             advanceCounter(name + "_sum", to: summary.sum)
         }
+        // Apache's BASIC summaries: the median only.
+        var basicSummaries = [("sync_processor_batch_size", statistics.syncBatchSize)]
+        for (name, summary) in CoreActivity.summaries {
+            basicSummaries.append((name, report.activity[keyPath: summary]))
+        }
+        for (name, summary) in basicSummaries { export(name, summary, quantiles: [0.5], now: now) }
+        // Apache's summary, gauge and counter sets carry the namespace as the label `key`.
+        let activity = report.activity
+        for (namespace, summary) in activity.readsPerNamespace {
+            export("read_per_namespace", summary, quantiles: [0.5], now: now, key: namespace)
+        }
+        for (namespace, summary) in activity.writesPerNamespace {
+            export("write_per_namespace", summary, quantiles: [0.5], now: now, key: namespace)
+        }
+        let quotas = report.quotaFigures
+        for (name, values) in [
+            ("quota_count_limit_per_namespace", quotas.countLimit),
+            ("quota_bytes_limit_per_namespace", quotas.bytesLimit),
+            ("quota_count_usage_per_namespace", quotas.countUsage),
+            ("quota_bytes_usage_per_namespace", quotas.bytesUsage),
+        ] {
+            for (namespace, value) in values { setGauge(name, Double(value), dimensions: [("key", namespace)]) }
+        }
+        for (namespace, count) in activity.quotaExceededPerNamespace {
+            advanceCounter("quota_exceeded_error_per_namespace", to: count, dimensions: [("key", namespace)])
+        }
+        if report.configuration.prometheusMetrics?.exportsProcessInfo ?? true {
+            exportProcess(
+                openDescriptors: report.openFileDescriptors, maximumDescriptors: report.maximumFileDescriptors)
+        }
         for (opCode, count) in statistics.requestsByOpCode {
             advanceCounter(Self.requestsByOpCode, to: count, dimensions: [("opcode", opCode.description)])
         }
         return registry.emitToBuffer()
+    }
+
+    /// A summary's series: `NAME{quantile=…}` gauges, `NAME_count` and `NAME_sum` counters, each with the label
+    /// `key` for a member of a summary set.
+    private func export(
+        _ name: String, _ summary: QuantileSummary, quantiles: [Double], now: Int64, key: String? = nil
+    ) {
+        let label = key.map { [("key", $0)] } ?? []
+        for (quantile, value) in zip(quantiles, summary.quantiles(quantiles, now: now)) {
+            setGauge(name, value, dimensions: label + [("quantile", "\(quantile)")])
+        }
+        advanceCounter(name + "_count", to: summary.count, dimensions: label)
+        advanceCounter(name + "_sum", to: summary.sum, dimensions: label)
+    }
+
+    /// The `process_*` series of Prometheus's client libraries (Apache's come from the Java client's
+    /// `StandardExports`).
+    private func exportProcess(openDescriptors: Int, maximumDescriptors: Int) {
+        setGauge("process_open_fds", Double(openDescriptors))
+        setGauge("process_max_fds", Double(maximumDescriptors))
+        guard let process = ProcessStatistics.current() else { return }
+        setGauge("process_start_time_seconds", process.startTimeSeconds)
+        setGauge("process_virtual_memory_bytes", Double(process.virtualMemoryBytes))
+        setGauge("process_resident_memory_bytes", Double(process.residentMemoryBytes))
+        var entry = cpuSeconds ?? (FloatingPointCounter(label: "process_cpu_seconds_total", factory: factory), 0)
+        if process.cpuSeconds > entry.exported {
+            entry.counter.increment(by: process.cpuSeconds - entry.exported)
+            entry.exported = process.cpuSeconds
+        }
+        cpuSeconds = entry
     }
 
     private func setGauge(_ name: String, _ value: Double, dimensions: [(String, String)] = []) {

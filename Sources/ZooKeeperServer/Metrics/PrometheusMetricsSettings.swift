@@ -10,9 +10,13 @@ public struct PrometheusMetricsSettings: Sendable, Hashable {
     public var httpHost: String = "0.0.0.0"
     /// Its port; 0 picks a free one.
     public var httpPort: Int = 7000
+    /// `metricsProvider.exportJvmInfo`: the process's `process_*` series (CPU time, memory, descriptors, start
+    /// time), which Apache's provider exports with its JVM series; the JVM's own (`jvm_*`) have no counterpart.
+    public var exportsProcessInfo = true
 
-    public init(httpHost: String = "0.0.0.0", httpPort: Int = 7000) {
+    public init(httpHost: String = "0.0.0.0", httpPort: Int = 7000, exportsProcessInfo: Bool = true) {
         self.httpHost = httpHost
         self.httpPort = httpPort
+        self.exportsProcessInfo = exportsProcessInfo
     }
 }

@@ -9,7 +9,8 @@ import DequeModule
 struct QuantileSummary {
     /// How long an observation counts towards the quantiles.
     static let windowMilliseconds: Int64 = 10 * 60 * 1000
-    static let capacity = 10_000
+    /// The observations kept for the quantiles, at most.
+    let capacity: Int
 
     /// Observations since the server started.
     private(set) var count: Int64 = 0
@@ -27,13 +28,17 @@ struct QuantileSummary {
     /// (monotonic ms, value), oldest first.
     private var recent = Deque<(time: Int64, value: Int64)>()
 
+    init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
     mutating func observe(_ value: Int64, at time: Int64) {
         if countSinceRestart == 0 || value < minimum { minimum = value }
         if countSinceRestart == 0 || value > maximum { maximum = value }
         count += 1
         sum += value
         recent.append((time, value))
-        if recent.count > Self.capacity { recent.removeFirst() }
+        if recent.count > capacity { recent.removeFirst() }
         dropExpired(now: time)
     }
 

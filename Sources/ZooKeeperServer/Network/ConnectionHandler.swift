@@ -40,6 +40,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// and meanwhile nothing more is read from it, so a client that never reads costs bounded memory.
     private var deferredFrames: Deque<ByteBuffer> = []
     private var readingPaused = false
+    /// A Kerberos login step runs on another thread: later requests wait in `deferredFrames` for its answer.
+    private var awaitingLoginStep = false
     /// Closes a connection that never sends its ConnectRequest.
     private var sessionlessTimer: Scheduled<Void>?
 
@@ -60,6 +62,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     var isSecure: Bool {
         guard let context else { return false }
         return (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+    }
+
+    /// Whether its TLS handshake is under way (the handshake handler leaves the pipeline when it is done).
+    var isHandshaking: Bool {
+        guard let context else { return false }
+        return (try? context.pipeline.syncOperations.handler(type: TLSHandshakeHandler.self)) != nil
     }
 
     // MARK: Channel events
@@ -110,7 +118,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             state = .established
             runtime.connect(self, request: request)
         case .established:
-            if readingPaused {
+            if readingPaused || awaitingLoginStep {
                 deferredFrames.append(frame)
                 return
             }
@@ -151,12 +159,31 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func resumeReading() {
         guard readingPaused, let context, context.channel.isWritable else { return }
         readingPaused = false
-        while !readingPaused, state == .established, var frame = deferredFrames.popFirst() {
+        processDeferredFrames(context)
+    }
+
+    /// The runtime runs a Kerberos login step for this connection: nothing more is read or processed until
+    /// `resumeRequests`, so the SASL answer goes out before anything the client sent after its token.
+    func suspendRequests() {
+        awaitingLoginStep = true
+        try? context?.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+    }
+
+    /// The login step's answer has been queued: the requests that waited go next, in order.
+    func resumeRequests() {
+        guard awaitingLoginStep else { return }
+        awaitingLoginStep = false
+        guard let context else { return }
+        processDeferredFrames(context)
+    }
+
+    private func processDeferredFrames(_ context: ChannelHandlerContext) {
+        while !readingPaused, !awaitingLoginStep, state == .established, var frame = deferredFrames.popFirst() {
             requestStart = runtime.clock.monotonicMilliseconds()
             process(request: &frame)
             pauseIfClientLags()
         }
-        if !readingPaused && state == .established {
+        if !readingPaused && !awaitingLoginStep && state == .established {
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         }
     }
@@ -266,6 +293,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .close:
             closeRequested = true
             state = .closing
+        case .acceptKerberosToken:
+            // The runtime runs it; it never reaches a connection.
+            return
         }
         if case .close = output {
         } else {

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import ZooKeeperProtocol
 
 #if canImport(Glibc)
@@ -10,7 +11,8 @@ import ZooKeeperProtocol
 
 /// Joins the pure core to the network: owns the core, the connection table, the timers, the statistics, and
 /// the group-commit loop. Everything here runs on one event loop (the one every connection uses), so no state
-/// is locked and no request waits for a thread.
+/// is locked and no request waits for a thread. The one exception is a Kerberos login's library calls, which
+/// run on a thread pool while their connection waits (`acceptKerberosToken`).
 final class ServerRuntime: @unchecked Sendable {
     let eventLoop: any EventLoop
     /// Replaced only when the log fails (by the state reloaded from disk).
@@ -38,6 +40,8 @@ final class ServerRuntime: @unchecked Sendable {
     private var notServing = false
     private var timers: [RepeatedTask] = []
     private let startTime: Int64
+    /// Each Kerberos login's acceptor (its security context), from its connection's first GSSAPI token on.
+    private var kerberosAcceptors: [ConnectionID: GSSAPIServerMechanism] = [:]
 
     init(
         eventLoop: any EventLoop, configuration: ServerConfiguration, clock: any ServerClock,
@@ -100,9 +104,21 @@ final class ServerRuntime: @unchecked Sendable {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         statistics.acceptedConnections += 1
+        if !handler.isSecure {
+            if Self.isLoopback(address) {
+                statistics.plaintextLocalConnections += 1
+            } else {
+                statistics.plaintextRemoteConnections += 1
+            }
+        }
         handlers[id] = handler
         core.connectionOpened(id, remoteAddress: address)
         return id
+    }
+
+    /// Java's `InetAddress.isLoopbackAddress`: 127.0.0.0/8 and ::1 (an IPv4-mapped address counts as IPv4).
+    static func isLoopback(_ ip: String) -> Bool {
+        ip.hasPrefix("127.") || ip == "::1" || ip.lowercased().hasPrefix("::ffff:127.")
     }
 
     func unregister(_ id: ConnectionID) {
@@ -110,6 +126,7 @@ final class ServerRuntime: @unchecked Sendable {
         let address = handler.remoteIP
         connectionsPerAddress[address, default: 1] -= 1
         if connectionsPerAddress[address] == 0 { connectionsPerAddress[address] = nil }
+        kerberosAcceptors[id] = nil
         core.connectionClosed(id)
     }
 
@@ -129,10 +146,41 @@ final class ServerRuntime: @unchecked Sendable {
         guard let id = handler.id else { return }
         statistics.requestsByOpCode[header.opCode, default: 0] += 1
         perform(core.request(id, header: header, body: &body))
-        if header.opCode == .sasl {
-            for reason in core.takeSASLFailures() {
-                logger.warning("SASL login from \(handler.remoteAddress) failed, connection closed: \(reason)")
+        if header.opCode == .sasl { logSASLFailures(from: handler.remoteAddress) }
+    }
+
+    private func logSASLFailures(from remoteAddress: String) {
+        for reason in core.takeSASLFailures() {
+            logger.warning("SASL login from \(remoteAddress) failed, connection closed: \(reason)")
+        }
+    }
+
+    /// Runs one step of the connection's Kerberos login on a thread pool thread: the library reads the keytab
+    /// and writes the replay cache, which must not stall the other connections. The connection reads no further
+    /// request meanwhile, so its requests stay in order and its acceptor is used by one thread at a time.
+    private func acceptKerberosToken(_ token: [UInt8], xid: Int32, connection id: ConnectionID) {
+        guard let handler = handlers[id], let login = configuration.sasl.kerberos else { return }
+        let acceptor: GSSAPIServerMechanism
+        if let existing = kerberosAcceptors[id] {
+            acceptor = existing
+        } else {
+            acceptor = GSSAPIServerMechanism(login: login)
+            kerberosAcceptors[id] = acceptor
+        }
+        handler.suspendRequests()
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            acceptor.responseReceived(token)
+        }.whenComplete { [self] result in
+            eventLoop.assertInEventLoop()
+            let step: GSSAPIServerMechanism.Step
+            switch result {
+            case .success(let answer): step = answer
+            case .failure(let error): step = .failed("Kerberos: the login could not run: \(error)")
             }
+            perform(core.kerberosStepFinished(step, xid: xid, connection: id))
+            let handler = handlers[id]
+            logSASLFailures(from: handler?.remoteAddress ?? "a closed connection")
+            handler?.resumeRequests()
         }
     }
 
@@ -193,6 +241,10 @@ final class ServerRuntime: @unchecked Sendable {
         let required = core.lastZxid
         let durable = core.log.durableZxid
         for output in outputs {
+            if case .acceptKerberosToken(let id, let xid, let token) = output {
+                acceptKerberosToken(token, xid: xid, connection: id)
+                continue
+            }
             handlers[output.connection]?.enqueue(output, requiredZxid: required, durableZxid: durable)
         }
         if durable < required { requestSync() }
@@ -215,6 +267,7 @@ final class ServerRuntime: @unchecked Sendable {
         syncInFlight = true
         let log = core.log
         let started = clock.monotonicMilliseconds()
+        let durableBefore = log.durableZxid
         log.sync { [self] result in
             eventLoop.assertInEventLoop()
             syncInFlight = false
@@ -222,6 +275,7 @@ final class ServerRuntime: @unchecked Sendable {
             case .success(let durable):
                 let now = clock.monotonicMilliseconds()
                 statistics.fsyncTime.observe(now - started, at: now)
+                statistics.syncBatchSize.observe(durable - durableBefore, at: now)
                 guard log === core.log, !core.refusesWrites else { return }
                 for handler in handlers.values where handler.queuedCount > 0 {
                     handler.release(durableZxid: durable)
@@ -245,7 +299,9 @@ final class ServerRuntime: @unchecked Sendable {
         for handler in handlers.values { handler.drop() }
         guard let store else { return }
         do {
+            let activity = core.activity
             core = try store.reloadDurableState(clock: clock)
+            core.activity = activity
         } catch {
             logger.critical("cannot reload the durable state after the log failed (\(error)); not serving")
             notServing = true
@@ -282,13 +338,20 @@ final class ServerRuntime: @unchecked Sendable {
         guard configuration.allowsFourLetterWord(word.rawValue) else { return word.notWhitelistedText }
         switch word {
         case .srst:
-            statistics.reset(at: clock.monotonicMilliseconds())
+            resetServerStatistics()
         case .crst:
             resetConnectionStatistics()
         case .ruok, .stat, .srvr, .conf, .cons, .dump, .envi, .mntr, .wchs, .wchc, .wchp, .isro, .dirs:
             break
         }
         return report(includeEnvironment: word == .envi).text(for: word)
+    }
+
+    /// `srst`: the server's figures and `mntr`'s summaries start again.
+    private func resetServerStatistics() {
+        let now = clock.monotonicMilliseconds()
+        statistics.reset(at: now)
+        core.activity.restartMonitorFigures(at: now)
     }
 
     private func resetConnectionStatistics() {
@@ -303,7 +366,7 @@ final class ServerRuntime: @unchecked Sendable {
         guard let command = AdminCommand(name: name) else { return ServerReport.unknownCommandJSON(name) }
         switch command {
         case .statReset:
-            statistics.reset(at: clock.monotonicMilliseconds())
+            resetServerStatistics()
         case .connectionStatReset:
             resetConnectionStatistics()
         case .configuration, .connections, .dirs, .dump, .environment, .getTraceMask, .hash, .initialConfiguration,
@@ -348,6 +411,9 @@ final class ServerRuntime: @unchecked Sendable {
             systemProperties: includeEnvironment ? systemProperties() : [], refusesWrites: core.refusesWrites,
             lastSnapshot: lastSnapshot(), snapshotsTaken: store?.snapshotter.completedCount ?? 0)
         report.now = nowMonotonic
+        report.activity = core.activity
+        report.quotaFigures = core.tree.quotaFigures()
+        report.outstandingHandshakes = handlers.values.reduce(0) { $0 + ($1.isHandshaking ? 1 : 0) }
         return report
     }
 

@@ -64,6 +64,12 @@ struct ServerStatistics {
     var fsyncTime = QuantileSummary()
     /// Apache's `snapshottime`: ms to write one snapshot, from its start until it is in place.
     var snapshotTime = QuantileSummary()
+    /// Apache's `sync_processor_batch_size`: the transactions one fsync of the log made durable.
+    var syncBatchSize = QuantileSummary()
+    /// Plaintext connections accepted from a loopback address and from any other, which Apache's Netty connection
+    /// factory counts as `non_mtls_local_conn_count` and `non_mtls_remote_conn_count` (`srst` leaves them).
+    var plaintextLocalConnections: Int64 = 0
+    var plaintextRemoteConnections: Int64 = 0
 
     mutating func recordResponse(size: Int) {
         lastResponseSize = size
@@ -82,6 +88,7 @@ struct ServerStatistics {
         updateLatency.restartMonitorFigures(at: now)
         fsyncTime.restartMonitorFigures(at: now)
         snapshotTime.restartMonitorFigures(at: now)
+        syncBatchSize.restartMonitorFigures(at: now)
         lastResponseSize = -1
         minimumResponseSize = -1
         maximumResponseSize = -1

@@ -59,10 +59,8 @@ public final class ZooKeeperServer: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: what to serve; `clientPort` 0 picks a free port.
-    ///   - clock: time for sessions and TTLs (tests inject a fake one).
-    ///   - log: where transactions go when there is no data directory; in memory by default.
-    ///   - fileSystem: the system calls of persistence (tests inject failures); used with a data directory.
     ///   - logger: server logs (zkserver sends them to stderr).
+    ///   - eventLoopGroup: where the server's loop comes from; a thread of its own when nil.
     ///
     /// A TLS port (`secureClientPort`, `portUnification`) whose settings cannot be honoured fails the start with
     /// a `TLSError` (one line naming the setting) before anything else is done.
@@ -71,8 +69,19 @@ public final class ZooKeeperServer: Sendable {
     /// names the file and offset when that is impossible), and every write is acknowledged only once its
     /// transaction is fsynced.
     public static func start(
+        _ configuration: ServerConfiguration, logger: Logger = Logger(label: "zkserver"),
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) async throws -> ZooKeeperServer {
+        try await start(
+            configuration, clock: SystemClock(), log: nil, fileSystem: PosixFileSystem(), logger: logger,
+            eventLoopGroup: eventLoopGroup)
+    }
+
+    /// `start` with the core's time, its transaction log (when there is no data directory) and the system calls
+    /// of persistence replaced: what the tests inject to drive expiry and to fail the disk.
+    static func start(
         _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
-        log: (any TransactionLog)? = nil, fileSystem: any PersistenceFileSystem = PosixFileSystem(),
+        log: (any TransactionLog)? = nil, fileSystem: any PersistenceFileSystem,
         logger: Logger = Logger(label: "zkserver"), eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws -> ZooKeeperServer {
         try await makeServer(
@@ -84,11 +93,11 @@ public final class ZooKeeperServer: Sendable {
     /// `start` for synchronous callers (test harnesses that must not block the concurrency pool). Blocks the
     /// calling thread until the server is listening; never call it on an event loop.
     public static func startBlocking(
-        _ configuration: ServerConfiguration, clock: any ServerClock = SystemClock(),
-        logger: Logger = Logger(label: "zkserver")
+        _ configuration: ServerConfiguration, logger: Logger = Logger(label: "zkserver")
     ) throws -> ZooKeeperServer {
         let server = try makeServer(
-            configuration, clock: clock, log: nil, fileSystem: PosixFileSystem(), logger: logger, eventLoopGroup: nil
+            configuration, clock: SystemClock(), log: nil, fileSystem: PosixFileSystem(), logger: logger,
+            eventLoopGroup: nil
         ).wait()
         guard configuration.adminServer != nil else { return server }
         // On a loop of its own: the server's loop stops when the AdminServer cannot start.

@@ -1,11 +1,11 @@
 /// Where the files live and what they are called: `<dir>/version-2/log.<first zxid, hex>` for the transaction
 /// log (in dataLogDir, or dataDir when unset) and `<dir>/version-2/snapshot.<start zxid, hex>` for snapshots
 /// (in dataDir), the names Apache uses; the contents are zkserver's own format (docs/on-disk-format.md).
-public struct DataDirectory: Sendable {
+struct DataDirectory: Sendable {
     /// `<dataDir>/version-2`.
-    public let snapshotDirectory: String
+    let snapshotDirectory: String
     /// `<dataLogDir>/version-2`.
-    public let logDirectory: String
+    let logDirectory: String
 
     static let subdirectory = "version-2"
     static let logPrefix = "log."
@@ -13,7 +13,7 @@ public struct DataDirectory: Sendable {
     static let temporarySuffix = ".tmp"
     static let lockName = "zkserver.lock"
 
-    public init(dataDirectory: String, dataLogDirectory: String? = nil) {
+    init(dataDirectory: String, dataLogDirectory: String? = nil) {
         snapshotDirectory = Self.join(dataDirectory, Self.subdirectory)
         logDirectory = Self.join(dataLogDirectory ?? dataDirectory, Self.subdirectory)
     }

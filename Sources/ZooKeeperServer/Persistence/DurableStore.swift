@@ -57,6 +57,10 @@ final class DurableStore: @unchecked Sendable {
                 eventLoop: eventLoop, directory: directory, fileSystem: fileSystem, snapCount: configuration.snapCount,
                 forceSync: configuration.forceSync, transactionsSinceSnapshot: report.replayedCount, logger: logger)
             let elapsed = clock.monotonicMilliseconds() - started
+            core.activity.recordStartup(
+                total: elapsed, snapshotLoad: report.snapshotLoadMilliseconds,
+                transactionsLoad: report.replayMilliseconds, transactionsReplayed: report.replayedCount,
+                at: clock.monotonicMilliseconds())
             let source = report.snapshotZxid.map { "snapshot \(hex($0)) + " } ?? ""
             logger.info(
                 "recovered \(core.tree.nodeCount) znodes and \(core.sessions.count) sessions up to zxid \(hex(core.lastZxid)) from \(source)\(report.replayedCount) log records in \(elapsed) ms"

@@ -11,7 +11,7 @@ import NIOCore
 ///
 /// Called from the log and snapshot threads and, at start-up, from the event loop; implementations are
 /// thread-safe.
-public protocol PersistenceFileSystem: Sendable {
+protocol PersistenceFileSystem: Sendable {
     func createDirectory(_ path: String) throws(PersistenceError)
     /// Names (not paths) of the entries of `directory`.
     func list(_ directory: String) throws(PersistenceError) -> [String]
@@ -35,15 +35,15 @@ public protocol PersistenceFileSystem: Sendable {
 }
 
 /// The real file system.
-public struct PosixFileSystem: PersistenceFileSystem {
-    public init() {}
+struct PosixFileSystem: PersistenceFileSystem {
+    init() {}
 
     static func failure(_ operation: String, _ path: String, errno code: Int32 = errno) -> PersistenceError {
         let kind: PersistenceError.Code = (code == ENOSPC || code == EDQUOT) ? .diskFull : .io
         return PersistenceError(kind, file: path, "\(operation) failed: \(String(cString: strerror(code)))")
     }
 
-    public func createDirectory(_ path: String) throws(PersistenceError) {
+    func createDirectory(_ path: String) throws(PersistenceError) {
         var components: [Substring] = []
         for component in path.split(separator: "/") {
             components.append(component)
@@ -52,7 +52,7 @@ public struct PosixFileSystem: PersistenceFileSystem {
         }
     }
 
-    public func list(_ directory: String) throws(PersistenceError) -> [String] {
+    func list(_ directory: String) throws(PersistenceError) -> [String] {
         guard let handle = opendir(directory) else { throw Self.failure("opendir", directory) }
         defer { closedir(handle) }
         var names: [String] = []
@@ -66,7 +66,7 @@ public struct PosixFileSystem: PersistenceFileSystem {
         return names
     }
 
-    public func readFile(_ path: String) throws(PersistenceError) -> ByteBuffer {
+    func readFile(_ path: String) throws(PersistenceError) -> ByteBuffer {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Self.failure("open", path) }
         defer { systemClose(descriptor) }
@@ -93,19 +93,19 @@ public struct PosixFileSystem: PersistenceFileSystem {
         return buffer
     }
 
-    public func create(_ path: String) throws(PersistenceError) -> Int32 {
+    func create(_ path: String) throws(PersistenceError) -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.failure("create", path) }
         return descriptor
     }
 
-    public func openForWriting(_ path: String) throws(PersistenceError) -> Int32 {
+    func openForWriting(_ path: String) throws(PersistenceError) -> Int32 {
         let descriptor = open(path, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else { throw Self.failure("open", path) }
         return descriptor
     }
 
-    public func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String)
+    func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String)
         throws(PersistenceError)
     {
         var done = 0
@@ -119,7 +119,7 @@ public struct PosixFileSystem: PersistenceFileSystem {
         }
     }
 
-    public func synchronize(_ descriptor: Int32, path: String) throws(PersistenceError) {
+    func synchronize(_ descriptor: Int32, path: String) throws(PersistenceError) {
         #if canImport(Glibc)
             guard fdatasync(descriptor) == 0 else { throw Self.failure("fdatasync", path) }
         #else
@@ -127,30 +127,30 @@ public struct PosixFileSystem: PersistenceFileSystem {
         #endif
     }
 
-    public func truncate(_ descriptor: Int32, to length: Int64, path: String) throws(PersistenceError) {
+    func truncate(_ descriptor: Int32, to length: Int64, path: String) throws(PersistenceError) {
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw Self.failure("ftruncate", path) }
     }
 
-    public func close(_ descriptor: Int32) {
+    func close(_ descriptor: Int32) {
         _ = systemClose(descriptor)
     }
 
-    public func rename(_ source: String, to destination: String) throws(PersistenceError) {
+    func rename(_ source: String, to destination: String) throws(PersistenceError) {
         guard systemRename(source, destination) == 0 else { throw Self.failure("rename", source) }
     }
 
-    public func remove(_ path: String) throws(PersistenceError) {
+    func remove(_ path: String) throws(PersistenceError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw Self.failure("unlink", path) }
     }
 
-    public func synchronizeDirectory(_ path: String) throws(PersistenceError) {
+    func synchronizeDirectory(_ path: String) throws(PersistenceError) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Self.failure("open", path) }
         defer { systemClose(descriptor) }
         guard fsync(descriptor) == 0 else { throw Self.failure("fsync", path) }
     }
 
-    public func lock(_ path: String) throws(PersistenceError) -> Int32 {
+    func lock(_ path: String) throws(PersistenceError) -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.failure("open", path) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {

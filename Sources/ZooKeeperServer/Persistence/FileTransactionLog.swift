@@ -9,17 +9,17 @@ import NIOPosix
 /// fsync covers every write that arrived while the previous one ran (group commit).
 ///
 /// Loop-confined: every method runs on `eventLoop`; the writer's state lives on the log thread.
-public final class FileTransactionLog: TransactionLog, @unchecked Sendable {
-    public struct Options: Sendable {
+final class FileTransactionLog: TransactionLog, @unchecked Sendable {
+    struct Options: Sendable {
         /// `forceSync`: fdatasync each batch. Without it a write is acknowledged once the kernel has it, which
         /// survives a crash of zkserver but not of the machine.
-        public var forceSync = true
+        var forceSync = true
         /// A new file is started once the current one reaches this size.
-        public var rollSize: Int64 = 64 << 20
+        var rollSize: Int64 = 64 << 20
         /// Files are extended with zeros this much at a time, so that fdatasync need not update the file size
         /// (measured here: 64 KiB batches sync in 0.15 ms instead of 0.30 ms).
-        public var preallocationStep: Int64 = 4 << 20
-        public init() {}
+        var preallocationStep: Int64 = 4 << 20
+        init() {}
     }
 
     let eventLoop: any EventLoop
@@ -29,9 +29,9 @@ public final class FileTransactionLog: TransactionLog, @unchecked Sendable {
     private var pendingFirstZxid: Int64?
     private var lastAppendedZxid: Int64 = 0
     private var rollRequested = false
-    public private(set) var durableZxid: Int64 = 0
+    private(set) var durableZxid: Int64 = 0
     /// The error that stopped the log; nothing is written after it.
-    public private(set) var failure: PersistenceError?
+    private(set) var failure: PersistenceError?
     /// Transactions appended since start (for the snapshot schedule).
     private(set) var appendedCount = 0
     private var isOpen = false
@@ -54,7 +54,7 @@ public final class FileTransactionLog: TransactionLog, @unchecked Sendable {
         thread.start()
     }
 
-    public func append(_ transaction: Transaction) {
+    func append(_ transaction: Transaction) {
         precondition(isOpen, "append before the log is open")
         if pendingFirstZxid == nil { pendingFirstZxid = transaction.zxid }
         LogFile.appendRecord(transaction, to: &pending)
@@ -67,7 +67,7 @@ public final class FileTransactionLog: TransactionLog, @unchecked Sendable {
         rollRequested = true
     }
 
-    public func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
         eventLoop.assertInEventLoop()
         if let failure {
             completion(.failure(failure))

@@ -15,6 +15,9 @@ struct Recovery {
         var snapshotZxid: Int64?
         var snapshotNodes = 0
         var replayedCount = 0
+        /// Milliseconds spent finding and reading the snapshot, and replaying the log after it.
+        var snapshotLoadMilliseconds: Int64 = 0
+        var replayMilliseconds: Int64 = 0
         var lastZxid: Int64 = 0
         var warnings: [String] = []
     }
@@ -32,6 +35,7 @@ struct Recovery {
                 try? fileSystem.remove(DataDirectory.join(directory.snapshotDirectory, name))
             }
         }
+        let snapshotStart = core.clock.monotonicMilliseconds()
         let snapshots = try directory.snapshotFiles(fileSystem)
         let logs = try directory.logFiles(fileSystem)
         var base: SnapshotFile.Contents? = nil
@@ -55,6 +59,8 @@ struct Recovery {
         } else if !snapshots.isEmpty {
             logger.warning("no snapshot verifies; rebuilding from the logs alone")
         }
+        let replayStart = core.clock.monotonicMilliseconds()
+        report.snapshotLoadMilliseconds = replayStart - snapshotStart
         // The files that hold startZxid + 1 and everything after it.
         let firstNeeded = logs.lastIndex { $0.zxid <= startZxid + 1 } ?? 0
         var expected = startZxid + 1
@@ -127,6 +133,7 @@ struct Recovery {
                 }
             }
         }
+        report.replayMilliseconds = core.clock.monotonicMilliseconds() - replayStart
         if base == nil && expected == 1 && !snapshots.isEmpty {
             throw PersistenceError(
                 .unrecoverable, file: directory.snapshotDirectory,

@@ -15,6 +15,10 @@ public struct KerberosServerLogin: Sendable, Hashable {
     /// The keytab with its keys; nil: the library's default keytab (`KRB5_KTNAME`, krb5.conf).
     public var keytab: String?
 
+    /// Runs on the acceptor's thread before each step (tests block it to show that a slow acceptor stalls only its
+    /// own connection); nil outside tests.
+    var beforeEachStep: GSSAPIStepHook?
+
     public init(principal: String, keytab: String?) {
         self.principal = principal
         self.keytab = keytab
@@ -28,6 +32,16 @@ public struct KerberosServerLogin: Sendable, Hashable {
     }
 }
 
+/// A test's hook into each GSSAPI step, equal only to itself.
+final class GSSAPIStepHook: Sendable, Hashable {
+    let run: @Sendable () -> Void
+
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+
+    static func == (lhs: GSSAPIStepHook, rhs: GSSAPIStepHook) -> Bool { lhs === rhs }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
 /// The SASL GSSAPI mechanism (RFC 4752), server side, over the system's GSS-API library loaded on first use.
 ///
 /// The exchange: the client's security-context tokens are accepted until the context is established (the last
@@ -36,9 +50,12 @@ public struct KerberosServerLogin: Sendable, Hashable {
 /// layer, and the login is complete: the identity is the client's principal (any authorization id the client
 /// names is ignored, as Apache's callback handler authorizes every authenticated principal as itself).
 ///
-/// A class because it owns library handles, released in `deinit`. Accepting a context needs no KDC: the
-/// ticket is decrypted with the keytab's key, so the calls read only the keytab and the replay cache.
-final class GSSAPIServerMechanism {
+/// A class because it owns library handles, released in `deinit`. Accepting a context needs no KDC (the ticket
+/// is decrypted with the keytab's key), but the calls read the keytab and write the replay cache, which can be
+/// slow, so the server runs each step on a thread pool (`ServerRuntime`), never on its event loop. Unchecked
+/// Sendable: one thread at a time uses it, because its connection reads no further request until a step's answer
+/// is back on the event loop.
+final class GSSAPIServerMechanism: @unchecked Sendable {
     enum Step: Equatable {
         /// Send this token; the exchange goes on.
         case challenge([UInt8])
@@ -81,6 +98,7 @@ final class GSSAPIServerMechanism {
 
     /// The client sent `token`: the next step. After a failure every further token fails too.
     func responseReceived(_ token: [UInt8]) -> Step {
+        login.beforeEachStep?.run()
         let step: Step
         switch phase {
         case .establishing:

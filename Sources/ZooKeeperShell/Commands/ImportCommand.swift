@@ -8,9 +8,10 @@ import ZooKeeperProtocol
 #endif
 
 /// `import [--overwrite|--skip-existing] [--dry-run] file|- path`: the znodes of an `export` file created under
-/// `path` (the exported root becomes `path`), line by line as the file is read, parents first. It stops at the
-/// first line it cannot apply, naming it, and says how many znodes were applied before. With `--atomic` the
-/// whole file is read first and applied as one multi: all of it or nothing.
+/// `path` (the exported root becomes `path`), as the file is read, parents first, in multis of consecutive lines
+/// (`BatchedImport`). It stops at the first line it cannot apply, naming it, and says how many znodes were
+/// applied before; nothing after that line is applied. With `--atomic` the whole file is read first and applied
+/// as one multi: all of it or nothing.
 enum ImportCommand: ShellCommand {
     static let spec = CommandSpec(
         name: "import", syntax: "[--overwrite|--skip-existing] [--atomic] [--dry-run] file|- path",
@@ -40,35 +41,45 @@ enum ImportCommand: ShellCommand {
         writer.existing = invocation.has("overwrite") ? .overwrite : invocation.has("skip-existing") ? .skip : .refuse
         // Only JSON has room for the list of what was applied.
         writer.recordsPaths = shell.format == .json
+        var importer = BatchedImport(writer: writer, packetLimit: packetLimit(shell))
         let total = source == "-" ? nil : countZnodes(source)
         var lineNumber = 0
         var root: String?
         do {
             while let text = readLine(file) {
                 lineNumber += 1
-                guard let znode = try Znode(line: text, root: &root, destination: destination) else { continue }
-                try await writer.write(
-                    znode.target, data: znode.data, acl: znode.acl, isEphemeral: znode.isEphemeral, shell)
+                let parsed: Znode?
+                do {
+                    parsed = try Znode(line: text, root: &root, destination: destination)
+                } catch {
+                    // Everything before the line is applied, nothing after it.
+                    try await importer.flush(shell)
+                    throw error
+                }
+                guard let znode = parsed else { continue }
+                try await importer.add(znode, line: lineNumber, shell)
             }
+            try await importer.flush(shell)
             if root == nil { throw CommandFailure("no zkcli export header") }
         } catch let failure as CommandFailure where failure.zooKeeperError.map({ losesTheLink($0.code) }) ?? false {
             var report = interruption(
-                "the connection was lost (\(failure.message))", line: lineNumber, source: source, total: total,
-                writer.progress, exitCode: failure.exitCode, unanswered: writer.progress.unanswered)
+                "the connection was lost (\(failure.message))", line: importer.stoppedLine ?? lineNumber,
+                source: source, total: total, importer.writer.progress, exitCode: failure.exitCode,
+                unanswered: importer.unanswered)
             report.zooKeeperError = failure.zooKeeperError
             throw report
         } catch is CancellationError {
             throw interruption(
-                "interrupted", line: lineNumber, source: source, total: total, writer.progress,
-                exitCode: ExitCode.interrupted, unanswered: nil)
+                "interrupted", line: importer.stoppedLine ?? lineNumber, source: source, total: total,
+                importer.writer.progress, exitCode: ExitCode.interrupted, unanswered: [])
         } catch let failure as CommandFailure {
-            let progress = writer.progress
+            let progress = importer.writer.progress
             throw CommandFailure(
-                "import: stopped at line \(lineNumber) of \(source): \(failure.message); "
+                "import: stopped at line \(importer.stoppedLine ?? lineNumber) of \(source): \(failure.message); "
                     + "\(progress.applied) znode\(progress.applied == 1 ? "" : "s") applied before it"
                     + (progress.last.map { ", the last \($0)" } ?? ""), exitCode: failure.exitCode)
         }
-        let progress = writer.progress
+        let progress = importer.writer.progress
         let verb = writer.dryRun ? "Would import" : "Imported"
         shell.err("\(verb) \(progress.applied + progress.skipped) znodes into \(destination) \(progress.counts)")
     }
@@ -80,24 +91,33 @@ enum ImportCommand: ShellCommand {
 
     /// The report of an import stopped part-way (Ctrl-C, or the connection or session lost): exactly what was
     /// applied, in the file's order, so that it can be resumed with `--skip-existing`; the paths themselves in
-    /// JSON. `unanswered` is the znode whose write was sent but not answered (applied or not, nobody knows).
+    /// JSON. `unanswered` are the znodes whose writes (one create, or one multi) were sent but not answered:
+    /// applied or not, nobody knows; a multi's all or none.
     static func interruption(
         _ why: String, line: Int, source: String, total: Int?, _ progress: ZnodeWriter.Progress, exitCode: Int32,
-        unanswered: String?
+        unanswered: [String]
     ) -> CommandFailure {
         var message =
             "import: \(why) at line \(line) of \(source): applied \(progress.applied)"
             + (total.map { " of \($0)" } ?? "") + " znode\((total ?? progress.applied) == 1 ? "" : "s")"
         if progress.skipped > 0 { message += " (\(progress.skipped) skipped)" }
         message += progress.last.map { ", the last applied was \($0)" } ?? ""
-        if let unanswered { message += "; \(unanswered) was sent without an answer: it may be applied too" }
+        switch unanswered.count {
+        case 0: break
+        case 1: message += "; \(unanswered[0]) was sent without an answer: it may be applied too"
+        default:
+            message +=
+                "; the \(unanswered.count) znodes from \(unanswered[0]) to \(unanswered[unanswered.count - 1]) were "
+                + "sent in one multi without an answer: all or none of them may be applied too"
+        }
         message += "; resume with --skip-existing"
         var failure = CommandFailure(message, exitCode: exitCode)
         failure.details = [
             ("applied", .number(progress.applied)), ("skipped", .number(progress.skipped)),
             ("total", total.map { .number($0) } ?? .null), ("line", .number(line)),
-            ("lastApplied", .string(progress.last)), ("unanswered", .string(unanswered)),
-            ("appliedPaths", .strings(progress.appliedPaths)),
+            ("lastApplied", .string(progress.last)),
+            ("unanswered", .string(unanswered.count == 1 ? unanswered[0] : nil)),
+            ("unansweredPaths", .strings(unanswered)), ("appliedPaths", .strings(progress.appliedPaths)),
         ]
         return failure
     }

@@ -1,22 +1,25 @@
 import ZooKeeper
 
-/// `lock [-t timeout] [--shared] [--kazoo] [--grace seconds] path -- command [args...]`: runs a local program
-/// while holding a distributed lock, as `flock(1)` does with a file: the program's status is zkcli's, the lock
-/// goes when it ends. The lock is Curator's `InterProcessMutex` layout (kazoo's `Lock` with `--kazoo`, the read
-/// side of Curator's `InterProcessReadWriteLock` with `--shared`), so Java and Python processes are excluded too.
+/// `lock [-t timeout] [--shared] [--kazoo] [--leases n] [--grace seconds] path -- command [args...]`: runs a local
+/// program while holding a distributed lock, as `flock(1)` does with a file: the program's status is zkcli's, the
+/// lock goes when it ends. The lock is Curator's `InterProcessMutex` layout (kazoo's `Lock` with `--kazoo`, the
+/// read side of Curator's `InterProcessReadWriteLock` with `--shared`, of kazoo's `ReadLock` with both, a lease of
+/// Curator's `InterProcessSemaphoreV2` with `--leases`), so Java and Python processes are excluded too.
 ///
 /// If the lock is lost while the program runs (the session expired, the connection was down for the whole session
 /// timeout, the lock node was deleted) the program gets SIGTERM, then SIGKILL after the grace period, and zkcli
 /// exits with `ExitCode.holdLost`: another process may hold the lock by then.
 enum LockCommand: ShellCommand {
     static let spec = CommandSpec(
-        name: "lock", syntax: "[-t timeout] [--shared] [--kazoo] [--grace seconds] path -- command [args...]",
+        name: "lock",
+        syntax: "[-t timeout] [--shared] [--kazoo] [--leases n] [--grace seconds] path -- command [args...]",
         summary: "Run a local command while holding a distributed lock (Curator's or kazoo's layout)",
         options: [
             CommandOption(
                 "t", value: true, help: "Give up after this many seconds without the lock (exit status 75)"),
-            .long("shared", help: "Take the read (shared) lock of Curator's read-write lock"),
-            .long("kazoo", help: "Use kazoo's Lock layout instead of Curator's"),
+            .long("shared", help: "Take the read (shared) side of a read-write lock"),
+            .long("kazoo", help: "Use kazoo's Lock (or ReadLock) layout instead of Curator's"),
+            .long("leases", value: true, help: "Take one of n leases of Curator's semaphore at path"),
             .long("grace", value: true, help: "Seconds between SIGTERM and SIGKILL when the lock is lost (10)"),
         ],
         arguments: [.path, .text], isZkCliCommand: false)
@@ -27,14 +30,23 @@ enum LockCommand: ShellCommand {
         guard !program.isEmpty else { throw invocation.usageFailure }
         let timeout = try seconds(invocation, "t")
         let grace = try seconds(invocation, "grace") ?? .seconds(10)
-        if invocation.has("shared") && invocation.has("kazoo") {
-            throw CommandFailure("--shared and --kazoo: kazoo's read lock is not supported\n\(spec.usage)")
-        }
+        let layout: DistributedLock.Layout = invocation.has("kazoo") ? .kazoo : .curator
         let client = shell.client
-        let lock =
-            invocation.has("shared")
-            ? ReadWriteLock(client: client, path: path).readLock
-            : DistributedLock(client: client, path: path, layout: invocation.has("kazoo") ? .kazoo : .curator)
+        let lock: DistributedLock
+        if let text = invocation.value("leases") {
+            guard let leases = Int(text), leases > 0 else {
+                throw CommandFailure("--leases: '\(text)' is not a positive number\n\(spec.usage)")
+            }
+            if invocation.has("shared") || invocation.has("kazoo") {
+                throw CommandFailure(
+                    "--leases: a semaphore has Curator's layout only, and no shared side\n\(spec.usage)")
+            }
+            lock = Semaphore(client: client, path: path, maxLeases: leases).makeLeaseLock()
+        } else if invocation.has("shared") {
+            lock = ReadWriteLock(client: client, path: path, layout: layout).readLock
+        } else {
+            lock = DistributedLock(client: client, path: path, layout: layout)
+        }
         let signals = try SignalForwarding()
         defer { signals.restore() }
         let acquired = try await untilSignal(signals) {

@@ -113,7 +113,7 @@ struct ZooCfgMetricsTests {
         #expect(result.warnings.isEmpty)
     }
 
-    @Test func hostAndPortAreReadAndJvmInfoAcceptedAndIgnored() throws {
+    @Test func hostPortAndJvmInfoAreRead() throws {
         let result = try ZooCfg.parse(
             """
             metricsProvider.httpPort=7001
@@ -122,7 +122,8 @@ struct ZooCfgMetricsTests {
             metricsProvider.exportJvmInfo=false
             """)
         #expect(
-            result.configuration.prometheusMetrics == PrometheusMetricsSettings(httpHost: "127.0.0.1", httpPort: 7001))
+            result.configuration.prometheusMetrics
+                == PrometheusMetricsSettings(httpHost: "127.0.0.1", httpPort: 7001, exportsProcessInfo: false))
         #expect(result.warnings.isEmpty)
     }
 

@@ -138,6 +138,27 @@ struct QuotaTests {
         }
         #expect(response.results.contains(.error(.noNode)))
         #expect(statistics("/q") == "count=1,bytes=0")
+        // Nothing of the failed multi counts among the namespace's writes (the create of /q does).
+        #expect(harness.core.activity.writesPerNamespace["q"]?.count == 1)
+    }
+
+    /// `mntr`'s per-namespace quota figures, as Apache's `QuotaMetricsUtils` sums them: the hard limit where one
+    /// is set, else the soft one; and the writes a hard limit refused.
+    @Test func quotaFiguresAndRefusalsArePerNamespace() {
+        let strict = QuotaTests(enforceQuota: true)
+        #expect(strict.create("/q", "ab") == .ok)
+        #expect(strict.create("/q/sub", "") == .ok)
+        strict.setQuota("/q/sub", Self.limits(count: 7, bytes: 50, countHard: 2))
+        strict.setQuota("/r", Self.limits(count: 4))
+        let figures = strict.harness.core.tree.quotaFigures()
+        #expect(figures.countLimit == ["q": 2, "r": 4])
+        #expect(figures.bytesLimit == ["q": 50, "r": -1])
+        #expect(figures.countUsage["q"] == 1 && figures.bytesUsage["q"] == 0)
+        #expect(strict.create("/q/sub/1", "") == .ok)
+        #expect(strict.create("/q/sub/2", "") == .quotaExceeded)
+        #expect(strict.create("/q/sub/3", "") == .quotaExceeded)
+        #expect(strict.harness.core.activity.quotaExceededPerNamespace == ["q": 2])
+        #expect(strict.harness.core.tree.quotaFigures().countUsage["q"] == 2)
     }
 
     @Test func hardLimitsAreEnforcedOnlyWhenAsked() {

@@ -9,7 +9,7 @@ import ZooKeeperTestSupport
 /// state: one client with an ephemeral node and two watches.
 @Suite(.serialized) struct MonitoringWordsTests {
     /// Apache 3.8's `mntr` keys that zkserver leaves out, each group with its reason (docs/monitoring.md).
-    static let keysLeftOut: Set<String> = quorumKeys.union(javaPipelineKeys).union(summaryKeysNotYetReported)
+    static let keysLeftOut: Set<String> = quorumKeys.union(javaPipelineKeys)
 
     /// An ensemble's: proposals, elections, learners, quorum authentication.
     static let quorumKeys: Set<String> = Set(
@@ -57,13 +57,6 @@ import ZooKeeperTestSupport
             "dead_watchers_cleaner_latency", "close_session_prep_time", "request_throttle_queue_time_ms",
             "jvm_pause_time_ms"))
 
-    /// Summaries that do apply to zkserver and are not reported yet (docs/monitoring.md); Apache's per-namespace
-    /// byte counts are left out too (`isPerNamespace`).
-    static let summaryKeysNotYetReported: Set<String> = summaries(
-        "dbinittime", "startup_snap_load_time", "startup_txns_load_time", "startup_txns_loaded",
-        "sync_processor_batch_size", "node_created_watch_count", "node_deleted_watch_count",
-        "node_changed_watch_count", "node_children_watch_count")
-
     /// The keys of Apache's summaries: avg, min, max, cnt and sum.
     static func summaries(_ names: String...) -> Set<String> {
         Set(names.flatMap { name in ["avg", "min", "max", "cnt", "sum"].map { "\($0)_\(name)" } })
@@ -77,8 +70,10 @@ import ZooKeeperTestSupport
             })
     }
 
-    static func isPerNamespace(_ key: String) -> Bool {
-        key.hasSuffix("_read_per_namespace") || key.hasSuffix("_write_per_namespace")
+    /// Keys whose values follow from the requests alone, so that both servers must give the same numbers: the
+    /// watch-firing summaries, the per-namespace byte counts and the quota gauges.
+    static func isDeterministic(_ key: String) -> Bool {
+        key.hasSuffix("_per_namespace") || key.contains("_node_") && key.hasSuffix("_watch_count")
     }
 
     /// Runs `body` with the client ports of Apache and zkserver, each with the same state.
@@ -97,6 +92,30 @@ import ZooKeeperTestSupport
             try await body(apache.port, server.port)
             for client in clients { await client.close() }
         }
+    }
+
+    /// The same requests on either server: each kind of watch fires once, a few namespaces are read and written,
+    /// and `/quoted` gets a quota as zkCli.sh's `setquota` sets one.
+    func exerciseWatchesNamespacesAndQuotas(_ connectString: String) async throws {
+        let client = try await ZooKeeperClient.connect(connectString)
+        _ = try await client.getChildren("/", watch: true)
+        _ = try await client.create("/ns1", data: Array("abc".utf8))  // NodeChildrenChanged of /: one watcher
+        _ = try await client.exists("/ns1", watch: true)
+        _ = try await client.getData("/ns1", watch: true)
+        _ = try await client.setData("/monitored", data: [9])  // NodeDataChanged: the first client's exists watch
+        _ = try await client.setData("/ns1", data: [1])  // NodeDataChanged: this client's data watch
+        _ = try await client.getChildren("/ns1", watch: true)
+        _ = try await client.exists("/ns1", watch: true)
+        try await client.delete("/ns1")  // NodeDeleted: once on the data table, once on the child table
+        _ = try await client.exists("/ns2", watch: true)
+        _ = try await client.create("/ns2", data: nil)  // NodeCreated
+        _ = try await client.create("/quoted", data: nil)
+        _ = try await client.create("/quoted/a", data: [1, 2, 3])
+        _ = try await client.create("/zookeeper/quota/quoted", data: nil)
+        _ = try await client.create(
+            "/zookeeper/quota/quoted/zookeeper_limits", data: Array("count=5,bytes=100;countHardLimit=9".utf8))
+        _ = try await client.create("/zookeeper/quota/quoted/zookeeper_stats", data: Array("count=0,bytes=0".utf8))
+        await client.close()
     }
 
     func word(_ word: String, _ port: Int) throws -> String {
@@ -134,11 +153,10 @@ import ZooKeeperTestSupport
 
     @Test(.timeLimit(.minutes(2))) func mntrHasApachesKeysThatApplyTypedAlike() async throws {
         try await withBothServers { apache, zkserver in
+            for port in [apache, zkserver] { try await exerciseWatchesNamespacesAndQuotas("127.0.0.1:\(port)") }
             let apacheValues = try monitorValues(apache)
             let ours = try monitorValues(zkserver)
-            let expected = apacheValues.map { String($0.key.dropFirst(3)) }.filter {
-                !Self.keysLeftOut.contains($0) && !Self.isPerNamespace($0)
-            }
+            let expected = apacheValues.map { String($0.key.dropFirst(3)) }.filter { !Self.keysLeftOut.contains($0) }
             // Apache prints its server's own keys first, in a fixed order, then its metrics in hash order.
             let ourKeys = ours.map { String($0.key.dropFirst(3)) }
             #expect(
@@ -155,7 +173,52 @@ import ZooKeeperTestSupport
                 let theirs = try #require(apacheByKey[key])
                 #expect(Int64(value) != nil || Double(value) != nil, "\(key)=\(value)")
                 #expect(value.contains(".") == theirs.contains("."), "\(key): \(value) vs Apache's \(theirs)")
+                if Self.isDeterministic(key) { #expect(value == theirs, "\(key): \(value) vs Apache's \(theirs)") }
             }
+            // Each family was exercised: the values compared above are not all zeros.
+            for key in [
+                "zk_cnt_node_created_watch_count", "zk_cnt_node_deleted_watch_count", "zk_cnt_node_changed_watch_count",
+                "zk_cnt_node_children_watch_count", "zk_cnt_ns1_write_per_namespace", "zk_cnt_ns1_read_per_namespace",
+                "zk_quoted_quota_count_limit_per_namespace", "zk_quoted_quota_bytes_usage_per_namespace",
+            ] {
+                #expect(apacheByKey[key].map { $0 != "0" } == true, "Apache's \(key): \(apacheByKey[key] ?? "none")")
+            }
+        }
+    }
+
+    /// A restart from the data directory: both servers replay the same log (no snapshot was due), report one
+    /// recovery and the transactions it replayed, and count the replayed creates among the namespace's writes.
+    @Test(.timeLimit(.minutes(3))) func aRestartReportsItsReplayAsApache() async throws {
+        let apache = try ApacheZooKeeperStandalone()
+        defer { apache.stop() }
+        let directory = try TestEnvironment.temporaryDirectory("mntr-restart")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = ZooKeeperServerForTests.configuration()
+        configuration.dataDirectory = directory
+        var zkserver = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+        for connectString in [apache.address, zkserver.connectString] {
+            let client = try await ZooKeeperClient.connect(connectString)
+            for path in ["/replayed", "/replayed/a", "/replayed/b"] { _ = try await client.create(path, data: [7]) }
+            await client.close()
+        }
+        apache.stop()
+        try apache.start()
+        await zkserver.shutdown()
+        zkserver = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
+        let apacheValues = Dictionary(try monitorValues(apache.port).map { ($0.key, $0.value) }) { a, _ in a }
+        let ours = Dictionary(try monitorValues(zkserver.port).map { ($0.key, $0.value) }) { a, _ in a }
+        await zkserver.shutdown()
+        for key in ["zk_cnt_dbinittime", "zk_cnt_startup_snap_load_time", "zk_cnt_startup_txns_loaded"] {
+            #expect(apacheValues[key] == "1", "Apache's \(key)")
+            #expect(ours[key] == "1", "\(key)")
+        }
+        // createSession, three creates, closeSession.
+        #expect(apacheValues["zk_sum_startup_txns_loaded"] == "5")
+        #expect(ours["zk_sum_startup_txns_loaded"] == apacheValues["zk_sum_startup_txns_loaded"])
+        for key in ["zk_cnt_replayed_write_per_namespace", "zk_sum_replayed_write_per_namespace"] {
+            #expect(
+                ours[key] != nil && ours[key] == apacheValues[key],
+                "\(key): \(ours[key] ?? "none") vs Apache's \(apacheValues[key] ?? "none")")
         }
     }
 

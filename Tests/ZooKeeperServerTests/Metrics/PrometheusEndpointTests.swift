@@ -14,12 +14,16 @@ import ZooKeeperTestSupport
         "outstanding_requests", "uptime", "znode_count", "watch_count", "ephemerals_count", "approximate_data_size",
         "global_sessions", "local_sessions", "open_file_descriptor_count", "max_file_descriptor_count",
         "connection_drop_probability", "last_client_response_size", "max_client_response_size",
-        "min_client_response_size", "auth_failed_count",
+        "min_client_response_size", "auth_failed_count", "outstanding_tls_handshake", "non_mtls_local_conn_count",
+        "non_mtls_remote_conn_count",
     ]
     /// Apache 3.8's `ServerMetrics` summaries that apply, with their quantiles (ADVANCED: three; BASIC: the median).
     static let apacheSummaries: [(String, [String])] = [
         ("readlatency", ["0.5", "0.9", "0.99"]), ("updatelatency", ["0.5", "0.9", "0.99"]),
-        ("fsynctime", ["0.5"]), ("snapshottime", ["0.5"]),
+        ("fsynctime", ["0.5"]), ("snapshottime", ["0.5"]), ("sync_processor_batch_size", ["0.5"]),
+        ("dbinittime", ["0.5"]), ("startup_snap_load_time", ["0.5"]), ("startup_txns_load_time", ["0.5"]),
+        ("startup_txns_loaded", ["0.5"]), ("node_created_watch_count", ["0.5"]), ("node_deleted_watch_count", ["0.5"]),
+        ("node_changed_watch_count", ["0.5"]), ("node_children_watch_count", ["0.5"]),
     ]
 
     private func startServer(dataDirectory: String) async throws -> ZooKeeperServer {
@@ -35,6 +39,10 @@ import ZooKeeperTestSupport
         let client = try await ZooKeeperClient.connect(server.connectString)
         _ = try await client.create("/a", data: [1, 2, 3])
         _ = try await client.getData("/a")
+        // A quota on /a, as zkCli.sh's setquota makes one.
+        _ = try await client.create("/zookeeper/quota/a", data: nil)
+        _ = try await client.create("/zookeeper/quota/a/zookeeper_limits", data: Array("count=10,bytes=-1".utf8))
+        _ = try await client.create("/zookeeper/quota/a/zookeeper_stats", data: Array("count=0,bytes=0".utf8))
         let port = try #require(server.metricsPort)
         let exposition = try #require(await Exposition.fetch(port: port))
         #expect(exposition.statusLine == "HTTP/1.1 200 OK")
@@ -52,12 +60,38 @@ import ZooKeeperTestSupport
             #expect(exposition.types[name + "_sum"] == "counter", "\(name)")
         }
         #expect(exposition.types["bytes_received_count"] == "counter")
+        // The process series of Prometheus's client libraries, as Apache's exportJvmInfo adds them.
+        #expect(exposition.types["process_cpu_seconds_total"] == "counter")
+        #expect((exposition.value("process_cpu_seconds_total") ?? 0) > 0)
+        #expect((exposition.value("process_resident_memory_bytes") ?? 0) > 1_048_576)
+        #expect(
+            (exposition.value("process_virtual_memory_bytes") ?? 0) >= exposition.value("process_resident_memory_bytes")
+                ?? 0)
+        #expect((exposition.value("process_open_fds") ?? 0) > 0)
+        let started = try #require(exposition.value("process_start_time_seconds"))
+        #expect(started > 1_600_000_000 && started <= Date().timeIntervalSince1970)
         // Requests by opcode, named as Apache names its opcodes.
-        #expect(exposition.value("zkserver_requests_total{opcode=\"create\"}") == 1)
+        #expect(exposition.value("zkserver_requests_total{opcode=\"create\"}") == 4)
         #expect(exposition.value("zkserver_requests_total{opcode=\"getData\"}") == 1)
-        #expect(exposition.value("updatelatency_count") == 1)
+        #expect(exposition.value("updatelatency_count") == 4)
         #expect(exposition.value("readlatency_count") == 1)
         #expect((exposition.value("fsynctime_count") ?? 0) >= 1)
+        #expect((exposition.value("sync_processor_batch_size_count") ?? 0) >= 1)
+        // A durable start: one recovery, one snapshot search; nothing to replay in a fresh directory.
+        #expect(exposition.value("dbinittime_count") == 1)
+        #expect(exposition.value("startup_snap_load_time_count") == 1)
+        #expect(exposition.value("startup_txns_loaded_count") == 0)
+        // Apache's summary, gauge and counter sets: the namespace in the label `key`.
+        #expect(exposition.types["write_per_namespace_count"] == "counter")
+        #expect(exposition.value("write_per_namespace_count{key=\"a\"}") == 1)
+        #expect(exposition.value("write_per_namespace_sum{key=\"a\"}") == 5)
+        #expect(exposition.value("read_per_namespace_sum{key=\"a\"}") == 73)
+        #expect(exposition.samples.keys.contains("read_per_namespace{key=\"a\",quantile=\"0.5\"}"))
+        #expect(exposition.types["quota_count_limit_per_namespace"] == "gauge")
+        #expect(exposition.value("quota_count_limit_per_namespace{key=\"a\"}") == 10)
+        #expect(exposition.value("quota_bytes_limit_per_namespace{key=\"a\"}") == -1)
+        #expect(exposition.value("quota_count_usage_per_namespace{key=\"a\"}") == 1)
+        #expect(exposition.value("quota_bytes_usage_per_namespace{key=\"a\"}") == 3)
         // The same numbers as mntr.
         let mntr = try await server.fourLetterWord(.mntr).split(separator: "\n").map { $0.split(separator: "\t") }
         for key in ["znode_count", "watch_count", "ephemerals_count", "approximate_data_size", "global_sessions"] {

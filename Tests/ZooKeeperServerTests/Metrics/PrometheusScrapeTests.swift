@@ -25,7 +25,7 @@ import ZooKeeperTestSupport
                 "dataDir=\(directory)/data", "tickTime=2000",
                 "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
                 "metricsProvider.httpHost=127.0.0.1", "metricsProvider.httpPort=\(metricsPort)",
-                "metricsProvider.exportJvmInfo=false",
+                "metricsProvider.exportJvmInfo=true",
             ], logFile: "\(directory)/zkserver.log")
         defer { zkserver.stop() }
 
@@ -68,6 +68,16 @@ import ZooKeeperTestSupport
         #expect(api.value(of: "updatelatency_count") == 3)
         #expect(api.value(of: "global_sessions") == 1)
         #expect(api.value(of: "count(readlatency)") == 3)  // the three quantiles
+        // Apache's sets, labelled by namespace: a create of "/a" with one byte is 2 + 1 bytes written, the read
+        // adds the stat's 68; and the start-up's recovery, timed once.
+        #expect(api.value(of: "write_per_namespace_count{key=\"a\"}") == 1)
+        #expect(api.value(of: "write_per_namespace_sum{key=\"a\"}") == 3)
+        #expect(api.value(of: "read_per_namespace_sum{key=\"a\"}") == 71)
+        #expect(api.value(of: "dbinittime_count") == 1)
+        // exportJvmInfo: the process series, as Prometheus's clients name them.
+        #expect((api.value(of: "process_resident_memory_bytes") ?? 0) > 0)
+        #expect((api.value(of: "process_cpu_seconds_total") ?? 0) > 0)
+        #expect((api.value(of: "process_max_fds") ?? 0) > 0)
         await client.close()
 
         prometheus.stop()

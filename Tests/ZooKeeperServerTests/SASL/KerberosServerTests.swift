@@ -3,8 +3,9 @@ import NIOCore
 import Testing
 import ZooKeeper
 import ZooKeeperProtocol
-import ZooKeeperServer
 import ZooKeeperTestSupport
+
+@testable import ZooKeeperServer
 
 /// zkserver's Kerberos (SASL GSSAPI) logins, with an MIT KDC each test starts: the server logs in as
 /// `zookeeper/localhost@REALM` from its keytab (the JAAS Server section Apache reads), clients as alice or
@@ -19,7 +20,8 @@ import ZooKeeperTestSupport
         private let apache: ApacheZooKeeperStandalone?
         private let zkserver: ZooKeeperServer?
 
-        init(_ kind: TestServerKind, extraConfig: [String] = []) async throws {
+        /// `acceptorHook` runs before each step of zkserver's Kerberos acceptor.
+        init(_ kind: TestServerKind, extraConfig: [String] = [], acceptorHook: GSSAPIStepHook? = nil) async throws {
             kdc = try KerberosTestKDC()
             setup = try ApacheSASLKerberosSetup(kdc: kdc)
             aliceKeytab = try kdc.addPrincipal("alice")
@@ -38,6 +40,8 @@ import ZooKeeperTestSupport
                 try configuration.sasl.loadJAAS(file: setup.jaasFile)
                 try configuration.sasl.validate()
                 try configuration.sasl.kerberos?.checkCredentials()
+                configuration.sasl.kerberos?.beforeEachStep = acceptorHook
+                configuration.sasl.defaultRealm = SASLSettings.readDefaultRealm(krb5Config: kdc.krb5Config)
                 let server = try await ZooKeeperServer.start(configuration, logger: ZooKeeperServerForTests.quietLogger)
                 apache = nil
                 zkserver = server
@@ -123,6 +127,39 @@ import ZooKeeperTestSupport
         await realm.stop()
     }
 
+    /// `security.auth_to_local` rules (Hadoop's syntax, with a `$1` group in a substitution) map alice to carol and
+    /// `zkcli/localhost` to `zcli/localhost`; bob matches no rule, so his identity is his whole principal, even with
+    /// `kerberos.removeRealmFromPrincipal`. whoami and a `sasl:carol` ACL agree on Apache and zkserver.
+    @Test(arguments: TestServerKind.allCases)
+    func authToLocalRulesMapThePrincipal(_ kind: TestServerKind) async throws {
+        let rules = "RULE:[1:$1](alice)s/alice/carol/ RULE:[2:$1@$0](zkcli@.*)s/(z)k(cli)@.*/$1$2/"
+        let realm = try await Realm(
+            kind, extraConfig: ["security.auth_to_local=\(rules)", "kerberos.removeRealmFromPrincipal=true"])
+        let zkcliKeytab = try realm.kdc.addPrincipal("zkcli/localhost")
+        let bobKeytab = try realm.kdc.addPrincipal("bob")
+        try await KerberosTestKDC.withEnvironment(realm.environment) {
+            let alice = try await Self.connect(
+                realm.address, .kerberos(.keytab(realm.aliceKeytab, principal: realm.alice)))
+            #expect(try await alice.whoAmI().contains(ClientInfo(authScheme: "sasl", user: "carol")))
+            try await alice.create(
+                "/carols", data: Array("hers".utf8), acl: [ACL(permissions: .all, id: Id(scheme: "sasl", id: "carol"))])
+            #expect(try await alice.getData("/carols").data == Array("hers".utf8))
+            await alice.close()
+
+            let host = try await Self.connect(
+                realm.address, .kerberos(.keytab(zkcliKeytab, principal: realm.kdc.principal("zkcli/localhost"))))
+            #expect(try await host.whoAmI().contains(ClientInfo(authScheme: "sasl", user: "zcli/localhost")))
+            await expectCode(.noAuth) { try await host.getData("/carols") }
+            await host.close()
+
+            let bob = try await Self.connect(
+                realm.address, .kerberos(.keytab(bobKeytab, principal: realm.kdc.principal("bob"))))
+            #expect(try await bob.whoAmI().contains(ClientInfo(authScheme: "sasl", user: realm.kdc.principal("bob"))))
+            await bob.close()
+        }
+        await realm.stop()
+    }
+
     @Test func garbageTokensCostOneConnection() async throws {
         let realm = try await Realm(.zkserver)
         let healthy = try #require(RawConnection(port: realm.port, timeout: 10))
@@ -137,6 +174,90 @@ import ZooKeeperTestSupport
         let (who, _) = try #require(healthy.call(.whoAmI, xid: 9))
         #expect(who.error == .ok)
         await realm.stop()
+    }
+
+    /// A Kerberos login step that does not return (a hook holds the acceptor's thread, as a keytab on a hung file
+    /// system would) stalls only its own connection: meanwhile another client gets a session and an answer. The
+    /// request the client pipelined behind its token waits: the SASL answer comes first.
+    @Test(.timeLimit(.minutes(2))) func aBlockedAcceptorStallsOnlyItsOwnConnection() async throws {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let hook = GSSAPIStepHook {
+            entered.signal()
+            _ = release.wait(timeout: .now() + 30)
+        }
+        let realm = try await Realm(.zkserver, acceptorHook: hook)
+        let blocked = try #require(RawConnection(port: realm.port, timeout: 40))
+        _ = try #require(blocked.handshake())
+        var frames = ByteBuffer()
+        ZooKeeperRequest.sasl(token: Array("not a kerberos token".utf8)).encodeFrame(xid: 1, into: &frames)
+        ZooKeeperRequest.whoAmI.encodeFrame(xid: 2, into: &frames)
+        #expect(blocked.send(frames))
+        #expect(entered.wait(timeout: .now() + 20) == .success, "the acceptor never ran")
+
+        let other = try #require(RawConnection(port: realm.port, timeout: 10))
+        #expect(other.handshake() != nil, "a new session waited for another connection's Kerberos step")
+        let (who, _) = try #require(other.call(.whoAmI, xid: 1), "a request waited for another connection's login")
+        #expect(who.error == .ok)
+        release.signal()
+
+        var first = try #require(blocked.readFrame())
+        let header = try ReplyHeader(from: &first)
+        #expect(header.xid == 1)
+        #expect(header.error == .authFailed)
+        #expect(blocked.readFrame() == nil, "the request behind the failed login was answered")
+        await realm.stop()
+    }
+
+    /// The zkserver executable started the way zkServer.sh users start Apache: the JAAS file, krb5.conf and
+    /// `auth_to_local` rules as `-D` flags in SERVER_JVMFLAGS. zkcli and Apache's zkCli.sh (JAAS in CLIENT_JVMFLAGS)
+    /// log in as alice, whom the rules map to carol.
+    @Test(.timeLimit(.minutes(3))) func theZkserverExecutableTakesItsKerberosLoginFromSERVER_JVMFLAGS() async throws {
+        try ApacheZooKeeperInstallation.require()
+        let kdc = try KerberosTestKDC()
+        defer { kdc.stop() }
+        let setup = try ApacheSASLKerberosSetup(kdc: kdc)
+        let aliceKeytab = try kdc.addPrincipal("alice")
+        let port = try TestEnvironment.freePort()
+        let flags =
+            setup.systemProperties + ["-Dzookeeper.security.auth_to_local=RULE:[1:$1](alice)s/alice/carol/DEFAULT"]
+        // No KRB5_CONFIG of another test's: the server must find krb5.conf through -Djava.security.krb5.conf alone.
+        let server = try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": nil, "KRB5CCNAME": nil]) {
+            try ZKServerProcess(
+                port: port, configuration: setup.extraConfig + ["tickTime=2000"],
+                logFile: kdc.directory + "/zkserver.log",
+                environment: ["SERVER_JVMFLAGS": flags.joined(separator: " ")])
+        }
+        defer { server.stop() }
+        let carol = "carol@" + kdc.realm
+        let clientJAAS = kdc.directory + "/client-jaas.conf"
+        try """
+        Client {
+            com.sun.security.auth.module.Krb5LoginModule required
+            useKeyTab=true keyTab="\(aliceKeytab)" storeKey=true useTicketCache=false principal="\(kdc.principal("alice"))";
+        };
+
+        """.write(toFile: clientJAAS, atomically: true, encoding: .utf8)
+        let environment = [
+            "CLIENT_JVMFLAGS":
+                "-Djava.security.auth.login.config=\(clientJAAS) -Djava.security.krb5.conf=\(kdc.krb5Config)",
+            "KRB5_CONFIG": kdc.krb5Config, "ZOO_LOG_DIR": kdc.directory,
+        ]
+        let address = "localhost:\(port)"
+        let ours = try Programs.zkcli(
+            server: address, input: "whoami\ncreate /z ours sasl:\(carol):cdrwa\nget /z\n", environment: environment)
+        #expect(ours.exitCode == 0, "\(ours.error)")
+        #expect(ours.output.contains("sasl: \(carol)"), "\(ours.output)")
+        #expect(ours.output.hasSuffix("ours\n"), "\(ours.output)")
+        let theirs = try runTool(
+            ApacheZooKeeperInstallation.zkCli, ["-server", address, "whoami"], environment: environment, timeout: 60)
+        #expect(theirs.lines.contains("sasl: \(carol)"), "\(theirs.output)")
+        let read = try runTool(
+            ApacheZooKeeperInstallation.zkCli, ["-server", address, "get", "/z"], environment: environment,
+            timeout: 60)
+        #expect(read.lines.contains("ours"), "\(read.output)")
+        let anonymous = try Programs.zkcli(server: address, ["get", "/z"])
+        #expect(anonymous.exitCode != 0)
     }
 
     /// zkcli and Apache's zkCli.sh, configured the same way (a JAAS Client section with alice's keytab in

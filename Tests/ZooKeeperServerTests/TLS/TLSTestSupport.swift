@@ -4,8 +4,9 @@ import ZooKeeperTLS
 import ZooKeeperTestSupport
 
 /// What the server-side TLS tests share: the test certificates, two more client identities signed by the same
-/// CA (`other`, and `rich` with a subject that needs escaping and an attribute without an RFC 2253 keyword),
-/// and ways to run Apache's zkCli.sh, kazoo and `openssl s_client` over TLS.
+/// CA (`other`, and `rich` with a subject that needs escaping and an attribute without an RFC 2253 keyword), a
+/// server identity whose certificate names 127.0.0.1 but not ::1 (`ipv4only`), and ways to run Apache's zkCli.sh,
+/// kazoo and `openssl s_client` over TLS.
 final class TLSFixture: Sendable {
     let certificates: TestCertificates
     /// Where the extra identities and the client configuration files live.
@@ -28,21 +29,29 @@ final class TLSFixture: Sendable {
     private init() throws {
         certificates = try TestCertificates.shared()
         directory = try TestEnvironment.temporaryDirectory("tls-server")
-        try makeClient("other", subject: "/O=ZooKeeper Tests/OU=apps/CN=other")
-        try makeClient("rich", subject: "/C=US/O=Example, Inc./OU=apps/CN=rich/emailAddress=rich@example.com")
+        try makeIdentity("other", subject: "/O=ZooKeeper Tests/OU=apps/CN=other")
+        try makeIdentity("rich", subject: "/C=US/O=Example, Inc./OU=apps/CN=rich/emailAddress=rich@example.com")
+        // A server certificate valid for localhost and 127.0.0.1 but not for ::1.
+        try makeIdentity(
+            "ipv4only", subject: "/O=ZooKeeper Tests/CN=localhost",
+            extensions: ["extendedKeyUsage=serverAuth", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
 
-    /// A certificate and key for `name`, signed by the test CA, as PEM files and a PKCS12 key store.
-    private func makeClient(_ name: String, subject: String) throws {
+    /// A certificate and key for `name`, signed by the test CA, as PEM files and a PKCS12 key store; a client
+    /// certificate unless `extensions` say otherwise.
+    private func makeIdentity(
+        _ name: String, subject: String, extensions: [String] = ["extendedKeyUsage=clientAuth"]
+    ) throws {
         try run(
             "/usr/bin/openssl",
             [
                 "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
                 path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject,
             ])
-        try "extendedKeyUsage=clientAuth\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
+        try (extensions.joined(separator: "\n") + "\n").write(
+            toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
         try run(
             "/usr/bin/openssl",
             [

@@ -354,6 +354,81 @@ struct RecipeCommandsTests {
         for reader in readers { #expect(reader.status() == 0, "\(reader.errors)") }
     }
 
+    /// `lock --kazoo --shared` takes kazoo's `ReadLock`: a kazoo `WriteLock` keeps it out (status 75), a kazoo
+    /// `ReadLock` shares it, and while it runs a kazoo writer cannot take the lock.
+    @Test(arguments: TestServerKind.allCases) func kazooReadLockInterop(kind: TestServerKind) throws {
+        let server = try SharedTestServers.connectString(kind)
+        let path = SharedTestServers.uniqueRoot("kazoo-rw")
+        let zkcli = try Programs.zkcli
+        let seen = try kazoo(
+            server,
+            """
+            import subprocess
+            def shared_lock(timeout):
+                return subprocess.run(['\(zkcli)', '-server', '\(server)', 'lock', '--kazoo', '--shared', '-t', timeout, '\(path)', '--', 'true']).returncode
+            writer = zk.WriteLock('\(path)', 'python-writer')
+            writer.acquire()
+            print(shared_lock('0.5'))
+            writer.release()
+            reader = zk.ReadLock('\(path)', 'python-reader')
+            reader.acquire()
+            print(shared_lock('30'))
+            reader.release()
+            """)
+        #expect(seen == "75\n0\n")
+
+        let directory = try TestEnvironment.temporaryDirectory("lock")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = directory + "/log"
+        let release = directory + "/release"
+        let reader = try Background(
+            server, ["lock", "--kazoo", "--shared", path, "--"] + recordingCommand(log: log, release: release),
+            in: directory, name: "reader")
+        #expect(TestEnvironment.waitUntil(timeout: 60) { lines(log).count == 1 })
+        let listed = try objects(try Programs.zkcli(server: server, ["-o", "json", "locks", path]).output)
+        #expect(listed.map { $0["kind"] as? String } == ["kazooRead"])
+        #expect(try kazoo(server, "print(zk.WriteLock('\(path)', 'w').acquire(blocking=False))") == "False\n")
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        #expect(reader.status() == 0, "\(reader.errors)")
+    }
+
+    /// `lock --leases 2` holds one lease of Curator's semaphore: two commands run at once, a third waits until
+    /// one ends.
+    @Test(arguments: TestServerKind.allCases) func leasesLetNCommandsRunAtOnce(kind: TestServerKind) throws {
+        let server = try SharedTestServers.connectString(kind)
+        let path = SharedTestServers.uniqueRoot("leases")
+        let directory = try TestEnvironment.temporaryDirectory("lock")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = directory + "/log"
+        let releases = (0..<3).map { directory + "/release\($0)" }
+        let holders = try (0..<2).map {
+            try Background(
+                server, ["lock", "--leases", "2", path, "--"] + recordingCommand(log: log, release: releases[$0]),
+                in: directory, name: "holder\($0)")
+        }
+        #expect(TestEnvironment.waitUntil(timeout: 60) { lines(log).count == 2 }, "two leases were not held at once")
+        let third = try Background(
+            server, ["lock", "--leases", "2", path, "--"] + recordingCommand(log: log, release: releases[2]),
+            in: directory, name: "third")
+        #expect(
+            TestEnvironment.waitUntil(timeout: 60) {
+                let listed = try? Programs.zkcli(server: server, ["ls", path + "/leases"]).output
+                return listed?.split(separator: ",").count == 3
+            })
+        #expect(lines(log).count == 2, "the third ran while two leases were held")
+        let listed = try objects(try Programs.zkcli(server: server, ["-o", "json", "locks", path + "/leases"]).output)
+        #expect(listed.map { $0["kind"] as? String } == ["curatorLease", "curatorLease", "curatorLease"])
+        _ = FileManager.default.createFile(atPath: releases[0], contents: nil)
+        #expect(holders[0].status() == 0, "\(holders[0].errors)")
+        #expect(TestEnvironment.waitUntil(timeout: 60) { lines(log).count == 4 }, "\(lines(log))")
+        for release in releases { _ = FileManager.default.createFile(atPath: release, contents: nil) }
+        #expect(holders[1].status() == 0, "\(holders[1].errors)")
+        #expect(third.status() == 0, "\(third.errors)")
+        let bad = try Programs.zkcli(server: server, ["lock", "--leases", "0", path, "--", "true"])
+        #expect(bad.exitCode != 0)
+        #expect(bad.error.contains("--leases: '0' is not a positive number"), "\(bad.error)")
+    }
+
     /// `barrier -n 2 path enter -- command`: neither member's command runs before both have entered.
     @Test(arguments: TestServerKind.allCases) func doubleBarrierMembersEnterTogether(kind: TestServerKind) throws {
         let server = try SharedTestServers.connectString(kind)

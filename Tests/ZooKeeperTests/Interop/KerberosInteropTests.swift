@@ -145,4 +145,62 @@ import ZooKeeperTestSupport
             }
         }
     }
+
+    /// Failover in a 3-node Apache ensemble whose members all log in as `zookeeper/localhost`: the member the
+    /// client is connected to is killed, the client moves to another one, logs in with Kerberos again before
+    /// anything else, and still reads the znode only alice may read; the session is the same. Apache's zkCli.sh,
+    /// logged in the same way, reads it from the surviving members too.
+    @Test(.timeLimit(.minutes(5))) func afterItsMemberIsKilledTheClientLogsInOnAnotherAndStillReadsItsZnode()
+        async throws
+    {
+        let kdc = try KerberosTestKDC()
+        defer { kdc.stop() }
+        let setup = try ApacheSASLKerberosSetup(kdc: kdc)
+        let aliceKeytab = try kdc.addPrincipal("alice")
+        let alicePrincipal = kdc.principal("alice")
+        let ensemble = try ApacheZooKeeperEnsemble(
+            extraConfig: setup.extraConfig, systemProperties: setup.systemProperties)
+        defer { ensemble.stopAll(signal: SIGKILL) }
+        // The host part of the server principal: localhost, not 127.0.0.1.
+        let connectString = ensemble.servers.map { "localhost:\($0.clientPort)" }.joined(separator: ",")
+        try await KerberosTestKDC.withEnvironment(["KRB5_CONFIG": kdc.krb5Config, "KRB5CCNAME": nil]) {
+            let alice = try await Self.connect(
+                connectString, .kerberos(.keytab(aliceKeytab, principal: alicePrincipal)))
+            let events = EventRecorder(alice.connectionEvents)
+            #expect(await events.next() == .connecting)
+            #expect(await events.next() == .connected)
+            let sessionID = alice.sessionID
+            let acl = [ACL(permissions: .all, id: Id(scheme: "sasl", id: alicePrincipal))]
+            try await alice.create("/alices", data: Array("mine".utf8), acl: acl)
+
+            let port = try #require(alice.currentServer?.port)
+            let killed = try #require(ensemble.server(port: port))
+            killed.stop(signal: SIGKILL)
+            #expect(await events.next(within: .seconds(60)) == .disconnected)
+            #expect(await events.next(within: .seconds(60)) == .reconnected)
+            #expect(alice.currentServer?.port != port)
+            #expect(alice.sessionID == sessionID)
+            #expect(try await alice.whoAmI().contains(ClientInfo(authScheme: "sasl", user: alicePrincipal)))
+            #expect(try await alice.getData("/alices").data == Array("mine".utf8))
+            await alice.close()
+
+            let clientJAAS = kdc.directory + "/client-jaas.conf"
+            try """
+            Client {
+                com.sun.security.auth.module.Krb5LoginModule required
+                useKeyTab=true keyTab="\(aliceKeytab)" storeKey=true useTicketCache=false principal="\(alicePrincipal)";
+            };
+
+            """.write(toFile: clientJAAS, atomically: true, encoding: .utf8)
+            let survivors = ensemble.servers.filter { $0.clientPort != port }.map { "localhost:\($0.clientPort)" }
+            let zkCli = try Programs.run(
+                ApacheZooKeeperInstallation.zkCli, ["-server", survivors.joined(separator: ","), "get", "/alices"],
+                environment: [
+                    "CLIENT_JVMFLAGS":
+                        "-Djava.security.auth.login.config=\(clientJAAS) -Djava.security.krb5.conf=\(kdc.krb5Config)",
+                    "ZOO_LOG_DIR": kdc.directory,
+                ])
+            #expect(zkCli.output.split(separator: "\n").contains("mine"), "\(zkCli.output)")
+        }
+    }
 }

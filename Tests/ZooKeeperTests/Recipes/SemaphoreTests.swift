@@ -58,15 +58,23 @@ import ZooKeeperTestSupport
                     group.addTask {
                         let client = try await connectedClient(kind)
                         let semaphore = Semaphore(client: client, path: path, maxLeases: maxLeases)
+                        // One participant takes leases from the semaphore, the other holds one as a lock.
+                        let leaseLock = participant == 1 ? semaphore.makeLeaseLock() : nil
                         var excess = 0
                         for _ in 0..<rounds {
-                            let lease = try await semaphore.acquire()
+                            var lease: ZooKeeper.Semaphore.Lease?
+                            if let leaseLock {
+                                try await leaseLock.acquire()
+                            } else {
+                                lease = try await semaphore.acquire()
+                            }
                             let mine = inside + "/swift-\(participant)"
                             _ = FileManager.default.createFile(atPath: mine, contents: nil)
                             if files(in: inside).count > maxLeases { excess += 1 }
                             try await Task.sleep(for: .milliseconds(Int.random(in: 0...3)))
                             try FileManager.default.removeItem(atPath: mine)
-                            try await semaphore.release(lease)
+                            if let lease { try await semaphore.release(lease) }
+                            try await leaseLock?.release()
                         }
                         await client.close()
                         return excess
@@ -90,6 +98,42 @@ import ZooKeeperTestSupport
             #expect(holders.first?.node == lease.node)
             #expect(holders.first?.sessionID == observer.sessionID)
             try await semaphore.release(lease)
+        }
+    }
+
+    /// A semaphore's lease lock: N of them hold at once, the next waits (and gives up at its timeout, leaving
+    /// no node), takes the lease a holder releases, and learns of the loss when its lease node is deleted.
+    @Test(arguments: interopServers)
+    func leaseLocksHoldAtMostTheLeases(_ kind: TestServerKind) async throws {
+        let clients = [
+            try await connectedClient(kind), try await connectedClient(kind), try await connectedClient(kind),
+        ]
+        defer { Task { for client in clients { await client.close() } } }
+        try await withRoot(clients[0]) { root in
+            let path = root + "/semaphore"
+            let locks = clients.map { Semaphore(client: $0, path: path, maxLeases: 2).makeLeaseLock() }
+            try await locks[0].acquire()
+            try await locks[1].acquire()
+            #expect(try await !locks[2].acquire(timeout: .milliseconds(300)))
+            #expect(try await clients[0].getChildren(path + "/leases").count == 2)
+            #expect(try await clients[0].lockContenders(path + "/locks").isEmpty)
+            let waiting = Task { try await locks[2].acquire(timeout: .seconds(60)) }
+            #expect(try await eventually { try await clients[0].getChildren(path + "/leases").count == 3 })
+            try await locks[0].release()
+            #expect(try await waiting.value)
+            #expect(await !locks[0].isAcquired)
+            #expect(
+                try await clients[0].lockContenders(path + "/leases").map(\.sessionID).sorted()
+                    == [clients[1].sessionID, clients[2].sessionID].sorted())
+
+            let events = EventRecorder(locks[2].events)
+            let leaseNode = try #require(await locks[2].lockNode)
+            #expect(await events.next() == .acquired(node: leaseNode))
+            try await clients[0].delete(leaseNode)
+            #expect(await events.next() == .lost)
+            #expect(await !locks[2].isAcquired)
+            try await locks[1].release()
+            #expect(try await Semaphore(client: clients[0], path: path, maxLeases: 2).currentLeases().isEmpty)
         }
     }
 
