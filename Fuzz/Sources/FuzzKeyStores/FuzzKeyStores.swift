@@ -16,7 +16,11 @@ import ZooKeeperTLS
 /// What must hold: each read either yields certificates (a non-empty list; an identity with a chain) or fails
 /// with one non-empty line naming the setting, never with "missing file"; nothing traps.
 @main struct FuzzKeyStoresMain {
-    static func main() { runFuzzer(fuzzKeyStores) }
+    static func main() {
+        // libFuzzer ends with exit(): the store file goes with the process.
+        atexit { _ = unlink(storePath) }
+        runFuzzer(fuzzKeyStores)
+    }
 }
 
 let passwords: [String?] = [nil, "changeit", "secret", "wrong", ""]
