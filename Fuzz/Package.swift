@@ -44,5 +44,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         fuzzTarget("FuzzShellTokenizer", [.product(name: "ZooKeeperShell", package: "swift-zookeeper")]),
+        fuzzTarget(
+            "FuzzClientSession",
+            [
+                .product(name: "ZooKeeper", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperProtocol", package: "swift-zookeeper"),
+            ]),
+        fuzzTarget(
+            "FuzzJAAS",
+            [
+                .product(name: "ZooKeeper", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperProtocol", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperServer", package: "swift-zookeeper"),
+            ]),
+        fuzzTarget(
+            "FuzzClientProperties",
+            [
+                .product(name: "ZooKeeper", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperProtocol", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperTLS", package: "swift-zookeeper"),
+            ]),
+        fuzzTarget(
+            "FuzzKeyStores",
+            [
+                .product(name: "ZooKeeperTLS", package: "swift-zookeeper"),
+                .product(name: "ZooKeeperProtocol", package: "swift-zookeeper"),
+            ]),
+        fuzzTarget("FuzzDigestMD5", [.product(name: "ZooKeeperProtocol", package: "swift-zookeeper")]),
     ]
 )

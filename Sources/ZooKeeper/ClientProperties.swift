@@ -180,10 +180,13 @@ public struct ClientProperties: Sendable, Hashable {
     }
 
     /// A Java properties file, simply read: `key=value`, `key: value` or `key value`; `#` and `!` comments;
-    /// surrounding blanks dropped.
+    /// surrounding blanks dropped; lines end with LF, CR or CRLF.
     public static func parse(_ text: String) -> [String: String] {
         var properties: [String: String] = [:]
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // Swift reads "\r\n" as one Character, neither "\r" nor "\n".
+        for rawLine in text.split(
+            omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+        {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             guard let first = line.first, first != "#", first != "!" else { continue }
             // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.

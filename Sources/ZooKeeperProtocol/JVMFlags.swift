@@ -2,10 +2,12 @@
 /// `SERVER_JVMFLAGS`, `CLIENT_JVMFLAGS` and `JVMFLAGS`.
 public enum JVMFlags {
     /// The system properties of `flags`, split on blanks as the shell splits the unquoted variable (no quote
-    /// handling); a later word wins, as on a java command line; `-Dkey` alone sets an empty value.
+    /// handling); a later word wins, as on a java command line; `-Dkey` alone sets an empty value. Read scalar by
+    /// scalar, as the shell reads bytes: a Character can join a blank to the combining mark after it, or CR to LF.
     public static func systemProperties(_ flags: String) -> [String: String] {
         var properties: [String: String] = [:]
-        for word in flags.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) where word.hasPrefix("-D") {
+        for word in flags.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        where word.starts(with: "-D".unicodeScalars) {
             let body = word.dropFirst(2)
             guard !body.isEmpty else { continue }
             if let equals = body.firstIndex(of: "=") {

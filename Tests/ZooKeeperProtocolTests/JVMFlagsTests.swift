@@ -24,4 +24,11 @@ import ZooKeeperProtocol
             ])
         #expect(JVMFlags.systemProperties(of: ["CLIENT_JVMFLAGS"], in: environment).isEmpty)
     }
+
+    /// Found by the client-properties fuzz target: the words were split Character by Character, and a blank with a
+    /// combining mark after it is one Character that is not a blank: two words became one, where the shell splits.
+    @Test func splitsAtEveryBlankAsTheShellDoes() {
+        #expect(
+            JVMFlags.systemProperties("-Da=1 \u{301}-Db=2 -Dc=3\r\n-Dd=4") == ["a": "1", "c": "3\r", "d": "4"])
+    }
 }

@@ -16,6 +16,13 @@ import ZooKeeperTestSupport
         #expect(parsed == ["a": "1", "b": "2", "c": "3", "d": "4", "empty": "", "jute.maxbuffer": "100"])
     }
 
+    /// Found by the client-properties fuzz target: a file with CRLF line ends (edited on Windows) was read as one
+    /// line, its first key taking the rest of the file as its value, because Swift reads "\r\n" as one Character.
+    @Test func crlfLineEndsReadAsLFOnes() {
+        let parsed = ClientProperties.parse("zookeeper.client.secure=true\r\njute.maxbuffer=100\r\n\r\n# c\r\nkey\r\n")
+        #expect(parsed == ["zookeeper.client.secure": "true", "jute.maxbuffer": "100", "key": ""])
+    }
+
     /// The words are split by the shared `JVMFlags` (its tests are in ZooKeeperProtocolTests); the client reads
     /// Kafka's values as Apache's.
     @Test func systemPropertiesFromJVMFlags() {

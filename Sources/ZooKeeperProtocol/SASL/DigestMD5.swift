@@ -55,8 +55,14 @@ public struct DigestMD5Client: Sendable {
         return false
     }
 
-    /// The server sent `token`: the next step.
+    /// The server sent `token`: the next step. A failure's text quotes what the server sent, its line ends escaped.
     public mutating func challengeReceived(_ token: [UInt8]) -> Step {
+        let next = advance(token)
+        if case .failed(let reason) = next { return .failed(reason.escapingLineEnds) }
+        return next
+    }
+
+    private mutating func advance(_ token: [UInt8]) -> Step {
         switch state {
         case .awaitingChallenge:
             let step = respond(toChallenge: token)
@@ -262,12 +268,13 @@ public struct DigestDirectives: Sendable, Equatable {
         directives.filter { $0.name == name }.map(\.value)
     }
 
-    /// A quoted string, with `"` and `\` escaped.
+    /// A quoted string, with `"` and `\` escaped. Scalar by scalar, as the parser reads: a Character can hold a
+    /// `"` with a combining mark after it.
     public static func quote(_ value: String) -> String {
         var quoted = "\""
-        for character in value {
-            if character == "\"" || character == "\\" { quoted.append("\\") }
-            quoted.append(character)
+        for scalar in value.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(scalar)
         }
         return quoted + "\""
     }
@@ -276,5 +283,22 @@ public struct DigestDirectives: Sendable, Equatable {
 extension Substring {
     fileprivate func trimmingWhitespace() -> String {
         String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+extension String {
+    /// The text with its line ends written as `\n` and `\r`: a message that quotes what a peer or a file gave
+    /// stays one line.
+    var escapingLineEnds: String {
+        guard unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) else { return self }
+        var escaped = ""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 }

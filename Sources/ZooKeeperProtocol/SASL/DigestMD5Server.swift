@@ -70,11 +70,15 @@ public struct DigestMD5Server: Sendable {
             step = .failed("DIGEST-MD5: a token after the exchange failed")
         }
         switch step {
-        case .challenge: break
-        case .completed: state = .completed
-        case .failed: state = .failed
+        case .challenge: return step
+        case .completed:
+            state = .completed
+            return step
+        case .failed(let reason):
+            // The reason quotes what the client sent: one line in the log whatever it sent.
+            state = .failed
+            return .failed(reason.escapingLineEnds)
         }
-        return step
     }
 
     /// Java's order of directives, which clients parse in any order.

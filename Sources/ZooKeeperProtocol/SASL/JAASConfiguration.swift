@@ -30,9 +30,10 @@ public struct JAASConfiguration: Sendable, Hashable {
         public var message: String
         public var description: String { message }
 
+        /// Line ends in `message` (from quoted values) are written as `\n`, to keep it one line.
         public init(kind: Kind, message: String) {
             self.kind = kind
-            self.message = message
+            self.message = message.escapingLineEnds
         }
     }
 
@@ -309,7 +310,7 @@ private struct Parser {
             index += 1
             var value = ""
             while index < characters.count, characters[index] != "\"" {
-                if characters[index] == "\n" { line += 1 }
+                if Self.isLineEnd(characters[index]) { line += 1 }
                 if characters[index] == "\\", index + 1 < characters.count {
                     index += 1
                 }
@@ -330,6 +331,11 @@ private struct Parser {
         }
     }
 
+    /// LF, CR or CRLF, which Swift reads as one Character, neither "\r" nor "\n".
+    private static func isLineEnd(_ character: Character) -> Bool {
+        character == "\n" || character == "\r" || character == "\r\n"
+    }
+
     private static func isDelimiter(_ character: Character) -> Bool {
         character.isWhitespace || "{};=\"".contains(character) || character == "/"
     }
@@ -337,18 +343,18 @@ private struct Parser {
     private mutating func skipWhitespaceAndComments() throws(JAASConfiguration.Error) {
         while index < characters.count {
             let character = characters[index]
-            if character == "\n" {
+            if Self.isLineEnd(character) {
                 line += 1
                 index += 1
             } else if character.isWhitespace {
                 index += 1
             } else if character == "/", index + 1 < characters.count, characters[index + 1] == "/" {
-                while index < characters.count, characters[index] != "\n" { index += 1 }
+                while index < characters.count, !Self.isLineEnd(characters[index]) { index += 1 }
             } else if character == "/", index + 1 < characters.count, characters[index + 1] == "*" {
                 tokenLine = line
                 index += 2
                 while index + 1 < characters.count, !(characters[index] == "*" && characters[index + 1] == "/") {
-                    if characters[index] == "\n" { line += 1 }
+                    if Self.isLineEnd(characters[index]) { line += 1 }
                     index += 1
                 }
                 guard index + 1 < characters.count else { throw error("unterminated /* comment") }

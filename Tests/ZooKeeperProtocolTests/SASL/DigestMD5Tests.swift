@@ -90,4 +90,40 @@ import ZooKeeperProtocol
         #expect(DigestDirectives.quote(#"a"b\c"#) == #""a\"b\\c""#)
         #expect(throws: DigestDirectives.ParseError.self) { try DigestDirectives(parsing: Array("novalue".utf8)) }
     }
+
+    /// Found by the DIGEST-MD5 fuzz target: `quote` went Character by Character, and a `"` followed by a combining
+    /// mark is one Character that is not `"`: it went out unescaped and ended the quoted string early. A user whose
+    /// name holds one could not log in.
+    @Test func aQuoteBeforeACombiningMarkIsEscaped() throws {
+        let value = "bo\"\u{301}b\\\u{301}"
+        let parsed = try DigestDirectives(parsing: Array("username=\(DigestDirectives.quote(value))".utf8))
+        #expect(parsed.first("username") == value)
+
+        var server = DigestMD5Server(passwords: [value: "secret"], nonce: "n0nce")
+        var client = DigestMD5Client(username: value, password: "secret", authorizationID: value, cnonce: "c")
+        guard case .challenge(let challenge) = server.responseReceived(client.initialResponse),
+            case .respond(let response) = client.challengeReceived(challenge),
+            case .completed(let username, let proof) = server.responseReceived(response)
+        else {
+            Issue.record("the exchange did not complete")
+            return
+        }
+        #expect(username == value)
+        #expect(client.challengeReceived(proof) == .completed)
+    }
+
+    /// Found by the DIGEST-MD5 fuzz target: failures quote what the peer sent, line ends included.
+    @Test func failuresStayOneLine() {
+        var client = DigestMD5Client(username: "bob", password: "secret", authorizationID: "bob", cnonce: "c")
+        #expect(
+            client.challengeReceived(Array("a\nb=1 x".utf8))
+                == .failed("DIGEST-MD5: malformed challenge from the server (expected ',' after a\\nb)"))
+        var server = DigestMD5Server(passwords: ["bob": "secret"], nonce: "n0nce")
+        _ = server.responseReceived([])
+        let response =
+            #"username="x\#ny",realm="zk-sasl-md5",nonce="n0nce",cnonce="c",nc=00000001,response=0,digest-uri="zookeeper/zk-sasl-md5""#
+        #expect(
+            server.responseReceived(Array(response.utf8))
+                == .failed("DIGEST-MD5: no user 'x\\ny' in the JAAS Server section"))
+    }
 }

@@ -66,6 +66,8 @@ import ZooKeeper
         ("/* never closed\nClient {};", "jaas.conf:1: unterminated /* comment"),
         ("Client {\n};", "jaas.conf:2: section Client has no login module"),
         ("A {\n X required;\n};\nA {\n X required;\n};", "jaas.conf:6: section A is given twice"),
+        // Found by the JAAS fuzz target: a quoted string spanning lines, quoted in the message, made it two lines.
+        ("\"a\nb\" {", "jaas.conf:1: expected a section name, found \"a\\nb\""),
     ])
     func malformedFilesNameTheCauseInOneLine(text: String, message: String) {
         do {
@@ -118,6 +120,22 @@ import ZooKeeper
         } catch {
             #expect(error.kind == .unreadable)
             #expect(error.description == "/nonexistent/jaas.conf: cannot read the JAAS file: No such file or directory")
+        }
+    }
+
+    /// Found by the JAAS fuzz target: with CRLF line ends (a file edited on Windows), a `//` comment ran to the end
+    /// of the file, because Swift reads "\r\n" as one Character, not as "\n", and line numbers did not count.
+    @Test func crlfLineEndsReadAsLFOnes() throws {
+        let lf = Self.typical
+        let crlf = lf.replacing("\n", with: "\r\n")
+        let windows = try JAASConfiguration(parsing: crlf, source: "jaas.conf")
+        #expect(windows == (try JAASConfiguration(parsing: lf, source: "jaas.conf")))
+        #expect(windows.sections.map(\.name) == ["Server", "Client", "KerberosClient"])
+        do {
+            _ = try JAASConfiguration(parsing: "// one\r\n/* two\r\n */\r\nClient {\r\n};\r\n", source: "jaas.conf")
+            Issue.record("parsed a section without a module")
+        } catch {
+            #expect(error.description == "jaas.conf:5: section Client has no login module")
         }
     }
 }
