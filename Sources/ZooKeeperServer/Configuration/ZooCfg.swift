@@ -1,4 +1,5 @@
 import NIOSSL
+import ZooKeeperProtocol
 import ZooKeeperTLS
 
 /// Reads a zoo.cfg as Apache does: Java properties (`key=value`, `key: value`, `#` or `!` comments), the keys
@@ -7,7 +8,10 @@ public enum ZooCfg {
     /// A configuration file zkserver cannot run with, with a one-line reason.
     public struct Failure: Error, CustomStringConvertible, Sendable, Equatable {
         public var description: String
-        public init(_ description: String) { self.description = description }
+        /// A value may hold a line end (`\n` in the file); the failure stays one line all the same.
+        public init(_ description: String) {
+            self.description = description.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+        }
     }
 
     /// The parsed configuration and warnings for keys that had no effect.
@@ -60,16 +64,17 @@ public enum ZooCfg {
         var trustStore = StorePieces(name: "ssl.trustStore")
         var protocolName = "TLSv1.3"
         var enabledProtocols: [TLSVersion]?
-        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-            .enumerated()
-        {
-            let line = rawLine.trimmingCharacters(in: " \t")
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
-            guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-                throw Failure("line \(offset + 1): expected key=value, got '\(line)'")
+        let entries: [JavaProperties.Entry]
+        do { entries = try JavaProperties.entries(in: text) } catch { throw Failure(error.description) }
+        for entry in entries {
+            let offset = entry.line - 1
+            let key = entry.key
+            // Apache trims the values of zoo.cfg (QuorumPeerConfig.parseProperties).
+            let value = entry.value.trimmingCharacters(in: " \t")
+            // Java takes a lone word for a key with an empty value; no zoo.cfg key means anything that way.
+            guard entry.hasSeparator || !value.isEmpty else {
+                throw Failure("line \(offset + 1): expected key=value, got '\(key)'")
             }
-            let key = line[..<separator].trimmingCharacters(in: " \t")
-            let value = line[line.index(after: separator)...].trimmingCharacters(in: " \t")
             // Apache turns a key it does not know into the system property `zookeeper.<key>`, so both spellings
             // of the TLS settings work in its zoo.cfg.
             let tlsKey = key.hasPrefix("zookeeper.ssl.") ? String(key.dropFirst("zookeeper.".count)) : key

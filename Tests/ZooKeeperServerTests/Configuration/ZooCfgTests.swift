@@ -3,6 +3,36 @@ import Testing
 @testable import ZooKeeperServer
 
 @Suite struct ZooCfgTests {
+    /// zoo.cfg is a Java properties file to Apache: blank separators, continued lines and backslash escapes
+    /// (`\\.` in a regular expression, `C:\\data`) mean what they mean to `Properties.load`.
+    @Test func readsJavaPropertiesAsApacheDoes() throws {
+        let text = """
+            tickTime 2000
+            clientPort:2182
+            dataDir=/var/lib/zk\\\\data
+            zookeeper.security.auth_to_local=RULE:[1:$1@$0](.*@EXAMPLE\\\\.COM)s/@.*// \\
+                DEFAULT
+            """
+        let configuration = try ZooCfg.parse(text).configuration
+        #expect(configuration.tickTime == 2000)
+        #expect(configuration.clientPort == 2182)
+        #expect(configuration.dataDirectory == "/var/lib/zk\\data")
+        // The rule's regular expression kept its `\\.`: a realm with another character there does not match.
+        let rules = configuration.sasl.authToLocal
+        #expect(rules.shortName(components: ["alice"], realm: "EXAMPLE.COM", defaultRealm: nil) == "alice")
+        #expect(rules.shortName(components: ["alice"], realm: "EXAMPLEXCOM", defaultRealm: nil) == nil)
+    }
+
+    @Test func anEscapedLineEndInAValueStillFailsInOneLine() {
+        #expect {
+            try ZooCfg.parse("tickTime=20\\n00")
+        } throws: { error in
+            (error as? ZooCfg.Failure).map { !$0.description.contains("\n") && $0.description.contains("line 1") }
+                ?? false
+        }
+        #expect(throws: ZooCfg.Failure("line 2: malformed \\uXXXX escape")) { try ZooCfg.parse("a=1\nb=\\u00") }
+    }
+
     @Test func readsApacheKeys() throws {
         let text = """
             # a comment
