@@ -34,7 +34,11 @@ public struct ClientProperties: Sendable, Hashable {
         properties.merge(systemProperties(fromJVMFlags: jvmFlagsVariables, in: environment))
         if let file {
             let bytes = try TLSFile.read(file, setting: "-client-configuration")
-            properties.merge(parse(String(decoding: bytes, as: UTF8.self)))
+            do {
+                properties.merge(try parse(String(decoding: bytes, as: UTF8.self)))
+            } catch {
+                throw TLSError(.invalidSetting, "-client-configuration \(file): \(error.description)")
+            }
         }
         return properties
     }
@@ -179,26 +183,13 @@ public struct ClientProperties: Sendable, Hashable {
         return properties
     }
 
-    /// A Java properties file, simply read: `key=value`, `key: value` or `key value`; `#` and `!` comments;
-    /// surrounding blanks dropped; lines end with LF, CR or CRLF.
-    public static func parse(_ text: String) -> [String: String] {
+    /// A Java properties file, read as `Properties.load` reads it (``JavaProperties``), keys and values trimmed
+    /// as Apache's `ZKConfig` trims them.
+    public static func parse(_ text: String) throws(JavaProperties.Failure) -> [String: String] {
         var properties: [String: String] = [:]
-        // Swift reads "\r\n" as one Character, neither "\r" nor "\n".
-        for rawLine in text.split(
-            omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
-        {
-            let line = rawLine.drop { $0 == " " || $0 == "\t" }
-            guard let first = line.first, first != "#", first != "!" else { continue }
-            // The key ends at the first `=`, `:` or blank; blanks and one `=` or `:` separate it from the value.
-            guard let end = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
-                properties[String(line)] = ""
-                continue
-            }
-            let key = String(line[..<end])
-            var rest = line[end...].drop { $0 == " " || $0 == "\t" }
-            if let first = rest.first, first == "=" || first == ":" { rest = rest.dropFirst() }
-            let value = String(rest.drop { $0 == " " || $0 == "\t" }).trimmingBlanks()
-            properties[key] = canonicalValue(key: key, value: value)
+        for entry in try JavaProperties.entries(in: text) {
+            let key = JavaProperties.trimmed(entry.key)
+            properties[key] = canonicalValue(key: key, value: JavaProperties.trimmed(entry.value))
         }
         return properties
     }
@@ -208,8 +199,4 @@ extension String {
     fileprivate func trimmingBlanks() -> String {
         String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
-}
-
-extension Substring {
-    fileprivate func trimmingBlanks() -> String { String(self).trimmingBlanks() }
 }

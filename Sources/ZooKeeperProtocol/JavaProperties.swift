@@ -38,6 +38,16 @@ public enum JavaProperties {
         return result
     }
 
+    /// `text` without what Java's `String.trim()` drops at both ends (every character up to U+0020), which is how
+    /// Apache's configuration readers take keys and values.
+    public static func trimmed(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { $0.value > 0x20 }),
+            let last = scalars.lastIndex(where: { $0.value > 0x20 })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+
     private static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
         scalar == " " || scalar == "\t" || scalar == "\u{0C}"
     }

@@ -45,9 +45,10 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     /// One line that says what is wrong and where.
     public var message: String
 
+    /// A setting's value may hold a line end (a `\n` escape in a properties file); the message stays one line.
     public init(_ code: Code, _ message: String) {
         self.code = code
-        self.message = message
+        self.message = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
     }
 
     public var description: String { message }

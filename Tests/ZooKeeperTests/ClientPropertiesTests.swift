@@ -10,17 +10,30 @@ import ZooKeeperTestSupport
         return path
     }
 
-    @Test func javaPropertiesForms() {
-        let parsed = ClientProperties.parse(
+    @Test func javaPropertiesForms() throws {
+        let parsed = try ClientProperties.parse(
             "# comment\n! also\na=1\nb : 2\nc 3\n  d=  4  \nempty\n\njute.maxbuffer=100\n")
         #expect(parsed == ["a": "1", "b": "2", "c": "3", "d": "4", "empty": "", "jute.maxbuffer": "100"])
     }
 
     /// Found by the client-properties fuzz target: a file with CRLF line ends (edited on Windows) was read as one
     /// line, its first key taking the rest of the file as its value, because Swift reads "\r\n" as one Character.
-    @Test func crlfLineEndsReadAsLFOnes() {
-        let parsed = ClientProperties.parse("zookeeper.client.secure=true\r\njute.maxbuffer=100\r\n\r\n# c\r\nkey\r\n")
+    @Test func crlfLineEndsReadAsLFOnes() throws {
+        let parsed = try ClientProperties.parse(
+            "zookeeper.client.secure=true\r\njute.maxbuffer=100\r\n\r\n# c\r\nkey\r\n")
         #expect(parsed == ["zookeeper.client.secure": "true", "jute.maxbuffer": "100", "key": ""])
+    }
+
+    /// The file is read as Java's `Properties.load` reads it: escapes (a Windows path), continued lines, and a
+    /// malformed `\u` escape refused in one line naming the file and the line.
+    @Test func escapesAndContinuedLinesAsJavaReadsThem() throws {
+        #expect(
+            try ClientProperties.parse("ks=C:\\\\certs\\\\k.jks\nlist=a,\\\n   b\n")
+                == ["ks": "C:\\certs\\k.jks", "list": "a,b"])
+        let path = try file("a=1\nb=\\uZZZZ\n")
+        #expect(throws: TLSError(.invalidSetting, "-client-configuration \(path): line 2: malformed \\uXXXX escape")) {
+            try ClientProperties.load(file: path, environment: [:])
+        }
     }
 
     /// The words are split by the shared `JVMFlags` (its tests are in ZooKeeperProtocolTests); the client reads
@@ -52,7 +65,7 @@ import ZooKeeperTestSupport
 
     @Test func kafkaSpellingsStandForApachesKeys() throws {
         let properties = ClientProperties(
-            ClientProperties.parse(
+            try ClientProperties.parse(
                 """
                 zookeeper.ssl.client.enable=true
                 zookeeper.ssl.truststore.location=/t.p12

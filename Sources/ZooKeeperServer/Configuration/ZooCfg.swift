@@ -68,9 +68,9 @@ public enum ZooCfg {
         do { entries = try JavaProperties.entries(in: text) } catch { throw Failure(error.description) }
         for entry in entries {
             let offset = entry.line - 1
-            let key = entry.key
-            // Apache trims the values of zoo.cfg (QuorumPeerConfig.parseProperties).
-            let value = entry.value.trimmingCharacters(in: " \t")
+            // Apache trims keys and values (QuorumPeerConfig.parseProperties, String.trim).
+            let key = JavaProperties.trimmed(entry.key)
+            let value = JavaProperties.trimmed(entry.value)
             // Java takes a lone word for a key with an empty value; no zoo.cfg key means anything that way.
             guard entry.hasSeparator || !value.isEmpty else {
                 throw Failure("line \(offset + 1): expected key=value, got '\(key)'")
