@@ -33,8 +33,8 @@ public func fuzzClientProperties(_ start: UnsafePointer<UInt8>?, _ count: Int) -
                 && value.unicodeScalars.last.map { $0 != " " && $0 != "\t" } ?? true,
             "blanks around the value of \(key): \(value.debugDescription)")
     }
-    let windows = try? ClientProperties.parse(text.replacing("\r\n", with: "\n").replacing("\n", with: "\r\n"))
-    fuzzCheck(windows == values, "CRLF line ends read differently: \(values) and \(windows)")
+    let windows = try? ClientProperties.parse(withCRLF(text))
+    fuzzCheck(windows == values, "CRLF line ends read differently: \(values) and \(String(describing: windows))")
 
     // Written back (Kafka's endpoint key is read as true/false, so it is written as Apache's key).
     let written = values.map { key, value in

@@ -18,7 +18,7 @@ import ZooKeeperServer
 public func fuzzJAAS(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let text = String(decoding: FuzzInput(start, count).remaining, as: UTF8.self)
     let parsed = parse(text)
-    let crlf = parse(text.replacing("\r\n", with: "\n").replacing("\n", with: "\r\n"))
+    let crlf = parse(withCRLF(text))
     switch (parsed, crlf) {
     case (let plain?, let windows?):
         // A quoted value that spans lines keeps its line ends, as Java's reader does: CRs aside, the same.
