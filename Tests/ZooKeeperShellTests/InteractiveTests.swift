@@ -169,11 +169,12 @@ struct InteractiveTests {
     }
 
     @Test func thePromptFollowsTheConnection() throws {
-        // A server of its own, to take away from under the shell; the shortest session timeout it grants.
+        // A server of its own, to take away from under the shell. The restarted server expires the session one
+        // timeout after it has read it back; 20 s leaves a slow JVM start on a loaded machine time to let the shell in.
         let apache = try ApacheZooKeeperStandalone()
         let address = apache.address
         let zkcli = try Programs.zkcli
-        let terminal = try TerminalSession("'\(zkcli)' -server \(address) -timeout 4000 --history-file ''")
+        let terminal = try TerminalSession("'\(zkcli)' -server \(address) -timeout 20000 --history-file ''")
         defer { terminal.close() }
         func prompt(_ state: String, _ count: Int) -> String { "[zk: \(address)(\(state)) \(count)]" }
         #expect(try terminal.waitFor { $0.hasSuffix(prompt("CONNECTED", 0)) }.matched)
