@@ -227,14 +227,16 @@ private struct Parser {
         }
     }
 
-    private let characters: [Character]
+    /// Scalars, not Characters: a blank and the combining mark after it are one Character, which would hide the
+    /// blank (Java's reader goes by UTF-16 units).
+    private let characters: [Unicode.Scalar]
     private let source: String
     private var index = 0
     private var line = 1
     private var tokenLine = 1
 
     init(text: String, source: String) {
-        characters = Array(text)
+        characters = Array(text.unicodeScalars)
         self.source = source
     }
 
@@ -305,12 +307,12 @@ private struct Parser {
         switch character {
         case "{", "}", ";", "=":
             index += 1
-            return .symbol(character)
+            return .symbol(Character(character))
         case "\"":
             index += 1
-            var value = ""
+            var value = String.UnicodeScalarView()
             while index < characters.count, characters[index] != "\"" {
-                if Self.isLineEnd(characters[index]) { line += 1 }
+                if isLineEnd(at: index) { line += 1 }
                 if characters[index] == "\\", index + 1 < characters.count {
                     index += 1
                 }
@@ -319,42 +321,46 @@ private struct Parser {
             }
             guard index < characters.count else { throw error("unterminated quoted string") }
             index += 1
-            return .quoted(value)
+            return .quoted(String(value))
         default:
-            var word = ""
+            var word = String.UnicodeScalarView()
             while index < characters.count, !Self.isDelimiter(characters[index]) {
                 word.append(characters[index])
                 index += 1
             }
             guard !word.isEmpty else { throw error("unexpected character '\(character)'") }
-            return .word(word)
+            return .word(String(word))
         }
     }
 
-    /// LF, CR or CRLF, which Swift reads as one Character, neither "\r" nor "\n".
-    private static func isLineEnd(_ character: Character) -> Bool {
-        character == "\n" || character == "\r" || character == "\r\n"
+    /// Whether a line ends at `position`: LF, CR, or the CR of a CRLF (its LF then ends nothing more).
+    private func isLineEnd(at position: Int) -> Bool {
+        switch characters[position] {
+        case "\n": position == 0 || characters[position - 1] != "\r"
+        case "\r": true
+        default: false
+        }
     }
 
-    private static func isDelimiter(_ character: Character) -> Bool {
-        character.isWhitespace || "{};=\"".contains(character) || character == "/"
+    private static func isDelimiter(_ character: Unicode.Scalar) -> Bool {
+        character.properties.isWhitespace || "{};=\"/".unicodeScalars.contains(character)
     }
 
     private mutating func skipWhitespaceAndComments() throws(JAASConfiguration.Error) {
         while index < characters.count {
             let character = characters[index]
-            if Self.isLineEnd(character) {
+            if isLineEnd(at: index) {
                 line += 1
                 index += 1
-            } else if character.isWhitespace {
+            } else if character.properties.isWhitespace {
                 index += 1
             } else if character == "/", index + 1 < characters.count, characters[index + 1] == "/" {
-                while index < characters.count, !Self.isLineEnd(characters[index]) { index += 1 }
+                while index < characters.count, characters[index] != "\n", characters[index] != "\r" { index += 1 }
             } else if character == "/", index + 1 < characters.count, characters[index + 1] == "*" {
                 tokenLine = line
                 index += 2
                 while index + 1 < characters.count, !(characters[index] == "*" && characters[index + 1] == "/") {
-                    if Self.isLineEnd(characters[index]) { line += 1 }
+                    if isLineEnd(at: index) { line += 1 }
                     index += 1
                 }
                 guard index + 1 < characters.count else { throw error("unterminated /* comment") }

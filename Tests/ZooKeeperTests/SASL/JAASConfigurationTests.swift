@@ -138,4 +138,13 @@ import ZooKeeper
             #expect(error.description == "jaas.conf:5: section Client has no login module")
         }
     }
+
+    /// Found by a FuzzJAAS campaign: an option name starting with a combining mark, on an indented line, did not
+    /// parse (the blank and the mark are one Character); the reader goes scalar by scalar, as Java's by UTF-16 units.
+    @Test func aNameStartingWithACombiningMarkAfterABlank() throws {
+        let jaas = try JAASConfiguration(
+            parsing: "Client {\n  pa required\n    \u{61A}=\"b\";\n};\n", source: "jaas.conf")
+        #expect(jaas.section("Client")?.first?.options.map(\.name) == ["\u{61A}"])
+        #expect(jaas.section("Client")?.first?.options.map(\.value) == ["b"])
+    }
 }
