@@ -1,3 +1,5 @@
+import ZooKeeperProtocol
+
 /// A certificate store or a TLS setting that cannot be used: a missing file, a wrong password, a key that does not
 /// match its certificate, a store type we do not read. `description` is one line for the user, naming the setting
 /// or the file it concerns.
@@ -48,7 +50,7 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A setting's value may hold a line end (a `\n` escape in a properties file); the message stays one line.
     public init(_ code: Code, _ message: String) {
         self.code = code
-        self.message = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+        self.message = message.escapingLineEnds
     }
 
     public var description: String { message }

@@ -288,8 +288,8 @@ extension Substring {
 
 extension String {
     /// The text with its line ends written as `\n` and `\r`: a message that quotes what a peer or a file gave
-    /// stays one line.
-    var escapingLineEnds: String {
+    /// stays one line. Scalar by scalar: CRLF is one Character, equal to neither.
+    package var escapingLineEnds: String {
         guard unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) else { return self }
         var escaped = ""
         for scalar in unicodeScalars {

@@ -10,7 +10,7 @@ public enum ZooCfg {
         public var description: String
         /// A value may hold a line end (`\n` in the file); the failure stays one line all the same.
         public init(_ description: String) {
-            self.description = description.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+            self.description = description.escapingLineEnds
         }
     }
 

@@ -30,6 +30,13 @@ import Testing
             (error as? ZooCfg.Failure).map { !$0.description.contains("\n") && $0.description.contains("line 1") }
                 ?? false
         }
+        // CRLF is one Character in Swift: the escaping goes scalar by scalar.
+        #expect {
+            try ZooCfg.parse("tickTime=20\\r\\n00")
+        } throws: { error in
+            (error as? ZooCfg.Failure).map { !$0.description.unicodeScalars.contains { $0 == "\n" || $0 == "\r" } }
+                ?? false
+        }
         #expect(throws: ZooCfg.Failure("line 2: malformed \\uXXXX escape")) { try ZooCfg.parse("a=1\nb=\\u00") }
     }
 
