@@ -74,10 +74,19 @@ tsan: test-deps
 	TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 $(TSAN_OPTIONS)" $(SWIFT) test --skip-build \
 		--sanitize=thread --scratch-path .build-tsan --no-parallel $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
 
+# ASan writes its reports to files (asan.PID in ASAN_REPORTS), the test process's and those of the programs the tests
+# run alike: those programs' stderr goes where the test sends it, often nowhere. Any report fails the target.
+ASAN_REPORTS := $(CURDIR)/.build-asan/reports
 asan: test-deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	ASAN_OPTIONS="detect_leaks=0 $(ASAN_OPTIONS)" $(SWIFT) test --skip-build \
-		--sanitize=address --scratch-path .build-asan --no-parallel $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
+	rm -rf "$(ASAN_REPORTS)" && mkdir -p "$(ASAN_REPORTS)"
+	@status=0; \
+	ASAN_OPTIONS="detect_leaks=0 log_path=$(ASAN_REPORTS)/asan $(ASAN_OPTIONS)" $(SWIFT) test --skip-build \
+		--sanitize=address --scratch-path .build-asan --no-parallel \
+		$(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)') || status=$$?; \
+	if ls "$(ASAN_REPORTS)"/asan.* >/dev/null 2>&1; then \
+		cat "$(ASAN_REPORTS)"/asan.*; echo "AddressSanitizer reports in $(ASAN_REPORTS)"; exit 1; fi; \
+	exit $$status
 
 # The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries (and start
 # faster: no shared Swift libraries to load). zkcli's release link flags are in Package.swift (BENCHMARKS.md, issue 17).
