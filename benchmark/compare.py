@@ -1019,8 +1019,10 @@ def scale_sessions_point(zkbench, server, sessions, idle_seconds):
     """`zkbench herd` with `sessions` sessions, one ephemeral and one watch each: RSS per session, the server's
     CPU while they only ping, and one reconnect storm after a SIGKILL."""
     processes = 1 if sessions <= 500 else 2 if sessions <= 5000 else 4
+    # Sessions retry every 100 ms at most (the client's default pause is up to 1 s): the storm then measures how
+    # fast the server takes them back, not how long the clients wait before they try.
     summary = herd_run(zkbench, server, sessions, processes, 1, 1,
-                       extra_arguments=["--idle-seconds", str(idle_seconds)])
+                       extra_arguments=["--idle-seconds", str(idle_seconds), "--reconnect-delay", "100"])
     figures = dict(rss_per_session=summary["rss_bytes_per_session"], idle_cpu=summary["idle_cpu_percent"],
                    storm=summary["storm_seconds_median"], ok=summary["ok"])
     log(f"    {server.name}, {sessions} sessions: {figures['rss_per_session']:.0f} B RSS a session, idle CPU "
@@ -1093,14 +1095,34 @@ def scale_plot(directory, name, title, ylabel, curves, xlabel):
     log(f"  plot: {os.path.relpath(path, ROOT)}")
 
 
+def load_scale_results(path):
+    """The points a previous run saved in `path` ({family: {server: {size: figures}}}), or none."""
+    results = {"znodes": {}, "sessions": {}, "watches": {}}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        for family, servers in saved.items():
+            for name, points in servers.items():
+                results.setdefault(family, {})[name] = {int(size): figures for size, figures in points.items()}
+    return results
+
+
 def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes, sync_count, idle_seconds,
-                  plot_directory):
+                  plot_directory, results_path):
     log(f"scale: znodes {znode_sizes}, sessions {session_sizes}, watches {watch_sizes}; Apache with "
         f"{SCALE_APACHE_HEAP}; load average {os.getloadavg()[0]:.1f}")
     zkbench = os.path.join(bins, "zkbench")
     zkserver_binary = os.path.join(bins, "zkserver")
     names = (ZKServer.name, Apache.name)
-    results = {"znodes": {}, "sessions": {}, "watches": {}}
+    # Each point is saved as soon as it is measured: a long run stopped half-way keeps what it measured, and
+    # runs at different sizes add up to one set of curves.
+    results = load_scale_results(results_path)
+
+    def save():
+        if results_path:
+            with open(results_path, "w") as f:
+                json.dump(results, f, indent=1, sort_keys=True)
+
     counter = iter(range(1_000_000))
 
     def servers():
@@ -1113,15 +1135,18 @@ def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes,
         log(f"  {size} znodes")
         for server in servers():
             results["znodes"].setdefault(server.name, {})[size] = scale_znodes_point(zkbench, server, size, sync_count)
+            save()
     for sessions in session_sizes:
         log(f"  {sessions} sessions")
         for server in servers():
             results["sessions"].setdefault(server.name, {})[sessions] = scale_sessions_point(
                 zkbench, server, sessions, idle_seconds)
+            save()
     for watches in watch_sizes:
         log(f"  {watches} watches")
         for server in servers():
             results["watches"].setdefault(server.name, {})[watches] = scale_watches_point(zkbench, server, watches)
+            save()
     log("  big reads")
     reads = {server.name: scale_reads_point(zkbench, server, 30) for server in servers()}
 
@@ -1167,7 +1192,8 @@ def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes,
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        log("scale: matplotlib is missing (sudo apt-get install python3-matplotlib): no plots")
+        log(f"scale: matplotlib is missing for {sys.executable} (Debian's python3-matplotlib, `make bench-deps`, is "
+            "for /usr/bin/python3): no plots")
         return
     os.makedirs(plot_directory, exist_ok=True)
 
@@ -1181,7 +1207,7 @@ def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes,
         joined.update(curves(family, second, scale, f" {second_label}"))
         return joined
 
-    if znode_sizes:
+    if any(results["znodes"].values()):
         scale_plot(plot_directory, "rss-per-znode", "RSS per znode (100 B of data)", "bytes",
                    curves("znodes", "rss_per_znode"), "znodes")
         scale_plot(plot_directory, "recovery", "Recovery after SIGKILL: exec to serving", "ms",
@@ -1190,14 +1216,14 @@ def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes,
                    curves("znodes", "snapshot_ms"), "znodes")
         scale_plot(plot_directory, "write-p99", "Sync set p99 with snapshots following each other, and without",
                    "ms", both("znodes", "p99_snapshots", "p99_quiet", "with snapshots", "without"), "znodes")
-    if session_sizes:
+    if any(results["sessions"].values()):
         scale_plot(plot_directory, "rss-per-session", "RSS per session (1 ephemeral + 1 watch)", "bytes",
                    curves("sessions", "rss_per_session"), "sessions")
         scale_plot(plot_directory, "idle-cpu", f"Server CPU, idle sessions pinging ({idle_seconds} s)",
                    "% of one core", curves("sessions", "idle_cpu"), "sessions")
         scale_plot(plot_directory, "storm", "Reconnect storm after SIGKILL: serving to all resumed", "s",
                    curves("sessions", "storm"), "sessions")
-    if watch_sizes:
+    if any(results["watches"].values()):
         scale_plot(plot_directory, "rss-per-watch", "RSS per exists watch", "bytes",
                    curves("watches", "rss_per_watch"), "watches")
         scale_plot(plot_directory, "fire", "All watches fired by one closeSession", "ms",
@@ -1472,6 +1498,9 @@ def main():
                         help="scale: seconds over which the server's CPU is read while the sessions are idle")
     parser.add_argument("--scale-plots", default=os.path.join(ROOT, "docs"),
                         help="scale: directory of the PNG plots (empty: none)")
+    parser.add_argument("--scale-results",
+                        help="scale: JSON file the points are added to as they are measured; the plots show all of its "
+                             "points (so runs at different sizes add up)")
     args = parser.parse_args()
     quick = args.quick or args.headline
     sections = ["oneshot", "client", "server"] if args.headline else args.only.split(",")
@@ -1556,7 +1585,7 @@ def main():
             herd_section(table, bins, workdir, herd_sessions, herd_processes, herd_watches, herd_rounds)
         if "scale" in sections:
             scale_section(table, bins, workdir, scale_znodes, scale_session_counts, scale_watches,
-                          args.scale_sync_count, args.scale_idle_seconds, args.scale_plots)
+                          args.scale_sync_count, args.scale_idle_seconds, args.scale_plots, args.scale_results)
     finally:
         for process in processes:
             stop(process, signal.SIGKILL)
