@@ -1077,7 +1077,7 @@ def scale_plot(directory, name, title, ylabel, curves, xlabel):
         if not points:
             continue
         style = dict(styles["zkserver" if label.startswith("zkserver") else "Apache"])
-        if "without" in label or "log" in label:
+        if label.endswith(("without", "(log only)")):
             style["linestyle"] = "--"
             style["marker"] = "^"
         axes.plot([x for x, _ in points], [y for _, y in points], label=label, **style)
@@ -1085,7 +1085,13 @@ def scale_plot(directory, name, title, ylabel, curves, xlabel):
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)
-    axes.set_ylim(bottom=0)
+    # Curves an order of magnitude or more apart (a JVM heap beside native memory) on a log y axis, so that
+    # the lower one's growth shows too.
+    values = [y for points in curves.values() for _, y in points if y == y and y > 0]
+    if values and max(values) / min(values) > 10:
+        axes.set_yscale("log")
+    else:
+        axes.set_ylim(bottom=0)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
@@ -1147,8 +1153,11 @@ def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes,
         for server in servers():
             results["watches"].setdefault(server.name, {})[watches] = scale_watches_point(zkbench, server, watches)
             save()
-    log("  big reads")
-    reads = {server.name: scale_reads_point(zkbench, server, 30) for server in servers()}
+    # No sizes at all: only the plots, from --scale-results.
+    measuring = bool(znode_sizes or session_sizes or watch_sizes)
+    if measuring:
+        log("  big reads")
+        reads = {server.name: scale_reads_point(zkbench, server, 30) for server in servers()}
 
     ours, peer = (results["znodes"].get(name, {}) for name in names)
     for size in znode_sizes:
@@ -1181,10 +1190,11 @@ def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes,
                   peer[watches]["rss_per_watch"], "B", "lower", Apache.name)
         table.add("scale", f"all {watches} watches fired by one closeSession", ours[watches]["fire"] * 1000,
                   peer[watches]["fire"] * 1000, "ms", "lower", Apache.name)
-    ours, peer = reads[ZKServer.name], reads[Apache.name]
     for key, label in (("children", "getChildren of 100,000 children"), ("data", "getData of 1,000,000 B")):
         for index, quantile in ((0, "p50"), (1, "p99")):
-            table.add("scale", f"{label} {quantile}", ours[key][index], peer[key][index], "ms", "lower", Apache.name)
+            if measuring:
+                table.add("scale", f"{label} {quantile}", reads[ZKServer.name][key][index],
+                          reads[Apache.name][key][index], "ms", "lower", Apache.name)
     log(f"scale: load average at the end {os.getloadavg()[0]:.1f}")
 
     if not plot_directory:
