@@ -324,6 +324,7 @@ def build_products(bin_path=None):
     # start than loading the shared runtime libraries).
     log("building release products (zkcli, zkserver, zkbench)...")
     flags = [*release_flags(), "--scratch-path", os.path.join(ROOT, ".build-bench")]
+    subprocess.run(["make", "-s", "-C", ROOT, "static-libstdc++"], check=True)
     subprocess.run(["swift", "build", *flags], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return run(["swift", "build", *flags, "--show-bin-path"], cwd=ROOT).stdout.strip()
 
