@@ -644,40 +644,46 @@ def warm_up(bins, port):
          "delete", "--count", "20000", "--root", "/warmup"])
 
 
-def client_section(table, bins, apache, classes, count, sessions, window, rounds, with_kazoo=True):
-    log("client throughput against Apache ZooKeeper (pipelined), and the load process's CPU per operation")
-    server = f"127.0.0.1:{apache.port}"
-    phases = ["create", "set", "get", "delete"]
-    warm_up(bins, apache.port)
-    commands = {
-        "ours": [os.path.join(bins, "zkbench"), "--server", server, "--phases", *phases, "--count", str(count),
-                 "--sessions", str(sessions), "--window", str(window)],
-        "java": ["java", "-cp", f"{ZK_JAR}:{JUTE_JAR}:{classes}", "ZkLoad", server, str(count), "100", str(sessions),
-                 str(window), *phases],
-    }
-    operations = {"ours": count * len(phases), "java": count * len(phases)}
-    if with_kazoo:
-        commands["kazoo"] = [sys.executable, os.path.join(BENCH, "kazoo_load.py"), server, str(count // 4), "100",
-                             str(window * 2), *phases]
-        operations["kazoo"] = count // 4 * len(phases)
-    rates = {name: [] for name in commands}
-    cpu_per_op = {name: [] for name in commands}
-    for _ in range(rounds):
-        for name, command in commands.items():
-            completed, cpu = run_with_cpu(command)
-            rates[name].append(parse_rates(completed.stdout))
-            # The whole process, start-up and connections included (for the JVM, its JIT and GC threads too).
-            cpu_per_op[name].append(cpu / operations[name])
-    ours = median_rates(rates["ours"])
-    peers = [("java", "Java client")] + ([("kazoo", "kazoo")] if with_kazoo else [])
-    for phase in phases:
+def client_section(table, bins, servers, classes, count, sessions, window, rounds, with_kazoo=True):
+    """The clients' pipelined throughput and CPU per operation against each of `servers` (Apache's, and zkserver,
+    where the server is less of a bottleneck and the clients' own costs show)."""
+    for target in servers:
+        log(f"client throughput against {target.name} (pipelined), and the load process's CPU per operation")
+        server = f"127.0.0.1:{target.port}"
+        against = "" if isinstance(target, Apache) else f", against {target.name}"
+        phases = ["create", "set", "get", "delete"]
+        warm_up(bins, target.port)
+        commands = {
+            "ours": [os.path.join(bins, "zkbench"), "--server", server, "--phases", *phases, "--count", str(count),
+                     "--sessions", str(sessions), "--window", str(window)],
+            "java": ["java", "-cp", f"{ZK_JAR}:{JUTE_JAR}:{classes}", "ZkLoad", server, str(count), "100",
+                     str(sessions), str(window), *phases],
+        }
+        operations = {"ours": count * len(phases), "java": count * len(phases)}
+        if with_kazoo:
+            commands["kazoo"] = [sys.executable, os.path.join(BENCH, "kazoo_load.py"), server, str(count // 4), "100",
+                                 str(window * 2), *phases]
+            operations["kazoo"] = count // 4 * len(phases)
+        rates = {name: [] for name in commands}
+        cpu_per_op = {name: [] for name in commands}
+        for _ in range(rounds):
+            for name, command in commands.items():
+                completed, cpu = run_with_cpu(command)
+                rates[name].append(parse_rates(completed.stdout))
+                # The whole process, start-up and connections included (for the JVM, its JIT and GC threads too).
+                cpu_per_op[name].append(cpu / operations[name])
+        ours = median_rates(rates["ours"])
+        peers = [("java", "Java client")] + ([("kazoo", "kazoo")] if with_kazoo else [])
+        for phase in phases:
+            for key, peer_name in peers:
+                peer = median_rates(rates[key])
+                if phase in ours and phase in peer:
+                    table.add("client", f"{phase} ops/s{against}", ours[phase], peer[phase], "ops/s", "higher",
+                              peer_name)
         for key, peer_name in peers:
-            peer = median_rates(rates[key])
-            if phase in ours and phase in peer:
-                table.add("client", f"{phase} ops/s", ours[phase], peer[phase], "ops/s", "higher", peer_name)
-    for key, peer_name in peers:
-        table.add("client", "CPU per op (load process user+sys / ops)", statistics.median(cpu_per_op["ours"]) * 1e6,
-                  statistics.median(cpu_per_op[key]) * 1e6, "µs", "lower", peer_name)
+            table.add("client", f"CPU per op (load process user+sys / ops){against}",
+                      statistics.median(cpu_per_op["ours"]) * 1e6, statistics.median(cpu_per_op[key]) * 1e6, "µs",
+                      "lower", peer_name)
 
 
 def fsync_floor(directory, samples=500):
@@ -1221,7 +1227,7 @@ def main():
         if "shell" in sections:
             shell_section(table, bins, apache, runs)
         if "client" in sections:
-            client_section(table, bins, apache, compile_java(workdir), count, sessions, window, rounds,
+            client_section(table, bins, [apache, zkserver], compile_java(workdir), count, sessions, window, rounds,
                            with_kazoo=not args.headline)
         if "server" in sections:
             server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds)
