@@ -7,6 +7,7 @@ stops everything, and prints a table of figures with the ratio to the peer. See 
 Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path DIR]
                             [--only oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree]
                             [--bigtree-size N] [--bigtree-export-size N] [--bigtree-timeout S]
+                            [--oneshot-baseline ZKCLI]
 
 bigtree: one tree of --bigtree-size znodes (100,000 by default, in 3 levels) built once with `zkbench tree`, then
 zkcli's walks timed beside zk-shell's and zkCli.sh's equivalents on the same Apache server, their outputs counted
@@ -308,13 +309,22 @@ class Table:
         return "\n".join(lines)
 
 
+def release_flags():
+    """The Makefile's RELEASE_FLAGS, the flags `make install` builds with."""
+    out = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT,
+                          "--eval=print-release-flags: ; @echo $(RELEASE_FLAGS)", "print-release-flags"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
 def build_products(bin_path=None):
     if bin_path:
         return os.path.abspath(bin_path)
     # As `make install` builds them: release, with the Swift runtime linked statically (smaller and faster to
     # start than loading the shared runtime libraries).
     log("building release products (zkcli, zkserver, zkbench)...")
-    flags = ["-c", "release", "--static-swift-stdlib", "--scratch-path", os.path.join(ROOT, ".build-bench")]
+    flags = [*release_flags(), "--scratch-path", os.path.join(ROOT, ".build-bench")]
+    subprocess.run(["make", "-s", "-C", ROOT, "static-libstdc++"], check=True)
     subprocess.run(["swift", "build", *flags], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return run(["swift", "build", *flags, "--show-bin-path"], cwd=ROOT).stdout.strip()
 
@@ -335,19 +345,19 @@ def compile_runstat(workdir):
 
 
 def runstat(binary, command, runs, env=None):
-    """[(wall s, CPU s, peak RSS KiB)] of `runs` runs of `command`, each checked to succeed."""
+    """[(wall s, CPU s, peak RSS KiB, page faults)] of `runs` runs of `command`, each checked to succeed."""
     out = run([binary, str(runs), *command], env=env, check=True).stdout
     samples = []
     for line in out.splitlines():
-        wall, cpu, peak, status = (int(field) for field in line.split())
+        wall, cpu, peak, status, faults = (int(field) for field in line.split())
         if status != 0:
             raise RuntimeError(f"{command} exited with {status}")
-        samples.append((wall / 1e6, cpu / 1e6, peak))
+        samples.append((wall / 1e6, cpu / 1e6, peak, faults))
     return samples
 
 
-def oneshot_section(table, bins, apache, workdir, runs):
-    log("one-shot get: zkcli vs Apache's C client (cli_mt), CPU time, wall time and peak RSS")
+def oneshot_section(table, bins, apache, workdir, runs, baseline=None):
+    log("one-shot get: zkcli vs Apache's C client (cli_mt), CPU time, wall time, peak RSS and page faults")
     server = f"127.0.0.1:{apache.port}"
     zkcli = os.path.join(bins, "zkcli")
     run([zkcli, "-server", server, "create", "/bench-oneshot", "hello"])
@@ -358,16 +368,33 @@ def oneshot_section(table, bins, apache, workdir, runs):
         "zkcli --version": [zkcli, "--version"],
         "true": ["/bin/true"],
     }
+    if baseline:
+        # An earlier zkcli (--oneshot-baseline), measured in the same interleaving: before and after a change.
+        tools["baseline"] = [os.path.abspath(baseline), "-server", server, "get", "/bench-oneshot"]
+        tools["baseline --version"] = [os.path.abspath(baseline), "--version"]
     for command in tools.values():
         runstat(binary, command, 2)  # page cache warm for all
     samples = {name: [] for name in tools}
+    load_before = os.getloadavg()
     # Interleaved in batches of 5, so that a change in the machine's load falls on every tool alike.
     for _ in range(max(1, runs // 5)):
         for name, command in tools.items():
             samples[name] += runstat(binary, command, 5)
+    load_after = os.getloadavg()
+    log(f"  load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {len(samples['zkcli'])} runs each")
 
     def median(name, index):
         return statistics.median(sample[index] for sample in samples[name])
+
+    if baseline:
+        for name, index, scale, unit, label in (
+                ("", 1, 1000, "ms", "CPU, user+sys"), ("", 0, 1000, "ms", "wall"), ("", 2, 1 / 1024, "MB", "peak RSS"),
+                ("", 3, 1, "", "page faults"), (" --version", 1, 1000, "ms", "CPU, user+sys"),
+                (" --version", 2, 1 / 1024, "MB", "peak RSS")):
+            command = "`--version`" if name else "`get`"
+            table.add("oneshot", f"{command} {label} (median), this build vs the baseline",
+                      median("zkcli" + name, index) * scale, median("baseline" + name, index) * scale, unit, "lower",
+                      "baseline zkcli")
 
     table.add("oneshot", "`get` CPU, user+sys (median)", median("zkcli", 1) * 1000, median("cli_mt", 1) * 1000, "ms",
               "lower", "cli_mt (C client)")
@@ -375,6 +402,8 @@ def oneshot_section(table, bins, apache, workdir, runs):
               "cli_mt (C client)")
     table.add("oneshot", "`get` peak RSS (median)", median("zkcli", 2) / 1024, median("cli_mt", 2) / 1024, "MB",
               "lower", "cli_mt (C client)")
+    table.add("oneshot", "`get` page faults (median)", median("zkcli", 3), median("cli_mt", 3), "", "lower",
+              "cli_mt (C client)")
     table.add("oneshot", "`--version` CPU, user+sys (median)", median("zkcli --version", 1) * 1000,
               median("true", 1) * 1000, "ms", "lower", "/bin/true")
     run([zkcli, "-server", server, "delete", "/bench-oneshot"])
@@ -1165,6 +1194,8 @@ def main():
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
     parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree")
     parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
+    parser.add_argument("--oneshot-baseline", metavar="ZKCLI",
+                        help="oneshot: also run this zkcli (an earlier build) in the same interleaving, for before/after")
     parser.add_argument("--bigtree-size", type=int,
                         help="znodes of the big tree the walks are timed on (100000; 10000 with --quick; 0: none)")
     parser.add_argument("--bigtree-export-size", type=int,
@@ -1223,7 +1254,7 @@ def main():
             zkserver.start()
             wait_serving(zkserver.port, 1)
         if "oneshot" in sections:
-            oneshot_section(table, bins, apache, workdir, oneshot_runs)
+            oneshot_section(table, bins, apache, workdir, oneshot_runs, args.oneshot_baseline)
         if "shell" in sections:
             shell_section(table, bins, apache, runs)
         if "client" in sections:
