@@ -153,6 +153,8 @@ let package = Package(
             name: "zkbench",
             dependencies: [
                 "ZooKeeper",
+                "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

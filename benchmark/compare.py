@@ -775,6 +775,19 @@ def round_trip_floor(samples=2000):
     return statistics.median(times) * 1000
 
 
+def client_round_trip_floor(bins, samples):
+    """p50 (ms) of a synchronous getData through zkbench's own client (its event loop, channel, frame codec, session
+    machine and the continuation that resumes the caller) against a responder thread of zkbench that answers each
+    frame at once from blocking sockets (`zkbench round-trip`): the round trip as the load generator that measures
+    the servers sees it, which the issue's goals are set against. The Python round trip stays beside it as the
+    strict floor."""
+    out = run([os.path.join(bins, "zkbench"), "round-trip", "--count", str(samples)]).stdout
+    match = re.search(r"round-trip: .* p50 ([\d.]+) ms", out)
+    if not match:
+        raise RuntimeError(f"zkbench round-trip printed no p50: {out!r}")
+    return float(match.group(1))
+
+
 def server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds):
     log("server throughput and latency (same load generator, fsync on)")
     zkbench = os.path.join(bins, "zkbench")
@@ -809,18 +822,26 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
                       apache.name)
             table.add("server", f"{phase} p99", ours_latency[phase][1], peer_latency[phase][1], "ms", "lower",
                       apache.name)
-    # The physical floor, in the same run: a write waits for one fdatasync of the data directory's disk and one
-    # round trip, a read for the round trip. "advantage" is floor / p50: at least 1/1.3 for writes and 1/1.5 for
-    # reads are issue 17's goals.
+    # The floor, in the same run: a write waits for one fdatasync of the data directory's disk and one round trip,
+    # a read for the round trip, measured through zkbench's own client (the load generator above) and, as the
+    # strict floor, between two blocking Python sockets. "advantage" is floor / p50: at least 1/1.3 for writes
+    # and 1/1.5 for reads against the first are issue 17's goals.
     disk, network = fsync_floor(zkserver.dir), round_trip_floor()
-    log(f"  latency floor: 140-byte write + fdatasync p50 {disk:.3f} ms, loopback round trip p50 {network:.3f} ms")
+    client_network = client_round_trip_floor(bins, sync_count)
+    log(f"  latency floor: 140-byte write + fdatasync p50 {disk:.3f} ms, loopback round trip p50 {client_network:.3f} ms "
+        f"through zkbench's client, {network:.3f} ms between Python sockets")
     for server, latency in [(zkserver, ours_latency), (apache, peer_latency)]:
         for phase in ["sync-create", "sync-set", "sync-get", "sync-delete"]:
             if phase not in latency:
                 continue
-            floor, what = (network, "round trip") if phase == "sync-get" else (disk + network, "fdatasync + round trip")
+            if phase == "sync-get":
+                floor, strict, what = client_network, network, "round trip"
+            else:
+                floor, strict, what = disk + client_network, disk + network, "fdatasync + round trip"
             table.add("server", f"{server.name} {phase} p50 vs its floor", latency[phase][0], floor, "ms", "lower",
-                      f"floor: {what}")
+                      f"floor: {what} (zkbench's client)")
+            table.add("server", f"{server.name} {phase} p50 vs the strict floor", latency[phase][0], strict, "ms",
+                      "lower", f"strict floor: {what} (Python sockets)")
 
 
 def median_startup(make_server, workdir, starts):
