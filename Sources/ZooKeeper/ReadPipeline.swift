@@ -114,7 +114,8 @@ package final class ReadPipeline: Sendable {
     ) -> Result<Answer, ZooKeeperError> {
         switch (result, read) {
         case (.failure(let error), _): .failure(error)
-        case (.success(.childrenAndStat(let children, let stat)), .childrenWithStat): .success(.children(children, stat))
+        case (.success(.childrenAndStat(let children, let stat)), .childrenWithStat):
+            .success(.children(children, stat))
         case (.success(.data(let data, let stat)), .data): .success(.data(data, stat))
         case (.success(.acl(let acl, let stat)), .acl): .success(.acl(acl, stat))
         case (.success, _): .failure(ZooKeeperError(.marshallingError, path: path))

@@ -76,6 +76,10 @@ struct PipelinedWalk {
         Walker(self, root: root)
     }
 
+    /// How many windows' worth of znodes may be asked ahead of the walk (answered and waiting for their turn, or in
+    /// flight): the bound of the memory it holds, beyond the path to the current znode.
+    static let aheadPerWindow = 8
+
     /// How many times one znode's reads are asked again after a lost connection.
     static let reconnectAttempts = 3
 
@@ -113,10 +117,19 @@ struct PipelinedWalk {
 
         /// The znodes still to visit, in reverse order: the next one is last.
         private var stack: [Pending]
+        /// Answers not yet visited, by path; children sorted.
         private var answers: [String: Answer] = [:]
         private var readings: [Int: Reading] = [:]
         private var nextTicket = 0
+        /// Requests sent and not answered: what the window bounds.
         private var inFlight = 0
+        /// Znodes asked and not yet visited (in flight, or answered and waiting for their turn): what bounds the
+        /// memory the walk holds, at `aheadPerWindow` windows' worth.
+        private var outstanding = 0
+        /// Znodes asked before they were put on the stack: children of a znode answered and not yet visited.
+        private var askedAhead: Set<String> = []
+        /// For a znode answered and not yet expanded: how many of its sorted children are asked ahead.
+        private var childrenAsked: [String: Int] = [:]
         /// In `.paths` order: the sorted children of znodes visited, until their place in the walk.
         private var heldChildren: [String: [String]] = [:]
         /// The znode the walk is at (for the report of an interrupted walk).
@@ -154,6 +167,7 @@ struct PipelinedWalk {
                 }
                 try Task.checkCancellation()
                 stack.removeLast()
+                outstanding -= 1
                 guard let answer = answers.removeValue(forKey: next.path) else { continue }
                 switch answer {
                 case .failure(let error) where next.depth == 0:
@@ -168,8 +182,7 @@ struct PipelinedWalk {
                     unreadable(next.path, error)
                     continue
                 case .success(let (children, stat, data, acl)):
-                    let expands = settings.maximumDepth.map { next.depth < $0 } ?? true
-                    let sorted = expands ? ShellFormat.javaSorted(children) : []
+                    let sorted = expands(depth: next.depth) ? children : []
                     switch settings.order {
                     case .preOrder:
                         push(children: sorted, of: next)
@@ -186,16 +199,24 @@ struct PipelinedWalk {
             return nil
         }
 
+        /// Whether the children of a znode at `depth` are walked.
+        private func expands(depth: Int) -> Bool {
+            settings.maximumDepth.map { depth < $0 } ?? true
+        }
+
         /// Puts the children of `parent` on the stack, the first on top.
         private func push(children sorted: [String], of parent: Pending) {
             guard !sorted.isEmpty else { return }
+            childrenAsked[parent.path] = nil
             var entries: [Pending] = []
             entries.reserveCapacity(sorted.count * 2)
             for (index, child) in sorted.enumerated() {
+                let path = ZooKeeperPath.join(parent.path, child)
                 entries.append(
                     Pending(
-                        path: ZooKeeperPath.join(parent.path, child), depth: parent.depth + 1,
-                        lastAtLevel: parent.lastAtLevel + [index == sorted.count - 1]))
+                        path: path, depth: parent.depth + 1,
+                        lastAtLevel: parent.lastAtLevel + [index == sorted.count - 1],
+                        asked: !askedAhead.isEmpty && askedAhead.remove(path) != nil))
             }
             if case .paths = settings.order {
                 let expandable = settings.maximumDepth.map { parent.depth + 1 < $0 } ?? true
@@ -214,26 +235,58 @@ struct PipelinedWalk {
             stack.append(contentsOf: entries.reversed())
         }
 
-        /// Sends the reads of the next znodes not yet asked, as far as the window allows: at once when the walk
-        /// waits for one not asked (`needed`), else only once a good part of the window is free, so that the
-        /// look through the stack is paid for by many answers.
+        /// Sends the reads of the next znodes not yet asked, in the order the walk will visit them, as far as the
+        /// window allows: the znodes on the stack from the top down and, for those already answered, their
+        /// children (which the stack gets only when their parent is visited: without them a walk would wait a
+        /// round trip for each parent's children). At once when the walk waits for a znode not asked (`needed`),
+        /// else only once a good part of the window is free, so that the look through the stack is paid for by
+        /// many answers.
         private func askAhead(needed: Bool) {
-            let window = settings.window
-            let room = window - inFlight
-            guard inFlight == 0 || room >= readsPerZnode else { return }
-            guard needed || room >= max(readsPerZnode, window / 8) else { return }
+            // In znodes: the window's room, and what may be held answered.
+            let capacity = max(1, settings.window / readsPerZnode)
+            let room = min(capacity - inFlight / readsPerZnode, capacity * PipelinedWalk.aheadPerWindow - outstanding)
+            // The next znode is always asked: what is asked ahead of it must not hold it up.
+            guard needed || room >= max(1, capacity / 8) else { return }
+            var budget = max(room, needed ? 1 : 0)
             var batch: [(tag: Int, path: String, read: ReadPipeline.Read)] = []
             var index = stack.count - 1
-            let lowest = max(0, stack.count - window)
-            var budget = max(room, readsPerZnode)
-            while index >= lowest && budget >= readsPerZnode {
+            while index >= 0 && budget > 0 {
                 defer { index -= 1 }
-                guard !stack[index].asked && !stack[index].expands else { continue }
-                stack[index].asked = true
-                add(stack[index].path, attempts: 0, to: &batch)
-                budget -= readsPerZnode
+                let entry = stack[index]
+                if entry.expands {
+                    if let held = heldChildren[entry.path] {
+                        askChildren(of: entry.path, held, budget: &budget, into: &batch)
+                    }
+                    continue
+                }
+                if !entry.asked {
+                    stack[index].asked = true
+                    add(entry.path, attempts: 0, to: &batch)
+                    budget -= 1
+                    continue
+                }
+                guard expands(depth: entry.depth), case .success(let answer)? = answers[entry.path] else { continue }
+                askChildren(of: entry.path, answer.children, budget: &budget, into: &batch)
             }
+            outstanding += batch.count / readsPerZnode
             send(batch)
+        }
+
+        /// Asks ahead the children of `parent` not asked yet, in order, as far as `budget` (znodes) goes.
+        private func askChildren(
+            of parent: String, _ sorted: [String], budget: inout Int,
+            into batch: inout [(tag: Int, path: String, read: ReadPipeline.Read)]
+        ) {
+            let asked = childrenAsked[parent] ?? 0
+            guard asked < sorted.count else { return }
+            let end = min(sorted.count, asked + budget)
+            for child in sorted[asked..<end] {
+                let path = ZooKeeperPath.join(parent, child)
+                askedAhead.insert(path)
+                add(path, attempts: 0, to: &batch)
+            }
+            budget -= end - asked
+            childrenAsked[parent] = end
         }
 
         private func add(
@@ -288,7 +341,10 @@ struct PipelinedWalk {
                     }
                 } else if let stat = reading.stat {
                     answers[reading.path] = .success(
-                        (reading.children, stat, settings.readsData ? reading.data : nil, reading.acl))
+                        (
+                            ShellFormat.javaSorted(reading.children), stat, settings.readsData ? reading.data : nil,
+                            reading.acl
+                        ))
                 } else {
                     answers[reading.path] = .failure(ZooKeeperError(.marshallingError, path: reading.path))
                 }
