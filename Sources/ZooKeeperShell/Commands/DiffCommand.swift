@@ -2,7 +2,9 @@ import ZooKeeper
 
 /// `diff [-r] a b`: two znodes (two subtrees with `-r`) compared, data and ACLs: `-` only under `a`, `+` only
 /// under `b`, `~` in both but different (and what differs), by path below each. Either side may be on another
-/// cluster (`zk://host:port[,host:port...]/path`). Exits 1 when they differ, as diff(1) does.
+/// cluster (`zk://host:port[,host:port...]/path`). Exits 1 when they differ, as diff(1) does. The two subtrees are
+/// walked side by side in the order of their sorted paths and merged as they come, so memory stays bounded; a znode
+/// one side cannot read is reported, nothing at or under it is compared, and the exit is 1 at the end.
 enum DiffCommand: ShellCommand {
     static let spec = CommandSpec(
         name: "diff", syntax: "[-r] a b", summary: "Compare two znodes or subtrees, here or on another cluster",

@@ -116,4 +116,33 @@ struct BigTreeCommandsTests {
         #expect(reverse.output == swapped.map { $0 + "\n" }.joined())
         await client.close()
     }
+    @Test(arguments: TestServerKind.allCases) func diffReportsWhatItCannotReadAndComparesTheRest(kind: TestServerKind)
+        throws
+    {
+        let server = try SharedTestServers.connectString(kind)
+        let left = SharedTestServers.uniqueRoot("noauthleft")
+        let right = SharedTestServers.uniqueRoot("noauthright")
+        let setUp = """
+            create \(left)
+            create \(left)/a x
+            create \(left)/b
+            create \(left)/b/c
+            create \(left)/d
+            setAcl \(left)/b world:anyone:cdwa
+            create \(right)
+            create \(right)/a y
+            create \(right)/b
+            create \(right)/b/c
+            create \(right)/b/e
+            """
+        #expect(try Programs.zkcli(server: server, input: setUp + "\n").exitCode == 0)
+        defer { _ = try? Programs.zkcli(server: server, ["deleteall", left]) }
+        defer { _ = try? Programs.zkcli(server: server, ["deleteall", right]) }
+        defer { _ = try? Programs.zkcli(server: server, ["setAcl", left + "/b", "world:anyone:cdrwa"]) }
+        // /b cannot be read on the left: it is reported, nothing at or under it is compared, the rest is.
+        let diff = try Programs.zkcli(server: server, ["diff", "-r", left, right])
+        #expect(diff.exitCode == 1)
+        #expect(diff.output == "~ /a data\n- /d\n")
+        #expect(diff.error == "Insufficient permission : \(left)/b\n1 znode could not be read\n")
+    }
 }
