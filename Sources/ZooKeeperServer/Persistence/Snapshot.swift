@@ -134,8 +134,7 @@ enum SnapshotFile {
                     throw ProtocolError(.invalidLength, "node \(name): data length \(dataLength)")
                 }
                 // Copied into the node straight from the file's bytes, once the fields after it are read.
-                let dataStart = buffer.readerIndex
-                buffer.moveReaderIndex(forwardBy: max(0, Int(dataLength)))
+                let data = dataLength < 0 ? nil : buffer.readSlice(length: Int(dataLength))
                 let local = try buffer.readJuteInt()
                 guard let aclIndex = aclIndexByLocal[local] else {
                     throw ProtocolError(.invalidValue, "node \(name) refers to an undefined ACL \(local)")
@@ -154,10 +153,7 @@ enum SnapshotFile {
                         name: name, zxid: czxid, time: ctime, dataBytes: data, aclIndex: aclIndex,
                         ephemeralOwner: ephemeralOwner)
                 }
-                let node =
-                    dataLength < 0
-                    ? makeNode(nil)
-                    : buffer.getSlice(at: dataStart, length: Int(dataLength))!.withUnsafeReadableBytes(makeNode)
+                let node = data?.withUnsafeReadableBytes(makeNode) ?? makeNode(nil)
                 node.mzxid = mzxid
                 node.pzxid = pzxid
                 node.mtime = mtime
