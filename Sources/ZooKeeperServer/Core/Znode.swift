@@ -11,8 +11,8 @@ import ZooKeeperProtocol
 ///
 /// Laid out for a small footprint (BENCHMARKS.md, "Memory per znode"): the fields that change in place sit in
 /// the object (88 bytes), the name, the data and the ephemeral owner — which change only all at once, by a new
-/// `ZnodePayload` — in one exactly sized allocation, and the children in an array sorted by name (8 bytes per
-/// child, the name being held once, by the child).
+/// `ZnodePayload` — in one exactly sized allocation, and the children in a `ChildTable` of references (8 bytes a
+/// slot, the name being held once, by the child).
 final class Znode {
     var czxid: Int64
     var mzxid: Int64
@@ -25,9 +25,8 @@ final class Znode {
     var aversion: Int32
     var aclIndex: Int32
     private var payload: ZnodePayload
-    /// Sorted by the bytes of their names (`ZnodePayload.compare`); empty for leaves, which then share the
-    /// empty-array singleton.
-    private(set) var children: [Znode] = []
+    /// Children by name, in a table of node references (8 bytes a slot; the names are the children's own).
+    private(set) var children = ChildTable()
 
     convenience init(
         name: some StringProtocol, zxid: Int64, time: Int64, data: [UInt8]?, aclIndex: Int32,
@@ -104,84 +103,142 @@ final class Znode {
 
     // MARK: Children
 
-    /// The children's names in the order `children` holds them (by their UTF-8 bytes).
+    /// The children's names, in the table's order (a hash order, as Apache's `HashSet` gives them).
     var childNames: [String] { children.map(\.name) }
 
-    func child(named name: some StringProtocol) -> Znode? {
-        let (index, found) = childPosition(of: name)
-        return found ? children[index] : nil
-    }
+    func child(named name: some StringProtocol) -> Znode? { children.find(name) }
 
-    /// Links `child` under this node in its place by name; returns the child it replaces, if one had that name.
+    /// Links `child` under this node; returns the child it replaces, if one had that name.
     @discardableResult
-    func insertChild(_ child: Znode) -> Znode? {
-        // Children mostly arrive in order (sequence nodes, snapshots, numbered benchmarks): try the end first.
-        if let last = children.last, child.payload.compareName(with: last.payload) > 0 {
-            children.append(child)
-            return nil
-        }
-        let (index, found) = child.payload.withName { childPosition(ofBytes: $0) }
-        if found {
-            let replaced = children[index]
-            children[index] = child
-            return replaced
-        }
-        children.insert(child, at: index)
-        return nil
-    }
+    func insertChild(_ child: Znode) -> Znode? { children.insert(child) }
 
     /// Unlinks and returns the child called `name`, if there is one.
     @discardableResult
-    func removeChild(named name: some StringProtocol) -> Znode? {
-        let (index, found) = childPosition(of: name)
-        guard found else { return nil }
-        let removed = children.remove(at: index)
-        if children.isEmpty { children = [] }
+    func removeChild(named name: some StringProtocol) -> Znode? { children.remove(name) }
+
+    func reserveChildren(_ count: Int) { children.reserve(count) }
+
+    fileprivate func nameEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        payload.withName { ZnodePayload.compare($0, bytes) == 0 }
+    }
+
+    fileprivate var nameHash: Int { payload.withName(ChildTable.hash) }
+}
+
+/// A hash table of child nodes keyed by the names they hold: open addressing with linear probing, at most 3/4
+/// full, deletions by backward shift (no tombstones). Its slots are a Swift array, so a copy (the snapshot walk
+/// keeps one per parent it is in) stays as it was while the node changes. Names hash with the process's seeded
+/// `Hasher`, as a Dictionary's keys would.
+struct ChildTable: Sequence {
+    private var slots: [Znode?] = []
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: bytes)
+        return hasher.finalize()
+    }
+
+    func find(_ name: some StringProtocol) -> Znode? {
+        guard count > 0 else { return nil }
+        return Self.withBytes(of: name) { bytes in
+            let index = slotIndex(of: bytes)
+            return index.map { slots[$0]! }
+        }
+    }
+
+    /// Adds `node`, or puts it in the place of the node of the same name, which it returns.
+    mutating func insert(_ node: Znode) -> Znode? {
+        if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(2, slots.count * 2)) }
+        let mask = slots.count - 1
+        var index = node.nameHash & mask
+        while let existing = slots[index] {
+            if node.payloadNameEquals(existing) {
+                slots[index] = node
+                return existing
+            }
+            index = (index + 1) & mask
+        }
+        slots[index] = node
+        count += 1
+        return nil
+    }
+
+    mutating func remove(_ name: some StringProtocol) -> Znode? {
+        guard count > 0 else { return nil }
+        guard let found = Self.withBytes(of: name, { slotIndex(of: $0) }) else { return nil }
+        let removed = slots[found]!
+        count -= 1
+        if count == 0 {
+            slots = []
+            return removed
+        }
+        // Backward shift: move up each following entry whose home slot is not between the hole and it.
+        let mask = slots.count - 1
+        var hole = found
+        var next = (hole + 1) & mask
+        slots[hole] = nil
+        while let candidate = slots[next] {
+            let home = candidate.nameHash & mask
+            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
+            if !stays {
+                slots[hole] = candidate
+                slots[next] = nil
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
         return removed
     }
 
-    /// Appends a child read from a snapshot, whose children come in the order they were written: by name when
-    /// this server wrote them, in an older build's hash order otherwise. Returns false when the child is out
-    /// of order (or has its predecessor's name); `finishRestoredChildren` then puts the table in order.
-    func appendRestoredChild(_ child: Znode) -> Bool {
-        let inOrder = children.last.map { child.payload.compareName(with: $0.payload) > 0 } ?? true
-        children.append(child)
-        return inOrder
+    /// Room for `total` children without growing.
+    mutating func reserve(_ total: Int) {
+        var capacity = 2
+        while total * 4 > capacity * 3 { capacity *= 2 }
+        if capacity > slots.count { resize(to: capacity) }
     }
 
-    func reserveChildren(_ count: Int) { children.reserveCapacity(count) }
+    func makeIterator() -> some IteratorProtocol<Znode> {
+        slots.lazy.compactMap { $0 }.makeIterator()
+    }
 
-    /// Sorts children appended out of order; returns the name that appears twice, if one does.
-    func finishRestoredChildren() -> String? {
-        children.sort { $0.payload.compareName(with: $1.payload) < 0 }
-        for index in children.indices.dropFirst()
-        where children[index].payload.compareName(with: children[index - 1].payload) == 0 {
-            return children[index].name
+    private func slotIndex(of bytes: UnsafeRawBufferPointer) -> Int? {
+        let mask = slots.count - 1
+        var index = Self.hash(bytes) & mask
+        while let node = slots[index] {
+            if node.nameEquals(bytes) { return index }
+            index = (index + 1) & mask
         }
         return nil
     }
 
-    /// Where a child called `name` is, or would go.
-    private func childPosition(of name: some StringProtocol) -> (index: Int, found: Bool) {
-        if let result = name.utf8.withContiguousStorageIfAvailable({
-            childPosition(ofBytes: UnsafeRawBufferPointer($0))
-        }) {
+    private mutating func resize(to capacity: Int) {
+        let old = slots
+        slots = Array(repeating: nil, count: capacity)
+        let mask = capacity - 1
+        for case let node? in old {
+            var index = node.nameHash & mask
+            while slots[index] != nil { index = (index + 1) & mask }
+            slots[index] = node
+        }
+    }
+
+    private static func withBytes<Result>(
+        of name: some StringProtocol, _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        if let result = name.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
             return result
         }
         let bytes = Array(name.utf8)
-        return bytes.withUnsafeBytes { childPosition(ofBytes: $0) }
+        return bytes.withUnsafeBytes(body)
     }
+}
 
-    private func childPosition(ofBytes name: UnsafeRawBufferPointer) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = children.count
-        while low < high {
-            let middle = (low + high) / 2
-            let order = children[middle].payload.withName { ZnodePayload.compare($0, name) }
-            if order == 0 { return (middle, true) }
-            if order < 0 { low = middle + 1 } else { high = middle }
-        }
-        return (low, false)
+extension Znode {
+    fileprivate func payloadNameEquals(_ other: Znode) -> Bool {
+        other.withNameBytes { nameEquals($0) }
     }
 }
 

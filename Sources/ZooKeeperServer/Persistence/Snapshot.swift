@@ -4,7 +4,6 @@ import ZooKeeperProtocol
 /// The layout of a snapshot file: a 24-byte header (magic `ZSWS`, format version, start zxid, wall time), a
 /// stream of tagged entries (sessions, ACL lists, znodes in depth-first pre-order, each with its child count),
 /// an end entry with the counts, and a trailer: the CRC-32 of everything before it and the magic `ZSWE`.
-/// Siblings are written in the byte order of their names; files of earlier builds, in hash order, read the same.
 enum SnapshotFile {
     static let magic: UInt32 = 0x5A53_5753  // "ZSWS"
     static let endMagic: UInt32 = 0x5A53_5745  // "ZSWE"
@@ -82,17 +81,6 @@ enum SnapshotFile {
         var path: String?
         var pathLength: Int
         var remaining: Int
-        /// Whether the children appended so far came in order by name.
-        var childrenInOrder = true
-    }
-
-    /// Closes the frame on top of the stack: sorts its children when they came out of order.
-    private static func finish(_ stack: inout [Frame]) throws {
-        let frame = stack.removeLast()
-        guard !frame.childrenInOrder else { return }
-        if let duplicate = frame.node.finishRestoredChildren() {
-            throw ProtocolError(.invalidValue, "node \(duplicate) appears twice under one parent")
-        }
     }
 
     /// The path of the node on top of the stack, built from its ancestors' names (and kept for its siblings).
@@ -173,13 +161,15 @@ enum SnapshotFile {
                     stack.append(Frame(node: node, path: "/", pathLength: 1, remaining: childCount))
                     continue
                 }
-                while let last = stack.last, last.remaining == 0 { try finish(&stack) }
+                while let last = stack.last, last.remaining == 0 { stack.removeLast() }
                 guard !stack.isEmpty, !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")) else {
                     throw ProtocolError(.invalidValue, "node '\(name)' has no place in the tree")
                 }
                 let top = stack.count - 1
                 stack[top].remaining -= 1
-                if !stack[top].node.appendRestoredChild(node) { stack[top].childrenInOrder = false }
+                if stack[top].node.insertChild(node) != nil {
+                    throw ProtocolError(.invalidValue, "node \(name) appears twice under one parent")
+                }
                 let parentLength = stack[top].pathLength
                 let pathLength = (parentLength == 1 ? 1 : parentLength + 1) + name.utf8.count
                 stack.append(Frame(node: node, path: nil, pathLength: pathLength, remaining: childCount))
@@ -194,7 +184,6 @@ enum SnapshotFile {
                 else {
                     throw ProtocolError(.invalidValue, "the end entry does not match what came before it")
                 }
-                while !stack.isEmpty { try finish(&stack) }
                 for index in aclIndexByLocal.values { aclCache.release(index) }
                 result.aclCache = aclCache
                 return Contents(startZxid: startZxid, tree: result, sessions: sessions)
@@ -205,11 +194,11 @@ enum SnapshotFile {
 
 /// Serialises the state a chunk at a time on the event loop, while transactions go on between chunks (a fuzzy
 /// snapshot, like Apache's). Each node is written as it is when visited, with the children its table had then
-/// (children arrays are copied on write, so the walk keeps a stable view of each). Replaying the log from `startZxid + 1`
+/// (child tables are copied on write, so the walk keeps a stable view of each). Replaying the log from `startZxid + 1`
 /// over the result gives the exact state, because transactions carry absolute values (`TransactionBody`).
 final class SnapshotWalker {
     let startZxid: Int64
-    private var stack: [(children: [Znode], index: Int)] = []
+    private var stack: [(children: [Znode], index: Int)] = []  // each parent's children as the walk met them
     private var aclByIndex: [Int32: (local: Int32, list: [ACL])] = [:]
     private var nextLocalACL: Int32 = 0
     private var sessionCount: Int64 = 0
@@ -299,7 +288,7 @@ final class SnapshotWalker {
         buffer.writeJuteLong(node.ephemeralOwner)
         buffer.writeJuteInt(Int32(truncatingIfNeeded: children.count))
         nodeCount += 1
-        if !children.isEmpty { stack.append((children, 0)) }
+        if !children.isEmpty { stack.append((Array(children), 0)) }
     }
 
     /// The trailer for a file whose bytes before it have checksum `crc`.
