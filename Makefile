@@ -20,7 +20,7 @@ fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
 docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
-.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan bench-quick
+.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan bench-quick oneshot-order static-libstdc++
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -81,9 +81,21 @@ asan: test-deps
 
 # The Swift runtime is linked in, so that installed programs do not depend on the toolchain's libraries (and start
 # faster: no shared Swift libraries to load). zkcli's release link flags are in Package.swift (BENCHMARKS.md, issue 17).
-RELEASE_FLAGS := -c release --static-swift-stdlib
+# Every Swift module, the dependencies' too, puts each function and global in a section of its own, so that zkcli's
+# link can lay out together what a one-shot touches (scripts/zkcli-oneshot.order; the static Swift runtime comes
+# built that way; the C a one-shot runs, NIO's shims, is a few kB).
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections
 
-release: deps
+# zkcli links libstdc++ (the Swift runtime's C++ library) statically when .build/static-libstdc++ holds it
+# (Package.swift): the shared one, loaded and relocated at every start, was 2.2 MB of a one-shot's peak RSS. The
+# directory holds only the archive, so that the link's -lstdc++ finds it before the shared library.
+static-libstdc++:
+	@for compiler in clang gcc; do \
+		archive="$$($$compiler -print-file-name=libstdc++.a 2>/dev/null)"; \
+		if [ -f "$$archive" ]; then mkdir -p .build/static-libstdc++ && ln -sf "$$archive" .build/static-libstdc++/; break; fi; \
+	done
+
+release: deps static-libstdc++
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 install: $(if $(BINDIR_SRC),,release)
@@ -115,3 +127,11 @@ uninstall:
 # before and after a change to a hot path. Not part of `make test` (no test asserts a time).
 bench-quick: release
 	python3 benchmark/compare.py --headline --bin-path "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
+
+# zkcli's order of code and data for its release link, from valgrind profiles of one-shot commands against Apache
+# ZooKeeper (scripts/oneshot-order): run after a change to what a one-shot runs, and commit
+# scripts/zkcli-oneshot.order. A stale order costs page faults, never correctness.
+oneshot-order: release
+	./scripts/oneshot-order "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/zkcli"
+	rm -f "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/zkcli"  # relinked with the new order
+	$(SWIFT) build $(RELEASE_FLAGS) --product zkcli

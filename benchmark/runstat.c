@@ -1,8 +1,8 @@
-// runstat: runs a command several times and prints, for each run, its wall time, its CPU time (user + system)
-// and its peak RSS, as measured by the kernel for that child alone.
+// runstat: runs a command several times and prints, for each run, its wall time, its CPU time (user + system),
+// its peak RSS and its page faults, as measured by the kernel for that child alone.
 //
 //     runstat RUNS COMMAND [ARGUMENT...]
-//     -> one line per run: "wall_us cpu_us maxrss_kib exit_status"
+//     -> one line per run: "wall_us cpu_us maxrss_kib exit_status page_faults"
 //
 // Why a C program: a child forked from Python carries the interpreter's resident pages until it execs, and Linux
 // counts them in the child's peak RSS; GNU time avoids that but prints CPU time in 10 ms steps, too coarse for a
@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
         long long wall = (long long)(end.tv_sec - start.tv_sec) * 1000000 + (end.tv_nsec - start.tv_nsec) / 1000;
         long long cpu = microseconds(usage.ru_utime) + microseconds(usage.ru_stime);
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        printf("%lld %lld %ld %d\n", wall, cpu, usage.ru_maxrss, code);
+        printf("%lld %lld %ld %d %ld\n", wall, cpu, usage.ru_maxrss, code, usage.ru_minflt + usage.ru_majflt);
         fflush(stdout);
     }
     return 0;

@@ -11,7 +11,9 @@ struct ZKBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zkbench",
         abstract: "Load generator for a ZooKeeper server.",
-        subcommands: [PhasesCommand.self, HerdCommand.self, HerdWorkerCommand.self, TreeBuildCommand.self],
+        subcommands: [
+            PhasesCommand.self, RoundTripCommand.self, HerdCommand.self, HerdWorkerCommand.self, TreeBuildCommand.self,
+        ],
         defaultSubcommand: PhasesCommand.self)
 }
 
@@ -153,21 +155,15 @@ struct PhasesCommand: AsyncParsableCommand {
     }
 
     func synchronousPhase(_ operation: Operation, client: ZooKeeperClient, value: [UInt8]) async throws -> PhaseResult {
-        var latencies: [Double] = []
-        latencies.reserveCapacity(syncCount)
         var errors = 0
-        let start = ContinuousClock.now
-        for index in 0..<syncCount {
-            let before = ContinuousClock.now
+        var index = 0
+        let timing = await timeSynchronousCalls(syncCount) {
             if !(await call(operation, client, index, value)) { errors += 1 }
-            let elapsed = ContinuousClock.now - before
-            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            index += 1
         }
-        let total = ContinuousClock.now - start
-        latencies.sort()
         return PhaseResult(
-            phase: "sync-\(operation.rawValue)", operations: syncCount, errors: errors, seconds: total.seconds,
-            latencies: latencies)
+            phase: "sync-\(operation.rawValue)", operations: syncCount, errors: errors, seconds: timing.seconds,
+            latencies: timing.latencies)
     }
 
     func pipelinedPhase(_ operation: Operation, clients: [ZooKeeperClient], value: [UInt8]) async throws -> PhaseResult

@@ -56,7 +56,7 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var autopurgeSnapRetainCount: Int = 3
     public var autopurgePurgeInterval: Int = 0
     public var forceSync: Bool = true
-    /// `clientPortListenBacklog` (-1: the system default).
+    /// `clientPortListenBacklog` (-1: as deep as the system allows, `net.core.somaxconn`).
     public var listenBacklog: Int = -1
     /// `nio.sessionlessCnxnTimeout` (`zookeeper.nio.sessionlessCnxnTimeout`), in milliseconds: a connection that
     /// has not sent its ConnectRequest by then is closed, as Apache's NIO server does.

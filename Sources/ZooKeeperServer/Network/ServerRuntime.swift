@@ -34,6 +34,10 @@ final class ServerRuntime: @unchecked Sendable {
     private var dirty: [ConnectionHandler] = []
     private var flushing: [ConnectionHandler] = []
     private var flushScheduled = false
+    /// The connections holding replies until the log makes them durable: a sync releases these, not every
+    /// connection (10,000 idle sessions would cost each sync 10,000 visits).
+    private var waitingForLog: [ConnectionHandler] = []
+    private var releasing: [ConnectionHandler] = []
     private var syncInFlight = false
     private var syncScheduled = false
     /// Set when even the durable state could not be reloaded after a log failure: no connection is admitted.
@@ -245,7 +249,10 @@ final class ServerRuntime: @unchecked Sendable {
                 acceptKerberosToken(token, xid: xid, connection: id)
                 continue
             }
-            handlers[output.connection]?.enqueue(output, requiredZxid: required, durableZxid: durable)
+            guard let handler = handlers[output.connection] else { continue }
+            let wasWaiting = handler.queuedCount > 0
+            handler.enqueue(output, requiredZxid: required, durableZxid: durable)
+            if !wasWaiting && handler.queuedCount > 0 { waitingForLog.append(handler) }
         }
         if durable < required { requestSync() }
     }
@@ -277,9 +284,12 @@ final class ServerRuntime: @unchecked Sendable {
                 statistics.fsyncTime.observe(now - started, at: now)
                 statistics.syncBatchSize.observe(durable - durableBefore, at: now)
                 guard log === core.log, !core.refusesWrites else { return }
-                for handler in handlers.values where handler.queuedCount > 0 {
+                swap(&waitingForLog, &releasing)
+                for handler in releasing {
                     handler.release(durableZxid: durable)
+                    if handler.queuedCount > 0 { waitingForLog.append(handler) }
                 }
+                releasing.removeAll(keepingCapacity: true)
                 store?.logDurable(durable)
                 if durable < core.lastZxid { requestSync() }
             case .failure(let error):
@@ -297,6 +307,7 @@ final class ServerRuntime: @unchecked Sendable {
             "the transaction log failed: \(error). zkserver now refuses writes (clients get NOTREADONLY) and serves reads of what is on disk; restart it once the disk is fixed"
         )
         for handler in handlers.values { handler.drop() }
+        waitingForLog.removeAll()
         guard let store else { return }
         do {
             let activity = core.activity

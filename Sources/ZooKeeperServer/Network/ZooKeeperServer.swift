@@ -195,9 +195,8 @@ public final class ZooKeeperServer: Sendable {
                             channel, kind: kind, runtime: runtime, handshakeTimeout: handshakeTimeout)
                     }
                 }
-            if configuration.listenBacklog > 0 {
-                bootstrap = bootstrap.serverChannelOption(.backlog, value: Int32(configuration.listenBacklog))
-            }
+            bootstrap = bootstrap.serverChannelOption(
+                .backlog, value: Self.backlog(configured: configuration.listenBacklog))
             return bootstrap.bind(host: host, port: port)
         }
         let host = configuration.clientPortAddress ?? "0.0.0.0"
@@ -307,4 +306,14 @@ public final class ZooKeeperServer: Sendable {
 private struct HandedOver<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+extension ZooKeeperServer {
+    /// The listen backlog: the configured one, else as deep as the system allows (`net.core.somaxconn` caps it).
+    /// Apache's default (the JVM's 50) and NIO's (128) overflow when thousands of clients reconnect at once after a
+    /// restart: the kernel drops their final handshake ACK, each client then waits out its read timeout before
+    /// trying again, and sessions expire meanwhile (BENCHMARKS.md, herds).
+    static func backlog(configured: Int) -> Int32 {
+        configured > 0 ? Int32(clamping: configured) : Int32.max
+    }
 }

@@ -89,6 +89,58 @@ import Testing
         }
     }
 
+    /// A small batch is written and synced on the loop, within `sync` (no hand-off to the log thread and back);
+    /// a large one, the one that opens the file, and small ones after a slow sync go to the log thread, until
+    /// enough quick syncs in a row. Wherever each batch was written, every record recovers, in order.
+    @Test func smallBatchesSyncOnTheLoopUnlessTheDiskIsSlow() async throws {
+        let directory = try temporaryDataDirectory()
+        let fileSystem = FaultyFileSystem()
+        var options = FileTransactionLog.Options()
+        // Above any fdatasync of a loaded machine, below the simulated slow disk; a small preallocation, quick to sync.
+        options.inlineSyncMaximumDuration = .milliseconds(500)
+        options.preallocationStep = 64 << 10
+        options.inlineSyncQuickStreak = 2
+        try await withLog(directory, fileSystem: fileSystem, options: options) { (log, loop) async throws in
+            /// Appends `range` and syncs: whether the sync completed before `sync` returned, and the durable zxid.
+            func appendAndSync(_ range: ClosedRange<Int64>) async throws -> (atOnce: Bool, durable: Int64) {
+                try await loop.flatSubmit {
+                    let promise = loop.makePromise(of: Int64.self)
+                    for transaction in self.transactions(range) { log.append(transaction) }
+                    var completed = false
+                    log.sync { result in
+                        completed = true
+                        promise.completeWith(result.mapError { $0 as any Error })
+                    }
+                    let atOnce = completed
+                    return promise.futureResult.map { (atOnce, $0) }
+                }.get()
+            }
+            let opening = try await appendAndSync(1...1)
+            #expect(!opening.atOnce && opening.durable == 1)
+            let lone = try await appendAndSync(2...2)
+            #expect(lone.atOnce && lone.durable == 2)
+            let eight = try await appendAndSync(3...10)
+            #expect(eight.atOnce && eight.durable == 10)
+            let large = try await appendAndSync(11...100)
+            #expect(!large.atOnce && large.durable == 100)
+            fileSystem.delaySynchronize(by: .milliseconds(600))
+            let slow = try await appendAndSync(101...101)
+            #expect(slow.atOnce && slow.durable == 101)
+            fileSystem.delaySynchronize(by: nil)
+            for zxid in Int64(102)...103 {
+                let afterSlow = try await appendAndSync(zxid...zxid)
+                #expect(!afterSlow.atOnce && afterSlow.durable == zxid)
+            }
+            let back = try await appendAndSync(104...104)
+            #expect(back.atOnce && back.durable == 104)
+            #expect(fileSystem.synchronizeCount == 8)
+        }
+        let (core, report) = try recoverCore(directory)
+        #expect(report.replayedCount == 104)
+        #expect(core.lastZxid == 104)
+        #expect(core.tree.node(at: "/n104")?.czxid == 104)
+    }
+
     @Test func forceSyncOffSkipsFsync() async throws {
         let directory = try temporaryDataDirectory()
         let fileSystem = FaultyFileSystem()

@@ -92,12 +92,15 @@ final class FaultyFileSystem: PersistenceFileSystem, @unchecked Sendable {
     private var _synchronizeCount = 0
     private var _failWrites: Int32?
     private var _failSynchronize: Int32?
+    private var _synchronizeDelay: TimeAmount?
 
     var synchronizeCount: Int { lock.withLock { _synchronizeCount } }
     /// Makes every later data write fail with this errno (e.g. ENOSPC).
     func failWrites(with code: Int32?) { lock.withLock { _failWrites = code } }
     /// Makes every later fdatasync fail with this errno (e.g. EIO).
     func failSynchronize(with code: Int32?) { lock.withLock { _failSynchronize = code } }
+    /// Makes every later fdatasync take this much longer (a busy disk); nil: as long as the disk takes.
+    func delaySynchronize(by delay: TimeAmount?) { lock.withLock { _synchronizeDelay = delay } }
 
     func createDirectory(_ path: String) throws(PersistenceError) { try real.createDirectory(path) }
     func list(_ directory: String) throws(PersistenceError) -> [String] { try real.list(directory) }
@@ -115,6 +118,7 @@ final class FaultyFileSystem: PersistenceFileSystem, @unchecked Sendable {
             throw PosixFileSystem.failure("fdatasync", path, errno: code)
         }
         lock.withLock { _synchronizeCount += 1 }
+        if let delay = lock.withLock({ _synchronizeDelay }) { usleep(UInt32(delay.nanoseconds / 1000)) }
         try real.synchronize(descriptor, path: path)
     }
     func truncate(_ descriptor: Int32, to length: Int64, path: String) throws(PersistenceError) {

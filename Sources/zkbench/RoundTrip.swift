@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import ZooKeeper
+import ZooKeeperProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The network's share of a synchronous request as zkbench itself sees it: `getData` calls of the same client
+/// (event loop, channel, frame codec, session machine, continuation) that the `phases` command measures, one at a
+/// time, against a responder in this process that answers each ZooKeeper frame at once and does nothing else.
+/// A server's sync p50 minus this is what the server adds.
+struct RoundTripCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "round-trip",
+        abstract: "Latency floor: synchronous getData through zkbench's client against a trivial loopback responder.",
+        discussion: """
+            Starts a responder on 127.0.0.1 (a thread of this process on blocking sockets: it answers the
+            ConnectRequest, every getData with --value-size bytes and a stat, and anything else with an empty reply),
+            connects zkbench's client to it, makes 200 warm-up calls, then --count getData calls one at a time and
+            prints their latency as `phases` prints a sync phase (phase `round-trip`).
+            """)
+
+    @Option(name: .long, help: "Synchronous calls timed.")
+    var count = 3_000
+
+    @Option(name: .long, help: "Bytes of data in each reply.")
+    var valueSize = 100
+
+    @Flag(name: .long, help: "One JSON object instead of text.")
+    var json = false
+
+    mutating func run() async throws {
+        let responder = try FrameResponder(valueSize: valueSize)
+        responder.start()
+        let client = try await ZooKeeperClient.connect("127.0.0.1:\(responder.port)")
+        let path = "/round-trip"
+        for _ in 0..<200 { _ = try await client.getData(path) }
+        var errors = 0
+        let timing = await timeSynchronousCalls(count) {
+            do {
+                _ = try await client.getData(path)
+            } catch {
+                errors += 1
+            }
+        }
+        await client.close()
+        let result = PhasesCommand.PhaseResult(
+            phase: "round-trip", operations: count, errors: errors, seconds: timing.seconds,
+            latencies: timing.latencies)
+        print(json ? result.json : result.text)
+    }
+}
+
+/// Times `count` calls of `call`, one after the other: each one's latency in milliseconds, sorted, and the seconds
+/// all of them took.
+func timeSynchronousCalls(_ count: Int, _ call: () async -> Void) async -> (latencies: [Double], seconds: Double) {
+    var latencies: [Double] = []
+    latencies.reserveCapacity(count)
+    let start = ContinuousClock.now
+    for _ in 0..<count {
+        let before = ContinuousClock.now
+        await call()
+        let elapsed = ContinuousClock.now - before
+        latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+    }
+    let total = ContinuousClock.now - start
+    latencies.sort()
+    return (latencies, total.seconds)
+}
+
+/// The far end of `round-trip`: one thread, blocking loopback sockets, replies encoded once and only their xid
+/// patched, so that what it adds to a round trip is two system calls, as the Python floor's echo thread adds.
+/// It is not a server (the product's networking is NIO): a floor has no event loop of its own to measure.
+final class FrameResponder: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    /// A whole ConnectResponse frame.
+    private let connectReply: [UInt8]
+    /// A whole getData reply frame (ok, the value and a stat); bytes 4..<8 are the xid.
+    private let dataReply: [UInt8]
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(valueSize: Int) throws {
+        var buffer = ByteBuffer()
+        buffer.writeZooKeeperFrame { frame in
+            ConnectResponse(
+                timeout: 30_000, sessionID: 0x5a6b_0001, password: [UInt8](repeating: 7, count: 16),
+                readOnly: false
+            ).encode(into: &frame)
+        }
+        connectReply = buffer.readBytes(length: buffer.readableBytes)!
+        let stat = Stat(
+            czxid: 1, mzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0,
+            dataLength: Int32(valueSize), numChildren: 0, pzxid: 1)
+        ZooKeeperResponse.data([UInt8](repeating: 0x61, count: valueSize), stat)
+            .encodeFrame(header: ReplyHeader(xid: 0, zxid: 1), into: &buffer)
+        dataReply = buffer.readBytes(length: buffer.readableBytes)!
+
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else {
+            throw Failure(description: "round-trip: socket: \(String(cString: strerror(errno)))")
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && listen(listener, 1) == 0
+                    && getsockname(listener, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            let reason = String(cString: strerror(errno))
+            close(listener)
+            throw Failure(description: "round-trip: cannot listen on 127.0.0.1: \(reason)")
+        }
+        self.listener = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Serves connections one after the other, on a thread of its own, until the process exits.
+    func start() {
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(listener, nil, nil)
+                if connection < 0 { continue }
+                var noDelay: Int32 = 1
+                setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+                serve(connection)
+                close(connection)
+            }
+        }
+    }
+
+    private func serve(_ connection: Int32) {
+        var decoder = ZooKeeperFrameDecoder()
+        var input = ByteBuffer()
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        var connected = false
+        var closing = false
+        while !closing {
+            let received = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+            if received <= 0 { return }
+            input.writeBytes(chunk[0..<received])
+            while var frame = (try? decoder.decode(buffer: &input)) ?? nil {
+                guard connected else {
+                    connected = true
+                    output += connectReply
+                    continue
+                }
+                guard let header = try? RequestHeader(from: &frame) else { return }
+                switch header.opCode {
+                case .getData:
+                    let start = output.count
+                    output += dataReply
+                    withUnsafeBytes(of: header.xid.bigEndian) {
+                        output.replaceSubrange(start + 4..<start + 8, with: $0)
+                    }
+                default:
+                    if header.opCode == .closeSession { closing = true }
+                    var reply = ByteBuffer()
+                    ZooKeeperResponse.empty.encodeFrame(header: ReplyHeader(xid: header.xid, zxid: 1), into: &reply)
+                    output += reply.readableBytesView
+                }
+            }
+            input.discardReadBytes()
+            var sent = 0
+            while sent < output.count {
+                let count = output[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { return }
+                sent += count
+            }
+            output.removeAll(keepingCapacity: true)
+        }
+    }
+}
