@@ -20,7 +20,8 @@ fishdir := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 unitdir := $(DESTDIR)$(PREFIX)/lib/systemd/system
 docdir := $(DESTDIR)$(PREFIX)/share/doc/zkserver
 
-.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan bench-quick oneshot-order static-libstdc++
+.PHONY: run test test-deps build deps release install uninstall fuzz fuzz-smoke tsan asan bench-quick oneshot-order static-libstdc++ \
+	bench-deps
 
 # What a fresh Debian machine with Swift lacks to build (libedit for the shell's line editing).
 deps:
@@ -121,6 +122,12 @@ uninstall:
 		$(foreach program,$(COMPLETED),"$(bashdir)/$(program)" "$(zshdir)/_$(program)" \
 			"$(fishdir)/$(program).fish") \
 		"$(unitdir)/zkserver.service" "$(docdir)/zoo.cfg"
+
+# What benchmark/compare.py needs beyond the tests' peers (not a test dependency): matplotlib draws the scale
+# section's plots in docs/ (`benchmark/compare.py --only scale`; without it the section skips the plots).
+BENCH_DEPS := python3-matplotlib
+bench-deps: test-deps
+	./scripts/install-test-deps $(BENCH_DEPS)
 
 # The headline ratios of BENCHMARKS.md in about a minute once built (one-shot zkcli vs Apache's C client, our
 # client vs Apache's Java client, zkserver vs Apache), on the release build `make install` installs: for a look

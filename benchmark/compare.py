@@ -8,11 +8,20 @@ Usage: benchmark/compare.py [--quick | --headline] [--markdown FILE] [--bin-path
                             [--only oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree]
                             [--bigtree-size N] [--bigtree-export-size N] [--bigtree-timeout S]
                             [--oneshot-baseline ZKCLI]
+                            [--only scale --scale-znodes N,... --scale-sessions N,... --scale-watches N,...]
 
 bigtree: one tree of --bigtree-size znodes (100,000 by default, in 3 levels) built once with `zkbench tree`, then
 zkcli's walks timed beside zk-shell's and zkCli.sh's equivalents on the same Apache server, their outputs counted
 against each other; then zkcli's export and import of --bigtree-export-size znodes (1,000,000) on zkserver, for
 zkcli's peak RSS. --bigtree-timeout bounds each peer's run (a peer stopped there gives a lower bound).
+
+scale (run only when --only names it; issue 17 point 4): how the costs grow with the data, a fresh zkserver and a
+fresh Apache (with -Xmx6g, for 2,000,000 znodes) at each point: znodes (10k, 100k, 1M, 2M of 100 B: RSS per znode,
+recovery after SIGKILL, snapshot time, sync-write p99 with snapshots following each other and without), sessions
+(100, 1k, 10k, one ephemeral and one watch each: RSS per session, the server's CPU while they ping, a reconnect
+storm), watches (10k, 100k, 1M: RSS per watch, all fired by one closeSession), and getChildren of 100,000
+children and a 1 MB getData. --quick stops each at 100k (1k sessions). Plots in docs/scale-*.png (--scale-plots),
+drawn with matplotlib (`make bench-deps`); without it the section says so and draws none.
 
 --headline (`make bench-quick`, about a minute once built): the one-shot against cli_mt, the client against
 Apache's Java client, zkserver against Apache, with small counts and one round, for a look before and after a
@@ -891,10 +900,11 @@ def footprint_section(table, bins, workdir, znodes, starts):
               peer["recovery"] * 1000, "ms", "lower", Apache.name)
 
 
-def herd_run(zkbench, server, sessions, processes, watches, rounds):
+def herd_run(zkbench, server, sessions, processes, watches, rounds, extra_arguments=()):
     """`zkbench herd` against `server` (started, restarted and stopped by zkbench); its JSON lines by phase."""
     command = [zkbench, "herd", "--server", f"127.0.0.1:{server.port}", "--sessions", str(sessions),
                "--processes", str(processes), "--watches", str(watches), "--rounds", str(rounds), "--stop", "kill",
+               *extra_arguments,
                "--server-directory", server.dir, "--server-log", os.path.join(server.dir, "server.log"), "--",
                *server.command()]
     # Followed line by line, so that each round shows as it ends; stderr (worker errors) goes to ours.
@@ -943,6 +953,347 @@ def herd_section(table, bins, workdir, sessions, processes, watches, rounds):
                   summary["rss_kib_first"] / 1024, "MB", "lower", "its round 1")
         table.add("herd", f"{name}: open fds after round {rounds} / round 1", summary["fds_last"],
                   summary["fds_first"], "fds", "lower", "its round 1")
+
+
+# The scale section (issue 17 point 4): how each cost grows with the znodes, sessions and watches a server holds.
+# Apache runs with a larger heap here than in the other sections: 2,000,000 znodes do not fit in -Xmx1000m.
+SCALE_APACHE_HEAP = "-Xmx6g"
+# snapCount while nothing should snapshot, and while snapshots should follow each other (Apache snapshots after
+# snapCount/2 + a random part of snapCount/2 transactions, zkserver after exactly snapCount; either skips a
+# snapshot that would start while one is still being written).
+SCALE_QUIET_SNAP_COUNT = 100_000_000
+SCALE_BUSY_SNAP_COUNT = 1000
+
+
+class ScaleApache(Apache):
+    """Apache standalone with the scale section's heap and a snapCount (`set_snap_count` rewrites it)."""
+
+    def __init__(self, workdir, snap_count=SCALE_QUIET_SNAP_COUNT):
+        self.extra_configuration = f"admin.enableServer=false\nsnapCount={snap_count}\n"
+        super().__init__(workdir)
+
+    def command(self):
+        return ["java", SCALE_APACHE_HEAP, "-cp", ZK_JAR, "org.apache.zookeeper.server.ZooKeeperServerMain",
+                "zoo.cfg"]
+
+
+class ScaleZKServer(ZKServer):
+    def __init__(self, workdir, binary, snap_count=SCALE_QUIET_SNAP_COUNT):
+        self.extra_configuration = f"admin.enableServer=false\nsnapCount={snap_count}\n"
+        super().__init__(workdir, binary)
+
+
+def set_snap_count(server, snap_count):
+    """Rewrites the snapCount of `server`'s zoo.cfg (read at its next start)."""
+    path = os.path.join(server.dir, "zoo.cfg")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(re.sub(r"(?m)^snapCount=\d+$", f"snapCount={snap_count}", text))
+
+
+def mntr(port):
+    """The numeric lines of `mntr` as a dict."""
+    values = {}
+    for line in (four_letter_word(port, "mntr") or "").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2:
+            try:
+                values[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return values
+
+
+def scale_sizes(text, option):
+    try:
+        sizes = sorted({int(float(word)) for word in text.split(",") if word.strip()})
+    except ValueError:
+        sys.exit(f"{option} takes sizes separated by commas (e.g. 10000,100000), not {text!r}")
+    if any(size <= 0 for size in sizes):
+        sys.exit(f"{option} takes positive sizes, not {text!r}")
+    return sizes
+
+
+def scale_sync_writes(zkbench, port, root, sync_count):
+    """p99 (ms) of `sync_count` synchronous sets on one session, over nodes created first (their creates are
+    synchronous writes too, so the run is 2 x sync_count transactions)."""
+    out = run([zkbench, "--server", f"127.0.0.1:{port}", "--root", root, "--phases", "sync-create", "sync-set",
+               "--sync-count", str(sync_count), "--keep"], check=True).stdout
+    return parse_latency(out)["sync-set"][1]
+
+
+def scale_znodes_point(zkbench, server, size, sync_count):
+    """One server at `size` znodes of 100 B: RSS per znode, recovery after SIGKILL (from the log alone, and from a
+    snapshot and the log after it), snapshot time and the p99 of sync writes with snapshots following each other
+    and with none."""
+    process = server.start()
+    wait_serving(server.port, 1)
+    time.sleep(1.0)  # the JVM's start-up allocation settles before the empty RSS is read
+    empty = rss_kib(process.pid)
+    before = node_count(server.port)
+    fanout = [max(1, size // 1000), min(size, 1000)]
+    out = run([zkbench, "tree", "--server", f"127.0.0.1:{server.port}", "--root", "/scale", "--value-size", "100",
+               "--fanout", *map(str, fanout)], check=True).stdout
+    built = json.loads(out.strip().splitlines()[-1])
+    loaded = rss_kib(process.pid)
+    total = node_count(server.port)
+    figures = dict(znodes=total - before, build_seconds=built["seconds"],
+                   rss_per_znode=(loaded - empty) * 1024 / (total - before))
+
+    # Recovery from the log alone (no snapshot was due while the tree was built), into a server that then
+    # snapshots every SCALE_BUSY_SNAP_COUNT transactions while one session writes.
+    stop(process, signal.SIGKILL)
+    set_snap_count(server, SCALE_BUSY_SNAP_COUNT)
+    process = server.start()
+    figures["recovery_log"] = wait_serving(server.port, total)
+    counters = mntr(server.port)
+    figures["p99_snapshots"] = scale_sync_writes(zkbench, server.port, "/scale-w1", sync_count)
+    after = mntr(server.port)
+    snapshots = after.get("zk_cnt_snapshottime", 0) - counters.get("zk_cnt_snapshottime", 0)
+    figures["snapshots"] = snapshots
+    figures["snapshot_ms"] = ((after.get("zk_sum_snapshottime", 0) - counters.get("zk_sum_snapshottime", 0))
+                              / snapshots if snapshots else float("nan"))
+
+    # Recovery from the newest snapshot and the log after it; then the same writes with no snapshot due.
+    total = node_count(server.port)
+    stop(process, signal.SIGKILL)
+    set_snap_count(server, SCALE_QUIET_SNAP_COUNT)
+    process = server.start()
+    figures["recovery"] = wait_serving(server.port, total)
+    figures["p99_quiet"] = scale_sync_writes(zkbench, server.port, "/scale-w2", sync_count)
+    stop(process)
+    log(f"    {server.name}, {figures['znodes']} znodes: built in {built['seconds']:.1f} s, "
+        f"{figures['rss_per_znode']:.0f} B RSS a znode, recovery {figures['recovery'] * 1000:.0f} ms "
+        f"(log only {figures['recovery_log'] * 1000:.0f} ms), {snapshots:.0f} snapshots of "
+        f"{figures['snapshot_ms']:.0f} ms, sync set p99 {figures['p99_snapshots']:.2f} ms with snapshots, "
+        f"{figures['p99_quiet']:.2f} ms without")
+    return figures
+
+
+def scale_sessions_point(zkbench, server, sessions, idle_seconds):
+    """`zkbench herd` with `sessions` sessions, one ephemeral and one watch each: RSS per session, the server's
+    CPU while they only ping, and one reconnect storm after a SIGKILL."""
+    processes = 1 if sessions <= 500 else 2 if sessions <= 5000 else 4
+    # Sessions retry every 100 ms at most (the client's default pause is up to 1 s): the storm then measures how
+    # fast the server takes them back, not how long the clients wait before they try.
+    summary = herd_run(zkbench, server, sessions, processes, 1, 1,
+                       extra_arguments=["--idle-seconds", str(idle_seconds), "--reconnect-delay", "100"])
+    figures = dict(rss_per_session=summary["rss_bytes_per_session"], idle_cpu=summary["idle_cpu_percent"],
+                   storm=summary["storm_seconds_median"], ok=summary["ok"])
+    log(f"    {server.name}, {sessions} sessions: {figures['rss_per_session']:.0f} B RSS a session, idle CPU "
+        f"{figures['idle_cpu']:.2f} % of a core, storm {figures['storm']:.2f} s")
+    return figures
+
+
+def scale_watches_point(zkbench, server, watches):
+    """`zkbench fire`: up to 100,000 ephemerals of one session, watched by enough sessions to hold `watches`
+    exists watches; RSS per watch, and the time from the owner's close (one transaction) to the last event."""
+    nodes = min(watches, 100_000)
+    process = server.start()
+    wait_serving(server.port, 1)
+    out = run([zkbench, "fire", "--server", f"127.0.0.1:{server.port}", "--nodes", str(nodes), "--watchers",
+               str(max(1, watches // nodes)), "--server-pid", str(process.pid)], check=True).stdout
+    stop(process)
+    result = json.loads(out.strip().splitlines()[-1])
+    figures = dict(watches=result["watches"], rss_per_watch=result["rss_bytes_per_watch"],
+                   fire=result["fire_seconds"], set=result["set_seconds"])
+    log(f"    {server.name}, {result['watches']} watches on {nodes} ephemerals: {figures['rss_per_watch']:.0f} B "
+        f"RSS a watch, set in {figures['set']:.1f} s, all fired {figures['fire']:.2f} s after the close")
+    return figures
+
+
+def scale_reads_point(zkbench, server, runs):
+    """p50 and p99 (ms) of getChildren of a znode with 100,000 children, and of getData of 1,000,000 bytes (under
+    the 1 MB jute.maxbuffer both sides default to)."""
+    process = server.start()
+    wait_serving(server.port, 1)
+    port = f"127.0.0.1:{server.port}"
+    children = parse_latency(run([zkbench, "--server", port, "--root", "/scale-children", "--phases", "create",
+                                  "sync-children", "--count", "100000", "--sync-count", str(runs), "--keep"],
+                                 check=True).stdout)["sync-children"]
+    data = parse_latency(run([zkbench, "--server", port, "--root", "/scale-data", "--phases", "sync-create",
+                              "sync-get", "--value-size", "1000000", "--sync-count", str(runs), "--keep"],
+                             check=True).stdout)["sync-get"]
+    stop(process)
+    log(f"    {server.name}: getChildren of 100,000 p50 {children[0]:.2f} ms p99 {children[1]:.2f} ms, 1 MB getData "
+        f"p50 {data[0]:.2f} ms p99 {data[1]:.2f} ms")
+    return dict(children=children, data=data)
+
+
+def scale_plot(directory, name, title, ylabel, curves, xlabel):
+    """One PNG: each curve {label: [(x, y)]} on log x, ours and Apache's on the same axes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+    figure, axes = pyplot.subplots(figsize=(6.4, 4.0), dpi=100)
+    styles = {"zkserver": dict(color="tab:blue", marker="o"), "Apache": dict(color="tab:red", marker="s")}
+    for label, points in curves.items():
+        points = [(x, y) for x, y in points if y == y]  # NaN: not measured
+        if not points:
+            continue
+        style = dict(styles["zkserver" if label.startswith("zkserver") else "Apache"])
+        if label.endswith(("without", "(log only)")):
+            style["linestyle"] = "--"
+            style["marker"] = "^"
+        axes.plot([x for x, _ in points], [y for _, y in points], label=label, **style)
+    axes.set_xscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    # Curves an order of magnitude or more apart (a JVM heap beside native memory) on a log y axis, so that
+    # the lower one's growth shows too.
+    values = [y for points in curves.values() for _, y in points if y == y and y > 0]
+    if values and max(values) / min(values) > 10:
+        axes.set_yscale("log")
+    else:
+        axes.set_ylim(bottom=0)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path = os.path.join(directory, f"scale-{name}.png")
+    figure.savefig(path)
+    pyplot.close(figure)
+    log(f"  plot: {os.path.relpath(path, ROOT)}")
+
+
+def load_scale_results(path):
+    """The points a previous run saved in `path` ({family: {server: {size: figures}}}), or none."""
+    results = {"znodes": {}, "sessions": {}, "watches": {}}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        for family, servers in saved.items():
+            for name, points in servers.items():
+                results.setdefault(family, {})[name] = {int(size): figures for size, figures in points.items()}
+    return results
+
+
+def scale_section(table, bins, workdir, znode_sizes, session_sizes, watch_sizes, sync_count, idle_seconds,
+                  plot_directory, results_path):
+    log(f"scale: znodes {znode_sizes}, sessions {session_sizes}, watches {watch_sizes}; Apache with "
+        f"{SCALE_APACHE_HEAP}; load average {os.getloadavg()[0]:.1f}")
+    zkbench = os.path.join(bins, "zkbench")
+    zkserver_binary = os.path.join(bins, "zkserver")
+    names = (ZKServer.name, Apache.name)
+    # Each point is saved as soon as it is measured: a long run stopped half-way keeps what it measured, and
+    # runs at different sizes add up to one set of curves.
+    results = load_scale_results(results_path)
+
+    def save():
+        if results_path:
+            with open(results_path, "w") as f:
+                json.dump(results, f, indent=1, sort_keys=True)
+
+    counter = iter(range(1_000_000))
+
+    def servers():
+        """A fresh zkserver and Apache, each in a directory of its own."""
+        index = next(counter)
+        return (ScaleZKServer(os.path.join(workdir, f"scale-{index}"), zkserver_binary),
+                ScaleApache(os.path.join(workdir, f"scale-{index}")))
+
+    for size in znode_sizes:
+        log(f"  {size} znodes")
+        for server in servers():
+            results["znodes"].setdefault(server.name, {})[size] = scale_znodes_point(zkbench, server, size, sync_count)
+            save()
+    for sessions in session_sizes:
+        log(f"  {sessions} sessions")
+        for server in servers():
+            results["sessions"].setdefault(server.name, {})[sessions] = scale_sessions_point(
+                zkbench, server, sessions, idle_seconds)
+            save()
+    for watches in watch_sizes:
+        log(f"  {watches} watches")
+        for server in servers():
+            results["watches"].setdefault(server.name, {})[watches] = scale_watches_point(zkbench, server, watches)
+            save()
+    # No sizes at all: only the plots, from --scale-results.
+    measuring = bool(znode_sizes or session_sizes or watch_sizes)
+    if measuring:
+        log("  big reads")
+        reads = {server.name: scale_reads_point(zkbench, server, 30) for server in servers()}
+
+    ours, peer = (results["znodes"].get(name, {}) for name in names)
+    for size in znode_sizes:
+        label = f"{size} znodes"
+        table.add("scale", f"RSS per znode ({label} x 100 B)", ours[size]["rss_per_znode"],
+                  peer[size]["rss_per_znode"], "B", "lower", Apache.name)
+        table.add("scale", f"recovery after SIGKILL, snapshot + log ({label})", ours[size]["recovery"] * 1000,
+                  peer[size]["recovery"] * 1000, "ms", "lower", Apache.name)
+        table.add("scale", f"recovery after SIGKILL, log only ({label})", ours[size]["recovery_log"] * 1000,
+                  peer[size]["recovery_log"] * 1000, "ms", "lower", Apache.name)
+        table.add("scale", f"snapshot time, mean ({label}; {ours[size]['snapshots']:.0f} and "
+                  f"{peer[size]['snapshots']:.0f} snapshots)", ours[size]["snapshot_ms"], peer[size]["snapshot_ms"],
+                  "ms", "lower", Apache.name)
+        table.add("scale", f"sync set p99 with snapshots following each other ({label})",
+                  ours[size]["p99_snapshots"], peer[size]["p99_snapshots"], "ms", "lower", Apache.name)
+        table.add("scale", f"sync set p99 with no snapshot ({label})", ours[size]["p99_quiet"],
+                  peer[size]["p99_quiet"], "ms", "lower", Apache.name)
+    ours, peer = (results["sessions"].get(name, {}) for name in names)
+    for sessions in session_sizes:
+        label = f"{sessions} sessions, 1 ephemeral + 1 watch each"
+        table.add("scale", f"RSS per session ({label})", ours[sessions]["rss_per_session"],
+                  peer[sessions]["rss_per_session"], "B", "lower", Apache.name)
+        table.add("scale", f"server CPU while idle, % of a core, {idle_seconds} s ({label})",
+                  ours[sessions]["idle_cpu"], peer[sessions]["idle_cpu"], "%", "lower", Apache.name)
+        table.add("scale", f"reconnect storm after SIGKILL ({label})", ours[sessions]["storm"],
+                  peer[sessions]["storm"], "s", "lower", Apache.name)
+    ours, peer = (results["watches"].get(name, {}) for name in names)
+    for watches in watch_sizes:
+        table.add("scale", f"RSS per watch ({watches} exists watches)", ours[watches]["rss_per_watch"],
+                  peer[watches]["rss_per_watch"], "B", "lower", Apache.name)
+        table.add("scale", f"all {watches} watches fired by one closeSession", ours[watches]["fire"] * 1000,
+                  peer[watches]["fire"] * 1000, "ms", "lower", Apache.name)
+    for key, label in (("children", "getChildren of 100,000 children"), ("data", "getData of 1,000,000 B")):
+        for index, quantile in ((0, "p50"), (1, "p99")):
+            if measuring:
+                table.add("scale", f"{label} {quantile}", reads[ZKServer.name][key][index],
+                          reads[Apache.name][key][index], "ms", "lower", Apache.name)
+    log(f"scale: load average at the end {os.getloadavg()[0]:.1f}")
+
+    if not plot_directory:
+        return
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        log(f"scale: matplotlib is missing for {sys.executable} (Debian's python3-matplotlib, `make bench-deps`, is "
+            "for /usr/bin/python3): no plots")
+        return
+    os.makedirs(plot_directory, exist_ok=True)
+
+    def curves(family, key, scale=1.0, labels=None):
+        return {f"{name.split()[0] if name == ZKServer.name else 'Apache 3.8'}{labels or ''}":
+                sorted((size, point[key] * scale) for size, point in results[family].get(name, {}).items())
+                for name in names}
+
+    def both(family, first, second, first_label, second_label, scale=1.0):
+        joined = curves(family, first, scale, f" {first_label}")
+        joined.update(curves(family, second, scale, f" {second_label}"))
+        return joined
+
+    if any(results["znodes"].values()):
+        scale_plot(plot_directory, "rss-per-znode", "RSS per znode (100 B of data)", "bytes",
+                   curves("znodes", "rss_per_znode"), "znodes")
+        scale_plot(plot_directory, "recovery", "Recovery after SIGKILL: exec to serving", "ms",
+                   both("znodes", "recovery", "recovery_log", "(snapshot + log)", "(log only)", 1000), "znodes")
+        scale_plot(plot_directory, "snapshot", "Time to write one snapshot (mean)", "ms",
+                   curves("znodes", "snapshot_ms"), "znodes")
+        scale_plot(plot_directory, "write-p99", "Sync set p99 with snapshots following each other, and without",
+                   "ms", both("znodes", "p99_snapshots", "p99_quiet", "with snapshots", "without"), "znodes")
+    if any(results["sessions"].values()):
+        scale_plot(plot_directory, "rss-per-session", "RSS per session (1 ephemeral + 1 watch)", "bytes",
+                   curves("sessions", "rss_per_session"), "sessions")
+        scale_plot(plot_directory, "idle-cpu", f"Server CPU, idle sessions pinging ({idle_seconds} s)",
+                   "% of one core", curves("sessions", "idle_cpu"), "sessions")
+        scale_plot(plot_directory, "storm", "Reconnect storm after SIGKILL: serving to all resumed", "s",
+                   curves("sessions", "storm"), "sessions")
+    if any(results["watches"].values()):
+        scale_plot(plot_directory, "rss-per-watch", "RSS per exists watch", "bytes",
+                   curves("watches", "rss_per_watch"), "watches")
+        scale_plot(plot_directory, "fire", "All watches fired by one closeSession", "ms",
+                   curves("watches", "fire", 1000), "watches")
 
 
 def zk_shell_command():
@@ -1192,7 +1543,8 @@ def main():
     parser.add_argument("--headline", action="store_true",
                         help="only the headline ratios (one-shot, client, server), small counts, one round")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree")
+    parser.add_argument("--only", default="oneshot,shell,client,server,footprint,tls,herd,kerberos,bigtree",
+                        help="sections to run, separated by commas (scale is run only when named)")
     parser.add_argument("--bin-path", help="use the release products in this directory instead of building them")
     parser.add_argument("--oneshot-baseline", metavar="ZKCLI",
                         help="oneshot: also run this zkcli (an earlier build) in the same interleaving, for before/after")
@@ -1202,6 +1554,21 @@ def main():
                         help="znodes zkcli exports and imports for its peak RSS (1000000; 100000 with --quick; 0: none)")
     parser.add_argument("--bigtree-timeout", type=float, default=120,
                         help="seconds after which a peer's big-tree command is stopped (a lower bound is reported)")
+    parser.add_argument("--scale-znodes", default="10000,100000,1000000,2000000",
+                        help="scale: znode counts (10000,100000 with --quick)")
+    parser.add_argument("--scale-sessions", default="100,1000,10000",
+                        help="scale: session counts (100,1000 with --quick)")
+    parser.add_argument("--scale-watches", default="10000,100000,1000000",
+                        help="scale: watch counts (10000,100000 with --quick)")
+    parser.add_argument("--scale-sync-count", type=int, default=3000,
+                        help="scale: synchronous sets per p99 (after as many creates)")
+    parser.add_argument("--scale-idle-seconds", type=int, default=30,
+                        help="scale: seconds over which the server's CPU is read while the sessions are idle")
+    parser.add_argument("--scale-plots", default=os.path.join(ROOT, "docs"),
+                        help="scale: directory of the PNG plots (empty: none)")
+    parser.add_argument("--scale-results",
+                        help="scale: JSON file the points are added to as they are measured; the plots show all of its "
+                             "points (so runs at different sizes add up)")
     args = parser.parse_args()
     quick = args.quick or args.headline
     sections = ["oneshot", "client", "server"] if args.headline else args.only.split(",")
@@ -1218,6 +1585,13 @@ def main():
     bigtree_size = args.bigtree_size if args.bigtree_size is not None else (10000 if quick else 100000)
     bigtree_export_size = args.bigtree_export_size if args.bigtree_export_size is not None else (
         100000 if quick else 1000000)
+
+    quick_scale = {"--scale-znodes": "10000,100000", "--scale-sessions": "100,1000", "--scale-watches": "10000,100000"}
+    scale_znodes, scale_session_counts, scale_watches = (
+        scale_sizes(quick_scale[option] if quick and value == parser.get_default(option[2:].replace("-", "_"))
+                    else value, option)
+        for option, value in (("--scale-znodes", args.scale_znodes), ("--scale-sessions", args.scale_sessions),
+                              ("--scale-watches", args.scale_watches)))
 
     missing = []
     if not (os.path.exists(ZK_JAR) and os.path.exists(ZK_CLI)):
@@ -1277,6 +1651,9 @@ def main():
             footprint_section(table, bins, workdir, znodes, starts=3 if args.quick else 5)
         if "herd" in sections:
             herd_section(table, bins, workdir, herd_sessions, herd_processes, herd_watches, herd_rounds)
+        if "scale" in sections:
+            scale_section(table, bins, workdir, scale_znodes, scale_session_counts, scale_watches,
+                          args.scale_sync_count, args.scale_idle_seconds, args.scale_plots, args.scale_results)
     finally:
         for process in processes:
             stop(process, signal.SIGKILL)

@@ -19,7 +19,8 @@ struct HerdCommand: AsyncParsableCommand {
             the shared nodes ROOT/w/0...), then for each of --rounds rounds stops the server (--stop kill: SIGKILL,
             term: SIGTERM), starts it again on the same data directory and waits until every session is connected
             again with its own session id and its ephemeral node. After the rounds, one change of every shared
-            node must fire every watch. Prints one JSON object per line: the set-up, each round, the firing and a
+            node must fire every watch. With --idle-seconds, the server's CPU (user + system, from /proc/PID/stat)
+            is read over that many seconds after the set-up, while the sessions only ping. Prints one JSON object per line: the set-up, each round, the firing and a
             summary; exits 1 if a session was lost, an ephemeral missing or a watch did not fire.
             """)
 
@@ -55,6 +56,9 @@ struct HerdCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Parent of the herd's nodes (removed at the end).")
     var root = "/zkherd"
 
+    @Option(name: .long, help: "Seconds over which the server's CPU is read while the herd is idle (0: not read).")
+    var idleSeconds = 0
+
     @Option(name: .long, help: "Working directory of the server command.")
     var serverDirectory = "."
 
@@ -73,8 +77,9 @@ struct HerdCommand: AsyncParsableCommand {
         guard sessions > 0, processes > 0, processes <= sessions else {
             throw ValidationError("--sessions and --processes must be positive, with at least one session a process")
         }
-        guard watches >= 0, rounds >= 0, sessionTimeout > 0, waitLimit > 0, reconnectDelay >= 0 else {
-            throw ValidationError("--watches and --rounds must not be negative, the timeouts must be positive")
+        guard watches >= 0, rounds >= 0, idleSeconds >= 0, sessionTimeout > 0, waitLimit > 0, reconnectDelay >= 0 else {
+            throw ValidationError(
+                "--watches, --rounds and --idle-seconds must not be negative, the timeouts must be positive")
         }
         _ = try HostAndPortText(server)
     }
@@ -114,8 +119,16 @@ struct HerdCommand: AsyncParsableCommand {
         let withSessions = serverProcess.usage()
         let watched = try await ask(workers, "watch", limit: limit).map { $0["watches"] ?? 0 }.reduce(0, +)
         let withWatches = serverProcess.usage()
+        var idleCPUPercent = 0.0
+        if idleSeconds > 0 {
+            let before = serverProcess.cpuSeconds()
+            let idleStart = ContinuousClock.now
+            try await Task.sleep(for: .seconds(idleSeconds))
+            idleCPUPercent = 100 * (serverProcess.cpuSeconds() - before) / (ContinuousClock.now - idleStart).seconds
+        }
         printLine([
-            "phase": .text("setup"), "sessions": .integer(connected), "watches": .integer(watched),
+            "phase": .text("setup"), "idle_cpu_percent": .number(idleCPUPercent), "sessions": .integer(connected),
+            "watches": .integer(watched),
             "seconds": .number((ContinuousClock.now - setUpStart).seconds),
             "rss_kib_empty": .integer(empty.rssKiB), "rss_kib_sessions": .integer(withSessions.rssKiB),
             "rss_kib_watches": .integer(withWatches.rssKiB), "fds_empty": .integer(empty.fds),
@@ -167,7 +180,7 @@ struct HerdCommand: AsyncParsableCommand {
 
         var summary: [String: JSONValue] = [
             "phase": .text("summary"), "sessions": .integer(sessions), "watches": .integer(sessions * watches),
-            "rounds": .integer(rounds), "ok": .boolean(!failed),
+            "rounds": .integer(rounds), "ok": .boolean(!failed), "idle_cpu_percent": .number(idleCPUPercent),
             "rss_bytes_per_session": .number(Double(withSessions.rssKiB - empty.rssKiB) * 1024 / Double(sessions)),
             "rss_bytes_per_watch": .number(
                 watches == 0 ? 0 : Double(withWatches.rssKiB - withSessions.rssKiB) * 1024 / Double(sessions * watches)),
@@ -514,8 +527,13 @@ final class ServerProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
-    func usage() -> Usage {
-        let pid = process.processIdentifier
+    func usage() -> Usage { Self.usage(pid: process.processIdentifier) }
+
+    /// CPU seconds (user + system, all threads) the server has used so far.
+    func cpuSeconds() -> Double { Self.cpuSeconds(pid: process.processIdentifier) }
+
+    /// The resident set and open descriptors of any process.
+    static func usage(pid: Int32) -> Usage {
         var rss = 0
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
@@ -524,6 +542,17 @@ final class ServerProcess: @unchecked Sendable {
         }
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
         return Usage(rssKiB: rss, fds: fds)
+    }
+
+    /// utime + stime of /proc/PID/stat (fields 14 and 15, counted after the parenthesised command name).
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3): utime is field 14, stime field 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// SIGKILL, or SIGTERM and SIGKILL after 30 s; returns once the process is gone (at most 60 s).

@@ -63,24 +63,8 @@ struct TreeBuildCommand: AsyncParsableCommand {
 
     /// Creates the `count` znodes of one level, `window` at a time per session; returns how many failed.
     func createLevel(_ level: Int, count: Int, clients: [ZooKeeperClient], value: [UInt8]) async -> Int {
-        let next = Counter(0)
-        return await withTaskGroup(of: Int.self) { group in
-            for client in clients {
-                for _ in 0..<window {
-                    group.addTask {
-                        var errors = 0
-                        while let index = next.take(below: count) {
-                            do {
-                                try await client.create(path(level: level, index: index), data: value)
-                            } catch {
-                                errors += 1
-                            }
-                        }
-                        return errors
-                    }
-                }
-            }
-            return await group.reduce(0, +)
+        await pipelined(count: count, clients: clients, window: window) { client, index in
+            try await client.create(path(level: level, index: index), data: value)
         }
     }
 
@@ -95,5 +79,32 @@ struct TreeBuildCommand: AsyncParsableCommand {
             names.append(depth == fanout.count - 1 ? "leaf-\(digit)" : "d\(depth + 1)-\(digit)")
         }
         return root + "/" + names.reversed().joined(separator: "/")
+    }
+}
+
+/// Runs `call` for the indexes 0..<count, `window` calls in flight per session, each worker taking the next index;
+/// returns how many calls threw.
+func pipelined(
+    count: Int, clients: [ZooKeeperClient], window: Int,
+    _ call: @escaping @Sendable (ZooKeeperClient, Int) async throws -> Void
+) async -> Int {
+    let next = Counter(0)
+    return await withTaskGroup(of: Int.self) { group in
+        for client in clients {
+            for _ in 0..<window {
+                group.addTask {
+                    var errors = 0
+                    while let index = next.take(below: count) {
+                        do {
+                            try await call(client, index)
+                        } catch {
+                            errors += 1
+                        }
+                    }
+                    return errors
+                }
+            }
+        }
+        return await group.reduce(0, +)
     }
 }

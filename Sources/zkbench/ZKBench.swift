@@ -13,6 +13,7 @@ struct ZKBench: AsyncParsableCommand {
         abstract: "Load generator for a ZooKeeper server.",
         subcommands: [
             PhasesCommand.self, RoundTripCommand.self, HerdCommand.self, HerdWorkerCommand.self, TreeBuildCommand.self,
+            WatchFireCommand.self,
         ],
         defaultSubcommand: PhasesCommand.self)
 }
@@ -25,7 +26,8 @@ struct PhasesCommand: AsyncParsableCommand {
         discussion: """
             Phases run in the order given, each on its own node set under --root (created and removed by the tool):
             create, set, get, exists and delete work on --count nodes; mixed runs 10% create, 40% set, 40% get,
-            10% delete over the same nodes. `sync-` before a phase measures one call at a time on one session
+            10% delete over the same nodes; children lists the children of --root (`create sync-children` times the
+            list of --count children). `sync-` before a phase measures one call at a time on one session
             (latency percentiles) instead of the pipelined throughput of --sessions x --window calls in flight.
             """)
 
@@ -92,11 +94,11 @@ struct PhasesCommand: AsyncParsableCommand {
     }
 
     enum Operation: String {
-        case create, set, get, exists, delete, mixed
+        case create, set, get, exists, delete, mixed, children
 
         init(_ name: String) throws {
             guard let operation = Operation(rawValue: name) else {
-                throw ValidationError("unknown phase \(name): use create, set, get, exists, delete or mixed")
+                throw ValidationError("unknown phase \(name): use create, set, get, exists, delete, mixed or children")
             }
             self = operation
         }
@@ -139,6 +141,7 @@ struct PhasesCommand: AsyncParsableCommand {
             case .get: _ = try await client.getData(path(index))
             case .exists: _ = try await client.exists(path(index))
             case .delete: try await client.delete(path(index))
+            case .children: _ = try await client.getChildren(root)
             case .mixed:
                 // 10% create+delete of a fresh node, 40% set, 40% get over the nodes that exist.
                 switch index % 10 {

@@ -87,6 +87,61 @@ import ZooKeeperTestSupport
         #expect(phase("summary", objects).first?["ok"] as? Bool == true)
     }
 
+    /// A zkserver of the test's own, on a fresh data directory.
+    private func startServer(_ name: String) throws -> (ZKServerProcess, String) {
+        let directory = try TestEnvironment.temporaryDirectory(name)
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        let server = try ZKServerProcess(
+            port: try TestEnvironment.freePort(), configuration: ["tickTime=2000", "dataDir=\(directory)/data"],
+            logFile: directory + "/server.log")
+        return (server, directory)
+    }
+
+    /// `zkbench fire`: the close of one session that owns 300 ephemerals fires every exists watch of 3 other
+    /// sessions on them, and the tool reads the server's RSS around the watches.
+    @Test(.timeLimit(.minutes(3))) func oneCloseFiresEveryWatchOnTheOwnersEphemerals() throws {
+        let (server, directory) = try startServer("fire")
+        defer {
+            server.kill()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let run = try Programs.run(
+            try zkbench(),
+            [
+                "fire", "--server", server.address, "--nodes", "300", "--watchers", "3", "--window", "50",
+                "--server-pid", "\(server.process.pid)",
+            ], timeout: 120)
+        #expect(run.exitCode == 0, "\(run.error)")
+        let line = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") })
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(result["watches"] as? Int == 900)
+        #expect(result["received"] as? Int == 900)
+        #expect((result["rss_kib_before"] as? Int ?? 0) > 0)
+        // The tool cleans up after itself: its root is gone.
+        let check = try Programs.run(try Programs.zkcli, ["-server", server.address, "stat", "/zkbench-fire"])
+        #expect(check.error.contains("Node does not exist"), "\(check.output)\(check.error)")
+    }
+
+    /// `zkbench phases --phases create sync-children` times the listing of --count children of --root.
+    @Test(.timeLimit(.minutes(3))) func childrenPhaseListsTheCreatedChildren() throws {
+        let (server, directory) = try startServer("children")
+        defer {
+            server.kill()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let run = try Programs.run(
+            try zkbench(),
+            [
+                "phases", "--server", server.address, "--root", "/kids", "--phases", "create", "sync-children",
+                "--count", "2000", "--sync-count", "20", "--keep",
+            ], timeout: 120)
+        #expect(run.exitCode == 0, "\(run.error)")
+        #expect(run.output.contains("sync-children: 20 ops"), "\(run.output)")
+        #expect(!run.output.contains("errors"), "\(run.output)")
+        let count = try Programs.run(try Programs.zkcli, ["-server", server.address, "getAllChildrenNumber", "/kids"])
+        #expect(count.output.trimmingCharacters(in: .whitespacesAndNewlines) == "2000", "\(count.error)")
+    }
+
     @Test func herdRefusesAMissingServerCommand() throws {
         let run = try Programs.run(try zkbench(), ["herd", "--sessions", "10"], timeout: 30)
         #expect(run.exitCode != 0)
