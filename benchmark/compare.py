@@ -1373,6 +1373,11 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
         # zk-shell takes the command as one argument, then the server.
         "zk-shell": lambda words: [zk_shell, "--run-once", " ".join(words), server],
     }
+    # An earlier zkcli to time beside this one, each command run by both against the same server one after the
+    # other (ZKCLI_BIGTREE_BEFORE=path/to/zkcli): a before/after of a change on a loaded machine.
+    before = os.environ.get("ZKCLI_BIGTREE_BEFORE")
+    if before:
+        tools["zkcli before"] = lambda words: [before, "-server", server, *words]
 
     def zkcli_run(*words, check=True):
         completed = run(tools["zkcli"](words))
@@ -1397,7 +1402,7 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
     json_url = "json://" + zkshell_json.replace("/", "!") + "/"
 
     def exported(tool, output):
-        if tool == "zkcli":
+        if tool.startswith("zkcli"):
             return lines(zkcli_export, bool) - 1  # the header
         with open(zkshell_json) as f:
             return len(json.load(f))
@@ -1435,7 +1440,7 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
         ("find (leaves by name)", {"zkcli": ["find", root, "-name", "leaf-*"], "zk-shell": ["find", root, "leaf-"]},
          lambda tool, output: lines(output, lambda line: line.startswith(root + "/"))),
         ("du (total bytes)", {"zkcli": ["du", "-d", "0", root], "zk-shell": ["du", root]},
-         lambda tool, output: (zk_shell_bytes(int(open(output).read().split()[0])) if tool == "zkcli"
+         lambda tool, output: (zk_shell_bytes(int(open(output).read().split()[0])) if tool.startswith("zkcli")
                                else open(output).read().strip())),
         ("export (to a file)", {"zkcli": ["export", "-r", root, zkcli_export],
                                 "zk-shell": ["cp", root, json_url, "true", "true", "true"]}, exported),
@@ -1465,6 +1470,8 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
             log("  zk-shell's export did not finish: its import reads zkcli's export, written as zk-shell's JSON")
             zk_shell_json_from_export()
         figures = {}
+        if before:
+            per_tool = {"zkcli": per_tool["zkcli"], "zkcli before": per_tool["zkcli"], **per_tool}
         for tool, words in per_tool.items():
             if tool == "zk-shell" and zk_shell is None:
                 continue

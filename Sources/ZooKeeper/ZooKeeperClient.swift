@@ -180,7 +180,7 @@ public final class ZooKeeperClient: Sendable {
     /// Ends the session (closeSession): its ephemeral nodes are deleted and its watches dropped.
     public func close() async {
         _ = await withUnsafeContinuation { continuation in
-            driver.close(token: continuation)
+            driver.close(token: .caller(continuation))
         }
     }
 
@@ -189,7 +189,7 @@ public final class ZooKeeperClient: Sendable {
     /// connection and the client enters AUTH_FAILED.
     public func addAuth(scheme: String, auth: [UInt8]?) async throws(ZooKeeperError) {
         let result = await withUnsafeContinuation { continuation in
-            driver.addAuth(AuthPacket(scheme: scheme, auth: auth), token: continuation)
+            driver.addAuth(AuthPacket(scheme: scheme, auth: auth), token: .caller(continuation))
         }
         _ = try result.get()
     }
@@ -201,7 +201,7 @@ public final class ZooKeeperClient: Sendable {
 
     // MARK: Requests
 
-    private func serverPath(_ path: String) -> String {
+    func serverPath(_ path: String) -> String {
         SessionDriver.Machine.serverPath(path, chroot: connectString.chroot)
     }
 
@@ -212,7 +212,7 @@ public final class ZooKeeperClient: Sendable {
         let start = metrics == nil ? nil : ContinuousClock.now
         let result = await withUnsafeContinuation { continuation in
             driver.submit(
-                .init(request: request, token: continuation, clientPath: path, watch: watch, removal: removal))
+                .init(request: request, token: .caller(continuation), clientPath: path, watch: watch, removal: removal))
         }
         if let metrics, let start { metrics.requestFinished(request.opCode, since: start, result) }
         return try result.get()
@@ -230,7 +230,7 @@ public final class ZooKeeperClient: Sendable {
         let start = metrics == nil ? nil : ContinuousClock.now
         let result = await withUnsafeContinuation { token in
             driver.submit(
-                .init(request: request, token: token, clientPath: path, watch: registration, removal: nil),
+                .init(request: request, token: .caller(token), clientPath: path, watch: registration, removal: nil),
                 watcher: watcher, continuation: continuation, oneShot: oneShot)
         }
         if let metrics, let start { metrics.requestFinished(request.opCode, since: start, result) }

@@ -148,8 +148,8 @@ final class History: @unchecked Sendable {
         var stack: [(String, Znode)] = [("/", core.tree.root)]
         while let (path, node) = stack.popLast() {
             lines.append("\(path) \(node.stat) \(node.data ?? []) \(core.tree.acl(of: node))")
-            for (name, child) in node.children ?? [:] {
-                stack.append((path == "/" ? "/" + name : path + "/" + name, child))
+            for child in node.children {
+                stack.append((path == "/" ? "/" + child.name : path + "/" + child.name, child))
             }
         }
         return lines.sorted().joined(separator: "\n")

@@ -310,7 +310,7 @@ struct CoreRun {
         var stack: [(String, Znode)] = [("/", tree.root)]
         while let (path, node) = stack.popLast() {
             nodes += 1
-            size += (path == "/" ? 1 : path.utf8.count) + (node.data?.count ?? 0)
+            size += (path == "/" ? 1 : path.utf8.count) + node.dataLength
             let stat = node.stat
             fuzzCheck(stat.numChildren == Int32(node.childCount), "\(path): numChildren")
             fuzzCheck(stat.mzxid >= stat.czxid && stat.pzxid >= stat.czxid, "\(path): mzxid/pzxid before czxid")
@@ -330,7 +330,12 @@ struct CoreRun {
             case .persistent:
                 break
             }
-            for (name, child) in node.children ?? [:] {
+            let names = node.childNames
+            fuzzCheck(
+                names.count == node.childCount && Set(names).count == names.count, "\(path): child table count")
+            for child in node.children {
+                let name = child.name
+                fuzzCheck(node.child(named: name) === child, "\(path): child \(name) not found by name")
                 let childPath = path == "/" ? "/" + name : path + "/" + name
                 fuzzCheck(
                     child.czxid <= node.pzxid || node.pzxid == 0, "\(childPath): created after its parent's pzxid")
@@ -384,8 +389,9 @@ struct CoreRun {
             fuzzCheck(node.data == other.data, "\(path): data differs after replay")
             fuzzCheck(core.tree.acl(of: node) == replayed.tree.acl(of: other), "\(path): ACL differs after replay")
             fuzzCheck(node.childCount == other.childCount, "\(path): children differ after replay")
-            for (name, child) in node.children ?? [:] {
-                stack.append((path == "/" ? "/" + name : path + "/" + name, child, other.children?[name]))
+            for child in node.children {
+                let name = child.name
+                stack.append((path == "/" ? "/" + name : path + "/" + name, child, other.child(named: name)))
             }
         }
         fuzzCheck(

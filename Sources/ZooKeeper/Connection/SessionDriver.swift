@@ -10,8 +10,22 @@ import ZooKeeperProtocol
 /// its one timer, resumes callers and feeds watch streams. Everything here runs on one event loop; the
 /// machine makes every protocol decision.
 final class SessionDriver: @unchecked Sendable {
-    typealias Token = UnsafeContinuation<Result<ZooKeeperResponse, ZooKeeperError>, Never>
+    typealias Token = Completion
     typealias Machine = SessionStateMachine<Token>
+
+    /// Who gets a request's result: a caller suspended on it, or (for pipelined reads, which keep many requests
+    /// in flight without a task each) a handler called on the event loop.
+    enum Completion: Sendable {
+        case caller(UnsafeContinuation<Result<ZooKeeperResponse, ZooKeeperError>, Never>)
+        case handler(@Sendable (Result<ZooKeeperResponse, ZooKeeperError>) -> Void)
+
+        func resume(returning result: Result<ZooKeeperResponse, ZooKeeperError>) {
+            switch self {
+            case .caller(let continuation): continuation.resume(returning: result)
+            case .handler(let handler): handler(result)
+            }
+        }
+    }
 
     struct Snapshot: Sendable {
         var state: ConnectionState = .connecting
@@ -97,6 +111,16 @@ final class SessionDriver: @unchecked Sendable {
     /// Sends a request; the continuation resumes with its result.
     func submit(_ submission: Machine.Submission) {
         onLoop { driver in driver.machine.submit(submission, now: .now()) }
+    }
+
+    /// Sends requests in order, in one hop onto the event loop (and so, usually, in one write).
+    func submit(_ submissions: [Machine.Submission]) {
+        onLoop { driver in
+            let now = NIODeadline.now()
+            var actions: [Machine.Action] = []
+            for submission in submissions { actions += driver.machine.submit(submission, now: now) }
+            return actions
+        }
     }
 
     /// Registers a watch stream, then sends the request that arms it, in one step on the loop so that no event

@@ -123,8 +123,8 @@ extension DataTree {
             var stack = [subtree]
             while let next = stack.popLast() {
                 statistics.count += 1
-                statistics.bytes += Int64(next.data?.count ?? 0)
-                if let children = next.children { stack.append(contentsOf: children.values) }
+                statistics.bytes += Int64(next.dataLength)
+                stack.append(contentsOf: next.children)
             }
         }
         replaceQuotaText(of: statisticsNode, with: statistics)
@@ -133,7 +133,7 @@ extension DataTree {
     /// Rewrites a statistics node's data in place: no new version or mzxid, as in Apache.
     private mutating func replaceQuotaText(of node: Znode, with statistics: QuotaStats) {
         let text = statistics.bytesValue
-        approximateDataSize += text.count - (node.data?.count ?? 0)
+        approximateDataSize += text.count - node.dataLength
         node.data = text
     }
 
@@ -146,8 +146,8 @@ extension DataTree {
         var owners: [String] = []
         var stack = [(quotaNode, QuotaPaths.quotaZookeeper)]
         while let (next, path) = stack.popLast() {
-            guard let children = next.children else { continue }
-            for (name, child) in children {
+            for child in next.children {
+                let name = child.name
                 let childPath = path + "/" + name
                 if name == QuotaPaths.limitNode, let owner = Self.quotaOwner(ofChildOf: Substring(path)) {
                     let key = Self.quotaKey(owner)
@@ -183,8 +183,8 @@ extension DataTree {
         guard let quotaRoot = node(at: QuotaPaths.quotaZookeeper) else { return figures }
         var stack: [(String, Znode)] = [(QuotaPaths.quotaZookeeper, quotaRoot)]
         while let (path, node) = stack.popLast() {
-            if let children = node.children, !children.isEmpty {
-                for (name, child) in children { stack.append((path + "/" + name, child)) }
+            if node.childCount > 0 {
+                for child in node.children { stack.append((path + "/" + child.name, child)) }
                 continue
             }
             let name = ZooKeeperPath.name(of: path)

@@ -1,55 +1,5 @@
 import ZooKeeperProtocol
 
-/// One znode. A class so that the tree links nodes without copying; its stat is stored as Apache stores it
-/// (`StatPersisted`): `childCreations` counts child creations, and the reported cversion is derived from it.
-final class Znode {
-    var czxid: Int64
-    var mzxid: Int64
-    var pzxid: Int64
-    var ctime: Int64
-    var mtime: Int64
-    var version: Int32
-    /// Child creations so far; also the next sequence number. Reported cversion = 2·this − numChildren.
-    var childCreations: Int32
-    var aversion: Int32
-    /// Raw owner: a session id for ephemerals, `EphemeralKind` markers for containers and TTL nodes, 0 otherwise.
-    var ephemeralOwner: Int64
-    var aclIndex: Int32
-    var data: [UInt8]?
-    /// Children by name; nil while there are none, so that leaves (most nodes) carry no table.
-    var children: [String: Znode]?
-
-    init(
-        zxid: Int64, time: Int64, data: [UInt8]?, aclIndex: Int32, ephemeralOwner: Int64
-    ) {
-        czxid = zxid
-        mzxid = zxid
-        pzxid = zxid
-        ctime = time
-        mtime = time
-        version = 0
-        childCreations = 0
-        aversion = 0
-        self.ephemeralOwner = ephemeralOwner
-        self.aclIndex = aclIndex
-        self.data = data
-        children = nil
-    }
-
-    var childCount: Int { children?.count ?? 0 }
-
-    var kind: EphemeralKind { EphemeralKind(rawOwner: ephemeralOwner) }
-
-    /// The stat clients see.
-    var stat: Stat {
-        Stat(
-            czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version,
-            cversion: childCreations &* 2 &- Int32(truncatingIfNeeded: childCount), aversion: aversion,
-            ephemeralOwner: kind.clientVisibleOwner, dataLength: Int32(truncatingIfNeeded: data?.count ?? 0),
-            numChildren: Int32(truncatingIfNeeded: childCount), pzxid: pzxid)
-    }
-}
-
 /// What a node's raw ephemeral owner encodes (Apache's `EphemeralType`).
 enum EphemeralKind: Equatable {
     case persistent
@@ -115,13 +65,17 @@ struct DataTree {
     init() {
         var cache = ACLCache()
         let open = cache.retain(ACL.openUnsafe)
-        root = Znode(zxid: 0, time: 0, data: [], aclIndex: open, ephemeralOwner: 0)
-        let zookeeper = Znode(zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.openUnsafe), ephemeralOwner: 0)
-        let quota = Znode(zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.openUnsafe), ephemeralOwner: 0)
-        let config = Znode(zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.readUnsafe), ephemeralOwner: 0)
+        root = Znode(name: "", zxid: 0, time: 0, data: [], aclIndex: open, ephemeralOwner: 0)
+        let zookeeper = Znode(
+            name: "zookeeper", zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.openUnsafe), ephemeralOwner: 0)
+        let quota = Znode(
+            name: "quota", zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.openUnsafe), ephemeralOwner: 0)
+        let config = Znode(
+            name: "config", zxid: 0, time: 0, data: [], aclIndex: cache.retain(ACL.readUnsafe), ephemeralOwner: 0)
         config.aversion = -1
-        root.children = ["zookeeper": zookeeper]
-        zookeeper.children = ["quota": quota, "config": config]
+        root.insertChild(zookeeper)
+        zookeeper.insertChild(quota)
+        zookeeper.insertChild(config)
         aclCache = cache
         nodeCount = 4
         // Apache's figure for a fresh tree is 44: the three paths plus one for the root.
@@ -141,7 +95,7 @@ struct DataTree {
         while true {
             let end = utf8.firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
             let component = utf8[utf8.startIndex..<end]
-            guard !component.isEmpty, let child = current.children?[String(Substring(component))] else {
+            guard !component.isEmpty, let child = current.child(named: Substring(component)) else {
                 return nil
             }
             current = child
@@ -157,9 +111,8 @@ struct DataTree {
         var count = 0
         var stack = [node]
         while let next = stack.popLast() {
-            guard let children = next.children else { continue }
-            count += children.count
-            stack.append(contentsOf: children.values)
+            count += next.childCount
+            stack.append(contentsOf: next.children)
         }
         return count
     }
@@ -185,14 +138,15 @@ struct DataTree {
         path: String, under parent: Znode, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64,
         time: Int64, parentChildCreations: Int32
     ) {
-        let name = String(ZooKeeperPath.name(of: path))
-        if let existing = parent.children?[name] {
+        let name = ZooKeeperPath.name(of: path)
+        if let existing = parent.child(named: name) {
+            // Forgotten while still linked, as the quota hooks expect.
             forgetSubtree(existing, path: path)
         }
         let node = Znode(
-            zxid: zxid, time: time, data: data, aclIndex: aclCache.retain(acl), ephemeralOwner: ephemeralOwner)
-        if parent.children == nil { parent.children = [:] }
-        parent.children![name] = node
+            name: name, zxid: zxid, time: time, data: data, aclIndex: aclCache.retain(acl),
+            ephemeralOwner: ephemeralOwner)
+        parent.insertChild(node)
         parent.childCreations = parentChildCreations
         parent.pzxid = zxid
         nodeCount += 1
@@ -206,10 +160,8 @@ struct DataTree {
     @discardableResult
     mutating func remove(path: String, zxid: Int64) -> (Znode, [ACL])? {
         let parentPath = String(ZooKeeperPath.parent(of: path))
-        let name = String(ZooKeeperPath.name(of: path))
-        guard let parent = node(at: parentPath), let node = parent.children?[name] else { return nil }
-        parent.children![name] = nil
-        if parent.children!.isEmpty { parent.children = nil }
+        guard let parent = node(at: parentPath), let node = parent.removeChild(named: ZooKeeperPath.name(of: path))
+        else { return nil }
         parent.pzxid = zxid
         let acl = aclCache.acl(at: node.aclIndex)
         forgetSubtree(node, path: path)
@@ -220,11 +172,9 @@ struct DataTree {
     private mutating func forgetSubtree(_ node: Znode, path: String) {
         var stack = [(node, path)]
         while let (next, nextPath) = stack.popLast() {
-            if let children = next.children {
-                for (name, child) in children { stack.append((child, nextPath + "/" + name)) }
-            }
+            for child in next.children { stack.append((child, nextPath + "/" + child.name)) }
             nodeCount -= 1
-            approximateDataSize -= nextPath.utf8.count + (next.data?.count ?? 0)
+            approximateDataSize -= nextPath.utf8.count + next.dataLength
             aclCache.release(next.aclIndex)
             unindex(path: nextPath, kind: next.kind)
             quotaNodeDeleted(path: nextPath, data: next.data)
@@ -235,10 +185,9 @@ struct DataTree {
     mutating func restore(path: String, node: Znode, acl: [ACL]) {
         guard let parent = self.node(at: String(ZooKeeperPath.parent(of: path))) else { return }
         node.aclIndex = aclCache.retain(acl)
-        if parent.children == nil { parent.children = [:] }
-        parent.children![String(ZooKeeperPath.name(of: path))] = node
+        parent.insertChild(node)
         nodeCount += 1
-        approximateDataSize += path.utf8.count + (node.data?.count ?? 0)
+        approximateDataSize += path.utf8.count + node.dataLength
         index(path: path, kind: node.kind)
         quotaNodeRestored(path: path, data: node.data)
     }
@@ -246,7 +195,7 @@ struct DataTree {
     mutating func setData(
         _ node: Znode, path: String, data: [UInt8]?, version: Int32, zxid: Int64, time: Int64
     ) {
-        let bytesDifference = (data?.count ?? 0) - (node.data?.count ?? 0)
+        let bytesDifference = (data?.count ?? 0) - node.dataLength
         approximateDataSize += bytesDifference
         node.data = data
         node.version = version
@@ -264,21 +213,22 @@ struct DataTree {
 
     // MARK: Restoring from a snapshot
 
-    /// A tree holding only `root`, to which a snapshot's nodes are then attached with `attachRestored`.
+    /// A tree holding only `root`, under which a snapshot's nodes are then linked and counted (`countRestored`).
     init(restoredRoot root: Znode, aclCache: ACLCache) {
         self.root = root
         self.aclCache = aclCache
         nodeCount = 1
-        approximateDataSize = 1 + (root.data?.count ?? 0)
+        approximateDataSize = 1 + root.dataLength
     }
 
-    /// Links a node read from a snapshot under `parent` (its ACL reference already counted in `aclCache`).
-    mutating func attachRestored(_ node: Znode, name: String, path: String, under parent: Znode) {
-        if parent.children == nil { parent.children = [:] }
-        parent.children![name] = node
+    /// Counts a node read from a snapshot and already linked under its parent (its ACL reference already counted
+    /// in `aclCache`). `path` builds its path only for the nodes that the indexes keep (ephemerals, containers
+    /// and TTL nodes), so that the load of a large tree builds no path strings for the others.
+    mutating func countRestored(_ node: Znode, pathLength: Int, path: () -> String) {
         nodeCount += 1
-        approximateDataSize += path.utf8.count + (node.data?.count ?? 0)
-        index(path: path, kind: node.kind)
+        approximateDataSize += pathLength + node.dataLength
+        let kind = node.kind
+        if kind != .persistent { index(path: path(), kind: kind) }
     }
 
     private mutating func index(path: String, kind: EphemeralKind) {

@@ -93,7 +93,7 @@ extension ServerCore {
         if DataTree.specialPaths.contains(r.path) { throw KeeperFailure(.badArguments) }
         guard let parent = tree.node(at: parentPath) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.delete, parent, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
-        guard let node = parent.children?[String(ZooKeeperPath.name(of: r.path))] else {
+        guard let node = parent.child(named: ZooKeeperPath.name(of: r.path)) else {
             throw KeeperFailure(.noNode)
         }
         if r.version != -1 && r.version != node.version { throw KeeperFailure(.badVersion) }
@@ -122,7 +122,7 @@ extension ServerCore {
         guard let node = tree.node(at: r.path) else { throw KeeperFailure(.noNode) }
         guard isAllowed(.write, node, ids: ids(of: connection)) else { throw KeeperFailure(.noAuth) }
         try checkQuota(
-            r.path, bytesDifference: Int64(r.data?.count ?? 0) - Int64(node.data?.count ?? 0), countDifference: 0)
+            r.path, bytesDifference: Int64(r.data?.count ?? 0) - Int64(node.dataLength), countDifference: 0)
         if r.version != -1 && r.version != node.version { throw KeeperFailure(.badVersion) }
         return .setData(path: r.path, data: r.data, version: node.version &+ 1)
     }

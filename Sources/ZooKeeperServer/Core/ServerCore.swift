@@ -564,14 +564,14 @@ final class ServerCore {
     ) {
         let node = try readableNode(r.path, connection: connection)
         if r.watch { watches.add(.child, path: r.path, connection: connection) }
-        let children = node.children.map { Array($0.keys) } ?? []
+        let children = node.childNames
         recordChildrenRead(path: r.path, children)
         return (children, node.stat)
     }
 
     /// Apache's `DataTree.getData` counts the path and the data in the namespace's reads.
     private func recordDataRead(path: String, _ node: Znode) {
-        activity.recordRead(path: path, bytes: Int64(node.data?.count ?? 0), at: clock.monotonicMilliseconds())
+        activity.recordRead(path: path, bytes: Int64(node.dataLength), at: clock.monotonicMilliseconds())
     }
 
     /// Apache's `DataTree.getChildren` counts the path and the children's names (in Java characters).
@@ -594,7 +594,7 @@ final class ServerCore {
             switch operation {
             case .getChildren(let path):
                 let node = try readableNode(path, connection: connection)
-                let children = node.children.map { Array($0.keys) } ?? []
+                let children = node.childNames
                 recordChildrenRead(path: path, children)
                 return .getChildren(children: children)
             case .getData(let path):
@@ -782,7 +782,7 @@ final class ServerCore {
             return undo
         case .delete(let path):
             let parentPath = String(ZooKeeperPath.parent(of: path))
-            guard let parent = tree.node(at: parentPath), parent.children?[String(ZooKeeperPath.name(of: path))] != nil
+            guard let parent = tree.node(at: parentPath), parent.child(named: ZooKeeperPath.name(of: path)) != nil
             else { return .none }
             let oldPzxid = parent.pzxid
             guard let (node, acl) = tree.remove(path: path, zxid: zxid) else { return .none }

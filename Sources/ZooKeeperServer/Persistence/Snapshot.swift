@@ -77,8 +77,21 @@ enum SnapshotFile {
 
     private struct Frame {
         var node: Znode
-        var path: String
+        /// The node's path, built only when a descendant needs it (`path(of:)`).
+        var path: String?
+        var pathLength: Int
         var remaining: Int
+    }
+
+    /// The path of the node on top of the stack, built from its ancestors' names (and kept for its siblings).
+    private static func pathOfTop(_ stack: inout [Frame]) -> String {
+        var missing = stack.count - 1
+        while stack[missing].path == nil { missing -= 1 }
+        for index in (missing + 1)..<stack.count {
+            let parent = stack[index - 1].path!
+            stack[index].path = (parent == "/" ? "/" : parent + "/") + stack[index].node.name
+        }
+        return stack[stack.count - 1].path!
     }
 
     private static func decodeEntries(_ buffer: inout ByteBuffer, startZxid: Int64) throws -> Contents {
@@ -104,46 +117,64 @@ enum SnapshotFile {
                 aclIndexByLocal[local] = aclCache.retain(list)
             case .node:
                 let name = try buffer.readJuteNonNullString()
-                let data = try buffer.readJuteBuffer()
+                let dataLength = try buffer.readJuteInt()
+                guard dataLength >= -1, Int(dataLength) <= buffer.readableBytes else {
+                    throw ProtocolError(.invalidLength, "node \(name): data length \(dataLength)")
+                }
+                // Copied into the node straight from the file's bytes, once the fields after it are read.
+                let data = dataLength < 0 ? nil : buffer.readSlice(length: Int(dataLength))
                 let local = try buffer.readJuteInt()
                 guard let aclIndex = aclIndexByLocal[local] else {
                     throw ProtocolError(.invalidValue, "node \(name) refers to an undefined ACL \(local)")
                 }
                 let czxid = try buffer.readJuteLong()
-                let node = Znode(zxid: czxid, time: 0, data: data, aclIndex: aclIndex, ephemeralOwner: 0)
-                node.mzxid = try buffer.readJuteLong()
-                node.pzxid = try buffer.readJuteLong()
-                node.ctime = try buffer.readJuteLong()
-                node.mtime = try buffer.readJuteLong()
-                node.version = try buffer.readJuteInt()
-                node.childCreations = try buffer.readJuteInt()
-                node.aversion = try buffer.readJuteInt()
-                node.ephemeralOwner = try buffer.readJuteLong()
+                let mzxid = try buffer.readJuteLong()
+                let pzxid = try buffer.readJuteLong()
+                let ctime = try buffer.readJuteLong()
+                let mtime = try buffer.readJuteLong()
+                let version = try buffer.readJuteInt()
+                let childCreations = try buffer.readJuteInt()
+                let aversion = try buffer.readJuteInt()
+                let ephemeralOwner = try buffer.readJuteLong()
+                func makeNode(_ data: ZnodePayload.Bytes?) -> Znode {
+                    Znode(
+                        name: name, zxid: czxid, time: ctime, dataBytes: data, aclIndex: aclIndex,
+                        ephemeralOwner: ephemeralOwner)
+                }
+                let node = data?.withUnsafeReadableBytes(makeNode) ?? makeNode(nil)
+                node.mzxid = mzxid
+                node.pzxid = pzxid
+                node.mtime = mtime
+                node.version = version
+                node.childCreations = childCreations
+                node.aversion = aversion
                 let childCount = Int(try buffer.readJuteInt())
                 guard childCount >= 0, childCount <= buffer.readableBytes else {
                     throw ProtocolError(.invalidCount, "node \(name) claims \(childCount) children")
                 }
                 aclCache.retain(existing: aclIndex)
-                if childCount > 0 { node.children = Dictionary(minimumCapacity: childCount) }
+                if childCount > 0 { node.reserveChildren(childCount) }
                 nodes += 1
                 if tree == nil {
                     guard name.isEmpty else { throw ProtocolError(.invalidValue, "the first node is not the root") }
                     tree = DataTree(restoredRoot: node, aclCache: ACLCache())
-                    stack.append(Frame(node: node, path: "/", remaining: childCount))
+                    stack.append(Frame(node: node, path: "/", pathLength: 1, remaining: childCount))
                     continue
                 }
                 while let last = stack.last, last.remaining == 0 { stack.removeLast() }
                 guard !stack.isEmpty, !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")) else {
                     throw ProtocolError(.invalidValue, "node '\(name)' has no place in the tree")
                 }
-                stack[stack.count - 1].remaining -= 1
-                let parent = stack[stack.count - 1]
-                let path = parent.path == "/" ? "/" + name : parent.path + "/" + name
-                guard parent.node.children?[name] == nil else {
-                    throw ProtocolError(.invalidValue, "node \(path) appears twice")
+                let top = stack.count - 1
+                stack[top].remaining -= 1
+                if stack[top].node.insertChild(node) != nil {
+                    throw ProtocolError(.invalidValue, "node \(name) appears twice under one parent")
                 }
-                tree!.attachRestored(node, name: name, path: path, under: parent.node)
-                if childCount > 0 { stack.append(Frame(node: node, path: path, remaining: childCount)) }
+                let parentLength = stack[top].pathLength
+                let pathLength = (parentLength == 1 ? 1 : parentLength + 1) + name.utf8.count
+                stack.append(Frame(node: node, path: nil, pathLength: pathLength, remaining: childCount))
+                tree!.countRestored(node, pathLength: pathLength) { pathOfTop(&stack) }
+                if childCount == 0 { stack.removeLast() }
             case .end:
                 let nodeCount = try buffer.readJuteLong()
                 let sessionCount = try buffer.readJuteLong()
@@ -163,11 +194,11 @@ enum SnapshotFile {
 
 /// Serialises the state a chunk at a time on the event loop, while transactions go on between chunks (a fuzzy
 /// snapshot, like Apache's). Each node is written as it is when visited, with the children its table had then
-/// (tables are copied on write, so the walk keeps a stable view of each). Replaying the log from `startZxid + 1`
+/// (child tables are copied on write, so the walk keeps a stable view of each). Replaying the log from `startZxid + 1`
 /// over the result gives the exact state, because transactions carry absolute values (`TransactionBody`).
 final class SnapshotWalker {
     let startZxid: Int64
-    private var stack: [(children: [String: Znode], index: Dictionary<String, Znode>.Index)] = []
+    private var stack: [(children: [Znode], index: Int)] = []  // each parent's children as the walk met them
     private var aclByIndex: [Int32: (local: Int32, list: [ACL])] = [:]
     private var nextLocalACL: Int32 = 0
     private var sessionCount: Int64 = 0
@@ -198,7 +229,7 @@ final class SnapshotWalker {
         var budget = budget
         if !started {
             started = true
-            write(tree.root, name: "", tree: tree, into: &buffer)
+            write(tree.root, tree: tree, into: &buffer)
             budget -= 1
         }
         while budget > 0 {
@@ -213,15 +244,15 @@ final class SnapshotWalker {
                 stack.removeLast()
                 continue
             }
-            let (name, child) = top.children[top.index]
-            stack[stack.count - 1].index = top.children.index(after: top.index)
-            write(child, name: name, tree: tree, into: &buffer)
+            let child = top.children[top.index]
+            stack[stack.count - 1].index += 1
+            write(child, tree: tree, into: &buffer)
             budget -= 1
         }
         return false
     }
 
-    private func write(_ node: Znode, name: String, tree: DataTree, into buffer: inout ByteBuffer) {
+    private func write(_ node: Znode, tree: DataTree, into buffer: inout ByteBuffer) {
         let list = tree.acl(of: node)
         let local: Int32
         if let known = aclByIndex[node.aclIndex], known.list == list {
@@ -234,10 +265,17 @@ final class SnapshotWalker {
             buffer.writeJuteInt(local)
             buffer.writeJuteVector(list)
         }
-        let children = node.children ?? [:]
+        let children = node.children
         buffer.writeInteger(SnapshotFile.Tag.node.rawValue)
-        buffer.writeJuteString(name)
-        buffer.writeJuteBuffer(node.data)
+        node.withNameBytes { name in
+            buffer.writeJuteInt(Int32(truncatingIfNeeded: name.count))
+            buffer.writeBytes(name)
+        }
+        node.withDataBytes { data in
+            guard let data else { return buffer.writeJuteInt(-1) }
+            buffer.writeJuteInt(Int32(truncatingIfNeeded: data.count))
+            buffer.writeBytes(data)
+        }
         buffer.writeJuteInt(local)
         buffer.writeJuteLong(node.czxid)
         buffer.writeJuteLong(node.mzxid)
@@ -250,7 +288,7 @@ final class SnapshotWalker {
         buffer.writeJuteLong(node.ephemeralOwner)
         buffer.writeJuteInt(Int32(truncatingIfNeeded: children.count))
         nodeCount += 1
-        if !children.isEmpty { stack.append((children, children.startIndex)) }
+        if !children.isEmpty { stack.append((Array(children), 0)) }
     }
 
     /// The trailer for a file whose bytes before it have checksum `crc`.

@@ -57,11 +57,15 @@ enum CpCommand: ShellCommand {
         var writer = ZnodeWriter(client: to, command: command)
         writer.dryRun = invocation.has("dry-run")
         writer.existing = invocation.has("f") ? .overwrite : .refuse
+        // Written as `import` writes: consecutive znodes in multis, a refused one alone through the writer.
+        var importer = BatchedImport(writer: writer, packetLimit: ImportCommand.packetLimit(shell))
+        importer.keepsExistingACL = !copiesACL
         var walk = PipelinedWalk(client: from)
         walk.readsData = true
         walk.readsACL = copiesACL
         walk.maximumDepth = recursive ? nil : 0
         var copied: [String] = []
+        var read = 0
         var failures = 0
         do {
             try await walk.run(from: source.path) { failed, error in
@@ -72,18 +76,22 @@ enum CpCommand: ShellCommand {
                 let target =
                     below.isEmpty || below == "/"
                     ? destination.path : ZooKeeperPath.join(destination.path, String(below.dropFirst()))
-                try await writer.write(
-                    target, data: node.data, acl: node.acl, isEphemeral: node.stat.ephemeralOwner != 0, shell)
-                copied.append(node.path)
+                let znode = ImportCommand.Znode(
+                    target: target, data: node.data, acl: node.acl ?? ACL.openUnsafe,
+                    isEphemeral: node.stat.ephemeralOwner != 0)
+                if moves { copied.append(node.path) }
+                read += 1
+                try await importer.add(znode, line: read, shell)
             }
+            try await importer.flush(shell)
         } catch let failure as CommandFailure {
-            let progress = writer.progress
+            let progress = importer.writer.progress
             throw CommandFailure(
                 "\(command): \(failure.message); \(progress.applied) znode\(progress.applied == 1 ? "" : "s") "
                     + "copied before it" + (progress.last.map { ", the last \($0)" } ?? ""),
                 exitCode: failure.exitCode)
         }
-        let progress = writer.progress
+        let progress = importer.writer.progress
         let verb = writer.dryRun ? "Would copy" : "Copied"
         let count = progress.applied
         shell.err("\(verb) \(count) znode\(count == 1 ? "" : "s") to \(destination.path) \(progress.counts)")

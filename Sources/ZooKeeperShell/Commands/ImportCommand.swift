@@ -261,6 +261,14 @@ enum ImportCommand: ShellCommand {
             return 9 + 4 + target.utf8.count + 4 + (data?.count ?? 0) + 4 + entries + 4
         }
 
+        /// A znode read elsewhere (`cp`), to be created at `target`.
+        init(target: String, data: [UInt8]?, acl: [ACL], isEphemeral: Bool) {
+            self.target = target
+            self.data = data
+            self.acl = acl
+            self.isEphemeral = isEphemeral
+        }
+
         init(_ value: JSONValue, exportRoot: String, destination: String) throws {
             guard let path = value["path"]?.stringValue,
                 path == exportRoot || path.hasPrefix(exportRoot == "/" ? "/" : exportRoot + "/")

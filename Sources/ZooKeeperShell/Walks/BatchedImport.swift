@@ -1,6 +1,6 @@
 import ZooKeeper
 
-/// Applies an import's znodes, in the file's order, in multis of consecutive znodes instead of an exists and a
+/// Applies an import's znodes (or those `cp` reads), in the file's order, in multis of consecutive znodes instead of an exists and a
 /// create per znode: a million znodes cost a thousand round trips, not two million. A multi is all or nothing, so
 /// a failing znode is found exactly: the znodes before it go again as one multi, the failing one goes alone
 /// through `ZnodeWriter` (which refuses, skips or overwrites it as asked, with its messages), and what follows
@@ -14,6 +14,9 @@ struct BatchedImport {
     let packetLimit: Int
     /// The most znodes in one multi.
     static let largestBatch = 1000
+    /// Whether a znode that exists keeps its ACL when it is overwritten (`cp` without `--acl`: the znodes carry
+    /// the open ACL for their create only).
+    var keepsExistingACL = false
 
     /// Znodes read and not yet sent, with their lines in the file.
     private var pending: [(znode: ImportCommand.Znode, line: Int)] = []
@@ -102,7 +105,8 @@ struct BatchedImport {
         stoppedLine = item.line
         let created = writer.progress.created
         try await writer.write(
-            item.znode.target, data: item.znode.data, acl: item.znode.acl, isEphemeral: item.znode.isEphemeral, shell)
+            item.znode.target, data: item.znode.data, acl: keepsExistingACL ? nil : item.znode.acl,
+            isEphemeral: item.znode.isEphemeral, shell)
         stoppedLine = nil
         // Multis grow again only once znodes are being created (not while they exist, as in a re-import).
         if !writer.dryRun && writer.progress.created > created { batchLimit = min(batchLimit * 2, Self.largestBatch) }

@@ -5,11 +5,17 @@ import ZooKeeper
 /// znode is handed to `visit` in pre-order (children sorted as zkCli sorts them) as soon as it is known, so
 /// output streams while the walk goes on.
 ///
-/// Each znode is read with one getChildren2 (its children and its own stat). A znode that vanishes during the
-/// walk is skipped; one that cannot be read (NoAuth, ...) is reported to `unreadable` and the walk goes on. A
-/// read lost with the connection is asked again once the client has reconnected (same session); the walk
-/// fails only when the session is gone or the connection does not come back. A cancelled task stops the walk
-/// within one window.
+/// Each znode is read with one getChildren2 (its children and its own stat), and with a getData and a getACL
+/// when the walk needs them, all three sent at once. The requests go out in batches through the client's
+/// `ReadPipeline`, without a task or an await each. A znode that vanishes during the walk is skipped; one that
+/// cannot be read (NoAuth, ...) is reported to `unreadable` and the walk goes on. A read lost with the
+/// connection is asked again once the client has reconnected (same session); the walk fails only when the
+/// session is gone or the connection does not come back. A cancelled task stops the walk within one window,
+/// saying how far it got.
+///
+/// `order: .paths` hands the znodes over in the order of their sorted paths instead (`/a`, `/a-1`, `/a-1/x`,
+/// `/a/x`: a node's subtree comes after the siblings whose names sort before its name and `/`), so that two
+/// walks can be merged path by path (`diff -r`).
 struct PipelinedWalk {
     /// A znode reached by the walk.
     struct Node: Sendable {
@@ -28,84 +34,140 @@ struct PipelinedWalk {
         var lastAtLevel: [Bool]
     }
 
+    /// The order in which znodes are handed over.
+    enum Order {
+        /// Pre-order, children sorted as zkCli sorts them (`ls -R`, `tree`).
+        case preOrder
+        /// The sorted order of the znodes' paths.
+        case paths
+    }
+
     let client: ZooKeeperClient
-    /// Requests in flight at most.
-    var window = 64
+    /// Requests in flight at most (a znode costs one to three: see `readsData`, `readsACL`). Apache 3.8 serves
+    /// reads fastest with hundreds in flight; the memory held is that of the answers not yet visited.
+    var window = 768
     /// Znodes deeper than this are not visited (nil: no limit).
     var maximumDepth: Int? = nil
-    /// Whether each znode's data is read too (a getData after its getChildren2, in the same window slot).
+    /// Whether each znode's data is read too (a getData sent with its getChildren2).
     var readsData = false
     /// Whether each znode's ACL is read too.
     var readsACL = false
-
-    private struct Pending: Sendable {
-        var path: String
-        var depth: Int
-        var lastAtLevel: [Bool]
-        /// Whether its request has been sent.
-        var asked = false
-    }
-
-    private typealias Answer = Result<(children: [String], stat: Stat, data: [UInt8]?, acl: [ACL]?), ZooKeeperError>
+    var order = Order.preOrder
 
     /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error; a cancelled walk
     /// stops within one window and says how far it got.
     func run(
         from root: String, unreadable: (String, ZooKeeperError) -> Void, visit: (Node) async throws -> Void
     ) async throws {
+        let walker = nodes(from: root)
         var visited = 0
-        var next = root
         do {
-            try await walk(from: root, unreadable: unreadable) { node in
+            while let node = try await walker.next(unreadable: unreadable) {
                 visited += 1
                 try await visit(node)
-            } reached: { path in
-                next = path
             }
         } catch is CancellationError where visited > 0 {
-            throw CommandFailure(
-                "Interrupted after \(visited) znode\(visited == 1 ? "" : "s") (the next was \(next))",
-                exitCode: ExitCode.interrupted)
+            throw walker.interruption(visited: visited)
         }
     }
 
-    private func walk(
-        from root: String, unreadable: (String, ZooKeeperError) -> Void, visit: (Node) async throws -> Void,
-        reached: (String) -> Void
-    ) async throws {
-        let client = self.client
-        let readsData = self.readsData
-        let readsACL = self.readsACL
-        // The znodes still to visit, in reverse pre-order: the next one is last.
-        var stack = [Pending(path: root, depth: 0, lastAtLevel: [])]
-        var answers: [String: Answer] = [:]
-        try await withThrowingTaskGroup(of: (String, Answer).self) { group in
-            var inFlight = 0
-            /// Asks for the next znodes of the walk, up to the window (the next one first).
-            func askAhead() {
-                var index = stack.count - 1
-                while index >= max(0, stack.count - window) && inFlight < window {
-                    defer { index -= 1 }
-                    guard !stack[index].asked else { continue }
-                    stack[index].asked = true
-                    inFlight += 1
-                    let path = stack[index].path
-                    group.addTask {
-                        (path, await Self.read(path, client: client, readsData: readsData, readsACL: readsACL))
-                    }
-                }
-            }
+    /// The walk as a sequence to pull from, for callers that interleave walks.
+    func nodes(from root: String) -> Walker {
+        Walker(self, root: root)
+    }
+
+    /// How many windows' worth of znodes may be asked ahead of the walk (answered and waiting for their turn, or in
+    /// flight): the bound of the memory it holds, beyond the path to the current znode.
+    static let aheadPerWindow = 8
+
+    /// How many times one znode's reads are asked again after a lost connection.
+    static let reconnectAttempts = 3
+
+    /// One walk in progress: the znodes still to visit, the reads in flight and the answers not yet visited.
+    final class Walker {
+        private let settings: PipelinedWalk
+        private let pipeline: ReadPipeline
+        private let readsPerZnode: Int
+
+        private struct Pending {
+            var path: String
+            var depth: Int
+            var lastAtLevel: [Bool]
+            /// Whether its reads have been sent.
+            var asked = false
+            /// In `.paths` order: the place of the znode's children, read with the znode and held until here.
+            var expands = false
+        }
+
+        private typealias Answer = Result<
+            (children: [String], stat: Stat, data: [UInt8]?, acl: [ACL]?), ZooKeeperError
+        >
+
+        /// A znode's reads in flight, until all are answered.
+        private struct Reading {
+            var path: String
+            var remaining: Int
+            var attempts: Int
+            var children: [String] = []
+            var stat: Stat?
+            var data: [UInt8]?
+            var acl: [ACL]?
+            var failure: ZooKeeperError?
+        }
+
+        /// The znodes still to visit, in reverse order: the next one is last.
+        private var stack: [Pending]
+        /// Answers not yet visited, by path; children sorted.
+        private var answers: [String: Answer] = [:]
+        private var readings: [Int: Reading] = [:]
+        private var nextTicket = 0
+        /// Requests sent and not answered: what the window bounds.
+        private var inFlight = 0
+        /// Znodes asked and not yet visited (in flight, or answered and waiting for their turn): what bounds the
+        /// memory the walk holds, at `aheadPerWindow` windows' worth.
+        private var outstanding = 0
+        /// Znodes asked before they were put on the stack: children of a znode answered and not yet visited.
+        private var askedAhead: Set<String> = []
+        /// For a znode answered and not yet expanded: how many of its sorted children are asked ahead.
+        private var childrenAsked: [String: Int] = [:]
+        /// In `.paths` order: the sorted children of znodes visited, until their place in the walk.
+        private var heldChildren: [String: [String]] = [:]
+        /// The znode the walk is at (for the report of an interrupted walk).
+        private(set) var current: String
+
+        fileprivate init(_ settings: PipelinedWalk, root: String) {
+            self.settings = settings
+            pipeline = ReadPipeline(client: settings.client)
+            readsPerZnode = 1 + (settings.readsData ? 1 : 0) + (settings.readsACL ? 1 : 0)
+            stack = [Pending(path: root, depth: 0, lastAtLevel: [])]
+            current = root
+        }
+
+        /// What a walk interrupted after `visited` znodes says.
+        func interruption(visited: Int) -> CommandFailure {
+            CommandFailure(
+                "Interrupted after \(visited) znode\(visited == 1 ? "" : "s") (the next was \(current))",
+                exitCode: ExitCode.interrupted)
+        }
+
+        /// The next znode of the walk; nil at its end. A root that cannot be read fails with its error; another
+        /// znode that cannot be read goes to `unreadable` and the walk goes on.
+        func next(unreadable: (String, ZooKeeperError) -> Void) async throws -> Node? {
             while let next = stack.last {
-                reached(next.path)
-                askAhead()
+                if next.expands {
+                    stack.removeLast()
+                    push(children: heldChildren.removeValue(forKey: next.path) ?? [], of: next)
+                    continue
+                }
+                current = next.path
                 while answers[next.path] == nil {
-                    askAhead()
-                    guard let (path, answer) = try await group.next() else { break }
-                    inFlight -= 1
-                    answers[path] = answer
+                    askAhead(needed: !stack[stack.count - 1].asked)
+                    try Task.checkCancellation()
+                    try await receive(await pipeline.arrivals())
                 }
                 try Task.checkCancellation()
                 stack.removeLast()
+                outstanding -= 1
                 guard let answer = answers.removeValue(forKey: next.path) else { continue }
                 switch answer {
                 case .failure(let error) where next.depth == 0:
@@ -118,54 +180,197 @@ struct PipelinedWalk {
                         exitCode: 1)
                 case .failure(let error):
                     unreadable(next.path, error)
+                    continue
                 case .success(let (children, stat, data, acl)):
-                    let expands = maximumDepth.map { next.depth < $0 } ?? true
-                    let sorted = expands ? ShellFormat.javaSorted(children) : []
-                    try await visit(
-                        Node(
-                            path: next.path, depth: next.depth, stat: stat, children: sorted, data: data, acl: acl,
-                            lastAtLevel: next.lastAtLevel))
-                    for (index, child) in sorted.enumerated().reversed() {
-                        stack.append(
-                            Pending(
-                                path: ZooKeeperPath.join(next.path, child), depth: next.depth + 1,
-                                lastAtLevel: next.lastAtLevel + [index == sorted.count - 1]))
+                    let sorted = expands(depth: next.depth) ? children : []
+                    switch settings.order {
+                    case .preOrder:
+                        push(children: sorted, of: next)
+                    case .paths where next.depth == 0:
+                        push(children: sorted, of: next)
+                    case .paths:
+                        if !sorted.isEmpty { heldChildren[next.path] = sorted }
                     }
+                    return Node(
+                        path: next.path, depth: next.depth, stat: stat, children: sorted, data: data, acl: acl,
+                        lastAtLevel: next.lastAtLevel)
                 }
             }
-            group.cancelAll()
+            return nil
         }
-    }
 
-    /// How many times one znode's read is asked again after a lost connection.
-    static let reconnectAttempts = 3
+        /// Whether the children of a znode at `depth` are walked.
+        private func expands(depth: Int) -> Bool {
+            settings.maximumDepth.map { depth < $0 } ?? true
+        }
 
-    /// Reads one znode. A read that fails with ConnectionLoss is asked again once the client is connected again
-    /// (the session, and so what the walk saw, survives a reconnect), at most `reconnectAttempts` times; it fails
-    /// when the session is gone or the connection is not back within the session timeout (after which the
-    /// server has expired the session anyway).
-    private static func read(
-        _ path: String, client: ZooKeeperClient, readsData: Bool, readsACL: Bool
-    ) async -> Answer {
-        var reconnects = 0
-        while true {
-            do throws(ZooKeeperError) {
-                let (children, stat) = try await client.getChildrenWithStat(path)
-                let data = readsData ? try await client.getData(path).data : nil
-                let acl = readsACL ? try await client.getACL(path).acl : nil
-                return .success((children, stat, data, acl))
-            } catch  where error.code == .connectionLoss && reconnects < reconnectAttempts {
-                reconnects += 1
-                if let failure = await waitForReconnect(client) { return .failure(failure) }
-            } catch {
-                return .failure(error)
+        /// Puts the children of `parent` on the stack, the first on top.
+        private func push(children sorted: [String], of parent: Pending) {
+            guard !sorted.isEmpty else { return }
+            childrenAsked[parent.path] = nil
+            var entries: [Pending] = []
+            entries.reserveCapacity(sorted.count * 2)
+            for (index, child) in sorted.enumerated() {
+                let path = ZooKeeperPath.join(parent.path, child)
+                entries.append(
+                    Pending(
+                        path: path, depth: parent.depth + 1,
+                        lastAtLevel: parent.lastAtLevel + [index == sorted.count - 1],
+                        asked: !askedAhead.isEmpty && askedAhead.remove(path) != nil))
             }
+            if case .paths = settings.order {
+                let expandable = settings.maximumDepth.map { parent.depth + 1 < $0 } ?? true
+                if expandable {
+                    // Each child's subtree sorts as its name followed by `/`, among its siblings' names.
+                    var keyed: [(key: String, entry: Pending)] = []
+                    for (child, entry) in zip(sorted, entries) {
+                        keyed.append((child, entry))
+                        var expansion = entry
+                        expansion.expands = true
+                        keyed.append((child + "/", expansion))
+                    }
+                    entries = keyed.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }.map(\.entry)
+                }
+            }
+            stack.append(contentsOf: entries.reversed())
+        }
+
+        /// Sends the reads of the next znodes not yet asked, in the order the walk will visit them, as far as the
+        /// window allows: the znodes on the stack from the top down and, for those already answered, their
+        /// children (which the stack gets only when their parent is visited: without them a walk would wait a
+        /// round trip for each parent's children). At once when the walk waits for a znode not asked (`needed`),
+        /// else only once a good part of the window is free, so that the look through the stack is paid for by
+        /// many answers.
+        private func askAhead(needed: Bool) {
+            // In znodes: the window's room, and what may be held answered.
+            let capacity = max(1, settings.window / readsPerZnode)
+            let room = min(capacity - inFlight / readsPerZnode, capacity * PipelinedWalk.aheadPerWindow - outstanding)
+            // The next znode is always asked: what is asked ahead of it must not hold it up.
+            guard needed || room >= max(1, capacity / 8) else { return }
+            var budget = max(room, needed ? 1 : 0)
+            var batch: [(tag: Int, path: String, read: ReadPipeline.Read)] = []
+            var index = stack.count - 1
+            while index >= 0 && budget > 0 {
+                defer { index -= 1 }
+                let entry = stack[index]
+                if entry.expands {
+                    if let held = heldChildren[entry.path] {
+                        askChildren(of: entry.path, held, budget: &budget, into: &batch)
+                    }
+                    continue
+                }
+                if !entry.asked {
+                    stack[index].asked = true
+                    add(entry.path, attempts: 0, to: &batch)
+                    budget -= 1
+                    continue
+                }
+                guard expands(depth: entry.depth), case .success(let answer)? = answers[entry.path] else { continue }
+                askChildren(of: entry.path, answer.children, budget: &budget, into: &batch)
+            }
+            outstanding += batch.count / readsPerZnode
+            send(batch)
+        }
+
+        /// Asks ahead the children of `parent` not asked yet, in order, as far as `budget` (znodes) goes.
+        private func askChildren(
+            of parent: String, _ sorted: [String], budget: inout Int,
+            into batch: inout [(tag: Int, path: String, read: ReadPipeline.Read)]
+        ) {
+            let asked = childrenAsked[parent] ?? 0
+            guard asked < sorted.count else { return }
+            let end = min(sorted.count, asked + budget)
+            for child in sorted[asked..<end] {
+                let path = ZooKeeperPath.join(parent, child)
+                askedAhead.insert(path)
+                add(path, attempts: 0, to: &batch)
+            }
+            budget -= end - asked
+            childrenAsked[parent] = end
+        }
+
+        private func add(
+            _ path: String, attempts: Int, to batch: inout [(tag: Int, path: String, read: ReadPipeline.Read)]
+        ) {
+            let ticket = nextTicket
+            nextTicket += 1
+            readings[ticket] = Reading(path: path, remaining: readsPerZnode, attempts: attempts)
+            // The tag: the znode's ticket, and which of its reads.
+            batch.append((ticket << 2, path, .childrenWithStat))
+            if settings.readsData { batch.append((ticket << 2 | 1, path, .data)) }
+            if settings.readsACL { batch.append((ticket << 2 | 2, path, .acl)) }
+        }
+
+        private func send(_ batch: [(tag: Int, path: String, read: ReadPipeline.Read)]) {
+            guard !batch.isEmpty else { return }
+            inFlight += batch.count
+            pipeline.send(batch)
+        }
+
+        /// Files the answers that arrived; a znode whose reads are all answered gets its answer, or is asked
+        /// again once the client is connected again when the connection was lost.
+        private func receive(_ arrivals: [ReadPipeline.Arrival]) async throws {
+            var again: [Reading] = []
+            for (tag, result) in arrivals {
+                inFlight -= 1
+                let ticket = tag >> 2
+                guard var reading = readings[ticket] else { continue }
+                switch result {
+                case .success(.children(let children, let stat)):
+                    reading.children = children
+                    reading.stat = stat
+                case .success(.data(let data, _)):
+                    reading.data = data
+                case .success(.acl(let acl, _)):
+                    reading.acl = acl
+                case .failure(let error):
+                    // The children's read says first why a znode cannot be read (what a walk asking it alone saw).
+                    if tag & 3 == 0 || reading.failure == nil { reading.failure = error }
+                }
+                reading.remaining -= 1
+                guard reading.remaining == 0 else {
+                    readings[ticket] = reading
+                    continue
+                }
+                readings[ticket] = nil
+                if let failure = reading.failure {
+                    if failure.code == .connectionLoss && reading.attempts < PipelinedWalk.reconnectAttempts {
+                        again.append(reading)
+                    } else {
+                        answers[reading.path] = .failure(failure)
+                    }
+                } else if let stat = reading.stat {
+                    answers[reading.path] = .success(
+                        (
+                            ShellFormat.javaSorted(reading.children), stat, settings.readsData ? reading.data : nil,
+                            reading.acl
+                        ))
+                } else {
+                    answers[reading.path] = .failure(ZooKeeperError(.marshallingError, path: reading.path))
+                }
+            }
+            guard !again.isEmpty else { return }
+            // The session, and so what the walk saw, survives a reconnect: ask again once connected.
+            if let failure = await PipelinedWalk.waitForReconnect(settings.client) {
+                for reading in again { answers[reading.path] = .failure(failure) }
+                return
+            }
+            var batch: [(tag: Int, path: String, read: ReadPipeline.Read)] = []
+            for reading in again { add(reading.path, attempts: reading.attempts + 1, to: &batch) }
+            send(batch)
+        }
+
+        /// Whether a read's failure ends the walk rather than just its znode: the connection or session is gone.
+        private static func endsTheWalk(_ error: ZooKeeperError) -> Bool {
+            error.code == .connectionLoss || error.code == .sessionExpired || error.code == .clientClosed
+                || error.code == .sessionMoved
         }
     }
 
     /// Waits until `client` is connected again, in short slices so that a cancelled walk (Ctrl-C) is not held
-    /// up; nil once connected, else why not.
-    private static func waitForReconnect(_ client: ZooKeeperClient) async -> ZooKeeperError? {
+    /// up; nil once connected, else why not (the connection is not back within the session timeout, after which
+    /// the server has expired the session anyway).
+    fileprivate static func waitForReconnect(_ client: ZooKeeperClient) async -> ZooKeeperError? {
         let deadline = ContinuousClock.now + client.negotiatedTimeout
         while true {
             do throws(ZooKeeperError) {
@@ -177,11 +382,5 @@ struct PipelinedWalk {
                 return error
             }
         }
-    }
-
-    /// Whether a read's failure ends the walk rather than just its znode: the connection or session is gone.
-    private static func endsTheWalk(_ error: ZooKeeperError) -> Bool {
-        error.code == .connectionLoss || error.code == .sessionExpired || error.code == .clientClosed
-            || error.code == .sessionMoved
     }
 }

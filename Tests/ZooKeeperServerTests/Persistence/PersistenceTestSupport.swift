@@ -50,8 +50,8 @@ struct StateDump: Equatable, CustomStringConvertible {
             nodes[path] = Node(
                 stat: node.stat, data: node.data, acl: core.tree.acl(of: node), rawOwner: node.ephemeralOwner,
                 childCreations: node.childCreations)
-            for (name, child) in node.children ?? [:] {
-                stack.append((path == "/" ? "/" + name : path + "/" + name, child))
+            for child in node.children {
+                stack.append((path == "/" ? "/" + child.name : path + "/" + child.name, child))
             }
         }
         for session in core.sessions.sessions.values {

@@ -121,8 +121,8 @@ import ZooKeeperTestSupport
         var stack: [(String, Znode)] = [("/", core.tree.root)]
         while let (path, node) = stack.popLast() {
             size += (path == "/" ? 1 : path.utf8.count) + (node.data?.count ?? 0)
-            for (name, child) in node.children ?? [:] {
-                stack.append((path == "/" ? "/" + name : path + "/" + name, child))
+            for child in node.children {
+                stack.append((path == "/" ? "/" + child.name : path + "/" + child.name, child))
             }
         }
         return size

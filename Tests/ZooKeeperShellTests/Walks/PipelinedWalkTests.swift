@@ -88,4 +88,125 @@ struct PipelinedWalkTests {
                 + (0..<20).map { .delete("\(root)/a\($0)") } + [.delete(root)])
         await client.close()
     }
+    /// The paths of `makeTree`'s tree in zkCli's pre-order.
+    func preOrder(_ root: String) -> [String] {
+        [root]
+            + ShellFormat.javaSorted((0..<20).map { "a\($0)" }).flatMap { a in
+                ["\(root)/\(a)"] + ShellFormat.javaSorted((0..<40).map { "b\($0)" }).map { "\(root)/\(a)/\($0)" }
+            }
+    }
+
+    func deleteTree(_ client: ZooKeeperClient, _ root: String) async throws {
+        try await client.multi(
+            (0..<20).flatMap { a in (0..<40).map { b in ZooKeeperClient.Operation.delete("\(root)/a\(a)/b\(b)") } }
+                + (0..<20).map { .delete("\(root)/a\($0)") } + [.delete(root)])
+    }
+
+    @Test(arguments: TestServerKind.allCases)
+    func aWideWindowReadsDataAndAclsInOrderAndReportsTheUnreadable(kind: TestServerKind) async throws {
+        let client = try ZooKeeperClient(connectString: try SharedTestServers.connectString(kind))
+        let root = SharedTestServers.uniqueRoot("wide")
+        try await makeTree(client, root)
+        // No READ on a3 (its subtree is not walked) nor on a10/b7; ADMIN stays, so their ACLs can be read.
+        let noRead = [ACL(permissions: [.create, .delete, .write, .admin], id: Id(scheme: "world", id: "anyone"))]
+        try await client.setACL("\(root)/a3", acl: noRead)
+        try await client.setACL("\(root)/a10/b7", acl: noRead)
+        let expected = preOrder(root).filter {
+            !$0.hasPrefix("\(root)/a3/") && $0 != "\(root)/a3" && $0 != "\(root)/a10/b7"
+        }
+        // Windows narrower than one znode's three reads, around the walk's default, and wider than the tree.
+        for window in [2, 5, PipelinedWalk(client: client).window, 5000] {
+            var walk = PipelinedWalk(client: client)
+            walk.window = window
+            walk.readsData = true
+            walk.readsACL = true
+            var walked: [String] = []
+            var unreadable: [String] = []
+            var dataSeen = 0
+            try await walk.run(from: root) { path, error in
+                #expect(error.code == .noAuth, "\(path)")
+                unreadable.append(path)
+            } visit: { node in
+                walked.append(node.path)
+                if node.depth == 2 {
+                    let name = node.path.split(separator: "/").suffix(2).map { $0.dropFirst() }.joined(separator: ".")
+                    #expect(node.data == Array(name.utf8), "\(node.path)")
+                    dataSeen += 1
+                }
+                #expect(node.acl == ACL.openUnsafe, "\(node.path)")
+            }
+            #expect(walked == expected, "window \(window)")
+            #expect(unreadable == ["\(root)/a10/b7", "\(root)/a3"], "window \(window)")
+            #expect(dataSeen == 19 * 40 - 1)
+        }
+        try await deleteTree(client, root)
+        await client.close()
+    }
+
+    @Test(arguments: TestServerKind.allCases) func inPathOrderTheZnodesComeAsTheirPathsSort(kind: TestServerKind)
+        async throws
+    {
+        let client = try ZooKeeperClient(connectString: try SharedTestServers.connectString(kind))
+        let root = SharedTestServers.uniqueRoot("paths")
+        // Names that sort before `/` (`-`, `.`) and after it, so that a subtree and its siblings interleave.
+        let names = ["a", "a-1", "a.b", "a0", "b"]
+        var paths = [root]
+        try await client.create(root)
+        for name in names {
+            var batch: [ZooKeeperClient.Operation] = [.create("\(root)/\(name)")]
+            paths.append("\(root)/\(name)")
+            for child in names {
+                batch.append(.create("\(root)/\(name)/\(child)"))
+                paths.append("\(root)/\(name)/\(child)")
+            }
+            _ = try await client.multi(batch)
+        }
+        for window in [1, 4, 768] {
+            var walk = PipelinedWalk(client: client)
+            walk.window = window
+            walk.order = .paths
+            walk.readsData = true
+            var walked: [String] = []
+            try await walk.run(from: root) { path, error in
+                Issue.record("\(path): \(error)")
+            } visit: { node in
+                walked.append(node.path)
+            }
+            #expect(walked == ShellFormat.javaSorted(paths), "window \(window)")
+        }
+        try await client.multi(paths.reversed().map { .delete($0) })
+        await client.close()
+    }
+
+    @Test(arguments: TestServerKind.allCases) func anInterruptedWideWalkSaysHowFarItGot(kind: TestServerKind)
+        async throws
+    {
+        let client = try ZooKeeperClient(connectString: try SharedTestServers.connectString(kind))
+        let root = SharedTestServers.uniqueRoot("stop")
+        try await makeTree(client, root)
+        let expected = preOrder(root)
+        // Ctrl-C while the 300th znode is being written out: beyond the first window of reads.
+        var walk = PipelinedWalk(client: client)
+        walk.readsData = true
+        walk.readsACL = true
+        var visited = 0
+        let failure: CommandFailure? = await {
+            do {
+                try await walk.run(from: root) { _, _ in
+                } visit: { node in
+                    #expect(node.path == expected[visited])
+                    visited += 1
+                    if visited == 300 { withUnsafeCurrentTask { $0?.cancel() } }
+                }
+                return nil
+            } catch {
+                return error as? CommandFailure
+            }
+        }()
+        #expect(visited == 300)
+        #expect(failure?.message == "Interrupted after 300 znodes (the next was \(expected[300]))")
+        #expect(failure?.exitCode == ExitCode.interrupted)
+        try await deleteTree(client, root)
+        await client.close()
+    }
 }

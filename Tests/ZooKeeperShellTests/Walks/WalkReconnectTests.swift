@@ -42,8 +42,9 @@ struct WalkReconnectTests {
     @Test func aWalkCutMidWayPrintsWhatAnUncutWalkPrints() async throws {
         let server = try SharedTestServers.connectString(.apache)
         let root = SharedTestServers.uniqueRoot("cut")
-        // 20 ms each way: the walk takes many round trips of a window each.
-        var relay = try DelayRelay(toFirstServerOf: server, delay: 0.02)
+        // 150 ms each way: the walk takes a few round trips (a window reaches into the children of the znodes
+        // answered), each long enough for the cut to come after the first znode and before the last.
+        var relay = try DelayRelay(toFirstServerOf: server, delay: 0.15)
         var configuration = ShellConfiguration()
         configuration.server = relay.address
         let output = RecordedOutput()
@@ -83,7 +84,7 @@ struct WalkReconnectTests {
     @Test func aWalkWhoseConnectionDoesNotComeBackGivesUp() async throws {
         let server = try SharedTestServers.connectString(.apache)
         let root = SharedTestServers.uniqueRoot("gone")
-        let relay = try DelayRelay(toFirstServerOf: server, delay: 0.02)
+        let relay = try DelayRelay(toFirstServerOf: server, delay: 0.15)
         var configuration = ShellConfiguration()
         configuration.server = relay.address
         configuration.sessionTimeout = .seconds(4)

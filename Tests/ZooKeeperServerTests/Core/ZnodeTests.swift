@@ -1,0 +1,163 @@
+import NIOCore
+import Testing
+import ZooKeeperProtocol
+import ZooKeeperTestSupport
+
+@testable import ZooKeeperServer
+
+/// The compact znode layout: a payload holding name, owner and data; children in a table keyed by their names.
+@Suite struct ZnodeTests {
+    private func node(_ name: String, data: [UInt8]? = [], owner: Int64 = 0) -> Znode {
+        Znode(name: name, zxid: 1, time: 2, data: data, aclIndex: 0, ephemeralOwner: owner)
+    }
+
+    @Test func payloadKeepsNameDataAndOwnerApart() {
+        let ephemeral = node("é-node", data: [1, 2, 3], owner: 0x1234_5678_9abc)
+        #expect(ephemeral.name == "é-node")
+        #expect(ephemeral.data == [1, 2, 3])
+        #expect(ephemeral.dataLength == 3)
+        #expect(ephemeral.ephemeralOwner == 0x1234_5678_9abc)
+        #expect(ephemeral.kind == .session(0x1234_5678_9abc))
+        let persistent = node("p", data: nil)
+        #expect(persistent.data == nil)
+        #expect(persistent.stat.dataLength == 0)
+        #expect(persistent.ephemeralOwner == 0)
+        #expect(node("e", data: []).data == [])
+        let container = node("c", owner: EphemeralKind.containerMarker)
+        #expect(container.kind == .container)
+        #expect(container.stat.ephemeralOwner == 0)
+    }
+
+    @Test func replacingDataKeepsTheNameAndOwner() {
+        let znode = node("name", data: [9], owner: 42)
+        znode.data = Array(repeating: 7, count: 1000)
+        #expect(znode.name == "name")
+        #expect(znode.ephemeralOwner == 42)
+        #expect(znode.data == Array(repeating: 7, count: 1000))
+        znode.data = nil
+        #expect(znode.data == nil)
+        #expect(znode.name == "name")
+    }
+
+    @Test func everyChildIsFoundByItsNameWhateverTheInsertionOrder() {
+        let parent = node("")
+        var random = SeededGenerator(seed: 11)
+        let names = (0..<500).map { "n\($0)" } + ["Z", "a", "ä", "a-0000000001", "a-0000000010", "~", "日本"]
+        for name in names.shuffled(using: &random) { #expect(parent.insertChild(node(name)) == nil) }
+        #expect(parent.childCount == names.count)
+        #expect(parent.childNames.count == names.count)
+        #expect(Set(parent.childNames) == Set(names))
+        for name in names { #expect(parent.child(named: name)?.name == name) }
+        #expect(parent.child(named: "n500") == nil)
+        #expect(parent.child(named: "") == nil)
+        #expect(parent.child(named: "n1/x".prefix(2)) === parent.child(named: "n1"))
+    }
+
+    @Test func insertingAnExistingNameReplacesThatChild() {
+        let parent = node("")
+        let first = node("x", data: [1])
+        let second = node("x", data: [2])
+        parent.insertChild(node("a"))
+        parent.insertChild(first)
+        #expect(parent.insertChild(second) === first)
+        #expect(parent.childCount == 2)
+        #expect(parent.child(named: "x") === second)
+    }
+
+    @Test func removingChildrenKeepsTheRestFindable() {
+        let parent = node("")
+        let names = (100..<1100).map { "c\($0)" }
+        for name in names { parent.insertChild(node(name)) }
+        for name in names where name.hasSuffix("3") || name.hasSuffix("7") {
+            #expect(parent.removeChild(named: name)?.name == name)
+            #expect(parent.removeChild(named: name) == nil)
+        }
+        let kept = names.filter { !$0.hasSuffix("3") && !$0.hasSuffix("7") }
+        #expect(Set(parent.childNames) == Set(kept))
+        #expect(parent.childNames.count == kept.count)
+        for name in kept { #expect(parent.child(named: name) != nil) }
+        for name in kept { parent.removeChild(named: name) }
+        #expect(parent.childCount == 0)
+        #expect(parent.stat.numChildren == 0)
+    }
+
+    @Test func treeMutationsKeepCountsAndSequenceNumbers() {
+        let harness = CoreHarness()
+        let client = harness.client()
+        _ = harness.create(client, "/q")
+        var created: [String] = []
+        for index in 0..<30 {
+            let mode: CreateMode = index % 3 == 0 ? .persistent : .persistentSequential
+            let path = harness.create(client, index % 3 == 0 ? "/q/p\(29 - index)" : "/q/s-", mode: mode)
+            created.append(path!)
+        }
+        #expect(created[1] == "/q/s-0000000001")
+        #expect(created[29] == "/q/s-0000000029")
+        _ = harness.call(client, .delete(PathVersionRequest(path: "/q/s-0000000001", version: -1)))
+        #expect(harness.create(client, "/q/s-", mode: .persistentSequential) == "/q/s-0000000030")
+        let (_, body) = harness.call(client, .getChildren2(PathWatchRequest(path: "/q", watch: false)))
+        guard case .childrenAndStat(let children, let stat) = body else {
+            Issue.record("no children: \(body)")
+            return
+        }
+        #expect(children.count == 30)
+        #expect(
+            Set(children)
+                == Set(created.map { String($0.dropFirst(3)) }).subtracting(["s-0000000001"]).union(["s-0000000030"]))
+        #expect(stat.numChildren == 30)
+        #expect(stat.cversion == 31 * 2 - 30)
+        #expect(harness.core.tree.nodeCount == 4 + 1 + 30)
+    }
+
+    /// A snapshot lists children in any order; they load, and a name twice under one parent is refused.
+    @Test func snapshotChildrenLoadInAnyOrderAndDuplicatesAreRefused() throws {
+        func snapshot(children: [String]) -> ByteBuffer {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(SnapshotFile.magic)
+            buffer.writeInteger(SnapshotFile.formatVersion)
+            buffer.writeInteger(Int64(9))
+            buffer.writeInteger(Int64(0))
+            buffer.writeInteger(SnapshotFile.Tag.acl.rawValue)
+            buffer.writeJuteInt(0)
+            buffer.writeJuteVector(ACL.openUnsafe)
+            func writeNode(_ name: String, children: Int, owner: Int64 = 0) {
+                buffer.writeInteger(SnapshotFile.Tag.node.rawValue)
+                buffer.writeJuteString(name)
+                buffer.writeJuteBuffer(Array(name.utf8))
+                buffer.writeJuteInt(0)
+                for value: Int64 in [1, 2, 3, 4, 5] { buffer.writeJuteLong(value) }
+                for value: Int32 in [0, Int32(children), 0] { buffer.writeJuteInt(value) }
+                buffer.writeJuteLong(owner)
+                buffer.writeJuteInt(Int32(children))
+            }
+            writeNode("", children: children.count)
+            for name in children { writeNode(name, children: name == "b" ? 1 : 0) }
+            if children.contains("b") { writeNode("deep", children: 0, owner: 77) }
+            buffer.writeInteger(SnapshotFile.Tag.end.rawValue)
+            buffer.writeJuteLong(Int64(1 + children.count + (children.contains("b") ? 1 : 0)))
+            buffer.writeJuteLong(0)
+            buffer.writeJuteLong(9)
+            let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
+            var trailer = SnapshotWalker.trailer(crc: crc)
+            buffer.writeBuffer(&trailer)
+            return buffer
+        }
+        let contents = try SnapshotFile.read(snapshot(children: ["c", "zookeeper", "a", "b"]), path: "old")
+        let root = contents.tree.root
+        #expect(Set(root.childNames) == ["a", "b", "c", "zookeeper"])
+        #expect(root.childCount == 4)
+        #expect(contents.tree.node(at: "/b/deep")?.data == Array("deep".utf8))
+        #expect(contents.tree.ephemerals[77] == ["/b/deep"])
+        #expect(contents.tree.nodeCount == 6)
+        #expect(
+            contents.tree.approximateDataSize
+                == 1 + ["/a", "/b", "/c", "/zookeeper", "/b/deep"].reduce(0) { $0 + $1.utf8.count }
+                + ["a", "b", "c", "zookeeper", "deep"].reduce(0) { $0 + $1.utf8.count })
+        #expect(throws: PersistenceError.self) {
+            _ = try SnapshotFile.read(snapshot(children: ["c", "a", "c"]), path: "twice")
+        }
+        #expect(throws: PersistenceError.self) {
+            _ = try SnapshotFile.read(snapshot(children: ["a", "a"]), path: "twice in order")
+        }
+    }
+}
