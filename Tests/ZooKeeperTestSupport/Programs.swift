@@ -22,6 +22,18 @@ public enum Programs {
         }
     }
 
+    /// The `zkbench` built beside zkserver.
+    public static var zkbench: String {
+        get throws {
+            let path = URL(fileURLWithPath: try ZKServerProcess.executable()).deletingLastPathComponent()
+                .appendingPathComponent("zkbench").path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw HarnessError("zkbench is not built next to zkserver; run swift build first")
+            }
+            return path
+        }
+    }
+
     public static func run(
         _ executable: String, _ arguments: [String], input: String = "", environment: [String: String] = [:],
         timeout: Double = 120

@@ -9,16 +9,6 @@ import ZooKeeperTestSupport
 /// A herd of sessions from several processes through zkserver restarts, as `zkbench herd` drives it (the
 /// full-size run, 10,000 sessions and a million watches, is benchmark/compare.py's `herd` section).
 @Suite(.serialized) struct HerdTests {
-    /// The built `zkbench`, beside zkserver.
-    private func zkbench() throws -> String {
-        let path = URL(fileURLWithPath: try ZKServerProcess.executable()).deletingLastPathComponent()
-            .appendingPathComponent("zkbench").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw HarnessError("zkbench is not built next to zkserver; run swift build first")
-        }
-        return path
-    }
-
     /// Runs `zkbench herd` against a zkserver of its own (started and restarted by the tool, in the tool's
     /// process group, so nothing outlives the test) and returns its JSON lines.
     private func herd(_ arguments: [String], stop: String) throws -> [[String: Any]] {
@@ -32,7 +22,7 @@ import ZooKeeperTestSupport
         ].joined(separator: "\n").write(toFile: directory + "/zoo.cfg", atomically: true, encoding: .utf8)
         let output = directory + "/herd.out"
         let process = try ManagedProcess(
-            executable: try zkbench(),
+            executable: try Programs.zkbench,
             arguments: [
                 "herd", "--server", "127.0.0.1:\(port)", "--stop", stop, "--wait-limit", "120",
                 "--server-directory", directory, "--server-log", directory + "/server.log",
@@ -106,7 +96,7 @@ import ZooKeeperTestSupport
             try? FileManager.default.removeItem(atPath: directory)
         }
         let run = try Programs.run(
-            try zkbench(),
+            try Programs.zkbench,
             [
                 "fire", "--server", server.address, "--nodes", "300", "--watchers", "3", "--window", "50",
                 "--server-pid", "\(server.process.pid)",
@@ -130,7 +120,7 @@ import ZooKeeperTestSupport
             try? FileManager.default.removeItem(atPath: directory)
         }
         let run = try Programs.run(
-            try zkbench(),
+            try Programs.zkbench,
             [
                 "phases", "--server", server.address, "--root", "/kids", "--phases", "create", "sync-children",
                 "--count", "2000", "--sync-count", "20", "--keep",
@@ -143,7 +133,7 @@ import ZooKeeperTestSupport
     }
 
     @Test func herdRefusesAMissingServerCommand() throws {
-        let run = try Programs.run(try zkbench(), ["herd", "--sessions", "10"], timeout: 30)
+        let run = try Programs.run(try Programs.zkbench, ["herd", "--sessions", "10"], timeout: 30)
         #expect(run.exitCode != 0)
         #expect(run.error.contains("herd needs the server's command after --"))
     }

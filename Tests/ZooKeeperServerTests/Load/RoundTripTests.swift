@@ -5,20 +5,10 @@ import ZooKeeperTestSupport
 /// `zkbench round-trip`: the round trip through zkbench's own client that benchmark/compare.py sets the servers'
 /// synchronous latencies against.
 @Suite struct RoundTripTests {
-    /// The built `zkbench`, beside zkserver.
-    private func zkbench() throws -> String {
-        let path = URL(fileURLWithPath: try ZKServerProcess.executable()).deletingLastPathComponent()
-            .appendingPathComponent("zkbench").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw HarnessError("zkbench is not built next to zkserver; run swift build first")
-        }
-        return path
-    }
-
     /// Every call is answered by the responder (so each latency is a whole round trip, not a failure), and the
     /// result comes in the format of a synchronous phase, as compare.py reads it.
     @Test(.timeLimit(.minutes(2))) func everyCallIsAnsweredAndReported() throws {
-        let run = try Programs.run(try zkbench(), ["round-trip", "--count", "300", "--json"], timeout: 60)
+        let run = try Programs.run(try Programs.zkbench, ["round-trip", "--count", "300", "--json"], timeout: 60)
         #expect(run.exitCode == 0, "\(run.error)")
         let object = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
         #expect(object?["phase"] as? String == "round-trip")
@@ -28,7 +18,7 @@ import ZooKeeperTestSupport
         let p99 = object?["p99_ms"] as? Double ?? 0
         #expect(p50 > 0 && p50 <= p99)
 
-        let text = try Programs.run(try zkbench(), ["round-trip", "--count", "50"], timeout: 60)
+        let text = try Programs.run(try Programs.zkbench, ["round-trip", "--count", "50"], timeout: 60)
         #expect(text.output.hasPrefix("round-trip: 50 ops in "))
         #expect(text.output.contains(" ms, p99 "))
         #expect(!text.output.contains("errors"))
