@@ -6,129 +6,317 @@ import ZooKeeperProtocol
     import Darwin
 #endif
 
-/// One znode. A class so that the tree links nodes without copying; its stat is stored as Apache stores it
-/// (`StatPersisted`): `childCreations` counts child creations, and the reported cversion is derived from it.
+/// One znode, in one allocation: the fields every node needs, then its ephemeral owner (only when it has one), its
+/// name's UTF-8 bytes and its data's bytes. A class so that the tree links nodes without copying, and so that a
+/// node keeps its identity while it changes (undo records and the snapshot walk hold nodes).
 ///
-/// Laid out for a small footprint (BENCHMARKS.md, "Memory per znode"): the fields that change in place sit in
-/// the object (88 bytes), the name, the data and the ephemeral owner — which change only all at once, by a new
-/// `ZnodePayload` — in one exactly sized allocation, and the children in a `ChildTable` of references (8 bytes a
-/// slot, the name being held once, by the child).
-final class Znode {
-    var czxid: Int64
-    var mzxid: Int64
-    var pzxid: Int64
-    var ctime: Int64
-    var mtime: Int64
-    var version: Int32
-    /// Child creations so far; also the next sequence number. Reported cversion = 2·this − numChildren.
-    var childCreations: Int32
-    var aversion: Int32
-    var aclIndex: Int32
-    private var payload: ZnodePayload
-    /// Children by name, in a table of node references (8 bytes a slot; the names are the children's own).
-    private(set) var children = ChildTable()
+/// Laid out for a small footprint (BENCHMARKS.md, "Memory per znode"): most nodes are created and never changed, so
+/// their stat is czxid and ctime alone (mzxid = czxid, mtime = ctime, pzxid = czxid, versions 0). Whatever differs
+/// from that — a setData's mzxid, mtime and version, a setACL's aversion, children with pzxid and child creations,
+/// data larger than the room it was created with — lives in a `ZnodeExtras` made on the first such change. A node
+/// of 100 bytes of data and an 8-byte name is then a 160-byte request to malloc (a 176-byte chunk), against 256
+/// bytes in two allocations before. Its stat is stored as Apache stores it (`StatPersisted`): `childCreations`
+/// counts child creations, and the reported cversion is derived from it.
+final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
+    /// Bytes to copy in, valid only for the duration of the call that they are passed to.
+    typealias Bytes = UnsafeRawBufferPointer
 
-    convenience init(
-        name: some StringProtocol, zxid: Int64, time: Int64, data: [UInt8]?, aclIndex: Int32,
-        ephemeralOwner: Int64
-    ) {
-        let payload =
-            if let data {
-                data.withUnsafeBytes { ZnodePayload.make(name: name, data: $0, ephemeralOwner: ephemeralOwner) }
-            } else {
-                ZnodePayload.make(name: name, data: nil, ephemeralOwner: ephemeralOwner)
+    fileprivate static func make(
+        nameBytes: Bytes, data: Bytes?, zxid: Int64, time: Int64, aclIndex: Int32, ephemeralOwner: Int64
+    ) -> Znode {
+        precondition(nameBytes.count <= ZnodeFields.nameLengthMask, "a znode name of \(nameBytes.count) bytes")
+        let ownerBytes = ephemeralOwner == 0 ? 0 : ZnodeFields.ownerSize
+        let fields = ZnodeFields(
+            extras: nil, czxid: zxid, ctime: time, aclIndex: aclIndex,
+            dataLength: data.map { Int32(truncatingIfNeeded: $0.count) } ?? -1,
+            nameField: UInt32(nameBytes.count) | (ephemeralOwner == 0 ? 0 : ZnodeFields.ownerFlag))
+        // `create` allocates an instance of the class it is called on; the cast cannot fail.
+        let node = unsafeDowncast(
+            create(minimumCapacity: ownerBytes + nameBytes.count + (data?.count ?? 0)) { _ in fields }, to: Znode.self)
+        node.withUnsafeMutablePointerToElements { elements in
+            let tail = UnsafeMutableRawPointer(elements)
+            if ownerBytes > 0 { tail.storeBytes(of: ephemeralOwner, as: Int64.self) }
+            if let base = nameBytes.baseAddress {
+                (tail + ownerBytes).copyMemory(from: base, byteCount: nameBytes.count)
             }
-        self.init(payload: payload, zxid: zxid, time: time, aclIndex: aclIndex)
+            if let data, let base = data.baseAddress {
+                (tail + ownerBytes + nameBytes.count).copyMemory(from: base, byteCount: data.count)
+            }
+        }
+        return node
     }
 
-    /// A node whose data is copied from `dataBytes` (nil: no data), e.g. straight out of a snapshot's buffer.
-    convenience init(
-        name: some StringProtocol, zxid: Int64, time: Int64, dataBytes: ZnodePayload.Bytes?, aclIndex: Int32,
-        ephemeralOwner: Int64
-    ) {
-        self.init(
-            payload: ZnodePayload.make(name: name, data: dataBytes, ephemeralOwner: ephemeralOwner), zxid: zxid,
-            time: time, aclIndex: aclIndex)
+    fileprivate static func make(
+        name: some StringProtocol, data: Bytes?, zxid: Int64, time: Int64, aclIndex: Int32, ephemeralOwner: Int64
+    ) -> Znode {
+        var name = String(name)
+        return name.withUTF8 {
+            make(
+                nameBytes: Bytes($0), data: data, zxid: zxid, time: time, aclIndex: aclIndex,
+                ephemeralOwner: ephemeralOwner)
+        }
     }
 
-    private init(payload: ZnodePayload, zxid: Int64, time: Int64, aclIndex: Int32) {
-        czxid = zxid
-        mzxid = zxid
-        pzxid = zxid
-        ctime = time
-        mtime = time
-        version = 0
-        childCreations = 0
-        aversion = 0
-        self.aclIndex = aclIndex
-        self.payload = payload
+    // MARK: Stat fields
+
+    var czxid: Int64 { header.czxid }
+    var ctime: Int64 { header.ctime }
+
+    var aclIndex: Int32 {
+        get { header.aclIndex }
+        set { header.aclIndex = newValue }
     }
 
-    /// The last component of the node's path ("" for the root).
-    var name: String { payload.name }
-
-    /// Raw owner: a session id for ephemerals, `EphemeralKind` markers for containers and TTL nodes, 0 otherwise.
-    var ephemeralOwner: Int64 { payload.ephemeralOwner }
-
-    var data: [UInt8]? {
-        get { payload.data }
-        set { payload = payload.replacingData(newValue) }
+    var mzxid: Int64 {
+        get { header.extras?.mzxid ?? header.czxid }
+        set { if header.extras != nil || newValue != header.czxid { extras.mzxid = newValue } }
     }
 
-    /// The name's UTF-8 bytes, without making a String.
-    func withNameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try payload.withName(body)
+    var mtime: Int64 {
+        get { header.extras?.mtime ?? header.ctime }
+        set { if header.extras != nil || newValue != header.ctime { extras.mtime = newValue } }
     }
 
-    /// The data's bytes (nil: no data), without copying them.
-    func withDataBytes<Result>(_ body: (UnsafeRawBufferPointer?) throws -> Result) rethrows -> Result {
-        try payload.withData(body)
+    var pzxid: Int64 {
+        get { header.extras?.pzxid ?? header.czxid }
+        set { if header.extras != nil || newValue != header.czxid { extras.pzxid = newValue } }
     }
 
-    /// The data's length (0 for none), without copying it.
-    var dataLength: Int { max(0, Int(payload.dataLength)) }
+    var version: Int32 {
+        get { header.extras?.version ?? 0 }
+        set { if header.extras != nil || newValue != 0 { extras.version = newValue } }
+    }
 
-    var childCount: Int { children.count }
+    /// Child creations so far; also the next sequence number. Reported cversion = 2·this − numChildren.
+    var childCreations: Int32 {
+        get { header.extras?.childCreations ?? 0 }
+        set { if header.extras != nil || newValue != 0 { extras.childCreations = newValue } }
+    }
 
-    var kind: EphemeralKind { EphemeralKind(rawOwner: ephemeralOwner) }
+    var aversion: Int32 {
+        get { header.extras?.aversion ?? 0 }
+        set { if header.extras != nil || newValue != 0 { extras.aversion = newValue } }
+    }
+
+    /// The node's extras, made (with the values a node has without them) on first use.
+    private var extras: ZnodeExtras {
+        if let extras = header.extras { return extras }
+        let made = ZnodeExtras(czxid: header.czxid, ctime: header.ctime)
+        header.extras = made
+        return made
+    }
 
     /// The stat clients see.
     var stat: Stat {
-        Stat(
-            czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version,
-            cversion: childCreations &* 2 &- Int32(truncatingIfNeeded: childCount), aversion: aversion,
-            ephemeralOwner: kind.clientVisibleOwner, dataLength: Int32(truncatingIfNeeded: dataLength),
-            numChildren: Int32(truncatingIfNeeded: childCount), pzxid: pzxid)
+        let fields = header
+        let extras = fields.extras
+        let childCount = Int32(truncatingIfNeeded: extras?.children.count ?? 0)
+        return Stat(
+            czxid: fields.czxid, mzxid: extras?.mzxid ?? fields.czxid, ctime: fields.ctime,
+            mtime: extras?.mtime ?? fields.ctime, version: extras?.version ?? 0,
+            cversion: (extras?.childCreations ?? 0) &* 2 &- childCount, aversion: extras?.aversion ?? 0,
+            ephemeralOwner: kind.clientVisibleOwner, dataLength: max(0, fields.dataLength), numChildren: childCount,
+            pzxid: extras?.pzxid ?? fields.czxid)
+    }
+
+    // MARK: Name, owner, data
+
+    private var ownerBytes: Int { header.nameField & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize }
+    private var nameLength: Int { Int(header.nameField & UInt32(ZnodeFields.nameLengthMask)) }
+    private var dataIsInExtras: Bool { header.nameField & ZnodeFields.dataInExtrasFlag != 0 }
+
+    /// The last component of the node's path ("" for the root).
+    var name: String { withNameBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// Raw owner: a session id for ephemerals, `EphemeralKind` markers for containers and TTL nodes, 0 otherwise.
+    var ephemeralOwner: Int64 {
+        guard ownerBytes > 0 else { return 0 }
+        return withUnsafeMutablePointerToElements { UnsafeRawPointer($0).loadUnaligned(as: Int64.self) }
+    }
+
+    var kind: EphemeralKind { EphemeralKind(rawOwner: ephemeralOwner) }
+
+    /// The name's UTF-8 bytes, without making a String.
+    func withNameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let offset = ownerBytes
+        let length = nameLength
+        return try withUnsafeMutablePointerToElements { elements in
+            try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
+        }
+    }
+
+    /// The data's length (0 for none), without copying it.
+    var dataLength: Int { max(0, Int(header.dataLength)) }
+
+    /// The data's bytes (nil: no data), without copying them.
+    func withDataBytes<Result>(_ body: (UnsafeRawBufferPointer?) throws -> Result) rethrows -> Result {
+        let length = Int(header.dataLength)
+        guard length >= 0 else { return try body(nil) }
+        if dataIsInExtras, let spilled = header.extras?.spilledData {
+            return try spilled.withUnsafeBytes { try body($0) }
+        }
+        let offset = ownerBytes + nameLength
+        return try withUnsafeMutablePointerToElements { elements in
+            try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
+        }
+    }
+
+    /// The data, copied out (an array kept in the extras is shared instead). A new value is written in place
+    /// when it fits in the room the node has after its name, and kept in the extras otherwise.
+    var data: [UInt8]? {
+        get {
+            if dataIsInExtras, let spilled = header.extras?.spilledData { return spilled }
+            return withDataBytes { $0.map { Array($0) } }
+        }
+        set {
+            guard let newValue else {
+                dropSpilledData()
+                header.dataLength = -1
+                return
+            }
+            let offset = ownerBytes + nameLength
+            if newValue.count <= capacity - offset {
+                dropSpilledData()
+                newValue.withUnsafeBytes { bytes in
+                    guard let base = bytes.baseAddress else { return }
+                    withUnsafeMutablePointerToElements { elements in
+                        (UnsafeMutableRawPointer(elements) + offset).copyMemory(from: base, byteCount: bytes.count)
+                    }
+                }
+            } else {
+                extras.spilledData = newValue
+                header.nameField |= ZnodeFields.dataInExtrasFlag
+            }
+            header.dataLength = Int32(truncatingIfNeeded: newValue.count)
+        }
+    }
+
+    private func dropSpilledData() {
+        guard dataIsInExtras else { return }
+        header.nameField &= ~ZnodeFields.dataInExtrasFlag
+        header.extras?.spilledData = nil
     }
 
     // MARK: Children
 
+    /// Children by name, in a table of node references (the names are the children's own).
+    var children: ChildTable { header.extras?.children ?? ChildTable() }
+
+    var childCount: Int { header.extras?.children.count ?? 0 }
+
     /// The children's names, in the table's order (a hash order, as Apache's `HashSet` gives them).
     var childNames: [String] { children.map(\.name) }
 
-    func child(named name: some StringProtocol) -> Znode? { children.find(name) }
+    func child(named name: some StringProtocol) -> Znode? { header.extras?.children.find(name) }
 
     /// Links `child` under this node; returns the child it replaces, if one had that name.
     @discardableResult
-    func insertChild(_ child: Znode) -> Znode? { children.insert(child) }
+    func insertChild(_ child: Znode) -> Znode? { extras.children.insert(child) }
 
     /// Unlinks and returns the child called `name`, if there is one.
     @discardableResult
-    func removeChild(named name: some StringProtocol) -> Znode? { children.remove(name) }
+    func removeChild(named name: some StringProtocol) -> Znode? { header.extras?.children.remove(name) }
 
-    func reserveChildren(_ count: Int) { children.reserve(count) }
+    func reserveChildren(_ count: Int) { extras.children.reserve(count) }
 
     fileprivate func nameEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        payload.withName { ZnodePayload.compare($0, bytes) == 0 }
+        nameLength == bytes.count && withNameBytes { Znode.compare($0, bytes) == 0 }
     }
 
-    fileprivate var nameHash: Int { payload.withName(ChildTable.hash) }
+    fileprivate var nameHash: Int { withNameBytes(ChildTable.hash) }
+
+    /// Byte-wise order of two names: negative, 0 or positive as `a` sorts before, with or after `b`.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let common = min(a.count, b.count)
+        if common > 0, let left = a.baseAddress, let right = b.baseAddress {
+            let order = memcmp(left, right, common)
+            if order != 0 { return Int(order) }
+        }
+        return a.count - b.count
+    }
+}
+
+/// What every znode holds in its own allocation, before its owner, name and data.
+struct ZnodeFields {
+    /// The fields that differ from a fresh node's (nil: none do).
+    var extras: ZnodeExtras?
+    var czxid: Int64
+    var ctime: Int64
+    var aclIndex: Int32
+    /// -1: no data (a null buffer, which clients see as such).
+    var dataLength: Int32
+    /// The name's byte count, and flags in the top bits: an ephemeral owner precedes the name; the data is kept in
+    /// the extras (it outgrew the room after the name).
+    var nameField: UInt32
+
+    static let ownerFlag: UInt32 = 1 << 31
+    static let dataInExtrasFlag: UInt32 = 1 << 30
+    static let nameLengthMask = (1 << 30) - 1
+    static let ownerSize = MemoryLayout<Int64>.size
+}
+
+/// The parts of a znode that most nodes never need: made on a node's first setData, setACL or child, or data that
+/// outgrows the room after its name.
+final class ZnodeExtras {
+    var mzxid: Int64
+    var mtime: Int64
+    var pzxid: Int64
+    var version: Int32 = 0
+    var childCreations: Int32 = 0
+    var aversion: Int32 = 0
+    var children = ChildTable()
+    /// The data, when it does not fit after the name (`ZnodeFields.dataInExtrasFlag`).
+    var spilledData: [UInt8]?
+
+    init(czxid: Int64, ctime: Int64) {
+        mzxid = czxid
+        mtime = ctime
+        pzxid = czxid
+    }
+}
+
+/// The construction of a znode, as initialisers (a `ManagedBuffer` is made by its class's `create`).
+protocol ZnodeConstruction {}
+
+extension Znode: ZnodeConstruction {}
+
+extension ZnodeConstruction where Self == Znode {
+    init(
+        name: some StringProtocol, zxid: Int64, time: Int64, data: [UInt8]?, aclIndex: Int32, ephemeralOwner: Int64
+    ) {
+        self =
+            if let data {
+                data.withUnsafeBytes {
+                    Znode.make(
+                        name: name, data: $0, zxid: zxid, time: time, aclIndex: aclIndex,
+                        ephemeralOwner: ephemeralOwner)
+                }
+            } else {
+                Znode.make(
+                    name: name, data: nil, zxid: zxid, time: time, aclIndex: aclIndex, ephemeralOwner: ephemeralOwner)
+            }
+    }
+
+    /// A node whose data is copied from `dataBytes` (nil: no data), e.g. straight out of a snapshot's buffer.
+    init(
+        name: some StringProtocol, zxid: Int64, time: Int64, dataBytes: Znode.Bytes?, aclIndex: Int32,
+        ephemeralOwner: Int64
+    ) {
+        self = Znode.make(
+            name: name, data: dataBytes, zxid: zxid, time: time, aclIndex: aclIndex, ephemeralOwner: ephemeralOwner)
+    }
+}
+
+/// Kept for the snapshot reader, which names the bytes it hands to `Znode(name:zxid:time:dataBytes:...)` so.
+enum ZnodePayload {
+    typealias Bytes = Znode.Bytes
 }
 
 /// A hash table of child nodes keyed by the names they hold: open addressing with linear probing, at most 3/4
-/// full, deletions by backward shift (no tombstones). Its slots are a Swift array, so a copy (the snapshot walk
-/// keeps one per parent it is in) stays as it was while the node changes. Names hash with the process's seeded
-/// `Hasher`, as a Dictionary's keys would.
+/// full, deletions by backward shift (no tombstones). Its capacity grows by half, not double (a hash's high bits
+/// pick the home slot, so any capacity works), which keeps a slot array 1/2 to 3/4 full: 11–16 bytes a child.
+/// Its slots are a Swift array, so a copy (the snapshot walk keeps one per parent it is in) stays as it was while
+/// the node changes. Names hash with the process's seeded `Hasher`, as a Dictionary's keys would.
 struct ChildTable: Sequence {
     private var slots: [Znode?] = []
     private(set) var count = 0
@@ -151,15 +339,16 @@ struct ChildTable: Sequence {
 
     /// Adds `node`, or puts it in the place of the node of the same name, which it returns.
     mutating func insert(_ node: Znode) -> Znode? {
-        if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(2, slots.count * 2)) }
-        let mask = slots.count - 1
-        var index = node.nameHash & mask
+        if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(4, slots.count + slots.count / 2)) }
+        let capacity = slots.count
+        var index = Self.home(of: node.nameHash, capacity: capacity)
         while let existing = slots[index] {
-            if node.payloadNameEquals(existing) {
+            if existing.withNameBytes({ node.nameEquals($0) }) {
                 slots[index] = node
                 return existing
             }
-            index = (index + 1) & mask
+            index += 1
+            if index == capacity { index = 0 }
         }
         slots[index] = node
         count += 1
@@ -176,27 +365,26 @@ struct ChildTable: Sequence {
             return removed
         }
         // Backward shift: move up each following entry whose home slot is not between the hole and it.
-        let mask = slots.count - 1
+        let capacity = slots.count
         var hole = found
-        var next = (hole + 1) & mask
+        var next = hole + 1 == capacity ? 0 : hole + 1
         slots[hole] = nil
         while let candidate = slots[next] {
-            let home = candidate.nameHash & mask
+            let home = Self.home(of: candidate.nameHash, capacity: capacity)
             let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
             if !stays {
                 slots[hole] = candidate
                 slots[next] = nil
                 hole = next
             }
-            next = (next + 1) & mask
+            next = next + 1 == capacity ? 0 : next + 1
         }
         return removed
     }
 
     /// Room for `total` children without growing.
     mutating func reserve(_ total: Int) {
-        var capacity = 2
-        while total * 4 > capacity * 3 { capacity *= 2 }
+        let capacity = Swift.max(4, (total * 4 + 2) / 3)
         if capacity > slots.count { resize(to: capacity) }
     }
 
@@ -204,12 +392,18 @@ struct ChildTable: Sequence {
         slots.lazy.compactMap { $0 }.makeIterator()
     }
 
+    /// The slot a hash starts probing at: its high bits scaled to the capacity.
+    private static func home(of hash: Int, capacity: Int) -> Int {
+        Int(truncatingIfNeeded: UInt(bitPattern: hash).multipliedFullWidth(by: UInt(capacity)).high)
+    }
+
     private func slotIndex(of bytes: UnsafeRawBufferPointer) -> Int? {
-        let mask = slots.count - 1
-        var index = Self.hash(bytes) & mask
+        let capacity = slots.count
+        var index = Self.home(of: Self.hash(bytes), capacity: capacity)
         while let node = slots[index] {
             if node.nameEquals(bytes) { return index }
-            index = (index + 1) & mask
+            index += 1
+            if index == capacity { index = 0 }
         }
         return nil
     }
@@ -217,10 +411,12 @@ struct ChildTable: Sequence {
     private mutating func resize(to capacity: Int) {
         let old = slots
         slots = Array(repeating: nil, count: capacity)
-        let mask = capacity - 1
         for case let node? in old {
-            var index = node.nameHash & mask
-            while slots[index] != nil { index = (index + 1) & mask }
+            var index = Self.home(of: node.nameHash, capacity: capacity)
+            while slots[index] != nil {
+                index += 1
+                if index == capacity { index = 0 }
+            }
             slots[index] = node
         }
     }
@@ -233,109 +429,5 @@ struct ChildTable: Sequence {
         }
         let bytes = Array(name.utf8)
         return bytes.withUnsafeBytes(body)
-    }
-}
-
-extension Znode {
-    fileprivate func payloadNameEquals(_ other: Znode) -> Bool {
-        other.withNameBytes { nameEquals($0) }
-    }
-}
-
-/// What a znode holds that changes only all at once: its name (fixed), its ephemeral owner (fixed) and its data
-/// (replaced whole by a setData), in one allocation: a 16-byte object header, the lengths, then the owner
-/// (only when it is not 0), the name's UTF-8 bytes and the data's bytes.
-final class ZnodePayload: ManagedBuffer<ZnodePayload.Lengths, UInt8> {
-    struct Lengths {
-        /// The name's byte count; the top bit says that an ephemeral owner precedes the name.
-        var nameField: UInt32
-        /// -1: no data (a null buffer, which clients see as such).
-        var dataLength: Int32
-    }
-
-    private static let ownerFlag: UInt32 = 1 << 31
-    private static let ownerSize = MemoryLayout<Int64>.size
-
-    /// Bytes to copy in, valid only for the duration of the call that they are passed to.
-    typealias Bytes = UnsafeRawBufferPointer
-
-    static func make(name: some StringProtocol, data: Bytes?, ephemeralOwner: Int64) -> ZnodePayload {
-        var name = String(name)
-        return name.withUTF8 { nameBytes in
-            make(nameBytes: UnsafeRawBufferPointer(nameBytes), data: data, ephemeralOwner: ephemeralOwner)
-        }
-    }
-
-    private static func make(nameBytes: Bytes, data: Bytes?, ephemeralOwner: Int64) -> ZnodePayload {
-        let ownerBytes = ephemeralOwner == 0 ? 0 : ownerSize
-        let capacity = ownerBytes + nameBytes.count + (data?.count ?? 0)
-        let lengths = Lengths(
-            nameField: UInt32(nameBytes.count) | (ephemeralOwner == 0 ? 0 : ownerFlag),
-            dataLength: data.map { Int32(truncatingIfNeeded: $0.count) } ?? -1)
-        // `create` allocates an instance of the class it is called on; the cast cannot fail.
-        let payload = unsafeDowncast(create(minimumCapacity: capacity) { _ in lengths }, to: ZnodePayload.self)
-        payload.withUnsafeMutablePointerToElements { elements in
-            let tail = UnsafeMutableRawPointer(elements)
-            if ownerBytes > 0 { tail.storeBytes(of: ephemeralOwner, as: Int64.self) }
-            if let base = nameBytes.baseAddress {
-                (tail + ownerBytes).copyMemory(from: base, byteCount: nameBytes.count)
-            }
-            if let base = data?.baseAddress, let count = data?.count {
-                (tail + ownerBytes + nameBytes.count).copyMemory(from: base, byteCount: count)
-            }
-        }
-        return payload
-    }
-
-    /// The same name and owner with other data.
-    func replacingData(_ data: [UInt8]?) -> ZnodePayload {
-        withName { name in
-            guard let data else { return ZnodePayload.make(nameBytes: name, data: nil, ephemeralOwner: ephemeralOwner) }
-            return data.withUnsafeBytes { ZnodePayload.make(nameBytes: name, data: $0, ephemeralOwner: ephemeralOwner) }
-        }
-    }
-
-    private var ownerBytes: Int { header.nameField & Self.ownerFlag == 0 ? 0 : Self.ownerSize }
-    private var nameLength: Int { Int(header.nameField & ~Self.ownerFlag) }
-    var dataLength: Int32 { header.dataLength }
-
-    var ephemeralOwner: Int64 {
-        guard ownerBytes > 0 else { return 0 }
-        return withUnsafeMutablePointerToElements { UnsafeRawPointer($0).load(as: Int64.self) }
-    }
-
-    func withName<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        let offset = ownerBytes
-        let length = nameLength
-        return try withUnsafeMutablePointerToElements { elements in
-            try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
-        }
-    }
-
-    var name: String { withName { String(decoding: $0, as: UTF8.self) } }
-
-    var data: [UInt8]? { withData { $0.map { Array($0) } } }
-
-    func withData<Result>(_ body: (UnsafeRawBufferPointer?) throws -> Result) rethrows -> Result {
-        let length = Int(header.dataLength)
-        guard length >= 0 else { return try body(nil) }
-        let offset = ownerBytes + nameLength
-        return try withUnsafeMutablePointerToElements { elements in
-            try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
-        }
-    }
-
-    func compareName(with other: ZnodePayload) -> Int {
-        withName { mine in other.withName { theirs in Self.compare(mine, theirs) } }
-    }
-
-    /// Byte-wise order of two names: negative, 0 or positive as `a` sorts before, with or after `b`.
-    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        let common = min(a.count, b.count)
-        if common > 0, let left = a.baseAddress, let right = b.baseAddress {
-            let order = memcmp(left, right, common)
-            if order != 0 { return Int(order) }
-        }
-        return a.count - b.count
     }
 }

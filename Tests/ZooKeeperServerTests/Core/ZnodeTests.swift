@@ -39,6 +39,62 @@ import ZooKeeperTestSupport
         #expect(znode.name == "name")
     }
 
+    /// Data written in place, grown past the node's room (kept beside it), then shrunk back, with the name and owner
+    /// intact and the length reported at each step.
+    @Test func dataGrowsPastItsRoomAndShrinksBack() {
+        let znode = node("grow", data: Array(repeating: 1, count: 100), owner: 0x77)
+        var expected: [[UInt8]?] = [
+            Array(repeating: 2, count: 100), Array(repeating: 3, count: 10), [], Array(repeating: 4, count: 5000),
+            Array(repeating: 5, count: 6000), Array(repeating: 6, count: 90), nil, Array(repeating: 7, count: 101),
+        ]
+        expected += [Array(repeating: 8, count: 3), nil]
+        for value in expected {
+            znode.data = value
+            #expect(znode.data == value)
+            #expect(znode.dataLength == value?.count ?? 0)
+            #expect(znode.stat.dataLength == Int32(value?.count ?? 0))
+            znode.withDataBytes { bytes in #expect(bytes.map { Array($0) } == value) }
+            #expect(znode.name == "grow")
+            #expect(znode.ephemeralOwner == 0x77)
+        }
+    }
+
+    /// A fresh node's stat is its czxid and ctime alone; each field set later reads back, whichever is set first.
+    @Test func statFieldsReadBackWhateverIsSet() {
+        let fresh = Znode(
+            name: "s", zxid: 0x5_0000_0001, time: 1_700_000_000_123, data: [1], aclIndex: 3, ephemeralOwner: 0)
+        #expect(
+            fresh.stat
+                == Stat(
+                    czxid: 0x5_0000_0001, mzxid: 0x5_0000_0001, ctime: 1_700_000_000_123, mtime: 1_700_000_000_123,
+                    version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, dataLength: 1, numChildren: 0,
+                    pzxid: 0x5_0000_0001))
+        #expect(fresh.aclIndex == 3)
+        let changed = node("t")
+        changed.aversion = -1
+        changed.pzxid = 9
+        changed.childCreations = 4
+        changed.insertChild(node("c"))
+        changed.version = 2
+        changed.mtime = 8
+        changed.mzxid = 7
+        changed.aclIndex = 5
+        #expect(
+            changed.stat
+                == Stat(
+                    czxid: 1, mzxid: 7, ctime: 2, mtime: 8, version: 2, cversion: 4 * 2 - 1, aversion: -1,
+                    ephemeralOwner: 0, dataLength: 0, numChildren: 1, pzxid: 9))
+        #expect(changed.aclIndex == 5)
+        // Values equal to a fresh node's read back too, before and after anything else is set.
+        let same = node("u")
+        same.mzxid = 1
+        same.version = 0
+        #expect(same.stat.mzxid == 1 && same.stat.version == 0)
+        same.mzxid = 3
+        same.mzxid = 1
+        #expect(same.stat.mzxid == 1 && same.stat.pzxid == 1 && same.stat.mtime == 2)
+    }
+
     @Test func everyChildIsFoundByItsNameWhateverTheInsertionOrder() {
         let parent = node("")
         var random = SeededGenerator(seed: 11)
