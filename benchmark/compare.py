@@ -1036,6 +1036,9 @@ def scale_znodes_point(zkbench, server, size, sync_count):
     out = run([zkbench, "tree", "--server", f"127.0.0.1:{server.port}", "--root", "/scale", "--value-size", "100",
                "--fanout", *map(str, fanout)], check=True).stdout
     built = json.loads(out.strip().splitlines()[-1])
+    # As before the empty reading: the build's sessions end as zkbench exits, and the server is still closing
+    # their connections (freeing their buffers) when it has exited; read RSS once that is over.
+    time.sleep(1.0)
     loaded = rss_kib(process.pid)
     total = node_count(server.port)
     figures = dict(znodes=total - before, build_seconds=built["seconds"],

@@ -40,6 +40,8 @@ final class ServerRuntime: @unchecked Sendable {
     private var releasing: [ConnectionHandler] = []
     private var syncInFlight = false
     private var syncScheduled = false
+    /// When the server gives free heap pages back to the kernel: after write bursts and closed connections.
+    private var heapRelease: HeapRelease
     /// Set when even the durable state could not be reloaded after a log failure: no connection is admitted.
     private var notServing = false
     private var timers: [RepeatedTask] = []
@@ -59,6 +61,7 @@ final class ServerRuntime: @unchecked Sendable {
         self.core = core
         self.store = store
         startTime = clock.monotonicMilliseconds()
+        heapRelease = HeapRelease(lastZxid: core.lastZxid)
         store?.snapshotter.onSnapshotTimed = { [weak self] milliseconds in
             guard let self else { return }
             statistics.snapshotTime.observe(milliseconds, at: clock.monotonicMilliseconds())
@@ -132,6 +135,13 @@ final class ServerRuntime: @unchecked Sendable {
         if connectionsPerAddress[address] == 0 { connectionsPerAddress[address] = nil }
         kerberosAcceptors[id] = nil
         core.connectionClosed(id)
+        if heapRelease.connectionClosed() {
+            // Later, once the connection's buffers are gone too (and those of others closing with it).
+            eventLoop.scheduleTask(in: .milliseconds(HeapRelease.delayAfterClose)) { [self] in
+                heapRelease.scheduledReleaseRuns(at: core.lastZxid)
+                HeapRelease.releaseFreePages()
+            }
+        }
     }
 
     /// Closes every connection (shutdown).
@@ -291,7 +301,12 @@ final class ServerRuntime: @unchecked Sendable {
                 }
                 releasing.removeAll(keepingCapacity: true)
                 store?.logDurable(durable)
-                if durable < core.lastZxid { requestSync() }
+                if durable < core.lastZxid {
+                    requestSync()
+                } else if heapRelease.logCaughtUp(at: durable) {
+                    // After this tick's flush, which frees the replies just released.
+                    eventLoop.execute { HeapRelease.releaseFreePages() }
+                }
             case .failure(let error):
                 logFailed(error)
             }

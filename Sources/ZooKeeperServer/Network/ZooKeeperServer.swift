@@ -250,6 +250,8 @@ public final class ZooKeeperServer: Sendable {
                     runtime.port = plainPort ?? 0
                     runtime.securePort = securePort ?? 0
                     runtime.startTimers()
+                    // What recovery held only while it read the snapshot and the log.
+                    HeapRelease.releaseFreePages()
                     runtime.store?.startAutopurge(eventLoop: eventLoop)
                     if let plainPort {
                         let unified = configuration.portUnification ? " (plaintext and TLS)" : ""

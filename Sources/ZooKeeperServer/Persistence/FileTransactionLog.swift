@@ -100,7 +100,9 @@ final class FileTransactionLog: TransactionLog, @unchecked Sendable {
         let inline = mayWriteOnLoop(batch, transactions: pendingCount)
         let lastZxid = lastAppendedZxid
         pending = ByteBuffer()
-        pending.reserveCapacity(batch.bytes.readableBytes)
+        // Room for a batch like this one, up to 64 KiB: a pipelined burst's last batch is not kept reserved (and
+        // resident) until the next write; a larger batch grows the buffer.
+        pending.reserveCapacity(min(batch.bytes.readableBytes, 64 << 10))
         pendingFirstZxid = nil
         pendingCount = 0
         rollRequested = false
