@@ -103,7 +103,6 @@ struct ZKServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         Self.raiseOpenFileLimit()
-        HeapRelease.configureProcess()
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
         var warnings: [String] = []

@@ -4,18 +4,18 @@
 
 /// Gives memory that the server has freed back to the kernel, so that its resident size follows what it holds.
 ///
-/// glibc keeps freed memory in its heaps for reuse. Two of its habits keep a server's transient memory resident
-/// after a burst: a freed large buffer (the log's zero-fill, a snapshot's) raises the size from which buffers get
-/// their own mapping, so that later large buffers come from the heap and stay there once freed; and what a burst of
-/// pipelined writes held meanwhile (requests, replies waiting for the fsync, log batches) is freed between znodes
-/// allocated after it, where the heap's top cannot shrink. Measured with 10,000 znodes of 100 bytes created in
-/// pipelined batches (BENCHMARKS.md, "Memory per znode"), that was 1–1.5 MB, as much as the znodes themselves.
+/// glibc keeps freed memory in its heaps for reuse. What a burst of pipelined writes held meanwhile (requests,
+/// replies waiting for the fsync, log batches, large buffers that glibc's raised mmap threshold puts in the heap)
+/// is freed between znodes allocated after it, where the heap's top cannot shrink; the same goes for the buffers of
+/// connections that close. Measured with 10,000 znodes of 100 bytes created in pipelined batches (BENCHMARKS.md,
+/// "Round two: one allocation per znode"), that was 1–1.5 MB, as much as the znodes themselves.
 ///
-/// The fix has two parts: the process keeps glibc's initial mapping threshold (`configureProcess`), and the server
-/// returns whole free pages (`malloc_trim`) where transient memory has just been freed in bulk: at the end of a
-/// write burst, when the log has caught up after many transactions, and shortly after connections close (at most
-/// one release per `delayAfterClose`, however many close). Elsewhere than glibc both do nothing.
-public struct HeapRelease {
+/// The server returns whole free pages (`malloc_trim`) where transient memory has just been freed in bulk: at the
+/// end of a write burst, when the log has caught up after many transactions, and shortly after connections close
+/// (at most one release per `delayAfterClose`, however many close). Elsewhere than glibc this does nothing.
+/// (Keeping glibc's mmap threshold at 128 KiB as well kept 1 MB buffers out of the heap, but made a 1 MB getData
+/// 4x slower: each reply buffer then had its pages mapped, faulted in and unmapped again.)
+struct HeapRelease {
     /// Transactions since the last release after which the log catching up releases again: a server taking one
     /// write at a time releases once per this many writes, at a few hundred microseconds each.
     static let transactionsBetweenReleases: Int64 = 1000
@@ -52,31 +52,16 @@ public struct HeapRelease {
 
     /// Returns the heap's whole free pages to the kernel (`malloc_trim(0)`, every arena).
     static func releaseFreePages() {
-        _ = glibc.trim?(0)
+        _ = trim?(0)
     }
 
-    /// Keeps glibc's initial mmap threshold (128 KiB) for the whole process: a buffer that large gets its own
-    /// mapping, returned when freed, however large the buffers freed before it. Called once, before serving.
-    public static func configureProcess() {
-        _ = glibc.option?(glibcMmapThreshold, 128 * 1024)
-    }
-
-    /// `M_MMAP_THRESHOLD` of glibc's `<malloc.h>`.
-    private static let glibcMmapThreshold: Int32 = -3
-
-    /// glibc's `malloc_trim` and `mallopt`, looked up at run time: `<malloc.h>` is not part of the Glibc module.
-    private static let glibc:
-        (trim: (@convention(c) (Int) -> Int32)?, option: (@convention(c) (Int32, Int32) -> Int32)?) = {
-            #if canImport(Glibc)
-                guard let process = dlopen(nil, RTLD_NOW) else { return (nil, nil) }
-                return (
-                    dlsym(process, "malloc_trim").map { unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self) },
-                    dlsym(process, "mallopt").map {
-                        unsafeBitCast($0, to: (@convention(c) (Int32, Int32) -> Int32).self)
-                    }
-                )
-            #else
-                return (nil, nil)
-            #endif
-        }()
+    /// glibc's `malloc_trim`, looked up at run time: `<malloc.h>` is not part of the Glibc module.
+    private static let trim: (@convention(c) (Int) -> Int32)? = {
+        #if canImport(Glibc)
+            guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "malloc_trim") else { return nil }
+            return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+            return nil
+        #endif
+    }()
 }
