@@ -60,11 +60,13 @@ test: test-deps
 # executions); the targets are the package in Fuzz/, see docs/fuzzing.md.
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
+# Processes per target at once, sharing its corpus (FUZZ_JOBS=2 uses both cores of a 2-core machine).
+FUZZ_JOBS ?= 1
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) SWIFT=$(SWIFT) ./scripts/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) SWIFT=$(SWIFT) ./scripts/fuzz
 
 fuzz-smoke: deps
-	FUZZ_SECONDS=4 FUZZ_RUNS= SWIFT=$(SWIFT) ./scripts/fuzz
+	FUZZ_SECONDS=4 FUZZ_RUNS= FUZZ_JOBS=1 SWIFT=$(SWIFT) ./scripts/fuzz
 
 # The whole suite under ThreadSanitizer or AddressSanitizer, each in a build directory of its own (the programs
 # the tests run are built with the same sanitizer). SANITIZE_FILTER narrows it to some suites. Long: not part
@@ -93,8 +95,11 @@ asan: test-deps
 # faster: no shared Swift libraries to load). zkcli's release link flags are in Package.swift (BENCHMARKS.md, issue 17).
 # Every Swift module, the dependencies' too, puts each function and global in a section of its own, so that zkcli's
 # link can lay out together what a one-shot touches (scripts/zkcli-oneshot.order; the static Swift runtime comes
-# built that way; the C a one-shot runs, NIO's shims, is a few kB).
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections
+# built that way; the C a one-shot runs, NIO's shims, is a few kB). LLVM's function merging is off: a merged
+# function leaves thunks in sections without a symbol, which no order file can name, and those were half of a
+# one-shot's code page faults. (A flag change alone does not recompile: delete the *.swift.o first.)
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections \
+	-Xswiftc -Xfrontend -Xswiftc -disable-llvm-merge-functions-pass
 
 # zkcli links libstdc++ (the Swift runtime's C++ library) statically when .build/static-libstdc++ holds it
 # (Package.swift): the shared one, loaded and relocated at every start, was 2.2 MB of a one-shot's peak RSS. The

@@ -77,9 +77,14 @@ let package = Package(
         // Points Swift concurrency's global executor at a function of ours (zkcli's one-shots run their tasks on the
         // session's event loop thread instead of starting the runtime's thread pool).
         .target(name: "CConcurrencyHook"),
-        // libedit (Debian: libedit-dev), and non-variadic C wrappers for the calls Swift cannot make.
-        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
-        .target(name: "CLibEditShim", dependencies: ["CLibEdit"]),
+        // libedit's header (Debian: libedit-dev), and C wrappers for the calls Swift cannot make. The library itself
+        // is loaded with dlopen when the interactive shell starts (a one-shot does not load it), so no pkg-config
+        // and no link flag (BENCHMARKS.md, issue 17).
+        .systemLibrary(name: "CLibEdit", providers: [.apt(["libedit-dev"])]),
+        .target(
+            name: "CLibEditShim", dependencies: ["CLibEdit"],
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
         // A line editor over libedit: prompt, history file, completion, output above the prompt.
         .target(name: "LineEditor", dependencies: ["CLibEdit", "CLibEditShim"], swiftSettings: swiftSettings),
         // The zkCli.sh-compatible shell as a library: commands, parsing, formatting, completion, REPL.

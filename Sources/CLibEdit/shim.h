@@ -1,4 +1,5 @@
-// libedit's native API (histedit.h), found through pkg-config's -I/usr/include/editline.
+// libedit's native API (histedit.h): its types and constants only. The library is not linked: CLibEditShim loads
+// it with dlopen when the interactive shell starts.
 #include <stdio.h>
 #include <wchar.h>
 #include <histedit.h>

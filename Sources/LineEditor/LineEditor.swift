@@ -98,7 +98,7 @@ public final class LineEditor: @unchecked Sendable {
 
     deinit {
         zk_history_end(history)
-        el_end(editLine)
+        zk_el_end(editLine)
         promptBuffer.map { free($0) }
         close(wakeRead)
         close(wakeWrite)
@@ -113,7 +113,7 @@ public final class LineEditor: @unchecked Sendable {
         _ = zk_take_interrupt()
         printPendingOutputDirectly()
         var count: Int32 = 0
-        guard let raw = el_gets(editLine, &count), count > 0 else {
+        guard let raw = zk_el_gets(editLine, &count), count > 0 else {
             if zk_take_interrupt() != 0 { return .interrupted }
             return .endOfInput
         }
@@ -166,14 +166,14 @@ public final class LineEditor: @unchecked Sendable {
     }
 
     private func complete() -> UInt8 {
-        guard let completer, let info = el_line(editLine)?.pointee else { return UInt8(CC_REFRESH_BEEP) }
+        guard let completer, let info = zk_el_line(editLine)?.pointee else { return UInt8(CC_REFRESH_BEEP) }
         let length = info.cursor - info.buffer
         let before = info.buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
             String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
         }
         let completion = completer(before)
         if !completion.insertion.isEmpty {
-            el_insertstr(editLine, completion.insertion)
+            zk_el_insertstr(editLine, completion.insertion)
             return UInt8(CC_REFRESH)
         }
         if completion.candidates.count > 1 {

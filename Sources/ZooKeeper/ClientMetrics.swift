@@ -15,9 +15,11 @@ final class ClientMetrics: Sendable {
     static let outstandingRequestsLabel = prefix + "outstanding_requests"
 
     private let factory: any MetricsFactory
-    private let timers = NIOLockedValueBox<[OpCode: Timer]>([:])
-    private let errorCounters = NIOLockedValueBox<[ZooKeeperError.Code: Counter]>([:])
-    private let connectionEventCounters = NIOLockedValueBox<[ConnectionEvent: Counter]>([:])
+    // Set in init, after the no-op check: the boxes' generic metadata is made at run time, which costs a client
+    // without metrics (a one-shot `zkcli`) three scans of every protocol conformance record (BENCHMARKS.md).
+    private let timers: NIOLockedValueBox<[OpCode: Timer]>
+    private let errorCounters: NIOLockedValueBox<[ZooKeeperError.Code: Counter]>
+    private let connectionEventCounters: NIOLockedValueBox<[ConnectionEvent: Counter]>
     private let reconnects: Counter
     private let outstandingRequests: Gauge
 
@@ -25,6 +27,9 @@ final class ClientMetrics: Sendable {
     init?(factory: any MetricsFactory) {
         if factory is NOOPMetricsHandler { return nil }
         self.factory = factory
+        timers = NIOLockedValueBox([:])
+        errorCounters = NIOLockedValueBox([:])
+        connectionEventCounters = NIOLockedValueBox([:])
         reconnects = Counter(label: Self.reconnectsLabel, factory: factory)
         outstandingRequests = Gauge(label: Self.outstandingRequestsLabel, factory: factory)
     }

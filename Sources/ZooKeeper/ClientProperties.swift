@@ -151,21 +151,24 @@ public struct ClientProperties: Sendable, Hashable {
 
     // MARK: Reading
 
-    /// Kafka's names for the same settings (its `ZkConfig`), and what each stands for.
-    private static let kafkaSpellings: [String: String] = [
-        "zookeeper.ssl.client.enable": "zookeeper.client.secure",
-        "zookeeper.ssl.keystore.location": "zookeeper.ssl.keyStore.location",
-        "zookeeper.ssl.keystore.password": "zookeeper.ssl.keyStore.password",
-        "zookeeper.ssl.keystore.type": "zookeeper.ssl.keyStore.type",
-        "zookeeper.ssl.truststore.location": "zookeeper.ssl.trustStore.location",
-        "zookeeper.ssl.truststore.password": "zookeeper.ssl.trustStore.password",
-        "zookeeper.ssl.truststore.type": "zookeeper.ssl.trustStore.type",
-        "zookeeper.ssl.enabled.protocols": "zookeeper.ssl.enabledProtocols",
-        "zookeeper.ssl.cipher.suites": "zookeeper.ssl.ciphersuites",
-        "zookeeper.ssl.endpoint.identification.algorithm": "zookeeper.ssl.hostnameVerification",
-    ]
-
-    private static func canonicalKey(_ key: String) -> String { kafkaSpellings[key] ?? key }
+    /// Kafka's names for the same settings (its `ZkConfig`), and what each stands for. A switch, not a dictionary
+    /// literal: the literal's storage metadata is made at run time, a scan of every protocol conformance record
+    /// in a one-shot `zkcli` that reads no property at all (BENCHMARKS.md, issue 17).
+    private static func canonicalKey(_ key: String) -> String {
+        switch key {
+        case "zookeeper.ssl.client.enable": "zookeeper.client.secure"
+        case "zookeeper.ssl.keystore.location": "zookeeper.ssl.keyStore.location"
+        case "zookeeper.ssl.keystore.password": "zookeeper.ssl.keyStore.password"
+        case "zookeeper.ssl.keystore.type": "zookeeper.ssl.keyStore.type"
+        case "zookeeper.ssl.truststore.location": "zookeeper.ssl.trustStore.location"
+        case "zookeeper.ssl.truststore.password": "zookeeper.ssl.trustStore.password"
+        case "zookeeper.ssl.truststore.type": "zookeeper.ssl.trustStore.type"
+        case "zookeeper.ssl.enabled.protocols": "zookeeper.ssl.enabledProtocols"
+        case "zookeeper.ssl.cipher.suites": "zookeeper.ssl.ciphersuites"
+        case "zookeeper.ssl.endpoint.identification.algorithm": "zookeeper.ssl.hostnameVerification"
+        default: key
+        }
+    }
 
     /// Kafka's endpoint identification algorithm is `HTTPS` (verify) or empty (do not).
     private static func canonicalValue(key: String, value: String) -> String {

@@ -1,5 +1,6 @@
-// Non-variadic wrappers around libedit's el_set / el_get / history, callable from Swift, plus a character
-// reader that wakes up for messages from other threads and for Ctrl-C. Everything is prefixed zk_.
+// Wrappers around libedit, callable from Swift (el_set / el_get / history are variadic), plus a character reader
+// that wakes up for messages from other threads and for Ctrl-C. libedit is loaded at run time (dlopen), so every
+// call into it goes through here. Everything is prefixed zk_.
 #ifndef ZK_CLIBEDIT_SHIM_H
 #define ZK_CLIBEDIT_SHIM_H
 
@@ -7,8 +8,14 @@
 
 #pragma clang assume_nonnull begin
 
-/// el_init with the process's stdin, stdout and stderr (Swift 6 cannot touch those C globals).
+/// el_init with the process's stdin, stdout and stderr (Swift 6 cannot touch those C globals). libedit is loaded
+/// (dlopen) by the first zk_el_init or zk_history_init, which return NULL when it cannot be; the other functions
+/// are for an editor or history they made.
 EditLine *_Nullable zk_el_init(const char *program);
+void zk_el_end(EditLine *el);
+const char *_Nullable zk_el_gets(EditLine *el, int *count);
+const LineInfo *_Nullable zk_el_line(EditLine *el);
+int zk_el_insertstr(EditLine *el, const char *text);
 int zk_el_set_prompt(EditLine *el, char *_Nullable (*_Nonnull prompt)(EditLine *));
 int zk_el_set_editor(EditLine *el, const char *mode);
 int zk_el_set_hist(EditLine *el, History *history);

@@ -5,6 +5,56 @@ import ZooKeeperProtocol
 /// Identifies one TCP connection attempt, so that late events from an abandoned connection are ignored.
 typealias ConnectionID = Int
 
+/// How a session connects: its servers, timeouts and credentials.
+///
+/// Outside the generic `SessionStateMachine` (its `Settings`) so that its type metadata is static: the metadata
+/// of a type nested in a generic one is made at run time, and checking the generic requirements of
+/// `SessionStateMachine<UnsafeContinuation<Result<ZooKeeperResponse, ZooKeeperError>, Never>>` costs a one-shot
+/// `zkcli` two scans of every protocol conformance record in the binary (BENCHMARKS.md, issue 17).
+struct SessionSettings {
+    var hosts: [HostAndPort]
+    var chroot: String?
+    /// The session timeout asked of the server, in milliseconds.
+    var requestedTimeout: Int32
+    var canBeReadOnly: Bool
+    var packetLimit: Int
+    /// How long a request made while disconnected waits for a connection before failing.
+    var queuedRequestTimeout: TimeAmount
+    /// Upper bound of the jittered pause before reconnecting.
+    var maximumReconnectDelay: TimeAmount
+    var setWatchesBatchBytes: Int
+    /// Resume this session instead of creating one.
+    var resumeSession: (id: Int64, password: [UInt8])?
+    /// Authenticate every connection with SASL before any request.
+    var sasl: SASLCredentials?
+    /// A fresh client nonce for each SASL exchange.
+    var makeNonce: @Sendable () -> String = Self.randomNonce
+
+    init(
+        hosts: [HostAndPort], chroot: String? = nil, requestedTimeout: Int32 = 30000, canBeReadOnly: Bool = false,
+        packetLimit: Int = ZooKeeperFrameDecoder.defaultPacketLimit, queuedRequestTimeout: TimeAmount? = nil,
+        maximumReconnectDelay: TimeAmount = .seconds(1), setWatchesBatchBytes: Int = 128 * 1024,
+        resumeSession: (id: Int64, password: [UInt8])? = nil, sasl: SASLCredentials? = nil
+    ) {
+        self.hosts = hosts
+        self.chroot = chroot
+        self.requestedTimeout = requestedTimeout
+        self.canBeReadOnly = canBeReadOnly
+        self.packetLimit = packetLimit
+        self.queuedRequestTimeout = queuedRequestTimeout ?? .milliseconds(Int64(requestedTimeout))
+        self.maximumReconnectDelay = maximumReconnectDelay
+        self.setWatchesBatchBytes = setWatchesBatchBytes
+        self.resumeSession = resumeSession
+        self.sasl = sasl
+    }
+
+    /// 128 random bits, in hex.
+    @Sendable static func randomNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return MD5.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+}
+
 /// One client session across any number of connections, as a pure value: no sockets, no timers, no tasks.
 ///
 /// Every input is a method named after what happened (`connectionEstablished`, `frameReceived`, `tick`, ...)
@@ -17,49 +67,7 @@ typealias ConnectionID = Int
 /// (`CloseStateMachine`), the read-only probe (`ReadOnlyProbeStateMachine`). What the session keeps across
 /// connections (its id, password, zxid, watches, credentials) sits beside it.
 struct SessionStateMachine<Token: Sendable> {
-    struct Settings {
-        var hosts: [HostAndPort]
-        var chroot: String?
-        /// The session timeout asked of the server, in milliseconds.
-        var requestedTimeout: Int32
-        var canBeReadOnly: Bool
-        var packetLimit: Int
-        /// How long a request made while disconnected waits for a connection before failing.
-        var queuedRequestTimeout: TimeAmount
-        /// Upper bound of the jittered pause before reconnecting.
-        var maximumReconnectDelay: TimeAmount
-        var setWatchesBatchBytes: Int
-        /// Resume this session instead of creating one.
-        var resumeSession: (id: Int64, password: [UInt8])?
-        /// Authenticate every connection with SASL before any request.
-        var sasl: SASLCredentials?
-        /// A fresh client nonce for each SASL exchange.
-        var makeNonce: @Sendable () -> String = Self.randomNonce
-
-        init(
-            hosts: [HostAndPort], chroot: String? = nil, requestedTimeout: Int32 = 30000, canBeReadOnly: Bool = false,
-            packetLimit: Int = ZooKeeperFrameDecoder.defaultPacketLimit, queuedRequestTimeout: TimeAmount? = nil,
-            maximumReconnectDelay: TimeAmount = .seconds(1), setWatchesBatchBytes: Int = 128 * 1024,
-            resumeSession: (id: Int64, password: [UInt8])? = nil, sasl: SASLCredentials? = nil
-        ) {
-            self.hosts = hosts
-            self.chroot = chroot
-            self.requestedTimeout = requestedTimeout
-            self.canBeReadOnly = canBeReadOnly
-            self.packetLimit = packetLimit
-            self.queuedRequestTimeout = queuedRequestTimeout ?? .milliseconds(Int64(requestedTimeout))
-            self.maximumReconnectDelay = maximumReconnectDelay
-            self.setWatchesBatchBytes = setWatchesBatchBytes
-            self.resumeSession = resumeSession
-            self.sasl = sasl
-        }
-
-        /// 128 random bits, in hex.
-        @Sendable static func randomNonce() -> String {
-            var generator = SystemRandomNumberGenerator()
-            return MD5.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        }
-    }
+    typealias Settings = SessionSettings
 
     /// What to do with a watch once the reply of the request that asked for it arrives.
     struct WatchRegistration: Equatable, Sendable {
