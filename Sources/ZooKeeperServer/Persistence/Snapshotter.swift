@@ -206,11 +206,6 @@ final class SnapshotFileWriter: @unchecked Sendable {
     private var descriptor: Int32?
     private var position: Int64 = 0
     private var crc: UInt32 = 0
-    /// With `forceSync`, the file is synced every this many bytes while it is written, not only at the end: the
-    /// writes then reach the disk while the walk goes on (a million znodes make 185 MB, which one final fdatasync
-    /// wrote in one burst, ahead of the log's small syncs on the same disk).
-    var synchronizationInterval: Int64 = 8 << 20
-    private var synchronizedPosition: Int64 = 0
 
     init(path: String, directory: String, fileSystem: any PersistenceFileSystem, forceSync: Bool) {
         self.path = path
@@ -231,10 +226,6 @@ final class SnapshotFileWriter: @unchecked Sendable {
             try fileSystem.write(descriptor, bytes, at: position, path: temporaryPath)
         }
         position += Int64(chunk.readableBytes)
-        if forceSync && position - synchronizedPosition >= synchronizationInterval {
-            try fileSystem.synchronize(descriptor, path: temporaryPath)
-            synchronizedPosition = position
-        }
     }
 
     func finish() throws(PersistenceError) {
