@@ -57,11 +57,16 @@ import ZooKeeperTestSupport
         let expected = try await subtreeFigures(client, "/q")
         #expect(expected == "count=241,bytes=\(expectedBytes())")
         #expect(try await statistics(client, "/q") == expected)
+        // A snapshot still being written when the next is due makes the server skip that one (as Apache does), so
+        // on a loaded machine the writes above may leave a single snapshot: write outside /q until a second one
+        // exists, a bounded number of times.
         let dataDirectory = DataDirectory(dataDirectory: directory)
-        #expect(
-            TestEnvironment.waitUntil(timeout: 10) {
-                ((try? dataDirectory.snapshotFiles(PosixFileSystem())) ?? []).count >= 2
-            })
+        func snapshotCount() -> Int { ((try? dataDirectory.snapshotFiles(PosixFileSystem())) ?? []).count }
+        _ = try await client.create("/elsewhere", data: nil)
+        for round in 0..<60 where !TestEnvironment.waitUntil(timeout: 1, { snapshotCount() >= 2 }) {
+            for _ in 0..<settings.snapCount { _ = try await client.setData("/elsewhere", data: [UInt8(round)]) }
+        }
+        #expect(snapshotCount() >= 2)
         await client.close()
         await server.shutdown()
 
