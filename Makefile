@@ -60,11 +60,13 @@ test: test-deps
 # executions); the targets are the package in Fuzz/, see docs/fuzzing.md.
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
+# Processes per target at once, sharing its corpus (FUZZ_JOBS=2 uses both cores of a 2-core machine).
+FUZZ_JOBS ?= 1
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) SWIFT=$(SWIFT) ./scripts/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) SWIFT=$(SWIFT) ./scripts/fuzz
 
 fuzz-smoke: deps
-	FUZZ_SECONDS=4 FUZZ_RUNS= SWIFT=$(SWIFT) ./scripts/fuzz
+	FUZZ_SECONDS=4 FUZZ_RUNS= FUZZ_JOBS=1 SWIFT=$(SWIFT) ./scripts/fuzz
 
 # The whole suite under ThreadSanitizer or AddressSanitizer, each in a build directory of its own (the programs
 # the tests run are built with the same sanitizer). SANITIZE_FILTER narrows it to some suites. Long: not part

@@ -1492,25 +1492,31 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
                 continue
             output = os.path.join(directory, f"{tool}.out")
             command = tools[tool](words)
-            # Only the peers are stopped at the timeout: zkcli's figures are the ones compared.
+            # Only the peers are stopped at the timeout: zkcli's figures are the ones compared. Apache's count of
+            # packets received, before and after: the requests the tool sent (nothing else talks to this server).
+            received = mntr(apache.port).get("zk_packets_received")
             wall, cpu, peak, status = measured_child(command, output, env if tool == "zkCli.sh" else None,
                                                      None if tool == "zkcli" else timeout)
+            received_after = mntr(apache.port).get("zk_packets_received")
+            requests = (received_after - received) / znodes if received is not None and received_after else None
             if status is None:
                 log(f"  {label}: {tool} stopped after {timeout} s")
-                figures[tool] = (wall, None, None, None)
+                figures[tool] = (wall, None, None, None, None)
                 continue
             if status not in (0, 1) or (status == 1 and not label.startswith("diff")):
                 raise RuntimeError(f"{' '.join(command)} exited with {status}: {open(output + '.err').read()[-500:]}")
             result = count(tool, output)
-            log(f"  {label}: {tool} {wall:.2f} s wall, {cpu:.2f} s CPU, {peak / 1024:.1f} MB peak; counted {result}")
-            figures[tool] = (wall, cpu, peak, result)
+            per_znode = "" if requests is None else f", {requests:.3f} requests per znode"
+            log(f"  {label}: {tool} {wall:.2f} s wall, {cpu:.2f} s CPU, {peak / 1024:.1f} MB peak{per_znode}; "
+                f"counted {result}")
+            figures[tool] = (wall, cpu, peak, result, requests)
         if label.startswith("diff"):
             zkcli_run("deleteall", "/bigtree-diff")
         # What a peer stopped at the timeout left behind.
         for destination in ("/bigtree-import", "/bigtree-copy"):
             zkcli_run("deleteall", destination, check=False)
         ours = figures["zkcli"]
-        for peer, (wall, cpu, peak, result) in figures.items():
+        for peer, (wall, cpu, peak, result, requests) in figures.items():
             if peer == "zkcli":
                 continue
             if result is None:
@@ -1522,6 +1528,9 @@ def bigtree_section(table, bins, apache, workdir, size, export_size, timeout, zk
             table.add("bigtree", f"`{label}` wall, {znodes} znodes", ours[0], wall, "s", "lower", peer)
             table.add("bigtree", f"`{label}` CPU, user+sys", ours[1], cpu, "s", "lower", peer)
             table.add("bigtree", f"`{label}` peak RSS", ours[2] / 1024, peak / 1024, "MB", "lower", peer)
+            if requests and ours[4]:
+                table.add("bigtree", f"`{label}` requests per znode (Apache's packets received)", ours[4], requests,
+                          "", "lower", peer)
     zkcli_run("deleteall", root)
     if export_size:
         bigtree_export(table, bins, workdir, export_size)

@@ -17,6 +17,13 @@ package final class ReadPipeline: Sendable {
         case data
         /// getACL.
         case acl
+        /// multiRead (Apache 3.6 and later): several getChildren and getData in one request, each answered on its
+        /// own (a znode that cannot be read gets an `.error` result, the others are read). The server's work per
+        /// request, not per read, is what bounds a walk on Apache: a window of reads costs a few requests.
+        case several([ZooKeeperClient.ReadOperation])
+        /// A multi of writes (deleteall's batches of deletes): answered in the order sent, like every request of a
+        /// session, so that a batch can go out before the one ahead of it is answered.
+        case writes([ZooKeeperClient.Operation])
     }
 
     /// A read's answer.
@@ -24,6 +31,10 @@ package final class ReadPipeline: Sendable {
         case children([String], Stat)
         case data([UInt8]?, Stat)
         case acl([ACL], Stat)
+        /// A multiRead's results, one per read in the order asked.
+        case results([MultiResult])
+        /// A multi of writes that succeeded.
+        case written
     }
 
     package typealias Arrival = (tag: Int, result: Result<Answer, ZooKeeperError>)
@@ -42,7 +53,8 @@ package final class ReadPipeline: Sendable {
     }
 
     /// Sends `reads` at once, in order. Every one is answered through `arrivals` with its tag: an invalid path at
-    /// once with its error, the others when the server answers (or the connection is lost).
+    /// once with its error, the others when the server answers (or the connection is lost). `path` names the read
+    /// in its errors (for `several` and `writes`, whose paths are their operations').
     package func send(_ reads: [(tag: Int, path: String, read: Read)]) {
         var submissions: [SessionDriver.Machine.Submission] = []
         submissions.reserveCapacity(reads.count)
@@ -50,19 +62,13 @@ package final class ReadPipeline: Sendable {
         let metrics = client.metrics
         let start = metrics == nil ? nil : ContinuousClock.now
         for (tag, path, read) in reads {
+            let request: ZooKeeperRequest
             do throws(ZooKeeperError) {
-                try ZooKeeperPath.validate(path)
+                request = try self.request(read, path)
             } catch {
                 refused.append((tag, .failure(error)))
                 continue
             }
-            let serverPath = client.serverPath(path)
-            let request: ZooKeeperRequest =
-                switch read {
-                case .childrenWithStat: .getChildren2(PathWatchRequest(path: serverPath, watch: false))
-                case .data: .getData(PathWatchRequest(path: serverPath, watch: false))
-                case .acl: .getACL(PathRequest(path: serverPath))
-                }
             let completion = SessionDriver.Completion.handler { [self] result in
                 if let metrics, let start { metrics.requestFinished(request.opCode, since: start, result) }
                 arrive((tag, Self.answer(result, read, path)))
@@ -100,6 +106,24 @@ package final class ReadPipeline: Sendable {
         }
     }
 
+    private func request(_ read: Read, _ path: String) throws(ZooKeeperError) -> ZooKeeperRequest {
+        switch read {
+        case .childrenWithStat:
+            try ZooKeeperPath.validate(path)
+            return .getChildren2(PathWatchRequest(path: client.serverPath(path), watch: false))
+        case .data:
+            try ZooKeeperPath.validate(path)
+            return .getData(PathWatchRequest(path: client.serverPath(path), watch: false))
+        case .acl:
+            try ZooKeeperPath.validate(path)
+            return .getACL(PathRequest(path: client.serverPath(path)))
+        case .several(let operations):
+            return .multiRead(MultiRequest(try client.wireOperations(operations)))
+        case .writes(let operations):
+            return .multi(MultiRequest(try client.wireOperations(operations)))
+        }
+    }
+
     private func arrive(_ arrival: Arrival) {
         let waiter = state.withLockedValue { state in
             state.arrived.append(arrival)
@@ -118,6 +142,13 @@ package final class ReadPipeline: Sendable {
             .success(.children(children, stat))
         case (.success(.data(let data, let stat)), .data): .success(.data(data, stat))
         case (.success(.acl(let acl, let stat)), .acl): .success(.acl(acl, stat))
+        case (.success(.multi(let multi)), .several): .success(.results(multi.results))
+        case (.success(.multi(let multi)), .writes(let operations)):
+            if let (index, code) = multi.firstError {
+                .failure(ZooKeeperError(code, path: operations[index].path, multiResults: multi.results))
+            } else {
+                .success(.written)
+            }
         case (.success, _): .failure(ZooKeeperError(.marshallingError, path: path))
         }
     }

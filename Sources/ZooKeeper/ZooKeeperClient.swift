@@ -85,6 +85,14 @@ public final class ZooKeeperClient: Sendable {
         public static func check(_ path: String, version: Int32) -> Operation {
             .check(path: path, version: version)
         }
+
+        /// The node the operation is about.
+        public var path: String {
+            switch self {
+            case .create(let path, _, _, _, _), .delete(let path, _), .setData(let path, _, _), .check(let path, _):
+                path
+            }
+        }
     }
 
     /// A read operation of a multiRead.
@@ -438,7 +446,26 @@ public final class ZooKeeperClient: Sendable {
     @discardableResult
     public func multi(_ operations: [Operation]) async throws(ZooKeeperError) -> [MultiResult] {
         guard !operations.isEmpty else { return [] }
+        let response = try await call(.multi(MultiRequest(wireOperations(operations))), path: nil)
+        guard case .multi(let multi) = response else { throw Self.unexpected(response, nil) }
+        if let (index, code) = multi.firstError {
+            throw ZooKeeperError(code, path: operations[index].path, multiResults: multi.results)
+        }
+        return multi.results
+    }
+
+    /// Reads several nodes in one round trip; each result is independent (an `.error` entry for a failure).
+    public func multiRead(_ operations: [ReadOperation]) async throws(ZooKeeperError) -> [MultiResult] {
+        guard !operations.isEmpty else { return [] }
+        let response = try await call(.multiRead(MultiRequest(wireOperations(operations))), path: nil)
+        guard case .multi(let multi) = response else { throw Self.unexpected(response, nil) }
+        return multi.results
+    }
+
+    /// A multi's operations as sent: paths checked and under the chroot.
+    func wireOperations(_ operations: [Operation]) throws(ZooKeeperError) -> [MultiOperation] {
         var wire: [MultiOperation] = []
+        wire.reserveCapacity(operations.count)
         for operation in operations {
             switch operation {
             case .create(let path, let data, let acl, let mode, let ttl):
@@ -461,24 +488,13 @@ public final class ZooKeeperClient: Sendable {
                 wire.append(.check(PathVersionRequest(path: serverPath(path), version: version)))
             }
         }
-        let response = try await call(.multi(MultiRequest(wire)), path: nil)
-        guard case .multi(let multi) = response else { throw Self.unexpected(response, nil) }
-        if let (index, code) = multi.firstError {
-            let path: String =
-                switch operations[index] {
-                case .create(let path, _, _, _, _), .delete(let path, _), .setData(let path, _, _),
-                    .check(let path, _):
-                    path
-                }
-            throw ZooKeeperError(code, path: path, multiResults: multi.results)
-        }
-        return multi.results
+        return wire
     }
 
-    /// Reads several nodes in one round trip; each result is independent (an `.error` entry for a failure).
-    public func multiRead(_ operations: [ReadOperation]) async throws(ZooKeeperError) -> [MultiResult] {
-        guard !operations.isEmpty else { return [] }
+    /// A multiRead's operations as sent: paths checked and under the chroot.
+    func wireOperations(_ operations: [ReadOperation]) throws(ZooKeeperError) -> [MultiOperation] {
         var wire: [MultiOperation] = []
+        wire.reserveCapacity(operations.count)
         for operation in operations {
             switch operation {
             case .getChildren(let path):
@@ -489,9 +505,7 @@ public final class ZooKeeperClient: Sendable {
                 wire.append(.getData(path: serverPath(path)))
             }
         }
-        let response = try await call(.multiRead(MultiRequest(wire)), path: nil)
-        guard case .multi(let multi) = response else { throw Self.unexpected(response, nil) }
-        return multi.results
+        return wire
     }
 
     /// This session's ephemeral nodes under `prefix` (all of them for `/`), in the server's order.

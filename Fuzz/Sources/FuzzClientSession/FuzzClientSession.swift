@@ -577,13 +577,15 @@ struct SessionRun {
 
     func checkInvariants() {
         let held = heldTokens()
-        fuzzCheck(Set(held.requests).count == held.requests.count, "a request held twice: \(held.requests)")
+        // Each set built once: this runs after every step.
+        let heldRequests = Set(held.requests)
+        fuzzCheck(heldRequests.count == held.requests.count, "a request held twice: \(held.requests)")
         fuzzCheck(
-            Set(held.requests) == outstandingRequests,
+            heldRequests == outstandingRequests,
             "requests held \(held.requests.sorted()) but outstanding \(outstandingRequests.sorted())")
-        fuzzCheck(Set(held.closes).count == held.closes.count, "a close waiter held twice")
-        fuzzCheck(
-            Set(held.closes) == outstandingClose, "close waiters \(held.closes) but outstanding \(outstandingClose)")
+        let heldCloses = Set(held.closes)
+        fuzzCheck(heldCloses.count == held.closes.count, "a close waiter held twice")
+        fuzzCheck(heldCloses == outstandingClose, "close waiters \(held.closes) but outstanding \(outstandingClose)")
 
         if case .terminated = machine.state {
             fuzzCheck(outstandingAuth.isEmpty, "the session ended with addAuth calls unanswered: \(outstandingAuth)")

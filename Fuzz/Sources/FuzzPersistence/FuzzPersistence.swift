@@ -69,7 +69,7 @@ final class History: @unchecked Sendable {
     let directory = DataDirectory(dataDirectory: "/data")
     var files: [StoredFile] = []
     /// `digests[k]`: the state after the first k transactions.
-    var digests: [String] = []
+    var digests: [[NodeState]] = []
 
     init() {
         let clock = SystemClock()
@@ -143,16 +143,26 @@ final class History: @unchecked Sendable {
     }
 
     /// Everything recovery restores that a client can see: every node's path, stat, data and ACL.
-    static func digest(_ core: ServerCore) -> String {
-        var lines: [String] = []
+    /// Every node's path, stat, data and ACL, in path order. Compared as values, not written as text: printing a
+    /// `Stat` goes through reflection, which cost more than the rest of an input.
+    static func digest(_ core: ServerCore) -> [NodeState] {
+        var nodes: [NodeState] = []
         var stack: [(String, Znode)] = [("/", core.tree.root)]
         while let (path, node) = stack.popLast() {
-            lines.append("\(path) \(node.stat) \(node.data ?? []) \(core.tree.acl(of: node))")
+            nodes.append(NodeState(path: path, stat: node.stat, data: node.data ?? [], acl: core.tree.acl(of: node)))
             for child in node.children {
                 stack.append((path == "/" ? "/" + child.name : path + "/" + child.name, child))
             }
         }
-        return lines.sorted().joined(separator: "\n")
+        return nodes.sorted { $0.path < $1.path }
+    }
+
+    struct NodeState: Equatable {
+        var path: String
+        var stat: Stat
+        /// No data and empty data alike, as the text digest had them.
+        var data: [UInt8]
+        var acl: [ACL]
     }
 
     static func damage(_ original: [UInt8], _ input: inout FuzzInput) -> [UInt8] {

@@ -18,8 +18,9 @@ public func fuzzServerCore(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt
     var run = CoreRun(&input)
     var steps = 0
     while !input.isExhausted && steps < 400 {
-        run.step(&input)
-        run.checkInvariants()
+        // A step that did nothing (no connection to send on, none left to close...) changed no state: the
+        // invariants still hold as they did after the step before.
+        if run.step(&input) { run.checkInvariants() }
         steps += 1
     }
     run.checkReplay()
@@ -40,6 +41,8 @@ final class KeptLog: TransactionLog {
 }
 
 let superCredentials = Array("super:secret".utf8)
+/// Computed once: a SHA-1 per input is a cost the target does not need to pay again and again.
+let superDigest = AccessControl.digest(credentials: superCredentials)
 
 struct CoreRun {
     let configuration: ServerConfiguration
@@ -50,6 +53,7 @@ struct CoreRun {
     var nextConnection = 1
     var nextXid: Int32 = 1
     var lastZxid: Int64 = 0
+    let scratch = InvariantScratch.shared
 
     init(_ input: inout FuzzInput) {
         var configuration = ServerConfiguration()
@@ -58,7 +62,7 @@ struct CoreRun {
         configuration.enforceQuota = flags & 1 != 0
         configuration.extendedTypesEnabled = flags & 2 != 0
         configuration.skipACL = flags & 4 == 4 && flags & 8 == 8
-        configuration.superDigest = AccessControl.digest(credentials: superCredentials)
+        configuration.superDigest = superDigest
         self.configuration = configuration
         core = ServerCore(
             configuration: configuration, clock: clock, log: log, makePassword: { Array(repeating: 7, count: 16) })
@@ -66,19 +70,23 @@ struct CoreRun {
 
     // MARK: Steps
 
-    mutating func step(_ input: inout FuzzInput) {
+    /// Runs one step; false when it did nothing to the core (its inputs are still consumed the same way).
+    mutating func step(_ input: inout FuzzInput) -> Bool {
         switch input.below(16) {
         case 0:
-            if open.count < 5 { connect(sessionID: 0, password: [], &input) }
+            guard open.count < 5 else { return false }
+            connect(sessionID: 0, password: [], &input)
         case 1:
             // A session moves to a new connection (a client reconnecting), with its password or a wrong one.
-            if let session = core.sessions.sessions.values.sorted(by: { $0.id < $1.id }).first(where: { _ in
-                input.bool()
-            }) {
-                connect(sessionID: session.id, password: input.bool() ? session.password : [1, 2, 3], &input)
-            }
+            guard
+                let session = core.sessions.sessions.values.sorted(by: { $0.id < $1.id }).first(where: { _ in
+                    input.bool()
+                })
+            else { return false }
+            connect(sessionID: session.id, password: input.bool() ? session.password : [1, 2, 3], &input)
         case 2:
-            if !open.isEmpty { closeConnection(open[input.below(open.count)]) }
+            guard !open.isEmpty else { return false }
+            closeConnection(open[input.below(open.count)])
         case 3:
             clock.milliseconds += Int64(input.below(8)) * 1000
             carryOut(core.expireSessions())
@@ -86,10 +94,11 @@ struct CoreRun {
             clock.milliseconds += Int64(input.below(4)) * 1000
             carryOut(core.sweepContainers(limit: input.below(4)))
         default:
-            guard !open.isEmpty else { return }
+            guard !open.isEmpty else { return false }
             let connection = open[input.below(open.count)]
             send(request(&input), on: connection, &input)
         }
+        return true
     }
 
     mutating func connect(sessionID: Int64, password: [UInt8], _ input: inout FuzzInput) {
@@ -148,13 +157,12 @@ struct CoreRun {
         let live = core.connections[connection].map { !$0.isClosing && $0.sessionID != nil } ?? false
         let outputs = core.request(connection, header: RequestHeader(xid: xid, opCode: opCode), body: &body)
         if live {
-            let replies = outputs.filter {
-                if case .reply(let to, let header, _) = $0 {
-                    return to == connection && (header.xid == xid || header.xid == SpecialXid.ping)
-                }
-                return false
+            var replies = 0
+            for case .reply(let to, let header, _) in outputs
+            where to == connection && (header.xid == xid || header.xid == SpecialXid.ping) {
+                replies += 1
             }
-            fuzzCheck(replies.count == 1, "\(opCode) got \(replies.count) replies on a live connection")
+            fuzzCheck(replies == 1, "\(opCode) got \(replies) replies on a live connection")
         } else {
             fuzzCheck(outputs.isEmpty, "\(opCode) on a connection without a session was answered")
         }
@@ -299,22 +307,35 @@ struct CoreRun {
 
     // MARK: Invariants
 
+    /// The state is consistent. Run after every step, so it is written to allocate little (under the address
+    /// sanitizer allocations are most of a step's cost): the tree's indexes are compared with the walk by
+    /// membership and count instead of by building sets of paths.
     func checkInvariants() {
         fuzzCheck(core.lastZxid >= lastZxid, "zxid went back")
         let tree = core.tree
+        let lastZxid = core.lastZxid
         var nodes = 0
         var size = 0
-        var ephemerals: [Int64: Set<String>] = [:]
-        var containers: Set<String> = []
+        var ephemeralCount = 0
+        var containerCount = 0
         var limitOwners: Set<String> = []
-        var stack: [(String, Znode)] = [("/", tree.root)]
+        var stack = scratch.takeStack()
+        var visited = scratch.takeVisited()
+        defer {
+            stack.removeAll(keepingCapacity: true)
+            visited.removeAll(keepingCapacity: true)
+            scratch.giveBack(stack, visited)
+        }
+        stack.append(("/", tree.root))
         while let (path, node) = stack.popLast() {
             nodes += 1
+            // Every node is reached once: no node sits in two child tables, or twice in one.
+            fuzzCheck(visited.insert(ObjectIdentifier(node)).inserted, "\(path): reached twice")
             size += (path == "/" ? 1 : path.utf8.count) + node.dataLength
             let stat = node.stat
             fuzzCheck(stat.numChildren == Int32(node.childCount), "\(path): numChildren")
             fuzzCheck(stat.mzxid >= stat.czxid && stat.pzxid >= stat.czxid, "\(path): mzxid/pzxid before czxid")
-            fuzzCheck(stat.mzxid <= core.lastZxid && stat.pzxid <= core.lastZxid, "\(path): zxid from the future")
+            fuzzCheck(stat.mzxid <= lastZxid && stat.pzxid <= lastZxid, "\(path): zxid from the future")
             let initialChildren = path == "/" ? 1 : (path == "/zookeeper" ? 2 : 0)
             fuzzCheck(
                 Int(node.childCreations) >= node.childCount - initialChildren,
@@ -324,16 +345,20 @@ struct CoreRun {
             case .session(let owner):
                 fuzzCheck(core.sessions.sessions[owner] != nil, "\(path): ephemeral of dead session \(owner)")
                 fuzzCheck(node.childCount == 0, "\(path): an ephemeral with children")
-                ephemerals[owner, default: []].insert(path)
+                fuzzCheck(
+                    tree.ephemerals[owner]?.contains(path) == true, "\(path): not in the ephemerals index of \(owner)")
+                ephemeralCount += 1
             case .container, .ttl:
-                containers.insert(path)
+                fuzzCheck(tree.containersAndTTLNodes.contains(path), "\(path): not in the container index")
+                containerCount += 1
             case .persistent:
                 break
             }
-            let names = node.childNames
-            fuzzCheck(
-                names.count == node.childCount && Set(names).count == names.count, "\(path): child table count")
+            // The child table holds childCount children, each found under its own name (so the names are
+            // distinct: a second child of the same name would not be the one found).
+            var children = 0
             for child in node.children {
+                children += 1
                 let name = child.name
                 fuzzCheck(node.child(named: name) === child, "\(path): child \(name) not found by name")
                 let childPath = path == "/" ? "/" + name : path + "/" + name
@@ -346,20 +371,30 @@ struct CoreRun {
                 }
                 stack.append((childPath, child))
             }
+            fuzzCheck(children == node.childCount, "\(path): child table count")
         }
         fuzzCheck(nodes == tree.nodeCount, "nodeCount \(tree.nodeCount), walked \(nodes)")
         fuzzCheck(size == tree.approximateDataSize, "approximateDataSize \(tree.approximateDataSize), walked \(size)")
-        fuzzCheck(ephemerals == tree.ephemerals, "the ephemerals index disagrees with the tree")
-        fuzzCheck(containers == tree.containersAndTTLNodes, "the container index disagrees with the tree")
+        // Each ephemeral and container walked is in its index (checked above, and the walk's paths are distinct);
+        // with as many in the index as walked, index and tree agree.
+        var indexedEphemerals = 0
+        for paths in tree.ephemerals.values {
+            fuzzCheck(!paths.isEmpty, "the ephemerals index keeps an owner without ephemerals")
+            indexedEphemerals += paths.count
+        }
+        fuzzCheck(indexedEphemerals == ephemeralCount, "the ephemerals index disagrees with the tree")
+        fuzzCheck(tree.containersAndTTLNodes.count == containerCount, "the container index disagrees with the tree")
         fuzzCheck(limitOwners == tree.quotaRoots, "quota roots \(tree.quotaRoots) but limits nodes for \(limitOwners)")
-        // Watches go with their connection; sessions and connections point at each other.
-        let openSet = Set(open)
+        // Watches go with their connection; sessions and connections point at each other (`open` holds each
+        // connection once).
         let (watchersByPath, watchersIndexed) = core.watches.watchingConnections
         fuzzCheck(watchersByPath == watchersIndexed, "the watch tables disagree")
         fuzzCheck(
-            watchersByPath.isSubset(of: openSet), "watches of closed connections \(watchersByPath.subtracting(openSet))"
-        )
-        fuzzCheck(Set(core.connections.keys) == openSet, "connections \(core.connections.keys) vs open \(open)")
+            watchersByPath.allSatisfy { open.contains($0) },
+            "watches of closed connections \(watchersByPath.subtracting(open))")
+        fuzzCheck(
+            core.connections.count == open.count && open.allSatisfy { core.connections[$0] != nil },
+            "connections \(core.connections.keys) vs open \(open)")
         for session in core.sessions.sessions.values {
             if let connection = session.connection {
                 fuzzCheck(
@@ -396,5 +431,31 @@ struct CoreRun {
         }
         fuzzCheck(
             Set(replayed.sessions.sessions.keys) == Set(core.sessions.sessions.keys), "sessions differ after replay")
+    }
+}
+
+/// The invariant walk's stack and visited set, kept from step to step (emptied, their storage kept) so that
+/// a step does not allocate them again. libFuzzer calls the target from one thread.
+final class InvariantScratch: @unchecked Sendable {
+    nonisolated(unsafe) static let shared = InvariantScratch()
+    private var stack: [(String, Znode)] = []
+    private var visited = Set<ObjectIdentifier>()
+
+    func takeStack() -> [(String, Znode)] {
+        var taken: [(String, Znode)] = []
+        swap(&taken, &stack)
+        return taken
+    }
+
+    func takeVisited() -> Set<ObjectIdentifier> {
+        var taken = Set<ObjectIdentifier>()
+        swap(&taken, &visited)
+        return taken
+    }
+
+    /// Takes back the emptied stack and set.
+    func giveBack(_ stack: [(String, Znode)], _ visited: Set<ObjectIdentifier>) {
+        self.stack = stack
+        self.visited = visited
     }
 }

@@ -72,11 +72,21 @@ public struct FuzzInput {
 }
 
 /// Ends the process the way libFuzzer reports a finding: an invariant does not hold.
+///
+/// Inlined into the targets (they call it millions of times a second): the condition is then plain code in the
+/// caller instead of a closure called through the sanitizers' stack frames, and the message is only built when
+/// the check fails.
+@inlinable @inline(__always)
 public func fuzzCheck(
     _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String, file: StaticString = #file,
     line: UInt = #line
 ) {
-    if !condition() { fatalError("invariant broken: \(message())", file: file, line: line) }
+    if _slowPath(!condition()) { fuzzCheckFailed(message(), file: file, line: line) }
+}
+
+@usableFromInline @inline(never)
+func fuzzCheckFailed(_ message: String, file: StaticString, line: UInt) -> Never {
+    fatalError("invariant broken: \(message)", file: file, line: line)
 }
 
 extension ByteBuffer {

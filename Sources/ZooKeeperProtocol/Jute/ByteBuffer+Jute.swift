@@ -10,7 +10,7 @@ extension ByteBuffer {
     @inlinable
     public mutating func readJuteInt() throws(ProtocolError) -> Int32 {
         guard let value = readInteger(as: Int32.self) else {
-            throw ProtocolError(.truncated, "int needs 4 bytes, \(readableBytes) left")
+            throw ProtocolError(.truncated, lazy: .needs("int", bytes: 4, left: readableBytes))
         }
         return value
     }
@@ -18,7 +18,7 @@ extension ByteBuffer {
     @inlinable
     public mutating func readJuteLong() throws(ProtocolError) -> Int64 {
         guard let value = readInteger(as: Int64.self) else {
-            throw ProtocolError(.truncated, "long needs 8 bytes, \(readableBytes) left")
+            throw ProtocolError(.truncated, lazy: .needs("long", bytes: 8, left: readableBytes))
         }
         return value
     }
@@ -37,7 +37,7 @@ extension ByteBuffer {
         let length = try readJuteInt()
         if length == -1 { return nil }
         guard length >= 0, Int(length) <= readableBytes else {
-            throw ProtocolError(.invalidLength, "\(what) length \(length) with \(readableBytes) bytes left")
+            throw ProtocolError(.invalidLength, lazy: .length(what, length, left: readableBytes))
         }
         return Int(length)
     }
@@ -69,7 +69,7 @@ extension ByteBuffer {
         let count = try readJuteInt()
         if count == -1 { return nil }
         guard count >= 0, Int(count) <= readableBytes / Swift.max(1, minimumElementSize) else {
-            throw ProtocolError(.invalidCount, "vector count \(count) with \(readableBytes) bytes left")
+            throw ProtocolError(.invalidCount, lazy: .vectorCount(count, left: readableBytes))
         }
         return Int(count)
     }

@@ -50,12 +50,53 @@ public struct ProtocolError: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var code: Code
     /// What was being decoded and what was wrong, for logs.
-    public var detail: String
+    public var detail: String {
+        get { storedDetail.text }
+        set { storedDetail = .text(newValue) }
+    }
+    @usableFromInline var storedDetail: Detail
 
     public init(_ code: Code, _ detail: String) {
         self.code = code
-        self.detail = detail
+        self.storedDetail = .text(detail)
+    }
+
+    /// An error whose detail is written only when it is read. The decoders' common failures use it: a peer's
+    /// garbage (or a fuzzer's, millions of times a minute) makes them fail often, and most of these texts are
+    /// never read.
+    @inlinable init(_ code: Code, lazy detail: Detail) {
+        self.code = code
+        self.storedDetail = detail
     }
 
     public var description: String { "ZooKeeper protocol error (\(code)): \(detail)" }
+
+    public static func == (left: ProtocolError, right: ProtocolError) -> Bool {
+        left.code == right.code && left.detail == right.detail
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(detail)
+    }
+
+    /// A detail as written, or the parts to write it from.
+    @usableFromInline enum Detail: Sendable {
+        case text(String)
+        /// "`what` needs `bytes` bytes, `left` left"
+        case needs(StaticString, bytes: Int, left: Int)
+        /// "`what` length `length` with `left` bytes left"
+        case length(StaticString, Int32, left: Int)
+        /// "vector count `count` with `left` bytes left"
+        case vectorCount(Int32, left: Int)
+
+        var text: String {
+            switch self {
+            case .text(let text): text
+            case .needs(let what, let bytes, let left): "\(what) needs \(bytes) bytes, \(left) left"
+            case .length(let what, let length, let left): "\(what) length \(length) with \(left) bytes left"
+            case .vectorCount(let count, let left): "vector count \(count) with \(left) bytes left"
+            }
+        }
+    }
 }

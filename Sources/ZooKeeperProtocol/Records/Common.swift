@@ -40,7 +40,7 @@ public struct Stat: JuteRecord, Hashable {
                 buffer.readMultipleIntegers(
                     as: (Int64, Int64, Int64, Int64, Int32, Int32, Int32, Int64, Int32, Int32, Int64).self)
         else {
-            throw ProtocolError(.truncated, "Stat needs 68 bytes, \(buffer.readableBytes) left")
+            throw ProtocolError(.truncated, lazy: .needs("Stat", bytes: 68, left: buffer.readableBytes))
         }
         self.init(
             czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version, cversion: cversion,
@@ -249,7 +249,7 @@ public struct RequestHeader: JuteRecord, Hashable {
 
     public init(from buffer: inout ByteBuffer) throws(ProtocolError) {
         guard let (xid, type) = buffer.readMultipleIntegers(as: (Int32, Int32).self) else {
-            throw ProtocolError(.truncated, "RequestHeader needs 8 bytes, \(buffer.readableBytes) left")
+            throw ProtocolError(.truncated, lazy: .needs("RequestHeader", bytes: 8, left: buffer.readableBytes))
         }
         self.xid = xid
         self.opCode = OpCode(type)
@@ -276,7 +276,7 @@ public struct ReplyHeader: JuteRecord, Hashable {
 
     public init(from buffer: inout ByteBuffer) throws(ProtocolError) {
         guard let (xid, zxid, err) = buffer.readMultipleIntegers(as: (Int32, Int64, Int32).self) else {
-            throw ProtocolError(.truncated, "ReplyHeader needs 16 bytes, \(buffer.readableBytes) left")
+            throw ProtocolError(.truncated, lazy: .needs("ReplyHeader", bytes: 16, left: buffer.readableBytes))
         }
         self.xid = xid
         self.zxid = zxid

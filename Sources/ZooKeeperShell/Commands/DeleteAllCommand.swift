@@ -25,7 +25,9 @@ enum DeleteAllCommand: ShellCommand {
         // deleted when part of the subtree cannot be listed, as in zkCli.
         var tree: [String] = []
         var unreadable: ZooKeeperError?
-        try await PipelinedWalk(client: client).run(from: root) { _, error in
+        var walk = PipelinedWalk(client: client)
+        walk.readsStat = false
+        try await walk.run(from: root) { _, error in
             if unreadable == nil { unreadable = error }
         } visit: { node in
             tree.append(node.path)
@@ -37,24 +39,41 @@ enum DeleteAllCommand: ShellCommand {
             }
             return
         }
-        var failed = false
-        var batch: [ZooKeeperClient.Operation] = []
-        for (position, node) in tree.enumerated().reversed() {
-            try Task.checkCancellation()
-            batch.append(.delete(node))
-            if batch.count == Int(batchSize) || position == 0 {
-                do {
-                    try await client.multi(batch)
-                } catch {
-                    failed = true
-                    break
-                }
-                batch = []
-            }
-        }
-        if failed {
+        if try await !deleteInBatches(tree, batchSize: Int(batchSize), client: client) {
             // zkCli prints this and exits 0; here it is a failure.
             throw CommandFailure("Failed to delete some node(s) in the subtree!")
+        }
+    }
+
+    /// Multis of deletes kept in flight at most.
+    static let multisInFlight = 8
+
+    /// Deletes `tree` (a pre-order) from its end, `batchSize` znodes per multi, keeping `multisInFlight` multis in
+    /// flight: the server applies a session's requests in the order sent, so a batch goes after the batches of
+    /// its descendants even when it is sent before they are answered. No batch is sent after one failed (those
+    /// already sent may still apply, as they would have after a failure of the last one). False when one failed.
+    static func deleteInBatches(_ tree: [String], batchSize: Int, client: ZooKeeperClient) async throws -> Bool {
+        let pipeline = ReadPipeline(client: client)
+        var end = tree.count
+        var inFlight = 0
+        var failed = false
+        while true {
+            var batches: [(tag: Int, path: String, read: ReadPipeline.Read)] = []
+            while !failed && end > 0 && inFlight + batches.count < multisInFlight {
+                let start = max(0, end - batchSize)
+                let deletes = tree[start..<end].reversed().map { ZooKeeperClient.Operation.delete($0) }
+                batches.append((start, tree[end - 1], .writes(deletes)))
+                end = start
+            }
+            try Task.checkCancellation()
+            pipeline.send(batches)
+            inFlight += batches.count
+            guard inFlight > 0 else { return !failed }
+            for (_, result) in await pipeline.arrivals() {
+                inFlight -= 1
+                if case .failure = result { failed = true }
+            }
+            try Task.checkCancellation()
         }
     }
 }

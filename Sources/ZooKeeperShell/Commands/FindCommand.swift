@@ -41,6 +41,12 @@ enum FindCommand: ShellCommand {
         var changedBefore: Int64?
         var owner: Int64?
 
+        /// Whether a test looks at the stat (a name or a path alone does not).
+        var needStat: Bool {
+            (type.map { $0 != "sequential" } ?? false) || larger != nil || smaller != nil || changedAfter != nil
+                || changedBefore != nil || owner != nil
+        }
+
         func match(_ node: PipelinedWalk.Node) -> Bool {
             let name = String(node.path.split(separator: "/").last ?? "")
             if let pattern = self.name, fnmatch(pattern, name, 0) != 0 { return false }
@@ -60,6 +66,8 @@ enum FindCommand: ShellCommand {
         let tests = try parseTests(invocation, now: Int64(currentMilliseconds()))
         var walk = PipelinedWalk(client: shell.client)
         walk.maximumDepth = try invocation.depthLimit()
+        // Each found znode's stat is in the JSON output only.
+        walk.readsStat = tests.needStat || shell.format == .json
         var failures = 0
         try await walk.run(from: path) { failed, error in
             failures += 1

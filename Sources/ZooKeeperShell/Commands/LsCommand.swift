@@ -29,7 +29,9 @@ enum LsCommand: ShellCommand {
             // zkCli's order (each znode's children, then the walk into each) is the children of each znode in
             // pre-order: the pipelined walk gives it without a round trip per znode.
             var failures = 0
-            try await PipelinedWalk(client: client).run(from: path) { failed, error in
+            var walk = PipelinedWalk(client: client)
+            walk.readsStat = false
+            try await walk.run(from: path) { failed, error in
                 failures += 1
                 shell.report(error, at: failed)
             } visit: { node in

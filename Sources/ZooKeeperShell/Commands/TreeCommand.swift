@@ -16,6 +16,8 @@ enum TreeCommand: ShellCommand {
         var walk = PipelinedWalk(client: shell.client)
         walk.maximumDepth = depth
         let sizes = invocation.has("s")
+        // Sizes and child counts are drawn with -s, and always in the JSON output.
+        walk.readsStat = sizes || shell.format == .json
         var failures = 0
         try await walk.run(from: path) { failed, error in
             failures += 1

@@ -209,4 +209,38 @@ struct WalkCommandsTests {
         #expect(json.exitCode == 1)
         #expect(try jq("[.error, .code, .path] | @tsv", json.error).hasPrefix("NOAUTH\t-102\t\(root)/a\n"))
     }
+
+    @Test(arguments: TestServerKind.allCases) func deleteallSendsItsBatchesAheadLeavesFirst(kind: TestServerKind) throws
+    {
+        let server = try SharedTestServers.connectString(kind)
+        let root = SharedTestServers.uniqueRoot("deleteall")
+        // 1 + 12 + 12 x 6 = 85 znodes: 29 batches of 3, several in flight at once.
+        var script = "create \(root)\n"
+        for a in 0..<12 {
+            script += "create \(root)/a\(a)\n"
+            for b in 0..<6 { script += "create \(root)/a\(a)/b\(b) x\n" }
+        }
+        #expect(try Programs.zkcli(server: server, input: script).exitCode == 0)
+        let deleted = try Programs.zkcli(server: server, ["deleteall", root, "-b", "3"])
+        #expect(deleted.exitCode == 0, "\(deleted.error)")
+        #expect(deleted.output.isEmpty && deleted.error.isEmpty)
+        #expect(try Programs.zkcli(server: server, ["stat", root]).error == "Node does not exist: \(root)\n")
+
+        // A child that cannot be deleted (its parent denies DELETE): its batch fails, and so does every batch
+        // after it that holds one of its ancestors; they stay.
+        #expect(
+            try Programs.zkcli(
+                server: server,
+                input:
+                    "create \(root)\ncreate \(root)/a\ncreate \(root)/a/x\ncreate \(root)/b\nsetAcl \(root)/a world:anyone:crwa\n"
+            ).exitCode == 0)
+        defer {
+            _ = try? Programs.zkcli(server: server, ["setAcl", root + "/a", "world:anyone:cdrwa"])
+            _ = try? Programs.zkcli(server: server, ["deleteall", root])
+        }
+        let refused = try Programs.zkcli(server: server, ["deleteall", root, "-b", "1"])
+        #expect(refused.exitCode == 1)
+        #expect(refused.error == "Failed to delete some node(s) in the subtree!\n")
+        #expect(try Programs.zkcli(server: server, ["ls", "-R", root]).output == "\(root)\n\(root)/a\n\(root)/a/x\n")
+    }
 }

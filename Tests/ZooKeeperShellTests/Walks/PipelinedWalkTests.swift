@@ -114,30 +114,35 @@ struct PipelinedWalkTests {
         let expected = preOrder(root).filter {
             !$0.hasPrefix("\(root)/a3/") && $0 != "\(root)/a3" && $0 != "\(root)/a10/b7"
         }
-        // Windows narrower than one znode's three reads, around the walk's default, and wider than the tree.
+        // Windows narrower than one znode's three reads, around the walk's default, and wider than the tree; reads
+        // packed in multiRead requests (the unreadable znodes among readable ones) and alone.
         for window in [2, 5, PipelinedWalk(client: client).window, 5000] {
-            var walk = PipelinedWalk(client: client)
-            walk.window = window
-            walk.readsData = true
-            walk.readsACL = true
-            var walked: [String] = []
-            var unreadable: [String] = []
-            var dataSeen = 0
-            try await walk.run(from: root) { path, error in
-                #expect(error.code == .noAuth, "\(path)")
-                unreadable.append(path)
-            } visit: { node in
-                walked.append(node.path)
-                if node.depth == 2 {
-                    let name = node.path.split(separator: "/").suffix(2).map { $0.dropFirst() }.joined(separator: ".")
-                    #expect(node.data == Array(name.utf8), "\(node.path)")
-                    dataSeen += 1
+            for packs in [true, false] {
+                var walk = PipelinedWalk(client: client)
+                walk.window = window
+                walk.packsReads = packs
+                walk.readsData = true
+                walk.readsACL = true
+                var walked: [String] = []
+                var unreadable: [String] = []
+                var dataSeen = 0
+                try await walk.run(from: root) { path, error in
+                    #expect(error.code == .noAuth, "\(path)")
+                    unreadable.append(path)
+                } visit: { node in
+                    walked.append(node.path)
+                    if node.depth == 2 {
+                        let name = node.path.split(separator: "/").suffix(2).map { $0.dropFirst() }.joined(
+                            separator: ".")
+                        #expect(node.data == Array(name.utf8), "\(node.path)")
+                        dataSeen += 1
+                    }
+                    #expect(node.acl == ACL.openUnsafe, "\(node.path)")
                 }
-                #expect(node.acl == ACL.openUnsafe, "\(node.path)")
+                #expect(walked == expected, "window \(window), packed \(packs)")
+                #expect(unreadable == ["\(root)/a10/b7", "\(root)/a3"], "window \(window), packed \(packs)")
+                #expect(dataSeen == 19 * 40 - 1)
             }
-            #expect(walked == expected, "window \(window)")
-            #expect(unreadable == ["\(root)/a10/b7", "\(root)/a3"], "window \(window)")
-            #expect(dataSeen == 19 * 40 - 1)
         }
         try await deleteTree(client, root)
         await client.close()
@@ -207,6 +212,120 @@ struct PipelinedWalkTests {
         #expect(failure?.message == "Interrupted after 300 znodes (the next was \(expected[300]))")
         #expect(failure?.exitCode == ExitCode.interrupted)
         try await deleteTree(client, root)
+        await client.close()
+    }
+
+    /// The requests the server has received on `client`'s connection (its line in `cons`).
+    func requestsReceived(_ client: ZooKeeperClient, _ kind: TestServerKind) throws -> Int {
+        let address = try SharedTestServers.connectString(kind)
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            let cons = TestEnvironment.fourLetterWord("cons", port: port)
+        else { throw HarnessError("no cons from \(address)") }
+        let session = "sid=0x" + String(UInt64(bitPattern: client.sessionID), radix: 16) + ","
+        guard let line = cons.split(separator: "\n").first(where: { $0.contains(session) }),
+            let field = line.firstRange(of: "recved="),
+            let count = Int(line[field.upperBound...].prefix(while: \.isNumber))
+        else { throw HarnessError("no connection of session \(session) in cons:\n\(cons)") }
+        return count
+    }
+
+    @Test(arguments: TestServerKind.allCases) func packedReadsCostAFewRequestsForAWholeWindow(kind: TestServerKind)
+        async throws
+    {
+        let client = try ZooKeeperClient(connectString: try SharedTestServers.connectString(kind))
+        let root = SharedTestServers.uniqueRoot("requests")
+        try await makeTree(client, root)
+        let expected = preOrder(root)
+        // What each walk costs the server, in requests for the tree's 821 znodes: names only (`ls -R`, `tree`), the
+        // stat too (`du`), data and ACLs (`export`); packed in multiReads and one request per read.
+        var costs: [String: Int] = [:]
+        for (label, readsStat, readsData, readsACL) in [
+            ("names", false, false, false), ("stat", true, false, false), ("data and ACL", true, true, true),
+        ] {
+            for packs in [true, false] {
+                var walk = PipelinedWalk(client: client)
+                walk.readsStat = readsStat
+                walk.readsData = readsData
+                walk.readsACL = readsACL
+                walk.packsReads = packs
+                var walked: [String] = []
+                var bytes = 0
+                let before = try requestsReceived(client, kind)
+                try await walk.run(from: root) { path, error in
+                    Issue.record("\(path): \(error)")
+                } visit: { node in
+                    walked.append(node.path)
+                    bytes += Int(node.stat.dataLength)
+                    if node.depth == 1 { #expect(node.stat.numChildren == 40, "\(node.path)") }
+                    if readsData && node.depth == 2 { #expect(node.data?.isEmpty == false, "\(node.path)") }
+                }
+                costs["\(label), packed \(packs)"] = try requestsReceived(client, kind) - before
+                #expect(walked == expected, "\(label), packed \(packs)")
+                if readsStat { #expect(bytes == 3_400, "\(label), packed \(packs)") }
+            }
+        }
+        // Packed: about 820 / 32 multiReads, and the root's reads; alone: a request per read (pings aside).
+        #expect(costs["names, packed true"].map { $0 <= 40 } == true, "\(costs)")
+        #expect(costs["stat, packed true"].map { $0 <= 40 } == true, "\(costs)")
+        #expect(costs["data and ACL, packed true"].map { $0 <= 821 + 40 } == true, "\(costs)")
+        #expect(costs["names, packed false"].map { $0 >= 821 } == true, "\(costs)")
+        #expect(costs["data and ACL, packed false"].map { $0 >= 3 * 821 } == true, "\(costs)")
+        try await deleteTree(client, root)
+        await client.close()
+    }
+
+    @Test(arguments: TestServerKind.allCases) func aZnodeDeletedAfterItsParentWasReadIsSkipped(kind: TestServerKind)
+        async throws
+    {
+        let client = try ZooKeeperClient(connectString: try SharedTestServers.connectString(kind))
+        for packs in [true, false] {
+            let root = SharedTestServers.uniqueRoot("vanish")
+            try await makeTree(client, root)
+            // The root is answered (its children listed) before any child is asked: a5's subtree goes then, so the
+            // walk asks for a5 after its parent named it.
+            let gone = ["\(root)/a5"] + (0..<40).map { "\(root)/a5/b\($0)" }
+            var walk = PipelinedWalk(client: client)
+            walk.packsReads = packs
+            walk.readsData = true
+            var walked: [String] = []
+            try await walk.run(from: root) { path, error in
+                Issue.record("\(path): \(error)")
+            } visit: { node in
+                walked.append(node.path)
+                if node.depth == 0 { try await client.multi(gone.reversed().map { .delete($0) }) }
+            }
+            #expect(walked == preOrder(root).filter { !gone.contains($0) }, "packed \(packs)")
+            try await client.multi(preOrder(root).filter { !gone.contains($0) }.reversed().map { .delete($0) })
+        }
+        await client.close()
+    }
+
+    @Test(arguments: TestServerKind.allCases) func answersOverThePacketLimitAreReadAgainAlone(kind: TestServerKind)
+        async throws
+    {
+        // 20 znodes of 20 kB: one multiRead's answer (400 kB) is over the client's limit of 100 kB, one znode's not.
+        var settings = ZooKeeperClient.Configuration()
+        settings.packetLimit = 100_000
+        let client = try ZooKeeperClient(
+            connectString: try SharedTestServers.connectString(kind), configuration: settings)
+        let root = SharedTestServers.uniqueRoot("large")
+        try await client.create(root)
+        for index in 0..<20 {
+            try await client.create("\(root)/n\(index)", data: Array(repeating: UInt8(65 + index), count: 20_000))
+        }
+        var walk = PipelinedWalk(client: client)
+        walk.readsData = true
+        var walked: [String] = []
+        try await walk.run(from: root) { path, error in
+            Issue.record("\(path): \(error)")
+        } visit: { node in
+            walked.append(node.path)
+            if node.depth == 1, let index = Int(node.path.split(separator: "/").last?.dropFirst() ?? "") {
+                #expect(node.data == Array(repeating: UInt8(65 + index), count: 20_000), "\(node.path)")
+            }
+        }
+        #expect(walked == [root] + ShellFormat.javaSorted((0..<20).map { "n\($0)" }).map { "\(root)/\($0)" })
+        try await client.multi((0..<20).map { .delete("\(root)/n\($0)") } + [.delete(root)])
         await client.close()
     }
 }

@@ -85,4 +85,36 @@ import ZooKeeperTestSupport
             #expect(results[2] == .error(.noNode))
         }
     }
+
+    @Test(arguments: interopServers)
+    func multiReadReportsAnUnreadableNodeAndReadsTheOthers(_ kind: TestServerKind) async throws {
+        let client = try await connectedClient(kind)
+        defer { Task { await client.close() } }
+        try await withRoot(client) { root in
+            // Everything but READ: the node can be deleted, not read.
+            let noRead = [ACL(permissions: [.create, .delete, .write, .admin], id: Id(scheme: "world", id: "anyone"))]
+            try await client.create(root + "/open", data: bytes("O"))
+            try await client.create(root + "/closed", data: bytes("C"), acl: noRead)
+            let results = try await client.multiRead([
+                .getChildren(root + "/closed"), .getData(root + "/closed"), .getChildren(root),
+                .getData(root + "/open"), .getChildren(root + "/gone"),
+            ])
+            #expect(results.count == 5)
+            #expect(results[0] == .error(.noAuth))
+            #expect(results[1] == .error(.noAuth))
+            guard case .getChildren(let children) = results[2] else {
+                Issue.record("not a getChildren result: \(results[2])")
+                return
+            }
+            #expect(children.sorted() == ["closed", "open"])
+            guard case .getData(let data, let stat) = results[3] else {
+                Issue.record("not a getData result: \(results[3])")
+                return
+            }
+            #expect(data == bytes("O"))
+            #expect(stat.dataLength == 1)
+            #expect(results[4] == .error(.noNode))
+            try await client.delete(root + "/closed")
+        }
+    }
 }
