@@ -64,6 +64,8 @@ struct Recovery {
         // The files that hold startZxid + 1 and everything after it.
         let firstNeeded = logs.lastIndex { $0.zxid <= startZxid + 1 } ?? 0
         var expected = startZxid + 1
+        var creates = CreateReplayer(core: core)
+        defer { creates.finish() }
         for index in logs.indices where index >= firstNeeded {
             let (_, path) = logs[index]
             let isNewest = index == logs.count - 1
@@ -82,6 +84,12 @@ struct Recovery {
                     reachedLimit = true
                     return
                 }
+                if creates.apply(record.payload) {
+                    report.replayedCount += 1
+                    expected += 1
+                    return
+                }
+                creates.invalidate()
                 var payload = record.payload
                 let transaction: Transaction
                 do throws(ProtocolError) {
@@ -133,6 +141,7 @@ struct Recovery {
                 }
             }
         }
+        creates.finish()
         report.replayMilliseconds = core.clock.monotonicMilliseconds() - replayStart
         if base == nil && expected == 1 && !snapshots.isEmpty {
             throw PersistenceError(

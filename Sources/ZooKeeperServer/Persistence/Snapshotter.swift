@@ -17,9 +17,11 @@ final class Snapshotter: @unchecked Sendable {
     let snapCount: Int
     let forceSync: Bool
     let logger: Logger
-    /// Nodes serialised per event-loop turn: about a millisecond of work.
-    var nodesPerStep = 2_000
-    /// Bytes gathered before they are handed to the snapshot thread.
+    /// Nodes serialised between two looks at the clock (a few tens of microseconds of work).
+    var nodesPerStep = 512
+    /// How long one event-loop turn may serialise before it lets the loop serve connections again.
+    var stepDuration = TimeAmount.milliseconds(1)
+    /// Bytes gathered before they are handed to the snapshot thread (a turn ends there too).
     var chunkSize = 1 << 20
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private var transactionsSinceSnapshot: Int
@@ -96,6 +98,7 @@ final class Snapshotter: @unchecked Sendable {
             file: SnapshotFileWriter(
                 path: path, directory: directory.snapshotDirectory, fileSystem: fileSystem, forceSync: forceSync),
             core: core, log: log)
+        job.buffer = ByteBufferAllocator().buffer(capacity: chunkSize + chunkSize / 8)
         walker.begin(
             sessions: core.sessions.sessions.values.sorted { $0.id < $1.id }.map {
                 SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
@@ -109,13 +112,22 @@ final class Snapshotter: @unchecked Sendable {
         guard let job, !stopped, job.endZxid == nil else { return }
         let core = job.core
         let log = job.log
-        let done = job.walker.step(core.tree, budget: nodesPerStep, endZxid: core.lastZxid, into: &job.buffer)
+        // The buffer is taken out of the job while it fills, so that it is not copied on write.
+        var buffer = job.buffer
+        job.buffer = ByteBuffer()
+        let deadline = NIODeadline.now() + stepDuration
+        var done = false
+        repeat {
+            done = job.walker.step(
+                core.tree, budget: nodesPerStep, byteLimit: chunkSize, endZxid: core.lastZxid, into: &buffer)
+        } while !done && buffer.readableBytes < chunkSize && NIODeadline.now() < deadline
         if done { job.endZxid = core.lastZxid }
-        if done || job.buffer.readableBytes >= chunkSize {
-            let chunk = job.buffer
-            job.buffer = ByteBuffer()
+        if done || buffer.readableBytes >= chunkSize {
+            let chunk = buffer
+            buffer = ByteBufferAllocator().buffer(capacity: chunkSize + chunkSize / 8)
             submit(job) { try $0.append(chunk) }
         }
+        job.buffer = buffer
         if done {
             logDurable(log.durableZxid)
         } else {
