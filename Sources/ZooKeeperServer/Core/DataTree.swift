@@ -148,7 +148,9 @@ struct DataTree {
             ephemeralOwner: ephemeralOwner)
         parent.insertChild(node)
         parent.childCreations = parentChildCreations
-        parent.pzxid = zxid
+        // Never lowered: a replay over a fuzzy snapshot can meet a parent the snapshot holds as it was after a
+        // later change to its children.
+        parent.pzxid = max(parent.pzxid, zxid)
         nodeCount += 1
         approximateDataSize += path.utf8.count + (data?.count ?? 0)
         index(path: path, kind: node.kind)
@@ -162,7 +164,7 @@ struct DataTree {
         let parentPath = String(ZooKeeperPath.parent(of: path))
         guard let parent = node(at: parentPath), let node = parent.removeChild(named: ZooKeeperPath.name(of: path))
         else { return nil }
-        parent.pzxid = zxid
+        parent.pzxid = max(parent.pzxid, zxid)
         let acl = aclCache.acl(at: node.aclIndex)
         forgetSubtree(node, path: path)
         return (node, acl)

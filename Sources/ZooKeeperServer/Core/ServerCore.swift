@@ -782,8 +782,13 @@ final class ServerCore {
             return undo
         case .delete(let path):
             let parentPath = String(ZooKeeperPath.parent(of: path))
-            guard let parent = tree.node(at: parentPath), parent.child(named: ZooKeeperPath.name(of: path)) != nil
-            else { return .none }
+            guard let parent = tree.node(at: parentPath) else { return .none }
+            guard parent.child(named: ZooKeeperPath.name(of: path)) != nil else {
+                // Only a replay over a fuzzy snapshot meets this: the walk passed the parent before the delete and
+                // the child after it. The parent's pzxid still moves, as it did when the delete was made.
+                parent.pzxid = max(parent.pzxid, zxid)
+                return .none
+            }
             let oldPzxid = parent.pzxid
             guard let (node, acl) = tree.remove(path: path, zxid: zxid) else { return .none }
             activity.recordWrite(path: path, dataBytes: 0)

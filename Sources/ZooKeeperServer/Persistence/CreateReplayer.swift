@@ -115,7 +115,7 @@ struct CreateReplayer {
             name: name, zxid: zxid, time: time, dataBytes: data, aclIndex: aclIndex, ephemeralOwner: owner)
         parent.insertChild(node)
         parent.childCreations = parentChildCreations
-        parent.pzxid = zxid
+        parent.pzxid = max(parent.pzxid, zxid)
         core.tree.countRestored(node, pathLength: path.count) { String(decoding: path, as: UTF8.self) }
 
         sinceClockRead += 1

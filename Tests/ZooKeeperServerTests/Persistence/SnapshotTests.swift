@@ -147,6 +147,48 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
         #expect(dump == original, "\(dump.differences(from: original))")
     }
 
+    /// A child deleted while the walk is between its parent and it: the snapshot holds the parent as it was before
+    /// and not the child, so the log's delete finds no node; the parent's pzxid must still end at the delete's zxid
+    /// (and a create replayed before it must not take the parent's pzxid back below what the snapshot holds).
+    /// The delete is made after each step of the walk in turn, so every position relative to the parent is tried.
+    @Test func aDeleteDuringTheWalkMovesTheParentsPzxidWhereverTheWalkIs() throws {
+        var mismatches: [String] = []
+        var positions = 0
+        for deleteAfter in 1...64 {
+            let log = RecordingLog()
+            let harness = CoreHarness(log: log)
+            let client = harness.client()
+            _ = harness.create(client, "/p")
+            for index in 0..<6 { _ = harness.create(client, "/p/c\(index)") }
+            let core = harness.core
+            let walker = SnapshotWalker(startZxid: core.lastZxid)
+            var buffer = ByteBuffer()
+            walker.begin(
+                sessions: core.sessions.sessions.values.map {
+                    SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
+                }, wallMilliseconds: 0, into: &buffer)
+            var steps = 0
+            while !walker.step(core.tree, budget: 1, endZxid: core.lastZxid, into: &buffer) {
+                steps += 1
+                if steps == deleteAfter {
+                    // A create first (its replay sets the pzxid lower than the delete's), then the delete.
+                    _ = harness.create(client, "/p/new")
+                    harness.send(client, .delete(PathVersionRequest(path: "/p/c3", version: -1)))
+                }
+            }
+            guard steps >= deleteAfter else { break }
+            positions += 1
+            let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
+            var trailer = SnapshotWalker.trailer(crc: crc)
+            buffer.writeBuffer(&trailer)
+            let live = StateDump(core)
+            let rebuilt = StateDump(try rebuild(from: buffer, replaying: log.transactions))
+            if rebuilt != live { mismatches.append("after step \(deleteAfter): \(rebuilt.differences(from: live))") }
+        }
+        #expect(positions >= 8)
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     @Test func aDamagedSnapshotIsRejectedWithItsName() throws {
         let harness = CoreHarness()
         var workload = RandomWorkload(harness: harness, seed: 3)
