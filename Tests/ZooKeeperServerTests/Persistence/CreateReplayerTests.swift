@@ -78,22 +78,11 @@ import ZooKeeperTestSupport
         workload.run(200)
         let core = harness.core
         let startZxid = core.lastZxid
-        let walker = SnapshotWalker(startZxid: startZxid)
-        var buffer = ByteBuffer()
-        walker.begin(
-            sessions: core.sessions.sessions.values.map {
-                SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
-            }, wallMilliseconds: 0, into: &buffer)
         var random = SeededGenerator(seed: seed &* 77)
-        while !walker.step(
-            core.tree, budget: Int.random(in: 1...3, using: &random), endZxid: core.lastZxid, into: &buffer)
-        {
-            workload.run(Int.random(in: 0...8, using: &random))
-        }
+        let buffer = fuzzySnapshotBytes(
+            of: core, budget: { Int.random(in: 1...3, using: &random) },
+            between: { _ in workload.run(Int.random(in: 0...8, using: &random)) })
         workload.run(100)
-        let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
-        var trailer = SnapshotWalker.trailer(crc: crc)
-        buffer.writeBuffer(&trailer)
 
         let directory = try temporaryDataDirectory()
         try Data(buffer.readableBytesView).write(to: URL(fileURLWithPath: directory.snapshotPath(zxid: startZxid)))

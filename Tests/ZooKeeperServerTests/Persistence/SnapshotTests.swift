@@ -81,13 +81,23 @@ struct RandomWorkload {
 
 /// Serialises `core` completely (one big step) and returns the file's bytes.
 func snapshotBytes(of core: ServerCore) -> ByteBuffer {
+    fuzzySnapshotBytes(of: core, budget: { .max }, between: { _ in })
+}
+
+/// Serialises `core` in steps of `budget()` nodes, calling `between(steps)` after each step but the last (where a
+/// test changes the tree, as the server goes on serving during a snapshot), and returns the file's bytes.
+func fuzzySnapshotBytes(of core: ServerCore, budget: () -> Int, between: (Int) -> Void) -> ByteBuffer {
     let walker = SnapshotWalker(startZxid: core.lastZxid)
     var buffer = ByteBuffer()
     walker.begin(
         sessions: core.sessions.sessions.values.sorted { $0.id < $1.id }.map {
             SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
         }, wallMilliseconds: 0, into: &buffer)
-    while !walker.step(core.tree, budget: .max, endZxid: core.lastZxid, into: &buffer) {}
+    var steps = 0
+    while !walker.step(core.tree, budget: budget(), endZxid: core.lastZxid, into: &buffer) {
+        steps += 1
+        between(steps)
+    }
     let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
     var trailer = SnapshotWalker.trailer(crc: crc)
     buffer.writeBuffer(&trailer)
@@ -126,22 +136,11 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
         var workload = RandomWorkload(harness: harness, seed: seed)
         workload.run(300)
         let core = harness.core
-        let walker = SnapshotWalker(startZxid: core.lastZxid)
-        var buffer = ByteBuffer()
-        walker.begin(
-            sessions: core.sessions.sessions.values.map {
-                SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
-            }, wallMilliseconds: 0, into: &buffer)
         var random = SeededGenerator(seed: seed &* 1000)
-        while !walker.step(
-            core.tree, budget: Int.random(in: 1...4, using: &random), endZxid: core.lastZxid, into: &buffer)
-        {
-            workload.run(Int.random(in: 0...6, using: &random))
-        }
+        let buffer = fuzzySnapshotBytes(
+            of: core, budget: { Int.random(in: 1...4, using: &random) },
+            between: { _ in workload.run(Int.random(in: 0...6, using: &random)) })
         workload.run(50)
-        let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
-        var trailer = SnapshotWalker.trailer(crc: crc)
-        buffer.writeBuffer(&trailer)
         let original = StateDump(core)
         let dump = StateDump(try rebuild(from: buffer, replaying: log.transactions))
         #expect(dump == original, "\(dump.differences(from: original))")
@@ -161,26 +160,16 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
             _ = harness.create(client, "/p")
             for index in 0..<6 { _ = harness.create(client, "/p/c\(index)") }
             let core = harness.core
-            let walker = SnapshotWalker(startZxid: core.lastZxid)
-            var buffer = ByteBuffer()
-            walker.begin(
-                sessions: core.sessions.sessions.values.map {
-                    SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
-                }, wallMilliseconds: 0, into: &buffer)
-            var steps = 0
-            while !walker.step(core.tree, budget: 1, endZxid: core.lastZxid, into: &buffer) {
-                steps += 1
-                if steps == deleteAfter {
-                    // A create first (its replay sets the pzxid lower than the delete's), then the delete.
-                    _ = harness.create(client, "/p/new")
-                    harness.send(client, .delete(PathVersionRequest(path: "/p/c3", version: -1)))
-                }
+            var changed = false
+            let buffer = fuzzySnapshotBytes(of: core, budget: { 1 }) { steps in
+                guard steps == deleteAfter else { return }
+                // A create first (its replay sets the pzxid lower than the delete's), then the delete.
+                _ = harness.create(client, "/p/new")
+                harness.send(client, .delete(PathVersionRequest(path: "/p/c3", version: -1)))
+                changed = true
             }
-            guard steps >= deleteAfter else { break }
+            guard changed else { break }
             positions += 1
-            let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
-            var trailer = SnapshotWalker.trailer(crc: crc)
-            buffer.writeBuffer(&trailer)
             let live = StateDump(core)
             let rebuilt = StateDump(try rebuild(from: buffer, replaying: log.transactions))
             if rebuilt != live { mismatches.append("after step \(deleteAfter): \(rebuilt.differences(from: live))") }
