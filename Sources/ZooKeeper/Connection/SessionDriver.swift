@@ -35,6 +35,12 @@ final class SessionDriver: @unchecked Sendable {
         var server: HostAndPort?
     }
 
+    private struct Inbox {
+        var submissions: [Machine.Submission] = []
+        /// A task that takes the submissions is queued on the loop.
+        var takeScheduled = false
+    }
+
     private struct WatcherSink {
         var continuation: AsyncStream<WatchedEvent>.Continuation
         var oneShot: Bool
@@ -47,6 +53,8 @@ final class SessionDriver: @unchecked Sendable {
     /// The session id and server that `logger`'s metadata shows.
     private var loggedSession: (id: Int64, server: HostAndPort)?
     private var machine: Machine
+    /// The machine's packet limit, read once: a request's size is checked against it on every send.
+    private let packetLimit: Int
     private var channels: [ConnectionID: any Channel] = [:]
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
@@ -57,6 +65,11 @@ final class SessionDriver: @unchecked Sendable {
     private var outbound = ByteBuffer()
     private var outboundConnection: ConnectionID?
     private var flushScheduled = false
+    /// Requests submitted from other threads, taken onto the loop together: one hop and one run of the actions
+    /// for all that arrive before the loop gets to them, instead of one per request.
+    private let inbox = NIOLockedValueBox(Inbox())
+    /// The time of the read being handled: every frame of one read was received at the same moment.
+    private var receivedAt: NIODeadline?
     private var watchers: [WatcherID: WatcherSink] = [:]
     private var connectWaiters: [Int: UnsafeContinuation<Result<Void, ZooKeeperError>, Never>] = [:]
     private var nextConnectWaiter = 0
@@ -95,6 +108,7 @@ final class SessionDriver: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         self.machine = Machine(settings: settings, randomSeed: UInt64.random(in: 0...UInt64.max))
+        self.packetLimit = settings.packetLimit
         self.defaultEvents = defaultEvents
         self.connectionEvents = connectionEvents
         updateLogMetadata()
@@ -110,7 +124,35 @@ final class SessionDriver: @unchecked Sendable {
 
     /// Sends a request; the continuation resumes with its result.
     func submit(_ submission: Machine.Submission) {
-        onLoop { driver in driver.machine.submit(submission, now: .now()) }
+        if eventLoop.inEventLoop {
+            takeInbox()
+            run(machine.submit(submission, now: .now()))
+            return
+        }
+        let scheduleTake = inbox.withLockedValue { inbox in
+            inbox.submissions.append(submission)
+            if inbox.takeScheduled { return false }
+            inbox.takeScheduled = true
+            return true
+        }
+        if scheduleTake { eventLoop.execute { self.takeInbox() } }
+    }
+
+    /// Submits what the inbox holds, in the order it was submitted, and carries out the actions together.
+    private func takeInbox() {
+        let submissions = inbox.withLockedValue { inbox in
+            inbox.takeScheduled = false
+            if inbox.submissions.isEmpty { return [Machine.Submission]() }
+            // Swapped, not copied: the next submissions go to a fresh array while these are sent.
+            var taken: [Machine.Submission] = []
+            swap(&taken, &inbox.submissions)
+            return taken
+        }
+        if submissions.isEmpty { return }
+        let now = NIODeadline.now()
+        carryingOutTogether {
+            for submission in submissions { actionQueue += machine.submit(submission, now: now) }
+        }
     }
 
     /// Sends requests in order, in one hop onto the event loop (and so, usually, in one write).
@@ -235,10 +277,19 @@ final class SessionDriver: @unchecked Sendable {
     // MARK: From the channel (on the loop)
 
     func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer) {
-        run(machine.frameReceived(id, frame, now: .now()))
+        run(machine.frameReceived(id, frame, now: receivedAt ?? .now()))
+    }
+
+    /// Runs `body`, which hands the machine the frames of one read, then carries out all their actions together
+    /// (one write, one timer check, callers resumed in reply order).
+    func framesReceived(_ body: () throws -> Void) rethrows {
+        receivedAt = .now()
+        defer { receivedAt = nil }
+        try carryingOutTogether(body)
     }
 
     func channelClosed(_ id: ConnectionID) {
+        updateLogMetadata()
         if channels.removeValue(forKey: id) != nil, machine.currentConnection == id {
             logger.debug(
                 "connection to \(machine.currentHost) closed", metadata: ["zk_state": "\(machine.connectionState)"])
@@ -253,12 +304,28 @@ final class SessionDriver: @unchecked Sendable {
 
     // MARK: Running the machine
 
+    /// Requests still in the inbox go first: nothing overtakes a request submitted before it.
     private func onLoop(_ body: @escaping @Sendable (SessionDriver) -> [Machine.Action]) {
         if eventLoop.inEventLoop {
+            takeInbox()
             run(body(self))
         } else {
-            eventLoop.execute { self.run(body(self)) }
+            eventLoop.execute {
+                self.takeInbox()
+                self.run(body(self))
+            }
         }
+    }
+
+    /// Runs `body`, whose `run` calls only queue their actions, then carries them all out at once.
+    private func carryingOutTogether(_ body: () throws -> Void) rethrows {
+        if running { return try body() }
+        running = true
+        defer {
+            running = false
+            run([])
+        }
+        try body()
     }
 
     /// Carries out the machine's actions in order, then schedules the write and re-arms the timer.
@@ -303,7 +370,7 @@ final class SessionDriver: @unchecked Sendable {
         case .request(let xid, let request):
             let start = outbound.writerIndex
             request.encodeFrame(xid: xid, into: &outbound)
-            if outbound.writerIndex - start - 4 > machine.settings.packetLimit {
+            if outbound.writerIndex - start - 4 > packetLimit {
                 outbound.moveWriterIndex(to: start)
                 actionQueue += machine.requestTooLarge(id, xid: xid)
             }
@@ -355,9 +422,9 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     private func perform(_ action: Machine.Action) {
-        updateLogMetadata()
         switch action {
         case .openConnection(let id, let host, let timeout):
+            updateLogMetadata()
             logger.trace("connecting to \(host)")
             open(id, host: host, timeout: timeout)
         case .closeConnection(let id):
@@ -449,9 +516,8 @@ final class SessionDriver: @unchecked Sendable {
                         try pipeline.addHandler(observer)
                     }
                     try pipeline.addHandler(
-                        ByteToMessageHandler(ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)))
-                    try pipeline.addHandler(
-                        ZooKeeperClientChannelHandler(driver: self, id: id, host: host, plaintext: tls == nil))
+                        ZooKeeperClientChannelHandler(
+                            driver: self, id: id, host: host, plaintext: tls == nil, packetLimit: packetLimit))
                 }
             }
         let connected: EventLoopFuture<any Channel>
@@ -575,7 +641,10 @@ final class SessionDriver: @unchecked Sendable {
     }
 }
 
-/// Hands the session's frames and the connection's end to the driver; makes no decisions.
+/// Splits the connection's bytes into frames and hands them to the driver, all frames of one read together, and
+/// the connection's end; makes no decisions. It frames the bytes itself rather than behind a ByteToMessageHandler:
+/// the driver then carries out the actions of a whole read at once (one write, one timer check) instead of once
+/// per reply, which is most of the client's work per request when replies come in bursts.
 final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -583,21 +652,38 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     private let id: ConnectionID
     private let host: HostAndPort
     private let plaintext: Bool
+    private let frames: NIOSingleStepByteToMessageProcessor<ZooKeeperFrameDecoder>
     private var answered = false
+    /// A frame above the packet limit was seen: the connection is being closed, later bytes are not frames.
+    private var failed = false
 
-    init(driver: SessionDriver, id: ConnectionID, host: HostAndPort, plaintext: Bool) {
+    init(driver: SessionDriver, id: ConnectionID, host: HostAndPort, plaintext: Bool, packetLimit: Int) {
         self.driver = driver
         self.id = id
         self.host = host
         self.plaintext = plaintext
+        self.frames = NIOSingleStepByteToMessageProcessor(ZooKeeperFrameDecoder(maximumFrameLength: packetLimit))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
         if !answered {
             answered = true
             driver.hostAnswered(host)
         }
-        driver.frameReceived(id, unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        do {
+            try driver.framesReceived {
+                try frames.process(buffer: bytes) { frame in driver.frameReceived(id, frame) }
+            }
+        } catch {
+            // The frames before it were handled; the request it answers fails with PacketTooLarge.
+            failed = true
+            if let error = error as? ProtocolError, error.code == .frameTooLarge {
+                driver.oversizedFrameReceived(id)
+            }
+            context.close(promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -607,10 +693,7 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A frame over the packet limit, a reset: this connection is done; the session goes on.
-        if let error = error as? ProtocolError, error.code == .frameTooLarge {
-            driver.oversizedFrameReceived(id)
-        }
+        // A reset, a TLS failure: this connection is done; the session goes on.
         context.close(promise: nil)
     }
 }
