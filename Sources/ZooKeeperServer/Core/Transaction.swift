@@ -56,16 +56,7 @@ protocol TransactionLog: AnyObject {
     var durableZxid: Int64 { get }
     /// Makes everything appended so far durable, then calls `completion` with the new durable zxid (on the
     /// server's event loop), or with the error that stopped the log. An in-memory log completes at once.
-    /// `soleClient`: one connection alone sent requests since the previous sync began, so no other client would
-    /// wait if the event loop itself did the writing (a log may then skip a hand-off to another thread).
-    func sync(soleClient: Bool, completion: @escaping (Result<Int64, PersistenceError>) -> Void)
-}
-
-extension TransactionLog {
-    /// A sync with several clients possibly active (the cautious choice where none is known).
-    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
-        sync(soleClient: false, completion: completion)
-    }
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void)
 }
 
 /// A log that keeps nothing: every transaction is "durable" as soon as it is appended. For in-memory servers.
@@ -81,7 +72,7 @@ final class InMemoryTransactionLog: TransactionLog {
         appendedCount += 1
     }
 
-    func sync(soleClient: Bool, completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
         completion(.success(durableZxid))
     }
 }

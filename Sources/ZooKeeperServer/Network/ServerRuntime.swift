@@ -40,7 +40,6 @@ final class ServerRuntime: @unchecked Sendable {
     private var releasing: [ConnectionHandler] = []
     private var syncInFlight = false
     private var syncScheduled = false
-    private var requesters = RequestersSinceSync()
     /// When the server gives free heap pages back to the kernel: after write bursts and closed connections.
     private var heapRelease: HeapRelease
     /// Set when even the durable state could not be reloaded after a log failure: no connection is admitted.
@@ -154,13 +153,11 @@ final class ServerRuntime: @unchecked Sendable {
 
     func connect(_ handler: ConnectionHandler, request: ConnectRequest) {
         guard let id = handler.id else { return }
-        requesters.requestArrived(on: id)
         perform(core.connect(id, request: request))
     }
 
     func request(_ handler: ConnectionHandler, header: RequestHeader, body: inout ByteBuffer) {
         guard let id = handler.id else { return }
-        requesters.requestArrived(on: id)
         statistics.requestsByOpCode[header.opCode, default: 0] += 1
         perform(core.request(id, header: header, body: &body))
         if header.opCode == .sasl { logSASLFailures(from: handler.remoteAddress) }
@@ -288,7 +285,7 @@ final class ServerRuntime: @unchecked Sendable {
         let log = core.log
         let started = clock.monotonicMilliseconds()
         let durableBefore = log.durableZxid
-        log.sync(soleClient: requesters.syncBegins()) { [self] result in
+        log.sync { [self] result in
             eventLoop.assertInEventLoop()
             syncInFlight = false
             switch result {

@@ -12,9 +12,7 @@ import NIOPosix
 /// itself, when the last syncs were quick, so that its writer waits for the disk only, not also for a hand-off
 /// to the log thread and another back (two thread wake-ups, as long as the fdatasync itself on an idle machine).
 /// A large batch (pipelined load), one that starts or extends a file, and any batch after a slow sync go to the
-/// log thread, so that the loop serves reads and prepares the next batch while the disk works; except that a
-/// sole client's small batch stays on the loop whatever the disk's speed: nobody else has work for the loop
-/// meanwhile, and the hand-off would only add its two wake-ups (each waiting for a core on a loaded machine).
+/// log thread, so that the loop serves reads and prepares the next batch while the disk works.
 ///
 /// Loop-confined: every method runs on `eventLoop`. The writer is used by one thread at a time: the log thread
 /// while a batch is in flight there, the event loop otherwise.
@@ -32,7 +30,6 @@ final class FileTransactionLog: TransactionLog, @unchecked Sendable {
         var inlineSyncMaximumTransactions = 8
         /// A sync that took longer (the disk is busy) sends the next batches to the log thread, so that reads on
         /// other connections do not wait behind the disk, until `inlineSyncQuickStreak` syncs in a row were quick.
-        /// A sole client's batches (`sync(soleClient: true)`) stay on the loop regardless.
         var inlineSyncMaximumDuration = TimeAmount.milliseconds(1)
         var inlineSyncQuickStreak = 16
         init() {}
@@ -89,7 +86,7 @@ final class FileTransactionLog: TransactionLog, @unchecked Sendable {
         rollRequested = true
     }
 
-    func sync(soleClient: Bool, completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
         eventLoop.assertInEventLoop()
         if let failure {
             completion(.failure(failure))
@@ -100,7 +97,7 @@ final class FileTransactionLog: TransactionLog, @unchecked Sendable {
             return
         }
         let batch = Batch(bytes: pending, firstZxid: firstZxid, roll: rollRequested)
-        let inline = mayWriteOnLoop(batch, transactions: pendingCount, soleClient: soleClient)
+        let inline = mayWriteOnLoop(batch, transactions: pendingCount)
         let lastZxid = lastAppendedZxid
         pending = ByteBuffer()
         // Room for a batch like this one, up to 64 KiB: a pipelined burst's last batch is not kept reserved (and
@@ -134,11 +131,10 @@ final class FileTransactionLog: TransactionLog, @unchecked Sendable {
     }
 
     /// Whether `batch` is written on the loop: it is small, needs no new file nor more preallocated space (whose
-    /// zeros would make its fdatasync long), no batch is with the log thread, and either the last syncs were
-    /// quick or no other client would wait for the loop meanwhile.
-    private func mayWriteOnLoop(_ batch: Batch, transactions: Int, soleClient: Bool) -> Bool {
+    /// zeros would make its fdatasync long), no batch is with the log thread, and the last syncs were quick.
+    private func mayWriteOnLoop(_ batch: Batch, transactions: Int) -> Bool {
         transactions <= writer.options.inlineSyncMaximumTransactions && !threadWriteInFlight && !batch.roll
-            && (soleClient || quickSyncs >= writer.options.inlineSyncQuickStreak)
+            && quickSyncs >= writer.options.inlineSyncQuickStreak
             && writer.fitsInOpenFile(byteCount: Int64(batch.bytes.readableBytes))
     }
 

@@ -47,24 +47,6 @@ import Testing
         }.get()
     }
 
-    /// Appends `range` and syncs, on the loop: whether the sync completed before `sync` returned (it ran on the
-    /// loop, not on the log thread), and the durable zxid reported.
-    func appendAndSyncNoting(
-        _ log: FileTransactionLog, _ loop: any EventLoop, _ range: ClosedRange<Int64>, soleClient: Bool
-    ) async throws -> (atOnce: Bool, durable: Int64) {
-        try await loop.flatSubmit {
-            let promise = loop.makePromise(of: Int64.self)
-            for transaction in self.transactions(range) { log.append(transaction) }
-            var completed = false
-            log.sync(soleClient: soleClient) { result in
-                completed = true
-                promise.completeWith(result.mapError { $0 as any Error })
-            }
-            let atOnce = completed
-            return promise.futureResult.map { (atOnce, $0) }
-        }.get()
-    }
-
     func transactions(_ range: ClosedRange<Int64>) -> [Transaction] {
         range.map { createTransaction($0, "/n\($0)", childCreations: Int32($0)) }
     }
@@ -119,8 +101,19 @@ import Testing
         options.preallocationStep = 64 << 10
         options.inlineSyncQuickStreak = 2
         try await withLog(directory, fileSystem: fileSystem, options: options) { (log, loop) async throws in
+            /// Appends `range` and syncs: whether the sync completed before `sync` returned, and the durable zxid.
             func appendAndSync(_ range: ClosedRange<Int64>) async throws -> (atOnce: Bool, durable: Int64) {
-                try await appendAndSyncNoting(log, loop, range, soleClient: false)
+                try await loop.flatSubmit {
+                    let promise = loop.makePromise(of: Int64.self)
+                    for transaction in self.transactions(range) { log.append(transaction) }
+                    var completed = false
+                    log.sync { result in
+                        completed = true
+                        promise.completeWith(result.mapError { $0 as any Error })
+                    }
+                    let atOnce = completed
+                    return promise.futureResult.map { (atOnce, $0) }
+                }.get()
             }
             let opening = try await appendAndSync(1...1)
             #expect(!opening.atOnce && opening.durable == 1)
@@ -146,37 +139,6 @@ import Testing
         #expect(report.replayedCount == 104)
         #expect(core.lastZxid == 104)
         #expect(core.tree.node(at: "/n104")?.czxid == 104)
-    }
-
-    /// A sole client's small batch is synced on the loop even after a slow sync (nobody else waits for the loop),
-    /// while other batches after it still go to the log thread; a sole client's large batch goes there too.
-    /// Everything recovers, in order.
-    @Test func soleClientSyncsOnTheLoopAfterASlowSync() async throws {
-        let directory = try temporaryDataDirectory()
-        let fileSystem = FaultyFileSystem()
-        var options = FileTransactionLog.Options()
-        options.inlineSyncMaximumDuration = .milliseconds(500)
-        options.preallocationStep = 64 << 10
-        options.inlineSyncQuickStreak = 2
-        try await withLog(directory, fileSystem: fileSystem, options: options) { (log, loop) async throws in
-            let opening = try await appendAndSyncNoting(log, loop, 1...1, soleClient: true)
-            #expect(!opening.atOnce && opening.durable == 1)
-            fileSystem.delaySynchronize(by: .milliseconds(600))
-            let slow = try await appendAndSyncNoting(log, loop, 2...2, soleClient: true)
-            #expect(slow.atOnce && slow.durable == 2)
-            fileSystem.delaySynchronize(by: nil)
-            let alone = try await appendAndSyncNoting(log, loop, 3...3, soleClient: true)
-            #expect(alone.atOnce && alone.durable == 3)
-            let shared = try await appendAndSyncNoting(log, loop, 4...4, soleClient: false)
-            #expect(!shared.atOnce && shared.durable == 4)
-            let large = try await appendAndSyncNoting(log, loop, 5...50, soleClient: true)
-            #expect(!large.atOnce && large.durable == 50)
-            let aloneAgain = try await appendAndSyncNoting(log, loop, 51...51, soleClient: true)
-            #expect(aloneAgain.atOnce && aloneAgain.durable == 51)
-        }
-        let (core, report) = try recoverCore(directory)
-        #expect(report.replayedCount == 51)
-        #expect(core.tree.node(at: "/n51")?.czxid == 51)
     }
 
     @Test func forceSyncOffSkipsFsync() async throws {

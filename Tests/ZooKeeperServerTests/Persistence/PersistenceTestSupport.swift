@@ -18,7 +18,7 @@ final class RecordingLog: TransactionLog {
 
     func append(_ transaction: Transaction) { transactions.append(transaction) }
 
-    func sync(soleClient: Bool, completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
+    func sync(completion: @escaping (Result<Int64, PersistenceError>) -> Void) {
         completion(.success(durableZxid))
     }
 }
