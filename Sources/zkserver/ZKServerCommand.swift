@@ -102,6 +102,7 @@ struct ZKServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MallocArenas.limitToOne()
         Self.raiseOpenFileLimit()
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
