@@ -70,8 +70,8 @@ struct HeapRelease {
 /// up to eight per core: the event loop that holds the tree then fills a fresh arena of its own while the free
 /// memory that start-up left in the main one stays resident and unused, and each arena keeps its own scraps. With
 /// one arena the tree reuses that memory first: RSS per znode of 100 B went from 204–207 to 193 B at 100,000 znodes
-/// (BENCHMARKS.md), with no loss of pipelined throughput
-/// measurable here (glibc's per-thread caches serve most small allocations without taking the arena's lock).
+/// (BENCHMARKS.md), with no loss of pipelined throughput measurable here (glibc's per-thread caches serve most
+/// small allocations without taking the arena's lock).
 public enum MallocArenas {
     /// Limits the process to one arena. Call it first thing on the main thread: glibc fixes its arena limit when a
     /// second thread first allocates, and later calls do nothing. Does nothing elsewhere than glibc, or when the
