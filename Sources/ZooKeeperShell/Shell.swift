@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 import ZooKeeper
 import ZooKeeperProtocol
@@ -25,6 +26,8 @@ public struct ShellConfiguration: Sendable {
     public var outputFormat = OutputFormat.text
     /// What `version` prints after `ZooKeeper CLI version: `.
     public var versionText = "swift-zookeeper \(ShellVersion.current)"
+    /// The event loops the session runs on; nil for NIO's singleton group.
+    public var eventLoopGroup: (any EventLoopGroup)?
 
     public init() {}
 }
@@ -155,6 +158,7 @@ public final class Shell: @unchecked Sendable {
         if let limit = configuration.packetLimit { settings.packetLimit = limit }
         settings.tls = configuration.tls
         settings.sasl = configuration.sasl
+        settings.eventLoopGroup = configuration.eventLoopGroup
         settings.defaultEventHandler = { event in events.deliver(event) }
         return try ZooKeeperClient(connectString: connectString, configuration: settings)
     }

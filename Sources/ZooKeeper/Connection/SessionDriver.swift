@@ -449,9 +449,8 @@ final class SessionDriver: @unchecked Sendable {
                         try pipeline.addHandler(observer)
                     }
                     try pipeline.addHandler(
-                        ByteToMessageHandler(ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)))
-                    try pipeline.addHandler(
-                        ZooKeeperClientChannelHandler(driver: self, id: id, host: host, plaintext: tls == nil))
+                        ZooKeeperClientChannelHandler(
+                            driver: self, id: id, host: host, plaintext: tls == nil, packetLimit: packetLimit))
                 }
             }
         let connected: EventLoopFuture<any Channel>
@@ -575,7 +574,13 @@ final class SessionDriver: @unchecked Sendable {
     }
 }
 
-/// Hands the session's frames and the connection's end to the driver; makes no decisions.
+/// Cuts the connection's bytes into frames and hands them, and the connection's end, to the driver; makes no
+/// decisions.
+///
+/// It frames the bytes itself with `ZooKeeperFrameDecoder` instead of sitting behind NIO's `ByteToMessageHandler`:
+/// that handler's first use in a process costs a one-shot a fifth of its instructions (three scans of every
+/// protocol-conformance record in the binary for its generic type and casts, and a failed lookup of Foundation's
+/// `__SwiftValue` by name behind its `self as? CanDequeueWrites`; BENCHMARKS.md, issue 17).
 final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -584,23 +589,46 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     private let host: HostAndPort
     private let plaintext: Bool
     private var answered = false
+    private var decoder: ZooKeeperFrameDecoder
+    /// The start of a frame whose end has not arrived yet.
+    private var partialFrame: ByteBuffer?
+    /// After a frame over the packet limit the connection is being closed: what follows is not read.
+    private var framingFailed = false
 
-    init(driver: SessionDriver, id: ConnectionID, host: HostAndPort, plaintext: Bool) {
+    init(driver: SessionDriver, id: ConnectionID, host: HostAndPort, plaintext: Bool, packetLimit: Int) {
         self.driver = driver
         self.id = id
         self.host = host
         self.plaintext = plaintext
+        self.decoder = ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if !answered {
-            answered = true
-            driver.hostAnswered(host)
+        guard !framingFailed else { return }
+        var bytes = unwrapInboundIn(data)
+        if var partialFrame {
+            self.partialFrame = nil
+            partialFrame.writeBuffer(&bytes)
+            bytes = partialFrame
         }
-        driver.frameReceived(id, unwrapInboundIn(data))
+        do {
+            while let frame = try decoder.decode(buffer: &bytes) {
+                if !answered {
+                    answered = true
+                    driver.hostAnswered(host)
+                }
+                driver.frameReceived(id, frame)
+            }
+        } catch {
+            framingFailed = true
+            errorCaught(context: context, error: error)
+            return
+        }
+        if bytes.readableBytes > 0 { partialFrame = bytes }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        partialFrame = nil
         if plaintext && !answered { driver.closedUnanswered(host) }
         driver.channelClosed(id)
         context.fireChannelInactive()
