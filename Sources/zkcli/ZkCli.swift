@@ -168,6 +168,13 @@ struct Invocation {
         configuration.readOnly = settings.readOnly
         configuration.outputFormat = settings.outputFormat
         applyClientConfiguration(settings.clientConfiguration, to: &configuration)
+        if let text = getenv("ZKCLI_READ_SESSIONS").map({ String(cString: $0) }) {
+            guard let count = Int(text), (0...16).contains(count) else {
+                standardError("zkcli: ZKCLI_READ_SESSIONS must be a number from 0 to 16, not '\(text)'\n")
+                Glibc.exit(2)
+            }
+            configuration.readSessions = count
+        }
         let isTerminal = isatty(0) == 1 && isatty(1) == 1
         configuration.interactive = settings.command.isEmpty && isTerminal
         if settings.waitForConnection {
