@@ -90,7 +90,10 @@ let package = Package(
         // The zkCli.sh-compatible shell as a library: commands, parsing, formatting, completion, REPL.
         .target(
             name: "ZooKeeperShell",
-            dependencies: ["ZooKeeper", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ZooKeeper", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The shell executable: argument parsing and wiring.

@@ -55,7 +55,12 @@ package final class ReadPipeline: Sendable {
     /// Sends `reads` at once, in order. Every one is answered through `arrivals` with its tag: an invalid path at
     /// once with its error, the others when the server answers (or the connection is lost). `path` names the read
     /// in its errors (for `several` and `writes`, whose paths are their operations').
-    package func send(_ reads: [(tag: Int, path: String, read: Read)]) {
+    ///
+    /// `session`, when given, sends them on another session to the same servers and chroot (a walk spreads its
+    /// reads over a few sessions, as Apache serves each session's requests one after another); their answers
+    /// arrive with the others'.
+    package func send(_ reads: [(tag: Int, path: String, read: Read)], on session: ZooKeeperClient? = nil) {
+        let client = session ?? self.client
         var submissions: [SessionDriver.Machine.Submission] = []
         submissions.reserveCapacity(reads.count)
         var refused: [Arrival] = []
@@ -64,7 +69,7 @@ package final class ReadPipeline: Sendable {
         for (tag, path, read) in reads {
             let request: ZooKeeperRequest
             do throws(ZooKeeperError) {
-                request = try self.request(read, path)
+                request = try Self.request(read, path, client)
             } catch {
                 refused.append((tag, .failure(error)))
                 continue
@@ -106,7 +111,9 @@ package final class ReadPipeline: Sendable {
         }
     }
 
-    private func request(_ read: Read, _ path: String) throws(ZooKeeperError) -> ZooKeeperRequest {
+    private static func request(
+        _ read: Read, _ path: String, _ client: ZooKeeperClient
+    ) throws(ZooKeeperError) -> ZooKeeperRequest {
         switch read {
         case .childrenWithStat:
             try ZooKeeperPath.validate(path)

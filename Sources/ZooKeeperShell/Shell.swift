@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 import ZooKeeper
 import ZooKeeperProtocol
@@ -23,8 +24,13 @@ public struct ShellConfiguration: Sendable {
     public var interactive = false
     /// How results are printed (`-o`): zkCli's text, or JSON; a command's own `-o` wins.
     public var outputFormat = OutputFormat.text
+    /// How many sessions a walk that reads ACLs (`export`, `diff`, `cp --acl`) may open beside the shell's, to
+    /// spread its getACLs (0: none; `ZKCLI_READ_SESSIONS`).
+    public var readSessions = 3
     /// What `version` prints after `ZooKeeper CLI version: `.
     public var versionText = "swift-zookeeper \(ShellVersion.current)"
+    /// The event loops the session runs on; nil for NIO's singleton group.
+    public var eventLoopGroup: (any EventLoopGroup)?
 
     public init() {}
 }
@@ -133,6 +139,8 @@ public final class Shell: @unchecked Sendable {
     var workingDirectory: String?
     /// How the running command prints (its `-o`, else the program's).
     private(set) var format: OutputFormat
+    /// The credentials `addauth` added to the current session, in order: what its extra sessions replay.
+    var credentials: [ReadSessions.Credential] = []
 
     /// Starts connecting to `configuration.server` (without waiting).
     public init(configuration: ShellConfiguration, output: any ShellOutput) throws(ZooKeeperError) {
@@ -148,6 +156,13 @@ public final class Shell: @unchecked Sendable {
     private static func makeClient(
         _ connectString: String, configuration: ShellConfiguration, events: EventPrinter
     ) throws(ZooKeeperError) -> ZooKeeperClient {
+        var settings = clientConfiguration(configuration)
+        settings.defaultEventHandler = { event in events.deliver(event) }
+        return try ZooKeeperClient(connectString: connectString, configuration: settings)
+    }
+
+    /// How the shell's sessions connect and authenticate (without its event handler).
+    private static func clientConfiguration(_ configuration: ShellConfiguration) -> ZooKeeperClient.Configuration {
         var settings = ZooKeeperClient.Configuration()
         settings.sessionTimeout = configuration.sessionTimeout
         settings.canBeReadOnly = configuration.readOnly
@@ -155,8 +170,15 @@ public final class Shell: @unchecked Sendable {
         if let limit = configuration.packetLimit { settings.packetLimit = limit }
         settings.tls = configuration.tls
         settings.sasl = configuration.sasl
-        settings.defaultEventHandler = { event in events.deliver(event) }
-        return try ZooKeeperClient(connectString: connectString, configuration: settings)
+        settings.eventLoopGroup = configuration.eventLoopGroup
+        return settings
+    }
+
+    /// Sessions like the current one (its settings and `addauth` credentials) for a walk to read ACLs on.
+    func readSessions() -> ReadSessions {
+        ReadSessions(
+            like: client, configuration: Self.clientConfiguration(configuration), credentials: credentials,
+            count: configuration.readSessions)
     }
 
     /// `[zk: host(STATE) N] `, and the working directory after a `cd`: `[zk: host(STATE) N /app] `.
@@ -340,6 +362,7 @@ public final class Shell: @unchecked Sendable {
         events.flush()
         host = connectString
         events.resetConnectionState()
+        credentials = []
         do {
             client = try Self.makeClient(connectString, configuration: configuration, events: events)
         } catch {

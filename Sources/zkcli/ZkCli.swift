@@ -25,9 +25,6 @@ enum ZkCli {
         if arguments.first == "--complete" { completeAndExit(Array(arguments.dropFirst())) }
         switch ProgramOptions.read(arguments) {
         case .run(let settings):
-            // One session needs one event loop; NIO's default is a thread per core, each started (and its stack
-            // faulted in) before the first connection. The embedded server makes its own one-thread group.
-            NIOSingletons.groupLoopCountSuggestion = 1
             Invocation(settings).run()
         case .help:
             standardOutput(ProgramOptions.helpText)
@@ -61,26 +58,20 @@ struct Invocation {
     }
 
     func run() -> Never {
+        if !settings.command.isEmpty && !settings.embedded { runOneShotOnThisThread() }
+        // One session needs one event loop; NIO's default is a thread per core, each started (and its stack
+        // faulted in) before the first connection. The embedded server makes its own one-thread group.
+        NIOSingletons.groupLoopCountSuggestion = 1
         if !settings.command.isEmpty {
             // A one-shot's async work runs on the session's event loop thread instead of on the concurrency pool,
             // whose threads (four, with Dispatch's) would start only to hand work to that loop. (NIO's own way to do
             // this looks the hook up with dlsym, which a program linked with the static runtime does not allow.)
+            oneShotLoop = MultiThreadedEventLoopGroup.singleton.next()
             _ = zk_install_global_enqueue(runOnEventLoop)
         }
         let embeddedServer = settings.embedded ? startEmbeddedServer() : nil
         let server = embeddedServer?.connectString ?? settings.server ?? "localhost:2181"
-        var configuration = ShellConfiguration()
-        configuration.server = server
-        configuration.sessionTimeout = .milliseconds(settings.timeout)
-        configuration.readOnly = settings.readOnly
-        configuration.outputFormat = settings.outputFormat
-        applyClientConfiguration(settings.clientConfiguration, to: &configuration)
-        let isTerminal = isatty(0) == 1 && isatty(1) == 1
-        configuration.interactive = settings.command.isEmpty && isTerminal
-        if settings.waitForConnection {
-            // Commands queued before the session is up wait as long as -waitforconnection does.
-            configuration.requestTimeoutWhileDisconnected = .milliseconds(settings.timeout)
-        }
+        let configuration = shellConfiguration(server: server)
         let shell: Shell
         do {
             shell = try Shell(configuration: configuration, output: StandardStreams())
@@ -97,25 +88,10 @@ struct Invocation {
             }
             standardOutput("Connecting to \(server)\n")
         }
-        if settings.waitForConnection
-            || ((configuration.tls != nil || configuration.sasl != nil) && !configuration.interactive)
-        {
-            // Over TLS a handshake every server fails (an untrusted certificate, ...) is reported at once, and so
-            // is a SASL login the server refuses.
-            let timeout = settings.waitForConnection ? settings.timeout : 5_000
-            let connected = runBlocking { () -> String? in
-                do {
-                    try await shell.waitUntilConnected(timeout: .milliseconds(timeout))
-                    return nil
-                } catch {
-                    return "\(error)"
-                }
-            }
-            if let failure = connected {
-                standardError("Unable to connect to \(server): \(failure)\n")
-                runBlocking { await shell.close() }
-                Glibc.exit(ExitCode.failure)
-            }
+        if let failure = runBlocking({ await connectionFailure(shell, configuration) }) {
+            standardError("Unable to connect to \(server): \(failure)\n")
+            runBlocking { await shell.close() }
+            Glibc.exit(ExitCode.failure)
         }
         let status: Int32
         if !settings.command.isEmpty {
@@ -129,6 +105,83 @@ struct Invocation {
         runBlocking { await shell.close() }
         if let embeddedServer { runBlocking { await embeddedServer.shutdown() } }
         Glibc.exit(status)
+    }
+
+    /// A one-shot on a server (`zkcli -server H get /x`): this thread becomes the session's event loop and runs the
+    /// command's tasks too, then exits. No other thread starts: NIO's singleton group would start one for its loop
+    /// (and a malloc arena with it) while this one only waited, and every hand-over between the two is a wake-up
+    /// of another core (BENCHMARKS.md, issue 17).
+    private func runOneShotOnThisThread() -> Never {
+        var configuration = shellConfiguration(server: settings.server ?? "localhost:2181")
+        let settings = self.settings
+        MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
+            oneShotLoop = loop
+            _ = zk_install_global_enqueue(runOnEventLoop)
+            configuration.eventLoopGroup = loop
+            let configuration = configuration
+            Task { Glibc.exit(await Invocation(settings).runOneShot(configuration)) }
+        }
+        fatalError("the event loop of a one-shot stopped before the command ended")
+    }
+
+    /// The one-shot's session, on its event loop: connect, run the command, end the session; its exit status.
+    private func runOneShot(_ configuration: ShellConfiguration) async -> Int32 {
+        let shell: Shell
+        do {
+            shell = try Shell(configuration: configuration, output: StandardStreams())
+        } catch {
+            standardError("\(error)\n")
+            return ExitCode.failure
+        }
+        if let failure = await connectionFailure(shell, configuration) {
+            standardError("Unable to connect to \(configuration.server): \(failure)\n")
+            await shell.close()
+            return ExitCode.failure
+        }
+        let status = await shell.execute(arguments: settings.command)
+        await shell.close()
+        return status
+    }
+
+    /// With -waitforconnection, or over TLS or with a SASL login outside the REPL, the session is awaited before the
+    /// first command: over TLS a handshake every server fails (an untrusted certificate, ...) is reported at once,
+    /// and so is a SASL login the server refuses. Nil when connected or not awaited; else why not.
+    private func connectionFailure(_ shell: Shell, _ configuration: ShellConfiguration) async -> String? {
+        guard
+            settings.waitForConnection
+                || ((configuration.tls != nil || configuration.sasl != nil) && !configuration.interactive)
+        else { return nil }
+        let timeout = settings.waitForConnection ? settings.timeout : 5_000
+        do {
+            try await shell.waitUntilConnected(timeout: .milliseconds(timeout))
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// The shell's settings from the command line and the client configuration (exits on a bad one).
+    private func shellConfiguration(server: String) -> ShellConfiguration {
+        var configuration = ShellConfiguration()
+        configuration.server = server
+        configuration.sessionTimeout = .milliseconds(settings.timeout)
+        configuration.readOnly = settings.readOnly
+        configuration.outputFormat = settings.outputFormat
+        applyClientConfiguration(settings.clientConfiguration, to: &configuration)
+        if let text = getenv("ZKCLI_READ_SESSIONS").map({ String(cString: $0) }) {
+            guard let count = Int(text), (0...16).contains(count) else {
+                standardError("zkcli: ZKCLI_READ_SESSIONS must be a number from 0 to 16, not '\(text)'\n")
+                Glibc.exit(2)
+            }
+            configuration.readSessions = count
+        }
+        let isTerminal = isatty(0) == 1 && isatty(1) == 1
+        configuration.interactive = settings.command.isEmpty && isTerminal
+        if settings.waitForConnection {
+            // Commands queued before the session is up wait as long as -waitforconnection does.
+            configuration.requestTimeoutWhileDisconnected = .milliseconds(settings.timeout)
+        }
+        return configuration
     }
 
     /// Apache's client configuration: the `-client-configuration` file's keys over the `-D` words of
@@ -226,13 +279,15 @@ struct Invocation {
     }
 }
 
-/// The event loop that runs a one-shot's tasks: the one the session's connection uses (the group has one thread).
-private let oneShotLoop = MultiThreadedEventLoopGroup.singleton.next()
+/// The event loop that runs a one-shot's tasks: the one the session's connection uses. Set once, before the first
+/// task starts (`runOnEventLoop` is installed after it).
+nonisolated(unsafe) private var oneShotLoop: (any EventLoop)?
 
 /// Swift concurrency's global executor, for a one-shot: each job runs on `oneShotLoop`, in order.
 private let runOnEventLoop: @convention(c) (UnsafeMutableRawPointer?) -> Void = { job in
     let unownedJob = unsafeBitCast(job, to: UnownedJob.self)
-    oneShotLoop.execute { unownedJob.runSynchronously(on: oneShotLoop.executor.asUnownedSerialExecutor()) }
+    let loop = oneShotLoop!
+    loop.execute { unownedJob.runSynchronously(on: loop.executor.asUnownedSerialExecutor()) }
 }
 
 /// Runs async work from synchronous code (the REPL thread) and waits for it.

@@ -15,6 +15,14 @@ import ZooKeeperTLS
 /// only.
 @main
 struct ZKServerCommand: AsyncParsableCommand {
+    /// The entry point: limits malloc to one arena first, on the main thread, before any other thread has
+    /// allocated (glibc fixes its arena limit at the first allocation of a second thread; `run` already runs on
+    /// one of the concurrency pool's threads).
+    static func main() async {
+        MallocArenas.limitToOne()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "zkserver",
         abstract: "A single-node ZooKeeper-compatible server.",

@@ -20,9 +20,14 @@ public func fuzzServerCore(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt
     while !input.isExhausted && steps < 400 {
         // A step that did nothing (no connection to send on, none left to close...) changed no state: the
         // invariants still hold as they did after the step before.
-        if run.step(&input) { run.checkInvariants() }
+        let transactionsBefore = run.log.transactions.count
+        let nodesBefore = run.core.tree.nodeCount
+        run.scratch.beginStep()
+        if run.step(&input) { run.checkAfterStep(transactionsBefore: transactionsBefore, nodesBefore: nodesBefore) }
         steps += 1
     }
+    // The whole tree at the end, whatever the last step was.
+    run.checkInvariants()
     run.checkReplay()
     return 0
 }
@@ -43,6 +48,8 @@ final class KeptLog: TransactionLog {
 let superCredentials = Array("super:secret".utf8)
 /// Computed once: a SHA-1 per input is a cost the target does not need to pay again and again.
 let superDigest = AccessControl.digest(credentials: superCredentials)
+/// The digest ACL of user `u1` (password `p`), computed once for the same reason.
+let userDigest = AccessControl.digest(credentials: Array("u1:p".utf8))
 
 struct CoreRun {
     let configuration: ServerConfiguration
@@ -144,7 +151,10 @@ struct CoreRun {
     mutating func send(_ request: FuzzRequest, on connection: ConnectionID, _ input: inout FuzzInput) {
         let xid = nextXid
         nextXid += 1
-        var body = ByteBuffer()
+        // One buffer for every request of the input (cleared, its storage kept): the core reads the body and
+        // keeps none of it.
+        var body = scratch.takeRequestBody()
+        defer { scratch.requestBody = body }
         let opCode: OpCode
         switch request {
         case .record(let request):
@@ -156,6 +166,7 @@ struct CoreRun {
         }
         let live = core.connections[connection].map { !$0.isClosing && $0.sessionID != nil } ?? false
         let outputs = core.request(connection, header: RequestHeader(xid: xid, opCode: opCode), body: &body)
+        if case .raw = request { scratch.rawRequestSent = true }
         if live {
             var replies = 0
             for case .reply(let to, let header, _) in outputs
@@ -182,11 +193,12 @@ struct CoreRun {
         "/a//b",
     ]
 
+    /// A path for a request; every path a step names is kept in `scratch.namedPaths`, for the checks after it.
     func path(_ input: inout FuzzInput) -> String {
-        if input.below(8) == 0 {
-            return String(decoding: input.bytes(maximum: 6), as: UTF8.self)
-        }
-        return input.pick(Self.paths)
+        let path =
+            input.below(8) == 0 ? String(decoding: input.bytes(maximum: 6), as: UTF8.self) : input.pick(Self.paths)
+        scratch.namedPaths.append(path)
+        return path
     }
 
     func data(_ input: inout FuzzInput) -> [UInt8]? {
@@ -204,11 +216,7 @@ struct CoreRun {
         case 1: return ACL.readUnsafe
         case 2: return [ACL(permissions: .all, id: Id(scheme: "auth", id: ""))]
         case 3:
-            return [
-                ACL(
-                    permissions: .all,
-                    id: Id(scheme: "digest", id: AccessControl.digest(credentials: Array("u1:p".utf8))))
-            ]
+            return [ACL(permissions: .all, id: Id(scheme: "digest", id: userDigest))]
         case 4:
             return [
                 ACL(
@@ -307,86 +315,157 @@ struct CoreRun {
 
     // MARK: Invariants
 
-    /// The state is consistent. Run after every step, so it is written to allocate little (under the address
-    /// sanitizer allocations are most of a step's cost): the tree's indexes are compared with the walk by
-    /// membership and count instead of by building sets of paths.
-    func checkInvariants() {
+    /// The checks after one step. The sessions, connections and watches are checked in full after every step,
+    /// and so are the owners in the ephemerals index. The tree is walked in full (`checkInvariants`) when the step
+    /// may have changed nodes at paths it did not name: a session closed or expired (its ephemerals go), a raw
+    /// request changed something (its paths are not known here), a node under `/zookeeper` (quota bookkeeping
+    /// reaches other nodes), or the node count moved without a transaction. A step that logged no transaction
+    /// (a read, a watch, a connection) changed no node. Otherwise the nodes the step can have changed are checked
+    /// (`checkNode`, and their place in the indexes): the paths the request named, the paths of the transactions
+    /// it logged (sequential names, the sweep's deletes), and the parents of both. Whatever a step changed
+    /// elsewhere (a fault the core did not log) is caught by the full walk at the end of the input and by the
+    /// replay check, which compares every node with the log's account of it.
+    func checkAfterStep(transactionsBefore: Int, nodesBefore: Int) {
         fuzzCheck(core.lastZxid >= lastZxid, "zxid went back")
+        checkSessionsConnectionsAndWatches()
         let tree = core.tree
-        let lastZxid = core.lastZxid
-        var nodes = 0
-        var size = 0
-        var ephemeralCount = 0
-        var containerCount = 0
-        var limitOwners: Set<String> = []
-        var stack = scratch.takeStack()
-        var visited = scratch.takeVisited()
-        defer {
-            stack.removeAll(keepingCapacity: true)
-            visited.removeAll(keepingCapacity: true)
-            scratch.giveBack(stack, visited)
-        }
-        stack.append(("/", tree.root))
-        while let (path, node) = stack.popLast() {
-            nodes += 1
-            // Every node is reached once: no node sits in two child tables, or twice in one.
-            fuzzCheck(visited.insert(ObjectIdentifier(node)).inserted, "\(path): reached twice")
-            size += (path == "/" ? 1 : path.utf8.count) + node.dataLength
-            let stat = node.stat
-            fuzzCheck(stat.numChildren == Int32(node.childCount), "\(path): numChildren")
-            fuzzCheck(stat.mzxid >= stat.czxid && stat.pzxid >= stat.czxid, "\(path): mzxid/pzxid before czxid")
-            fuzzCheck(stat.mzxid <= lastZxid && stat.pzxid <= lastZxid, "\(path): zxid from the future")
-            let initialChildren = path == "/" ? 1 : (path == "/zookeeper" ? 2 : 0)
-            fuzzCheck(
-                Int(node.childCreations) >= node.childCount - initialChildren,
-                "\(path): \(node.childCount) children but \(node.childCreations) creations")
-            fuzzCheck(stat.cversion >= -Int32(initialChildren), "\(path): cversion \(stat.cversion)")
-            switch node.kind {
-            case .session(let owner):
-                fuzzCheck(core.sessions.sessions[owner] != nil, "\(path): ephemeral of dead session \(owner)")
-                fuzzCheck(node.childCount == 0, "\(path): an ephemeral with children")
-                fuzzCheck(
-                    tree.ephemerals[owner]?.contains(path) == true, "\(path): not in the ephemerals index of \(owner)")
-                ephemeralCount += 1
-            case .container, .ttl:
-                fuzzCheck(tree.containersAndTTLNodes.contains(path), "\(path): not in the container index")
-                containerCount += 1
-            case .persistent:
-                break
-            }
-            // The child table holds childCount children, each found under its own name (so the names are
-            // distinct: a second child of the same name would not be the one found).
-            var children = 0
-            for child in node.children {
-                children += 1
-                let name = child.name
-                fuzzCheck(node.child(named: name) === child, "\(path): child \(name) not found by name")
-                let childPath = path == "/" ? "/" + name : path + "/" + name
-                fuzzCheck(
-                    child.czxid <= node.pzxid || node.pzxid == 0, "\(childPath): created after its parent's pzxid")
-                if name == QuotaPaths.limitNode && path.hasPrefix(QuotaPaths.quotaZookeeper + "/") {
-                    // The root never has a quota (Apache's trie cannot hold it).
-                    let key = DataTree.quotaKey(path.dropFirst(QuotaPaths.quotaZookeeper.count))
-                    if key != "/" { limitOwners.insert(key) }
-                }
-                stack.append((childPath, child))
-            }
-            fuzzCheck(children == node.childCount, "\(path): child table count")
-        }
-        fuzzCheck(nodes == tree.nodeCount, "nodeCount \(tree.nodeCount), walked \(nodes)")
-        fuzzCheck(size == tree.approximateDataSize, "approximateDataSize \(tree.approximateDataSize), walked \(size)")
-        // Each ephemeral and container walked is in its index (checked above, and the walk's paths are distinct);
-        // with as many in the index as walked, index and tree agree.
-        var indexedEphemerals = 0
-        for paths in tree.ephemerals.values {
+        for (owner, paths) in tree.ephemerals {
             fuzzCheck(!paths.isEmpty, "the ephemerals index keeps an owner without ephemerals")
-            indexedEphemerals += paths.count
+            fuzzCheck(core.sessions.sessions[owner] != nil, "ephemerals indexed for dead session \(owner)")
         }
-        fuzzCheck(indexedEphemerals == ephemeralCount, "the ephemerals index disagrees with the tree")
-        fuzzCheck(tree.containersAndTTLNodes.count == containerCount, "the container index disagrees with the tree")
-        fuzzCheck(limitOwners == tree.quotaRoots, "quota roots \(tree.quotaRoots) but limits nodes for \(limitOwners)")
-        // Watches go with their connection; sessions and connections point at each other (`open` holds each
-        // connection once).
+        let logged = log.transactions[transactionsBefore...]
+        if logged.isEmpty {
+            if tree.nodeCount != nodesBefore { checkInvariants() }
+            return
+        }
+        if scratch.rawRequestSent {
+            checkInvariants()
+            return
+        }
+        var touched = scratch.takeTouched()
+        var parents = scratch.takeParents()
+        defer {
+            touched.removeAll(keepingCapacity: true)
+            parents.removeAll(keepingCapacity: true)
+            scratch.touched = touched
+            scratch.parents = parents
+        }
+        for transaction in logged where !Self.collectPaths(of: transaction.body, into: &touched) {
+            checkInvariants()
+            return
+        }
+        for path in scratch.namedPaths where !touched.contains(path) { touched.append(path) }
+        for path in touched where path.utf8.starts(with: "/zookeeper".utf8) {
+            checkInvariants()
+            return
+        }
+        for path in touched {
+            let (parent, node) = Self.resolve(path, in: tree)
+            if let node { checkNode(node, path: path, in: tree, findingChildren: false) }
+            // In an index only as a node of its kind (`checkNode` checked the other way).
+            let kind = node?.kind
+            if tree.containersAndTTLNodes.contains(path) {
+                let isContainerOrTTL: Bool
+                switch kind {
+                case .container, .ttl: isContainerOrTTL = true
+                case .session, .persistent, nil: isContainerOrTTL = false
+                }
+                fuzzCheck(isContainerOrTTL, "\(path): in the container index but \(String(describing: kind))")
+            }
+            for (owner, paths) in tree.ephemerals where paths.contains(path) {
+                fuzzCheck(kind == .session(owner), "\(path): indexed as an ephemeral of \(owner)")
+            }
+            // The parent of a node created or deleted, once.
+            if let parent, !parents.contains(where: { $0 === parent }) {
+                parents.append(parent)
+                checkNode(
+                    parent, path: String(ZooKeeperPath.parent(of: path)), in: tree, findingChildren: false)
+            }
+        }
+    }
+
+    /// The node at `path` and its parent, found in one pass (nil where there is none; both nil for a path that is
+    /// not absolute).
+    static func resolve(_ path: String, in tree: DataTree) -> (parent: Znode?, node: Znode?) {
+        var utf8 = path.utf8[...]
+        guard utf8.first == UInt8(ascii: "/") else { return (nil, nil) }
+        if utf8.count == 1 { return (nil, tree.root) }
+        utf8 = utf8.dropFirst()
+        var current = tree.root
+        while true {
+            let end = utf8.firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            let component = utf8[utf8.startIndex..<end]
+            if end == utf8.endIndex {
+                return (current, component.isEmpty ? nil : current.child(named: Substring(component)))
+            }
+            guard !component.isEmpty, let child = current.child(named: Substring(component)) else { return (nil, nil) }
+            current = child
+            utf8 = utf8[utf8.index(after: end)...]
+        }
+    }
+
+    /// Adds the paths a transaction changes; false when they are not all in it (a closed session's ephemerals).
+    /// A failed write names no path: what a failed multi applied and undid is at paths its request named, which
+    /// the caller adds (a raw request's are not known: the caller walks the tree after those).
+    static func collectPaths(of body: TransactionBody, into paths: inout [String]) -> Bool {
+        switch body {
+        case .createSession, .error:
+            return true
+        case .closeSession:
+            return false
+        case .create(let path, _, _, _, _), .delete(let path), .setData(let path, _, _), .setACL(let path, _, _),
+            .check(let path):
+            if !paths.contains(path) { paths.append(path) }
+            return true
+        case .multi(let bodies):
+            for body in bodies where !collectPaths(of: body, into: &paths) { return false }
+            return true
+        }
+    }
+
+    /// What must hold of one node and its child table (run on every node by the walk, on the nodes a step touched
+    /// otherwise).
+    /// `findingChildren`: also look each child up by its name (the full walk does; after a step, the children the
+    /// step named were found by name when their paths were resolved).
+    func checkNode(_ node: Znode, path: String, in tree: DataTree, findingChildren: Bool) {
+        let lastZxid = core.lastZxid
+        let stat = node.stat
+        fuzzCheck(stat.numChildren == Int32(node.childCount), "\(path): numChildren")
+        fuzzCheck(stat.mzxid >= stat.czxid && stat.pzxid >= stat.czxid, "\(path): mzxid/pzxid before czxid")
+        fuzzCheck(stat.mzxid <= lastZxid && stat.pzxid <= lastZxid, "\(path): zxid from the future")
+        let initialChildren = path == "/" ? 1 : (path == "/zookeeper" ? 2 : 0)
+        fuzzCheck(
+            Int(node.childCreations) >= node.childCount - initialChildren,
+            "\(path): \(node.childCount) children but \(node.childCreations) creations")
+        fuzzCheck(stat.cversion >= -Int32(initialChildren), "\(path): cversion \(stat.cversion)")
+        switch node.kind {
+        case .session(let owner):
+            fuzzCheck(core.sessions.sessions[owner] != nil, "\(path): ephemeral of dead session \(owner)")
+            fuzzCheck(node.childCount == 0, "\(path): an ephemeral with children")
+            fuzzCheck(
+                tree.ephemerals[owner]?.contains(path) == true, "\(path): not in the ephemerals index of \(owner)")
+        case .container, .ttl:
+            fuzzCheck(tree.containersAndTTLNodes.contains(path), "\(path): not in the container index")
+        case .persistent:
+            break
+        }
+        // The child table holds childCount children, each found under its own name (so the names are
+        // distinct: a second child of the same name would not be the one found).
+        var children = 0
+        let pzxid = node.pzxid
+        for child in node.children {
+            children += 1
+            if findingChildren {
+                fuzzCheck(node.child(named: child.name) === child, "\(path): child \(child.name) not found by name")
+            }
+            fuzzCheck(child.czxid <= pzxid || pzxid == 0, "\(path)/\(child.name): created after its parent's pzxid")
+        }
+        fuzzCheck(children == node.childCount, "\(path): child table count")
+    }
+
+    /// Watches go with their connection; sessions and connections point at each other (`open` holds each
+    /// connection once).
+    func checkSessionsConnectionsAndWatches() {
         let (watchersByPath, watchersIndexed) = core.watches.watchingConnections
         fuzzCheck(watchersByPath == watchersIndexed, "the watch tables disagree")
         fuzzCheck(
@@ -407,6 +486,63 @@ struct CoreRun {
                 fuzzCheck(core.sessions.sessions[id] != nil, "connection \(connection) carries dead session \(id)")
             }
         }
+    }
+
+    /// The whole state is consistent: every node (`checkNode`), reached once by a walk of the tree, counted and
+    /// sized as the tree says, its indexes and quota roots as the walk finds them. Run at the end of every input and
+    /// after the steps whose effect is not confined to the paths they name. Written to allocate little (under the
+    /// address sanitizer allocations are most of its cost): the indexes are compared with the walk by membership
+    /// and count instead of by building sets of paths.
+    func checkInvariants() {
+        fuzzCheck(core.lastZxid >= lastZxid, "zxid went back")
+        let tree = core.tree
+        var nodes = 0
+        var size = 0
+        var ephemeralCount = 0
+        var containerCount = 0
+        var limitOwners: Set<String> = []
+        var stack = scratch.takeStack()
+        var visited = scratch.takeVisited()
+        defer {
+            stack.removeAll(keepingCapacity: true)
+            visited.removeAll(keepingCapacity: true)
+            scratch.giveBack(stack, visited)
+        }
+        stack.append(("/", tree.root))
+        while let (path, node) = stack.popLast() {
+            nodes += 1
+            // Every node is reached once: no node sits in two child tables, or twice in one.
+            fuzzCheck(visited.insert(ObjectIdentifier(node)).inserted, "\(path): reached twice")
+            size += (path == "/" ? 1 : path.utf8.count) + node.dataLength
+            checkNode(node, path: path, in: tree, findingChildren: true)
+            switch node.kind {
+            case .session: ephemeralCount += 1
+            case .container, .ttl: containerCount += 1
+            case .persistent: break
+            }
+            for child in node.children {
+                let name = child.name
+                if name == QuotaPaths.limitNode && path.hasPrefix(QuotaPaths.quotaZookeeper + "/") {
+                    // The root never has a quota (Apache's trie cannot hold it).
+                    let key = DataTree.quotaKey(path.dropFirst(QuotaPaths.quotaZookeeper.count))
+                    if key != "/" { limitOwners.insert(key) }
+                }
+                stack.append((path == "/" ? "/" + name : path + "/" + name, child))
+            }
+        }
+        fuzzCheck(nodes == tree.nodeCount, "nodeCount \(tree.nodeCount), walked \(nodes)")
+        fuzzCheck(size == tree.approximateDataSize, "approximateDataSize \(tree.approximateDataSize), walked \(size)")
+        // Each ephemeral and container walked is in its index (checked above, and the walk's paths are distinct);
+        // with as many in the index as walked, index and tree agree.
+        var indexedEphemerals = 0
+        for paths in tree.ephemerals.values {
+            fuzzCheck(!paths.isEmpty, "the ephemerals index keeps an owner without ephemerals")
+            indexedEphemerals += paths.count
+        }
+        fuzzCheck(indexedEphemerals == ephemeralCount, "the ephemerals index disagrees with the tree")
+        fuzzCheck(tree.containersAndTTLNodes.count == containerCount, "the container index disagrees with the tree")
+        fuzzCheck(limitOwners == tree.quotaRoots, "quota roots \(tree.quotaRoots) but limits nodes for \(limitOwners)")
+        checkSessionsConnectionsAndWatches()
     }
 
     /// The log rebuilds the same tree.
@@ -434,12 +570,25 @@ struct CoreRun {
     }
 }
 
-/// The invariant walk's stack and visited set, kept from step to step (emptied, their storage kept) so that
-/// a step does not allocate them again. libFuzzer calls the target from one thread.
+/// State kept from step to step and input to input (emptied, its storage kept) so that a step does not allocate
+/// it again: the invariant walk's stack and visited set, the paths a step named and touched, the request buffer.
+/// libFuzzer calls the target from one thread.
 final class InvariantScratch: @unchecked Sendable {
     nonisolated(unsafe) static let shared = InvariantScratch()
     private var stack: [(String, Znode)] = []
     private var visited = Set<ObjectIdentifier>()
+    /// Every path the current step's request named (`CoreRun.path`).
+    var namedPaths: [String] = []
+    /// The current step sent a raw request (any opcode, any body: what it changed is not known here).
+    var rawRequestSent = false
+    var touched: [String] = []
+    var parents: [Znode] = []
+    var requestBody = ByteBuffer()
+
+    func beginStep() {
+        namedPaths.removeAll(keepingCapacity: true)
+        rawRequestSent = false
+    }
 
     func takeStack() -> [(String, Znode)] {
         var taken: [(String, Znode)] = []
@@ -450,6 +599,26 @@ final class InvariantScratch: @unchecked Sendable {
     func takeVisited() -> Set<ObjectIdentifier> {
         var taken = Set<ObjectIdentifier>()
         swap(&taken, &visited)
+        return taken
+    }
+
+    func takeTouched() -> [String] {
+        var taken: [String] = []
+        swap(&taken, &touched)
+        return taken
+    }
+
+    func takeParents() -> [Znode] {
+        var taken: [Znode] = []
+        swap(&taken, &parents)
+        return taken
+    }
+
+    /// The request buffer, empty.
+    func takeRequestBody() -> ByteBuffer {
+        var taken = ByteBuffer()
+        swap(&taken, &requestBody)
+        taken.clear()
         return taken
     }
 

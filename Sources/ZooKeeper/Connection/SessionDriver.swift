@@ -641,10 +641,13 @@ final class SessionDriver: @unchecked Sendable {
     }
 }
 
-/// Splits the connection's bytes into frames and hands them to the driver, all frames of one read together, and
-/// the connection's end; makes no decisions. It frames the bytes itself rather than behind a ByteToMessageHandler:
-/// the driver then carries out the actions of a whole read at once (one write, one timer check) instead of once
-/// per reply, which is most of the client's work per request when replies come in bursts.
+/// Cuts the connection's bytes into frames and hands them, and the connection's end, to the driver; makes no
+/// decisions. The frames of one read go to the driver together, which carries out their actions at once.
+///
+/// It frames the bytes itself with `ZooKeeperFrameDecoder` instead of sitting behind NIO's `ByteToMessageHandler`:
+/// that handler's first use in a process costs a one-shot a fifth of its instructions (three scans of every
+/// protocol-conformance record in the binary for its generic type and casts, and a failed lookup of Foundation's
+/// `__SwiftValue` by name behind its `self as? CanDequeueWrites`; BENCHMARKS.md, issue 17).
 final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -652,48 +655,60 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     private let id: ConnectionID
     private let host: HostAndPort
     private let plaintext: Bool
-    private let frames: NIOSingleStepByteToMessageProcessor<ZooKeeperFrameDecoder>
     private var answered = false
-    /// A frame above the packet limit was seen: the connection is being closed, later bytes are not frames.
-    private var failed = false
+    private var decoder: ZooKeeperFrameDecoder
+    /// The start of a frame whose end has not arrived yet.
+    private var partialFrame: ByteBuffer?
+    /// After a frame over the packet limit the connection is being closed: what follows is not read.
+    private var framingFailed = false
 
     init(driver: SessionDriver, id: ConnectionID, host: HostAndPort, plaintext: Bool, packetLimit: Int) {
         self.driver = driver
         self.id = id
         self.host = host
         self.plaintext = plaintext
-        self.frames = NIOSingleStepByteToMessageProcessor(ZooKeeperFrameDecoder(maximumFrameLength: packetLimit))
+        self.decoder = ZooKeeperFrameDecoder(maximumFrameLength: packetLimit)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        if !answered {
-            answered = true
-            driver.hostAnswered(host)
+        guard !framingFailed else { return }
+        var bytes = unwrapInboundIn(data)
+        if var partialFrame {
+            self.partialFrame = nil
+            partialFrame.writeBuffer(&bytes)
+            bytes = partialFrame
         }
-        let bytes = unwrapInboundIn(data)
         do {
+            // All frames of this read first, then their actions together (one write, one timer check).
             try driver.framesReceived {
-                try frames.process(buffer: bytes) { frame in driver.frameReceived(id, frame) }
+                while let frame = try decoder.decode(buffer: &bytes) {
+                    if !answered {
+                        answered = true
+                        driver.hostAnswered(host)
+                    }
+                    driver.frameReceived(id, frame)
+                }
             }
         } catch {
-            // The frames before it were handled; the request it answers fails with PacketTooLarge.
-            failed = true
-            if let error = error as? ProtocolError, error.code == .frameTooLarge {
-                driver.oversizedFrameReceived(id)
-            }
-            context.close(promise: nil)
+            framingFailed = true
+            errorCaught(context: context, error: error)
+            return
         }
+        if bytes.readableBytes > 0 { partialFrame = bytes }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        partialFrame = nil
         if plaintext && !answered { driver.closedUnanswered(host) }
         driver.channelClosed(id)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A reset, a TLS failure: this connection is done; the session goes on.
+        // A frame over the packet limit, a reset: this connection is done; the session goes on.
+        if let error = error as? ProtocolError, error.code == .frameTooLarge {
+            driver.oversizedFrameReceived(id)
+        }
         context.close(promise: nil)
     }
 }

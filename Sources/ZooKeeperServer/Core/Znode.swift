@@ -305,6 +305,16 @@ extension ZnodeConstruction where Self == Znode {
         self = Znode.make(
             name: name, data: dataBytes, zxid: zxid, time: time, aclIndex: aclIndex, ephemeralOwner: ephemeralOwner)
     }
+
+    /// A node whose name (valid UTF-8) and data are copied from bytes, e.g. straight out of a snapshot's buffer.
+    init(
+        nameBytes: Znode.Bytes, zxid: Int64, time: Int64, dataBytes: Znode.Bytes?, aclIndex: Int32,
+        ephemeralOwner: Int64
+    ) {
+        self = Znode.make(
+            nameBytes: nameBytes, data: dataBytes, zxid: zxid, time: time, aclIndex: aclIndex,
+            ephemeralOwner: ephemeralOwner)
+    }
 }
 
 /// Kept for the snapshot reader, which names the bytes it hands to `Znode(name:zxid:time:dataBytes:...)` so.

@@ -1,5 +1,3 @@
-import DequeModule
-
 /// A distribution of observations (milliseconds) as Apache's Prometheus summaries report one: a count and a sum
 /// over the server's life, and quantiles over the recent observations only.
 ///
@@ -25,8 +23,16 @@ struct QuantileSummary {
     private(set) var maximum: Int64 = 0
     var countSinceRestart: Int64 { count - restartCount }
     var sumSinceRestart: Int64 { sum - restartSum }
-    /// (monotonic ms, value), oldest first.
-    private var recent = Deque<(time: Int64, value: Int64)>()
+    /// The recent observations, oldest first, in a ring that grows to `capacity` and no further. A full window of
+    /// the server-wide summaries is 10,000 observations: each is packed in 8 bytes (its time as ms after
+    /// `timeBase` in the high half, its value in the low half), so that a loaded server's summaries hold a fifth of
+    /// what (time, value) pairs in a deque grown by doubling held.
+    private var ring = ContiguousArray<UInt64>()
+    /// Where the oldest observation is in `ring`, and how many it holds.
+    private var oldest = 0
+    private var recentCount = 0
+    /// The time the packed offsets count from: the oldest kept observation's, or earlier.
+    private var timeBase: Int64 = 0
 
     init(capacity: Int = 10_000) {
         self.capacity = capacity
@@ -37,9 +43,16 @@ struct QuantileSummary {
         if countSinceRestart == 0 || value > maximum { maximum = value }
         count += 1
         sum += value
-        recent.append((time, value))
-        if recent.count > capacity { recent.removeFirst() }
+        guard capacity > 0 else { return }
         dropExpired(now: time)
+        keepRepresentable(time)
+        if recentCount == capacity {
+            dropOldest()
+        } else if recentCount == ring.count {
+            grow()
+        }
+        ring[slot(of: recentCount)] = pack(time: time, value: value)
+        recentCount += 1
     }
 
     /// The `q` quantile (0...1) of the observations of the last window, by nearest rank; NaN when the window is
@@ -47,8 +60,13 @@ struct QuantileSummary {
     /// With `sinceRestart`, only the observations since `srst` count (`mntr`'s percentiles).
     func quantiles(_ qs: [Double], now: Int64, sinceRestart: Bool = false) -> [Double] {
         let start = sinceRestart ? restartTime : .min
-        let values = recent.filter { now - $0.time < Self.windowMilliseconds && $0.time >= start }.map(\.value)
-            .sorted()
+        var values: [Int64] = []
+        values.reserveCapacity(recentCount)
+        for index in 0..<recentCount {
+            let (time, value) = observation(at: index)
+            if now - time < Self.windowMilliseconds && time >= start { values.append(value) }
+        }
+        values.sort()
         guard !values.isEmpty else { return qs.map { _ in .nan } }
         return qs.map { q in
             let rank = Int((q * Double(values.count)).rounded(.up))
@@ -65,7 +83,64 @@ struct QuantileSummary {
         maximum = 0
     }
 
+    /// The `index`th kept observation, oldest first. Values are kept as 32-bit integers: the summaries observe
+    /// milliseconds, counts and byte sizes of one request, all far inside that range.
+    private func observation(at index: Int) -> (time: Int64, value: Int64) {
+        let packed = ring[slot(of: index)]
+        return (timeBase + Int64(packed >> 32), Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: packed))))
+    }
+
+    private func slot(of index: Int) -> Int {
+        let slot = oldest + index
+        return slot >= ring.count ? slot - ring.count : slot
+    }
+
+    private func pack(time: Int64, value: Int64) -> UInt64 {
+        UInt64(time - timeBase) << 32 | UInt64(UInt32(bitPattern: Int32(clamping: value)))
+    }
+
+    private mutating func dropOldest() {
+        oldest += 1
+        if oldest == ring.count { oldest = 0 }
+        recentCount -= 1
+    }
+
     private mutating func dropExpired(now: Int64) {
-        while let first = recent.first, now - first.time >= Self.windowMilliseconds { recent.removeFirst() }
+        while recentCount > 0, now - observation(at: 0).time >= Self.windowMilliseconds { dropOldest() }
+    }
+
+    /// Moves `timeBase` so that `time` and every kept observation have an offset in 32 bits. The clock is monotonic
+    /// and the kept observations are within the last window (`dropExpired` ran), so the oldest one's time always
+    /// serves; a clock that went backwards by more than 49 days would leave no observation to keep.
+    private mutating func keepRepresentable(_ time: Int64) {
+        guard recentCount > 0 else {
+            timeBase = time
+            return
+        }
+        let offset = time - timeBase
+        if offset >= 0 && offset <= Int64(UInt32.max) { return }
+        let newBase = min(time, observation(at: 0).time)
+        let newest = max(time, observation(at: recentCount - 1).time)
+        guard newest - newBase <= Int64(UInt32.max) else {
+            recentCount = 0
+            timeBase = time
+            return
+        }
+        let kept = (0..<recentCount).map { observation(at: $0) }
+        timeBase = newBase
+        for (index, observation) in kept.enumerated() {
+            ring[slot(of: index)] = pack(time: observation.time, value: observation.value)
+        }
+    }
+
+    /// Room for more observations: double, up to `capacity`, with the oldest first again.
+    private mutating func grow() {
+        let size = Swift.min(capacity, Swift.max(16, ring.count * 2))
+        var grown = ContiguousArray<UInt64>()
+        grown.reserveCapacity(size)
+        for index in 0..<recentCount { grown.append(ring[slot(of: index)]) }
+        grown.append(contentsOf: repeatElement(0, count: size - recentCount))
+        ring = grown
+        oldest = 0
     }
 }

@@ -60,28 +60,32 @@ enum CpCommand: ShellCommand {
         // Written as `import` writes: consecutive znodes in multis, a refused one alone through the writer.
         var importer = BatchedImport(writer: writer, packetLimit: ImportCommand.packetLimit(shell))
         importer.keepsExistingACL = !copiesACL
+        let readSessions = source.readSessions(shell, like: from)
         var walk = PipelinedWalk(client: from)
         walk.readsData = true
         walk.readsACL = copiesACL
+        walk.readSessions = readSessions
         walk.maximumDepth = recursive ? nil : 0
         var copied: [String] = []
         var read = 0
         var failures = 0
         do {
-            try await walk.run(from: source.path) { failed, error in
-                failures += 1
-                shell.report(error, at: failed)
-            } visit: { node in
-                let below = source.path == "/" ? node.path : String(node.path.dropFirst(source.path.count))
-                let target =
-                    below.isEmpty || below == "/"
-                    ? destination.path : ZooKeeperPath.join(destination.path, String(below.dropFirst()))
-                let znode = ImportCommand.Znode(
-                    target: target, data: node.data, acl: node.acl ?? ACL.openUnsafe,
-                    isEphemeral: node.stat.ephemeralOwner != 0)
-                if moves { copied.append(node.path) }
-                read += 1
-                try await importer.add(znode, line: read, shell)
+            try await readSessions.closing {
+                try await walk.run(from: source.path) { failed, error in
+                    failures += 1
+                    shell.report(error, at: failed)
+                } visit: { node in
+                    let below = source.path == "/" ? node.path : String(node.path.dropFirst(source.path.count))
+                    let target =
+                        below.isEmpty || below == "/"
+                        ? destination.path : ZooKeeperPath.join(destination.path, String(below.dropFirst()))
+                    let znode = ImportCommand.Znode(
+                        target: target, data: node.data, acl: node.acl ?? ACL.openUnsafe,
+                        isEphemeral: node.stat.ephemeralOwner != 0)
+                    if moves { copied.append(node.path) }
+                    read += 1
+                    try await importer.add(znode, line: read, shell)
+                }
             }
             try await importer.flush(shell)
         } catch let failure as CommandFailure {
@@ -118,13 +122,27 @@ extension ZnodeLocation {
     /// The shell's session for a path here; a session of its own for another cluster (the caller closes it).
     func client(_ shell: Shell) throws -> ZooKeeperClient {
         guard let cluster else { return shell.client }
-        var settings = ZooKeeperClient.Configuration()
-        settings.sessionTimeout = shell.configuration.sessionTimeout
-        settings.requestTimeoutWhileDisconnected = shell.configuration.requestTimeoutWhileDisconnected
         do {
-            return try ZooKeeperClient(connectString: cluster, configuration: settings)
+            return try ZooKeeperClient(connectString: cluster, configuration: Self.clusterSettings(shell))
         } catch {
             throw CommandFailure("\(error)")
         }
+    }
+
+    /// How a session of another cluster connects.
+    private static func clusterSettings(_ shell: Shell) -> ZooKeeperClient.Configuration {
+        var settings = ZooKeeperClient.Configuration()
+        settings.sessionTimeout = shell.configuration.sessionTimeout
+        settings.requestTimeoutWhileDisconnected = shell.configuration.requestTimeoutWhileDisconnected
+        return settings
+    }
+
+    /// Sessions like `client` (this location's, from `client(_:)`) for a walk to read ACLs on (the caller closes
+    /// them).
+    func readSessions(_ shell: Shell, like client: ZooKeeperClient) -> ReadSessions {
+        guard cluster != nil else { return shell.readSessions() }
+        return ReadSessions(
+            like: client, configuration: Self.clusterSettings(shell), credentials: [],
+            count: shell.configuration.readSessions)
     }
 }

@@ -38,10 +38,18 @@ enum DiffCommand: ShellCommand {
         }
         // Sessions of their own (other clusters) are closed, whatever happens.
         let outcome: Result<Void, any Error>
+        let leftSessions = first.readSessions(shell, like: left)
+        // Two paths of the shell's session share its extra sessions.
+        let rightSessions =
+            first.cluster == nil && second.cluster == nil ? leftSessions : second.readSessions(shell, like: right)
         do {
-            try await compare(
-                Side(first, client: left, recursive: recursive), Side(second, client: right, recursive: recursive),
-                shell)
+            try await leftSessions.closing {
+                try await rightSessions.closing {
+                    try await compare(
+                        Side(first, client: left, recursive: recursive, readSessions: leftSessions),
+                        Side(second, client: right, recursive: recursive, readSessions: rightSessions), shell)
+                }
+            }
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -57,10 +65,11 @@ enum DiffCommand: ShellCommand {
         let location: ZnodeLocation
         let walker: PipelinedWalk.Walker
 
-        init(_ location: ZnodeLocation, client: ZooKeeperClient, recursive: Bool) {
+        init(_ location: ZnodeLocation, client: ZooKeeperClient, recursive: Bool, readSessions: ReadSessions) {
             var walk = PipelinedWalk(client: client)
             walk.readsData = true
             walk.readsACL = true
+            walk.readSessions = readSessions
             walk.maximumDepth = recursive ? nil : 0
             walk.order = .paths
             self.location = location

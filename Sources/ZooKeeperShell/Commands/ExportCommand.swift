@@ -32,9 +32,11 @@ enum ExportCommand: ShellCommand {
             sink = .file(file)
         }
         defer { sink.close() }
+        let readSessions = shell.readSessions()
         var walk = PipelinedWalk(client: shell.client)
         walk.readsData = true
         walk.readsACL = true
+        walk.readSessions = readSessions
         walk.maximumDepth = invocation.has("r") ? nil : 0
         try sink.write(
             JSONValue.object([
@@ -42,12 +44,14 @@ enum ExportCommand: ShellCommand {
             ]).text)
         var count = 0
         var failures = 0
-        try await walk.run(from: path) { failed, error in
-            failures += 1
-            shell.report(error, at: failed)
-        } visit: { node in
-            try sink.write(line(node).text)
-            count += 1
+        try await readSessions.closing {
+            try await walk.run(from: path) { failed, error in
+                failures += 1
+                shell.report(error, at: failed)
+            } visit: { node in
+                try sink.write(line(node).text)
+                count += 1
+            }
         }
         if destination != "-" { shell.err("Exported \(count) znode\(count == 1 ? "" : "s") to \(destination)") }
         if failures > 0 { throw CommandFailure.partial(failures) }

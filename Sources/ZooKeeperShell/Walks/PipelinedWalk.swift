@@ -9,9 +9,12 @@ import ZooKeeper
 /// znode, and a getData when the walk needs its data or stat (`readsData`, `readsStat`); a getACL, which a
 /// multiRead cannot carry, goes alone beside it (`readsACL`). Most of what a read costs Apache is the passage of its
 /// request through the server's processor chain, so packing the reads (N / 32 requests instead of N to 3N) is what
-/// speeds up a walk bound by Apache. The root is read alone (as the commands that read one znode read it), and so
-/// is every znode once a multiRead's answer was over the client's packet limit (big data) or the server did not
-/// know multiRead (before 3.6): the walk goes on that way. The requests go out in batches through the client's
+/// speeds up a walk bound by Apache. The getACLs, one request per znode, are spread over the walk's session and the
+/// `readSessions` opened beside it once the walk has more than a window to read (Apache serves one session's
+/// requests one after another); a getACL that one of those could not answer (its connection or its credentials
+/// failed) goes again on the walk's session. The root is read alone (as the commands that read one znode read it),
+/// and so is every znode once a multiRead's answer was over the client's packet limit (big data) or the server did
+/// not know multiRead (before 3.6): the walk goes on that way. The requests go out in batches through the client's
 /// `ReadPipeline`, without a task or an await each.
 ///
 /// A znode that vanishes during the walk is skipped; one that cannot be read (NoAuth, ...) is reported to
@@ -66,6 +69,9 @@ struct PipelinedWalk {
     /// Znodes per multiRead request.
     var znodesPerMultiRead = 32
     var order = Order.preOrder
+    /// More sessions like `client`'s for the getACLs (`readsACL`), opened when the walk is more than a window; nil:
+    /// all on `client`. The caller closes them when the command ends.
+    var readSessions: ReadSessions? = nil
 
     /// Walks the subtree of `root`. A root that cannot be read fails the walk with its error; a cancelled walk
     /// stops within one window and says how far it got.
@@ -132,6 +138,8 @@ struct PipelinedWalk {
             var attempts: Int
             /// Whether its getChildren (and getData) went in a multiRead.
             var packed: Bool
+            /// The extra session its getACL went on (an index in `lanes`); nil for the walk's.
+            var aclLane: Int? = nil
             var children: [String] = []
             var stat: Stat?
             var data: [UInt8]?
@@ -160,6 +168,10 @@ struct PipelinedWalk {
         private var heldChildren: [String: [String]] = [:]
         /// The znode the walk is at (for the report of an interrupted walk).
         private(set) var current: String
+        /// The extra sessions of `readSessions` in use, in the order they came up; nil once one failed a read.
+        private var lanes: [ZooKeeperClient?] = []
+        /// Turns through the walk's session (0) and `lanes` (1...) for the getACLs.
+        private var nextLane = 0
 
         fileprivate init(_ settings: PipelinedWalk, root: String) {
             self.settings = settings
@@ -275,6 +287,7 @@ struct PipelinedWalk {
             let room = min(capacity - inFlight / readsPerZnode, capacity * PipelinedWalk.aheadPerWindow - outstanding)
             // The next znode is always asked: what is asked ahead of it must not hold it up.
             guard needed || room >= max(1, capacity / 8) else { return }
+            takeReadSessions(capacity: capacity)
             var budget = max(room, needed ? 1 : 0)
             var batch = Outgoing()
             var index = stack.count - 1
@@ -300,6 +313,27 @@ struct PipelinedWalk {
             send(batch)
         }
 
+        /// Opens the extra sessions once the walk has asked more than a window of znodes, and takes those that
+        /// came up since the last look.
+        private func takeReadSessions(capacity: Int) {
+            guard settings.readsACL, let sessions = settings.readSessions, nextTicket >= capacity else { return }
+            sessions.open()
+            let ready = sessions.ready
+            if ready.count > lanes.count { lanes += ready[lanes.count...].map { Optional($0) } }
+        }
+
+        /// The extra session for the next getACL (an index in `lanes`), or nil for the walk's own: each in turn.
+        private func laneForACL() -> Int? {
+            guard !lanes.isEmpty else { return nil }
+            for _ in 0...lanes.count {
+                let lane = nextLane
+                nextLane = (nextLane + 1) % (lanes.count + 1)
+                if lane == 0 { return nil }
+                if lanes[lane - 1] != nil { return lane - 1 }
+            }
+            return nil
+        }
+
         /// Asks ahead the children of `parent` not asked yet, in order, as far as `budget` (znodes) goes.
         private func askChildren(
             of parent: String, _ sorted: [String], budget: inout Int,
@@ -323,6 +357,8 @@ struct PipelinedWalk {
             var requests: [(tag: Int, path: String, read: ReadPipeline.Read)] = []
             /// Znodes whose getChildren (and getData) go in multiRead requests.
             var packed: [(ticket: Int, path: String)] = []
+            /// getACLs for the extra sessions, by lane.
+            var elsewhere: [Int: [(tag: Int, path: String, read: ReadPipeline.Read)]] = [:]
             var znodes = 0
         }
 
@@ -344,11 +380,18 @@ struct PipelinedWalk {
                     reads += 1
                 }
             }
+            var aclLane: Int?
             if settings.readsACL {
-                batch.requests.append((ticket << 2 | 2, path, .acl))
+                aclLane = laneForACL()
+                if let aclLane {
+                    batch.elsewhere[aclLane, default: []].append((ticket << 2 | 2, path, .acl))
+                } else {
+                    batch.requests.append((ticket << 2 | 2, path, .acl))
+                }
                 reads += 1
             }
-            readings[ticket] = Reading(path: path, remaining: reads, attempts: attempts, packed: packs)
+            readings[ticket] = Reading(
+                path: path, remaining: reads, attempts: attempts, packed: packs, aclLane: aclLane)
             batch.znodes += 1
         }
 
@@ -370,15 +413,23 @@ struct PipelinedWalk {
                 requests.append((first.ticket << 2 | 3, first.path, .several(operations)))
                 reads += operations.count
             }
-            guard !requests.isEmpty else { return }
+            for (lane, acls) in batch.elsewhere {
+                if let session = lanes[lane] {
+                    pipeline.send(acls, on: session)
+                } else {
+                    requests += acls
+                }
+                reads += acls.count
+            }
             inFlight += reads
-            pipeline.send(requests)
+            if !requests.isEmpty { pipeline.send(requests) }
         }
 
         /// Files the answers that arrived; a znode whose reads are all answered gets its answer, or is asked
         /// again once the client is connected again when the connection was lost.
         private func receive(_ arrivals: [ReadPipeline.Arrival]) async throws {
             var again: [Reading] = []
+            var onOwnSession: [(tag: Int, path: String, read: ReadPipeline.Read)] = []
             for (tag, result) in arrivals {
                 if tag & 3 == 3 {
                     receiveMultiRead(first: tag >> 2, result, again: &again)
@@ -387,6 +438,16 @@ struct PipelinedWalk {
                 inFlight -= 1
                 let ticket = tag >> 2
                 guard var reading = readings[ticket] else { continue }
+                if tag & 3 == 2, let lane = reading.aclLane, case .failure(let error) = result,
+                    Self.endsTheWalk(error) || error.code == .authFailed
+                {
+                    // An extra session lost (or refused): its reads go on the walk's session, and it takes no more.
+                    lanes[lane] = nil
+                    reading.aclLane = nil
+                    readings[ticket] = reading
+                    onOwnSession.append((tag, reading.path, .acl))
+                    continue
+                }
                 switch result {
                 case .success(.children(let children, let stat)):
                     reading.children = children
@@ -405,6 +466,10 @@ struct PipelinedWalk {
                     if tag & 3 == 0 || reading.failure == nil { reading.failure = error }
                 }
                 complete(ticket, reading, again: &again)
+            }
+            if !onOwnSession.isEmpty {
+                inFlight += onOwnSession.count
+                pipeline.send(onOwnSession)
             }
             guard !again.isEmpty else { return }
             // The session, and so what the walk saw, survives a reconnect: ask again once connected.

@@ -178,6 +178,36 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
 
+    @Test func namesBeyondASCIIRoundTrip() throws {
+        let harness = CoreHarness()
+        let client = harness.client(timeout: 6_000)
+        for path in ["/é", "/é/日本-1", "/é/ascii", "/ü"] {
+            harness.send(
+                client, .create(CreateRequest(path: path, data: [1, 2], acl: ACL.openUnsafe, mode: .persistent)))
+        }
+        let original = StateDump(harness.core)
+        #expect(original.nodes.count >= 5)
+        let dump = StateDump(try rebuild(from: snapshotBytes(of: harness.core), replaying: []))
+        #expect(dump == original, "\(dump.differences(from: original))")
+    }
+
+    /// The checksum is computed while the entries are decoded: damage that also stops the decoding is still
+    /// reported as a checksum mismatch.
+    @Test func damageThatBreaksTheEntriesIsReportedAsAChecksumMismatch() throws {
+        let harness = CoreHarness()
+        var workload = RandomWorkload(harness: harness, seed: 5)
+        workload.run(100)
+        var damaged = snapshotBytes(of: harness.core)
+        // The first entry's tag, just after the 24-byte header: no tag is 0xEE.
+        damaged.setInteger(UInt8(0xEE), at: SnapshotFile.headerSize)
+        #expect {
+            _ = try SnapshotFile.read(damaged, path: "/x/snapshot.7")
+        } throws: { error in
+            let error = error as? PersistenceError
+            return error?.code == .corruptSnapshot && error?.description.contains("checksum") == true
+        }
+    }
+
     @Test func aDamagedSnapshotIsRejectedWithItsName() throws {
         let harness = CoreHarness()
         var workload = RandomWorkload(harness: harness, seed: 3)

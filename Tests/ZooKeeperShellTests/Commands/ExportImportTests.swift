@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooKeeperProtocol
 import ZooKeeperTestSupport
 
 /// export and import through the zkcli executable: a subtree of Apache ZooKeeper copied into zkserver and
@@ -97,6 +98,50 @@ struct ExportImportTests {
         let lines = single.output.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines.last?.hasPrefix("{\"path\":\"\(root)/null\",\"data\":null,\"acl\":[") == true)
+    }
+
+    @Test(arguments: TestServerKind.allCases) func afterAddauthTheExportReadsWhatTheUserCanRead(kind: TestServerKind)
+        throws
+    {
+        let server = try SharedTestServers.connectString(kind)
+        let root = SharedTestServers.uniqueRoot("export-auth")
+        let directory = try TestEnvironment.temporaryDirectory("zkcli-export")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 601 znodes, more than the walk's window (the export opens its extra sessions): readable by alice alone, but
+        // n7, by bob alone.
+        let alice = "digest:alice:" + Base64.encode(SHA1.hash(Array("alice:secret".utf8))) + ":cdrwa"
+        let bob = "digest:bob:" + Base64.encode(SHA1.hash(Array("bob:other".utf8))) + ":cdrwa"
+        let setUp =
+            "create \(root)\n"
+            + (0..<600).map { "create \(root)/n\($0) v\($0) \($0 == 7 ? bob : alice)\n" }.joined()
+        #expect(try Programs.zkcli(server: server, input: setUp).exitCode == 0)
+        defer {
+            let both = "addauth digest alice:secret\naddauth digest bob:other\ndeleteall \(root)\n"
+            _ = try? Programs.zkcli(server: server, input: both)
+        }
+        func export(_ file: String, environment: [String: String]) throws -> ProgramRun {
+            try Programs.zkcli(
+                server: server, input: "addauth digest alice:secret\nexport -r \(root) \(file)\n",
+                environment: environment)
+        }
+        let spread = try export(directory + "/spread.jsonl", environment: [:])
+        #expect(spread.exitCode == 1)
+        #expect(
+            spread.error
+                == "Insufficient permission : \(root)/n7\nExported 600 znodes to \(directory)/spread.jsonl\n"
+                + "1 znode could not be read\n")
+        let lines = try String(contentsOfFile: directory + "/spread.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 601)
+        #expect(lines.dropFirst(2).allSatisfy { $0.contains(#""acl":[{"scheme":"digest","id":"alice:"#) })
+        // The same file as an export on the shell's session alone.
+        let alone = try export(directory + "/alone.jsonl", environment: ["ZKCLI_READ_SESSIONS": "0"])
+        #expect(alone.exitCode == 1)
+        #expect(
+            try String(contentsOfFile: directory + "/alone.jsonl", encoding: .utf8)
+                == (try String(contentsOfFile: directory + "/spread.jsonl", encoding: .utf8)))
+        let bad = try export(directory + "/bad.jsonl", environment: ["ZKCLI_READ_SESSIONS": "many"])
+        #expect(bad.exitCode == 2)
+        #expect(bad.error == "zkcli: ZKCLI_READ_SESSIONS must be a number from 0 to 16, not 'many'\n")
     }
 
     @Test(arguments: TestServerKind.allCases) func refusalsNameTheLineAndApplyNothingAfter(kind: TestServerKind) throws
