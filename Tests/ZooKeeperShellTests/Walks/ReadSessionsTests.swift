@@ -38,6 +38,25 @@ struct ReadSessionsTests {
         return paths
     }
 
+    /// Alice's session to `address`, her tree under `root` (`makeTree`), three extra sessions with her credentials
+    /// and a walk that reads data and ACLs through them, with a narrow window: the sessions are up long before the
+    /// walk's end (they open after its first window).
+    func aliceWalk(_ address: String, root: String) async throws -> (
+        client: ZooKeeperClient, paths: [String], sessions: ReadSessions, walk: PipelinedWalk
+    ) {
+        let client = try await ZooKeeperClient.connect(address)
+        try await client.addDigestAuth(user: "alice", password: "secret")
+        let paths = try await makeTree(client, root)
+        let sessions = ReadSessions(
+            like: client, configuration: ZooKeeperClient.Configuration(), credentials: [Self.alice], count: 3)
+        var walk = PipelinedWalk(client: client)
+        walk.readsData = true
+        walk.readsACL = true
+        walk.readSessions = sessions
+        walk.window = 30
+        return (client, paths, sessions, walk)
+    }
+
     func port(_ address: String) throws -> Int {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw HarnessError("no port in \(address)")
@@ -61,18 +80,8 @@ struct ReadSessionsTests {
         async throws
     {
         let address = try SharedTestServers.connectString(kind)
-        let client = try await ZooKeeperClient.connect(address)
-        try await client.addDigestAuth(user: "alice", password: "secret")
         let root = SharedTestServers.uniqueRoot("sessions")
-        let paths = try await makeTree(client, root)
-        let sessions = ReadSessions(
-            like: client, configuration: ZooKeeperClient.Configuration(), credentials: [Self.alice], count: 3)
-        var walk = PipelinedWalk(client: client)
-        walk.readsData = true
-        walk.readsACL = true
-        walk.readSessions = sessions
-        // A narrow window: the sessions are up long before the walk's end (they open after its first window).
-        walk.window = 30
+        let (client, paths, sessions, walk) = try await aliceWalk(address, root: root)
         var visited: [String] = []
         var unreadable: [(String, ZooKeeperError.Code)] = []
         var extraSessions: [ZooKeeperClient] = []
@@ -110,18 +119,8 @@ struct ReadSessionsTests {
         async throws
     {
         let address = try SharedTestServers.connectString(kind)
-        let client = try await ZooKeeperClient.connect(address)
-        try await client.addDigestAuth(user: "alice", password: "secret")
         let root = SharedTestServers.uniqueRoot("sessions-stop")
-        let paths = try await makeTree(client, root)
-        let sessions = ReadSessions(
-            like: client, configuration: ZooKeeperClient.Configuration(), credentials: [Self.alice], count: 3)
-        var walk = PipelinedWalk(client: client)
-        walk.readsData = true
-        walk.readsACL = true
-        walk.readSessions = sessions
-        // A narrow window: the sessions are up long before the walk's end (they open after its first window).
-        walk.window = 30
+        let (client, paths, sessions, walk) = try await aliceWalk(address, root: root)
         var opened: Set<Int64> = []
         var visited = 0
         // Ctrl-C (the task cancelled) at the 400th znode, once the extra sessions are up.
@@ -174,18 +173,8 @@ struct ReadSessionsTests {
         }
         defer { zkserver?.process.stop(signal: SIGKILL) }
         let address = apache?.address ?? zkserver!.address
-        let client = try await ZooKeeperClient.connect(address)
-        try await client.addDigestAuth(user: "alice", password: "secret")
         let root = "/refused"
-        let paths = try await makeTree(client, root)
-        let sessions = ReadSessions(
-            like: client, configuration: ZooKeeperClient.Configuration(), credentials: [Self.alice], count: 3)
-        var walk = PipelinedWalk(client: client)
-        walk.readsData = true
-        walk.readsACL = true
-        walk.readSessions = sessions
-        // A narrow window: the sessions are up long before the walk's end (they open after its first window).
-        walk.window = 30
+        let (client, paths, sessions, walk) = try await aliceWalk(address, root: root)
         var visited: [String] = []
         var unreadable: [String] = []
         var extraSessions = -1
