@@ -24,6 +24,7 @@ public func fuzzServerCore(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt
         let nodesBefore = run.core.tree.nodeCount
         run.scratch.beginStep()
         if run.step(&input) { run.checkAfterStep(transactionsBefore: transactionsBefore, nodesBefore: nodesBefore) }
+        run.lastZxid = run.core.lastZxid
         steps += 1
     }
     // The whole tree at the end, whatever the last step was.
@@ -52,7 +53,9 @@ let superDigest = AccessControl.digest(credentials: superCredentials)
 let userDigest = AccessControl.digest(credentials: Array("u1:p".utf8))
 
 struct CoreRun {
-    let configuration: ServerConfiguration
+    /// Which of `configurations` the input chose: an index, so that copies of this struct (closures capture it)
+    /// do not copy a configuration's fifty fields.
+    let configurationIndex: Int
     let clock = ManualClock()
     let log = KeptLog()
     let core: ServerCore
@@ -62,17 +65,24 @@ struct CoreRun {
     var lastZxid: Int64 = 0
     let scratch = InvariantScratch.shared
 
-    init(_ input: inout FuzzInput) {
+    /// The eight configurations the first byte chooses from (enforceQuota, TTL nodes, skipACL), made once.
+    static let configurations: [ServerConfiguration] = (0..<8).map { choice in
         var configuration = ServerConfiguration()
         configuration.tickTime = 2000
-        let flags = input.byte()
-        configuration.enforceQuota = flags & 1 != 0
-        configuration.extendedTypesEnabled = flags & 2 != 0
-        configuration.skipACL = flags & 4 == 4 && flags & 8 == 8
+        configuration.enforceQuota = choice & 1 != 0
+        configuration.extendedTypesEnabled = choice & 2 != 0
+        configuration.skipACL = choice & 4 != 0
         configuration.superDigest = superDigest
-        self.configuration = configuration
+        return configuration
+    }
+
+    init(_ input: inout FuzzInput) {
+        let flags = Int(input.byte())
+        // skipACL only when both bits 2 and 3 are set, as before (so that most inputs check ACLs).
+        configurationIndex = flags & 3 | (flags & 12 == 12 ? 4 : 0)
         core = ServerCore(
-            configuration: configuration, clock: clock, log: log, makePassword: { Array(repeating: 7, count: 16) })
+            configuration: Self.configurations[configurationIndex], clock: clock, log: log,
+            makePassword: { Array(repeating: 7, count: 16) })
     }
 
     // MARK: Steps
@@ -96,6 +106,7 @@ struct CoreRun {
             closeConnection(open[input.below(open.count)])
         case 3:
             clock.milliseconds += Int64(input.below(8)) * 1000
+            scratch.ephemeralsBefore = core.tree.ephemerals
             carryOut(core.expireSessions())
         case 4:
             clock.milliseconds += Int64(input.below(4)) * 1000
@@ -111,6 +122,7 @@ struct CoreRun {
     mutating func connect(sessionID: Int64, password: [UInt8], _ input: inout FuzzInput) {
         let connection = ConnectionID(nextConnection)
         nextConnection += 1
+        scratch.connectionsOrWatchesChanged = true
         core.connectionOpened(connection, remoteAddress: input.pick(["127.0.0.1", "10.0.0.1", "::1"]))
         open.append(connection)
         let timeout = Int32(input.pick([0, 2000, 4000, 10_000, 100_000]))
@@ -125,6 +137,7 @@ struct CoreRun {
     mutating func closeConnection(_ connection: ConnectionID) {
         core.connectionClosed(connection)
         open.removeAll { $0 == connection }
+        scratch.connectionsOrWatchesChanged = true
     }
 
     /// Does what the network layer does with the core's outputs: closes the connections it is told to close.
@@ -165,8 +178,10 @@ struct CoreRun {
             opCode = code
         }
         let live = core.connections[connection].map { !$0.isClosing && $0.sessionID != nil } ?? false
+        if case .record(.closeSession) = request { scratch.ephemeralsBefore = core.tree.ephemerals }
         let outputs = core.request(connection, header: RequestHeader(xid: xid, opCode: opCode), body: &body)
         if case .raw = request { scratch.rawRequestSent = true }
+        if Self.mayChangeWatchesUnlogged(request) { scratch.connectionsOrWatchesChanged = true }
         if live {
             var replies = 0
             for case .reply(let to, let header, _) in outputs
@@ -183,6 +198,23 @@ struct CoreRun {
     enum FuzzRequest {
         case record(ZooKeeperRequest)
         case raw(OpCode, [UInt8])
+    }
+
+    /// Whether the request can add or remove watches without logging a transaction: a write's watches fire with
+    /// its transaction (every write logs one, a failed one an error), a closed connection's go when the target
+    /// carries out the close; a raw request may be any of these.
+    static func mayChangeWatchesUnlogged(_ request: FuzzRequest) -> Bool {
+        guard case .record(let request) = request else { return true }
+        switch request {
+        case .exists(let r), .getData(let r), .getChildren(let r), .getChildren2(let r):
+            return r.watch
+        case .setWatches, .setWatches2, .addWatch, .removeWatches:
+            return true
+        case .create, .create2, .createContainer, .createTTL, .delete, .setData, .getACL, .setACL, .sync, .ping,
+            .check, .multi, .multiRead, .reconfig, .checkWatches, .deleteContainer, .auth, .sasl, .getEphemerals,
+            .getAllChildrenNumber, .whoAmI, .closeSession:
+            return false
+        }
     }
 
     // MARK: Requests decoded from the input
@@ -315,28 +347,32 @@ struct CoreRun {
 
     // MARK: Invariants
 
-    /// The checks after one step. The sessions, connections and watches are checked in full after every step,
-    /// and so are the owners in the ephemerals index. The tree is walked in full (`checkInvariants`) when the step
-    /// may have changed nodes at paths it did not name: a session closed or expired (its ephemerals go), a raw
-    /// request changed something (its paths are not known here), a node under `/zookeeper` (quota bookkeeping
-    /// reaches other nodes), or the node count moved without a transaction. A step that logged no transaction
-    /// (a read, a watch, a connection) changed no node. Otherwise the nodes the step can have changed are checked
-    /// (`checkNode`, and their place in the indexes): the paths the request named, the paths of the transactions
-    /// it logged (sequential names, the sweep's deletes), and the parents of both. Whatever a step changed
-    /// elsewhere (a fault the core did not log) is caught by the full walk at the end of the input and by the
+    /// The checks after one step. The sessions, connections and watches are checked after every step that can have
+    /// changed them: one that logged a transaction (sessions created and closed, watches fired), opened or closed a
+    /// connection, or sent a request that sets or removes watches (or a raw one); the owners in the ephemerals index
+    /// after every step that logged one. A step that logged no transaction (a read, a watch, a connection) changed
+    /// no node. Otherwise the nodes the step can have changed are checked (`checkNode`, and their place in the
+    /// indexes): the paths the request named, the paths of the transactions it logged (sequential names, the
+    /// sweep's deletes, a closed session's ephemerals as the index held them before the step), and the parents of
+    /// all of them; after a write under `/zookeeper`, the quota roots too. The tree is walked in full
+    /// (`checkInvariants`) when the step may have changed nodes at paths not known here: a raw request that logged
+    /// something, or the node count moved without a transaction. Whatever a step changed elsewhere (a fault the
+    /// core did not log, a quota's statistics node) is caught by the full walk at the end of the input and by the
     /// replay check, which compares every node with the log's account of it.
     func checkAfterStep(transactionsBefore: Int, nodesBefore: Int) {
         fuzzCheck(core.lastZxid >= lastZxid, "zxid went back")
-        checkSessionsConnectionsAndWatches()
-        let tree = core.tree
-        for (owner, paths) in tree.ephemerals {
-            fuzzCheck(!paths.isEmpty, "the ephemerals index keeps an owner without ephemerals")
-            fuzzCheck(core.sessions.sessions[owner] != nil, "ephemerals indexed for dead session \(owner)")
-        }
         let logged = log.transactions[transactionsBefore...]
+        // Sessions, connections and watches change only with a transaction (sessions created and closed, watches
+        // fired), a connection opened or closed, or a request that sets or removes watches.
+        if scratch.connectionsOrWatchesChanged || !logged.isEmpty { checkSessionsConnectionsAndWatches() }
+        let tree = core.tree
         if logged.isEmpty {
             if tree.nodeCount != nodesBefore { checkInvariants() }
             return
+        }
+        for (owner, paths) in tree.ephemerals {
+            fuzzCheck(!paths.isEmpty, "the ephemerals index keeps an owner without ephemerals")
+            fuzzCheck(core.sessions.sessions[owner] != nil, "ephemerals indexed for dead session \(owner)")
         }
         if scratch.rawRequestSent {
             checkInvariants()
@@ -350,15 +386,18 @@ struct CoreRun {
             scratch.touched = touched
             scratch.parents = parents
         }
-        for transaction in logged where !Self.collectPaths(of: transaction.body, into: &touched) {
-            checkInvariants()
-            return
+        for transaction in logged {
+            if case .closeSession = transaction.body, let before = scratch.ephemeralsBefore {
+                // The session's ephemerals went with it: the paths the index held for it before the step.
+                for path in before[transaction.sessionID] ?? [] where !touched.contains(path) { touched.append(path) }
+            } else if !Self.collectPaths(of: transaction.body, into: &touched) {
+                checkInvariants()
+                return
+            }
         }
         for path in scratch.namedPaths where !touched.contains(path) { touched.append(path) }
-        for path in touched where path.utf8.starts(with: "/zookeeper".utf8) {
-            checkInvariants()
-            return
-        }
+        // A write under /zookeeper can set or remove a quota.
+        if touched.contains(where: { $0.utf8.starts(with: "/zookeeper".utf8) }) { checkQuotaRoots(in: tree) }
         for path in touched {
             let (parent, node) = Self.resolve(path, in: tree)
             if let node { checkNode(node, path: path, in: tree, findingChildren: false) }
@@ -468,22 +507,26 @@ struct CoreRun {
     func checkSessionsConnectionsAndWatches() {
         let (watchersByPath, watchersIndexed) = core.watches.watchingConnections
         fuzzCheck(watchersByPath == watchersIndexed, "the watch tables disagree")
+        let open = self.open
         fuzzCheck(
             watchersByPath.allSatisfy { open.contains($0) },
             "watches of closed connections \(watchersByPath.subtracting(open))")
+        // The core's tables read once (each read of a class's property is an exclusivity check and a retain).
+        let connections = core.connections
+        let sessions = core.sessions.sessions
         fuzzCheck(
-            core.connections.count == open.count && open.allSatisfy { core.connections[$0] != nil },
-            "connections \(core.connections.keys) vs open \(open)")
-        for session in core.sessions.sessions.values {
+            connections.count == open.count && open.allSatisfy { connections[$0] != nil },
+            "connections \(connections.keys) vs open \(open)")
+        for session in sessions.values {
             if let connection = session.connection {
                 fuzzCheck(
-                    core.connections[connection]?.sessionID == session.id,
+                    connections[connection]?.sessionID == session.id,
                     "session \(session.id) on a connection that does not carry it")
             }
         }
-        for (connection, context) in core.connections {
+        for (connection, context) in connections {
             if let id = context.sessionID {
-                fuzzCheck(core.sessions.sessions[id] != nil, "connection \(connection) carries dead session \(id)")
+                fuzzCheck(sessions[id] != nil, "connection \(connection) carries dead session \(id)")
             }
         }
     }
@@ -500,7 +543,6 @@ struct CoreRun {
         var size = 0
         var ephemeralCount = 0
         var containerCount = 0
-        var limitOwners: Set<String> = []
         var stack = scratch.takeStack()
         var visited = scratch.takeVisited()
         defer {
@@ -522,11 +564,6 @@ struct CoreRun {
             }
             for child in node.children {
                 let name = child.name
-                if name == QuotaPaths.limitNode && path.hasPrefix(QuotaPaths.quotaZookeeper + "/") {
-                    // The root never has a quota (Apache's trie cannot hold it).
-                    let key = DataTree.quotaKey(path.dropFirst(QuotaPaths.quotaZookeeper.count))
-                    if key != "/" { limitOwners.insert(key) }
-                }
                 stack.append((path == "/" ? "/" + name : path + "/" + name, child))
             }
         }
@@ -541,13 +578,34 @@ struct CoreRun {
         }
         fuzzCheck(indexedEphemerals == ephemeralCount, "the ephemerals index disagrees with the tree")
         fuzzCheck(tree.containersAndTTLNodes.count == containerCount, "the container index disagrees with the tree")
-        fuzzCheck(limitOwners == tree.quotaRoots, "quota roots \(tree.quotaRoots) but limits nodes for \(limitOwners)")
+        checkQuotaRoots(in: tree)
         checkSessionsConnectionsAndWatches()
+    }
+
+    /// The quota roots the tree keeps are the owners of the limits nodes under `/zookeeper/quota`.
+    func checkQuotaRoots(in tree: DataTree) {
+        var limitOwners: Set<String> = []
+        if let quota = tree.node(at: QuotaPaths.quotaZookeeper) {
+            var stack = [(QuotaPaths.quotaZookeeper, quota)]
+            while let (path, node) = stack.popLast() {
+                for child in node.children {
+                    let name = child.name
+                    if name == QuotaPaths.limitNode && path.hasPrefix(QuotaPaths.quotaZookeeper + "/") {
+                        // The root never has a quota (Apache's trie cannot hold it).
+                        let key = DataTree.quotaKey(path.dropFirst(QuotaPaths.quotaZookeeper.count))
+                        if key != "/" { limitOwners.insert(key) }
+                    }
+                    stack.append((path + "/" + name, child))
+                }
+            }
+        }
+        fuzzCheck(limitOwners == tree.quotaRoots, "quota roots \(tree.quotaRoots) but limits nodes for \(limitOwners)")
     }
 
     /// The log rebuilds the same tree.
     func checkReplay() {
-        let replayed = ServerCore(configuration: configuration, clock: ManualClock(), log: KeptLog())
+        let replayed = ServerCore(
+            configuration: Self.configurations[configurationIndex], clock: ManualClock(), log: KeptLog())
         for transaction in log.transactions { replayed.replay(transaction) }
         fuzzCheck(replayed.lastZxid == core.lastZxid, "replay ends at \(replayed.lastZxid), not \(core.lastZxid)")
         var stack: [(String, Znode, Znode?)] = [("/", core.tree.root, replayed.tree.root)]
@@ -581,6 +639,11 @@ final class InvariantScratch: @unchecked Sendable {
     var namedPaths: [String] = []
     /// The current step sent a raw request (any opcode, any body: what it changed is not known here).
     var rawRequestSent = false
+    /// The current step opened or closed a connection or sent a request that sets or removes watches.
+    var connectionsOrWatchesChanged = false
+    /// The ephemerals index before a step that may close sessions (an expiry, a closeSession request): the paths
+    /// a closed session's ephemerals had.
+    var ephemeralsBefore: [Int64: Set<String>]?
     var touched: [String] = []
     var parents: [Znode] = []
     var requestBody = ByteBuffer()
@@ -588,6 +651,8 @@ final class InvariantScratch: @unchecked Sendable {
     func beginStep() {
         namedPaths.removeAll(keepingCapacity: true)
         rawRequestSent = false
+        connectionsOrWatchesChanged = false
+        ephemeralsBefore = nil
     }
 
     func takeStack() -> [(String, Znode)] {
