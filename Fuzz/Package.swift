@@ -16,15 +16,6 @@ let fuzzTarget: (String, [Target.Dependency]) -> Target = { name, dependencies i
     .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Sources/\(name)")
 }
 
-// The server-core target's own module (its step generator and invariant checks) keeps its edge coverage but not
-// the comparison and indirect-call tracing that `-sanitize=fuzzer` adds to every module: its comparisons are of the
-// core's state with itself, which give the mutator nothing to work with (and indirect calls feed only libFuzzer's
-// value profile, which is off), and the hooks were a good part of the target's time. The core and the decoders it
-// reaches keep both (see docs/fuzzing.md).
-let coverageWithoutComparisons: [SwiftSetting] = [
-    .unsafeFlags(["-sanitize-coverage=edge,inline-8bit-counters,pc-table"])
-]
-
 let package = Package(
     name: "swift-zookeeper-fuzz",
     platforms: [.macOS(.v15)],
@@ -38,14 +29,12 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzer", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "CLibFuzzer"),
         fuzzTarget("FuzzProtocolDecoders", [.product(name: "ZooKeeperProtocol", package: "swift-zookeeper")]),
-        .executableTarget(
-            name: "FuzzServerCore",
-            dependencies: [
-                "FuzzSupport",
+        fuzzTarget(
+            "FuzzServerCore",
+            [
                 .product(name: "ZooKeeperServer", package: "swift-zookeeper"),
                 .product(name: "ZooKeeperProtocol", package: "swift-zookeeper"),
-            ],
-            path: "Sources/FuzzServerCore", swiftSettings: coverageWithoutComparisons),
+            ]),
         fuzzTarget("FuzzZooCfg", [.product(name: "ZooKeeperServer", package: "swift-zookeeper")]),
         fuzzTarget(
             "FuzzPersistence",
