@@ -133,4 +133,64 @@ import ZooKeeperTestSupport
         #expect(transcript.output.contains("Output stat for /q count=3,bytes=7"), "\(transcript)")
         #expect(transcript.output.contains("Output stat for /q count=4,bytes=9"), "\(transcript)")
     }
+
+    /// The fields of each `stat` zkCli printed, in order (zxids as numbers; ctime and mtime left out).
+    func stats(_ transcript: Transcript) -> [[String: Int64]] {
+        let fields = [
+            "cZxid", "mZxid", "pZxid", "cversion", "dataVersion", "aclVersion", "ephemeralOwner", "dataLength",
+            "numChildren",
+        ]
+        var result: [[String: Int64]] = []
+        for line in transcript.output {
+            let parts = line.split(separator: " = ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, fields.contains(parts[0]) else { continue }
+            if parts[0] == "cZxid" || result.isEmpty { result.append([:]) }
+            let value = parts[1].hasPrefix("0x") ? Int64(parts[1].dropFirst(2), radix: 16) : Int64(parts[1])
+            result[result.count - 1][parts[0]] = value
+        }
+        return result
+    }
+
+    /// A session that ends (zkCli quits) takes its ephemerals, and its close moves their parent's pzxid; after a
+    /// restart (zkserver SIGKILLed, so it replays the close from its log) they stay gone and the parent's stat is
+    /// as before. Zxids are compared as offsets from the parent's czxid, the same on both servers.
+    @Test(.timeLimit(.minutes(5))) func aClosedSessionsEphemeralsStayGoneAfterARestartAndTheParentsStatIsApaches()
+        throws
+    {
+        let zkCliPath = ApacheZooKeeperInstallation.zkCli
+        guard FileManager.default.isExecutableFile(atPath: zkCliPath) else {
+            throw HarnessError("\(zkCliPath) is missing; install it with: apt-get install zookeeper zookeeper-bin")
+        }
+        let servers = try Servers()
+        try same(servers, ["create /fid", "create /fid/k", "create -e /fid/e1", "create -e /fid/e2", "create -e /e3"])
+        let check = ["stat /fid", "ls /fid", "ls /", "create /after", "stat /after"]
+        var relative: [String: [String: Int64]] = [:]
+        for (name, address) in [("Apache", servers.apache.address), ("zkserver", servers.zkserver.address)] {
+            let transcript = try zkCli(address, check)
+            #expect(transcript.output.contains("[k]"), "\(name): \(transcript)")
+            #expect(transcript.output.contains("[after, fid, zookeeper]"), "\(name): \(transcript)")
+            let found = stats(transcript)
+            guard found.count == 2, let parent = found.first, let czxid = parent["cZxid"] else {
+                Issue.record("\(name): \(transcript)")
+                continue
+            }
+            relative[name] = [
+                "pZxid": (parent["pZxid"] ?? -1) - czxid, "cversion": parent["cversion"] ?? -1,
+                "numChildren": parent["numChildren"] ?? -1, "after": (found[1]["cZxid"] ?? -1) - czxid,
+            ]
+        }
+        #expect(relative["zkserver"] == relative["Apache"], "\(relative)")
+        #expect(relative["zkserver"]?["pZxid"] == 5, "the close, five transactions after /fid's create, moves it")
+
+        try servers.restart()
+        let after = try same(servers, ["ls /fid", "ls /"])
+        #expect(after.output.contains("[k]") && after.output.contains("[after, fid, zookeeper]"), "\(after)")
+        let ours = try #require(stats(try zkCli(servers.zkserver.address, ["stat /fid"])).first)
+        let apache = try #require(stats(try zkCli(servers.apache.address, ["stat /fid"])).first)
+        for stat in [ours, apache] {
+            #expect((stat["pZxid"] ?? -1) - (stat["cZxid"] ?? 0) == 5, "\(stat)")
+            #expect(stat["cversion"] == relative["Apache"]?["cversion"], "\(stat)")
+            #expect(stat["numChildren"] == 1, "\(stat)")
+        }
+    }
 }

@@ -178,6 +178,62 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
 
+    /// How a session ends: its client closes it, or the server expires it (both log a closeSession).
+    enum SessionEnd: CaseIterable, Sendable { case closedByClient, expired }
+
+    /// A session closed while the walk is between a parent and its ephemeral child: the snapshot holds the parent
+    /// as it was before the close and not the child, so the replayed close must still move the parent's pzxid.
+    /// The session has ephemerals under several parents (one a container, swept once empty) and one created after
+    /// the walk may have passed its slot; after the close another session takes one of its paths. The close is
+    /// made after each step of the walk in turn, so every position relative to each parent is tried.
+    @Test(arguments: SessionEnd.allCases)
+    func aCloseDuringTheWalkMovesEachParentsPzxidWhereverTheWalkIs(_ end: SessionEnd) throws {
+        var mismatches: [String] = []
+        var positions = 0
+        for closeAfter in 1...64 {
+            let log = RecordingLog()
+            let harness = CoreHarness(log: log)
+            let keeper = harness.client(timeout: 40_000)
+            let owner = harness.client(timeout: 4_000)
+            for parent in ["/p", "/q", "/r"] {
+                _ = harness.create(keeper, parent)
+                for index in 0..<3 { _ = harness.create(keeper, "\(parent)/k\(index)") }
+            }
+            _ = harness.create(keeper, "/c", mode: .container)
+            for path in ["/p/e1", "/p/e2", "/q/e", "/r/e1", "/r/e2", "/c/e"] {
+                #expect(harness.create(owner, path, mode: .ephemeral) == path)
+            }
+            let ownerSession = try #require(harness.core.connections[owner]?.sessionID)
+            let core = harness.core
+            var changed = false
+            let buffer = fuzzySnapshotBytes(of: core, budget: { 1 }) { steps in
+                guard steps == closeAfter else { return }
+                _ = harness.create(owner, "/q/late", mode: .ephemeral)
+                switch end {
+                case .closedByClient:
+                    harness.send(owner, .closeSession)
+                case .expired:
+                    harness.core.connectionClosed(owner)
+                    harness.clock.advance(milliseconds: 10_000)
+                    _ = harness.core.expireSessions()
+                }
+                // A later node at one of the closed session's paths, owned by another session.
+                _ = harness.create(keeper, "/p/e1", mode: .ephemeral)
+                _ = harness.core.sweepContainers()
+                changed = true
+            }
+            guard changed else { break }
+            positions += 1
+            #expect(core.sessions[ownerSession] == nil)
+            #expect(core.tree.node(at: "/c") == nil, "the emptied container is swept")
+            let live = StateDump(core)
+            let rebuilt = StateDump(try rebuild(from: buffer, replaying: log.transactions))
+            if rebuilt != live { mismatches.append("after step \(closeAfter): \(rebuilt.differences(from: live))") }
+        }
+        #expect(positions >= 16)
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     @Test func namesBeyondASCIIRoundTrip() throws {
         let harness = CoreHarness()
         let client = harness.client(timeout: 6_000)
