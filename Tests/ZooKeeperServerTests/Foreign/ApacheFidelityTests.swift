@@ -193,4 +193,89 @@ import ZooKeeperTestSupport
             #expect(stat["numChildren"] == 1, "\(stat)")
         }
     }
+
+    /// `stat` of each of `paths` through zkCli, zxids as offsets from the node's czxid (nil when zkCli printed none).
+    func relativeStats(_ address: String, _ paths: [String]) throws -> [String: [String: Int64]]? {
+        let found = stats(try zkCli(address, paths.map { "stat " + $0 }))
+        guard found.count == paths.count else { return nil }
+        var result: [String: [String: Int64]] = [:]
+        for (path, stat) in zip(paths, found) {
+            let czxid = stat["cZxid"] ?? 0
+            result[path] = [
+                "pZxid": (stat["pZxid"] ?? -1) - czxid, "mZxid": (stat["mZxid"] ?? -1) - czxid,
+                "cversion": stat["cversion"] ?? -1, "numChildren": stat["numChildren"] ?? -1,
+            ]
+        }
+        return result
+    }
+
+    /// A kazoo client that vanishes without closing its session: the server expires it and deletes its ephemerals
+    /// (zkserver logs that as a closeSession naming them). The parents' stats are Apache's, and stay so after a
+    /// restart (zkserver SIGKILLed, so it replays the expiry from its log).
+    @Test(.timeLimit(.minutes(5))) func anExpiredSessionsEphemeralsStayGoneAfterARestartAndTheParentsStatIsApaches()
+        throws
+    {
+        let zkCliPath = ApacheZooKeeperInstallation.zkCli
+        guard FileManager.default.isExecutableFile(atPath: zkCliPath) else {
+            throw HarnessError("\(zkCliPath) is missing; install it with: apt-get install zookeeper zookeeper-bin")
+        }
+        try requireTool(
+            check: ["/usr/bin/env", "python3", "-c", "import kazoo"],
+            install: "pip install kazoo (and python3 from apt-get install python3)")
+        let servers = try Servers()
+        let directory = try TestEnvironment.temporaryDirectory("expiry")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = directory + "/expire.py"
+        try expiryScript.write(toFile: script, atomically: true, encoding: .utf8)
+        let parents = ["/exp", "/exp2"]
+        var before: [String: [String: [String: Int64]]] = [:]
+        for (name, address) in [("Apache", servers.apache.address), ("zkserver", servers.zkserver.address)] {
+            let result = try runTool("/usr/bin/env", ["python3", script, address], timeout: 120)
+            #expect(result.status == 0 && result.output.contains("EXPIRED"), "\(name):\n\(result.output)")
+            before[name] = try relativeStats(address, parents)
+        }
+        #expect(before["zkserver"] != nil && before["zkserver"] == before["Apache"], "\(before)")
+
+        try servers.restart()
+        let listing = try same(servers, ["ls /exp", "ls /exp2"])
+        #expect(listing.output == ["[k]", "[]"], "\(listing)")
+        #expect(try relativeStats(servers.zkserver.address, parents) == before["Apache"])
+        #expect(try relativeStats(servers.apache.address, parents) == before["Apache"])
+    }
 }
+
+/// Creates /exp (with a child) and /exp2, then runs a client that makes ephemerals under both with a 4 s session
+/// and SIGKILLs itself (no closeSession); waits (bounded) until the server has expired it and deleted them.
+private let expiryScript = #"""
+    import os, subprocess, sys, threading
+    from kazoo.client import KazooClient
+
+    OWNER = """
+    import os, sys
+    from kazoo.client import KazooClient
+    zk = KazooClient(hosts=sys.argv[1], timeout=4.0)
+    zk.start(20)
+    for path in ["/exp/e1", "/exp/e2", "/exp2/e"]:
+        zk.create(path, ephemeral=True)
+    print("CREATED", flush=True)
+    os.kill(os.getpid(), 9)
+    """
+
+    hosts = sys.argv[1]
+    keeper = KazooClient(hosts=hosts, timeout=30.0)
+    keeper.start(20)
+    for path in ["/exp", "/exp/k", "/exp2"]:
+        keeper.create(path)
+    owner = subprocess.run([sys.executable, "-c", OWNER, hosts], capture_output=True, text=True, timeout=60)
+    if "CREATED" not in owner.stdout:
+        print("FAIL the owner did not create its ephemerals:", owner.stdout, owner.stderr)
+        sys.exit(1)
+    for path in ["/exp/e1", "/exp/e2", "/exp2/e"]:
+        gone = threading.Event()
+        if keeper.exists(path, watch=lambda event: gone.set()) is not None and not gone.wait(60):
+            print("FAIL", path, "still there a minute later")
+            sys.exit(1)
+    keeper.stop()
+    keeper.close()
+    print("EXPIRED")
+    """#
