@@ -106,7 +106,6 @@ struct CoreRun {
             closeConnection(open[input.below(open.count)])
         case 3:
             clock.milliseconds += Int64(input.below(8)) * 1000
-            scratch.ephemeralsBefore = core.tree.ephemerals
             carryOut(core.expireSessions())
         case 4:
             clock.milliseconds += Int64(input.below(4)) * 1000
@@ -178,7 +177,6 @@ struct CoreRun {
             opCode = code
         }
         let live = core.connections[connection].map { !$0.isClosing && $0.sessionID != nil } ?? false
-        if case .record(.closeSession) = request { scratch.ephemeralsBefore = core.tree.ephemerals }
         let outputs = core.request(connection, header: RequestHeader(xid: xid, opCode: opCode), body: &body)
         if case .raw = request { scratch.rawRequestSent = true }
         if Self.mayChangeWatchesUnlogged(request) { scratch.connectionsOrWatchesChanged = true }
@@ -353,7 +351,7 @@ struct CoreRun {
     /// after every step that logged one. A step that logged no transaction (a read, a watch, a connection) changed
     /// no node. Otherwise the nodes the step can have changed are checked (`checkNode`, and their place in the
     /// indexes): the paths the request named, the paths of the transactions it logged (sequential names, the
-    /// sweep's deletes, a closed session's ephemerals as the index held them before the step), and the parents of
+    /// sweep's deletes, a closed session's ephemerals as its record names them), and the parents of
     /// all of them; after a write under `/zookeeper`, the quota roots too. The tree is walked in full
     /// (`checkInvariants`) when the step may have changed nodes at paths not known here: a raw request that logged
     /// something, or the node count moved without a transaction. Whatever a step changed elsewhere (a fault the
@@ -386,14 +384,9 @@ struct CoreRun {
             scratch.touched = touched
             scratch.parents = parents
         }
-        for transaction in logged {
-            if case .closeSession = transaction.body, let before = scratch.ephemeralsBefore {
-                // The session's ephemerals went with it: the paths the index held for it before the step.
-                for path in before[transaction.sessionID] ?? [] where !touched.contains(path) { touched.append(path) }
-            } else if !Self.collectPaths(of: transaction.body, into: &touched) {
-                checkInvariants()
-                return
-            }
+        for transaction in logged where !Self.collectPaths(of: transaction.body, into: &touched) {
+            checkInvariants()
+            return
         }
         for path in scratch.namedPaths where !touched.contains(path) { touched.append(path) }
         // A write under /zookeeper can set or remove a quota.
@@ -443,15 +436,19 @@ struct CoreRun {
         }
     }
 
-    /// Adds the paths a transaction changes; false when they are not all in it (a closed session's ephemerals).
+    /// Adds the paths a transaction changes; false when they are not all in it (a close logged without its
+    /// ephemerals' paths, which zkserver no longer writes). A closed session's ephemerals are checked at the paths
+    /// its record names; had the core deleted others, the replay check (which deletes only those) would differ.
     /// A failed write names no path: what a failed multi applied and undid is at paths its request named, which
     /// the caller adds (a raw request's are not known: the caller walks the tree after those).
     static func collectPaths(of body: TransactionBody, into paths: inout [String]) -> Bool {
         switch body {
         case .createSession, .error:
             return true
-        case .closeSession:
-            return false
+        case .closeSession(let ephemeralPaths):
+            guard let ephemeralPaths else { return false }
+            for path in ephemeralPaths where !paths.contains(path) { paths.append(path) }
+            return true
         case .create(let path, _, _, _, _), .delete(let path), .setData(let path, _, _), .setACL(let path, _, _),
             .check(let path):
             if !paths.contains(path) { paths.append(path) }
@@ -641,9 +638,6 @@ final class InvariantScratch: @unchecked Sendable {
     var rawRequestSent = false
     /// The current step opened or closed a connection or sent a request that sets or removes watches.
     var connectionsOrWatchesChanged = false
-    /// The ephemerals index before a step that may close sessions (an expiry, a closeSession request): the paths
-    /// a closed session's ephemerals had.
-    var ephemeralsBefore: [Int64: Set<String>]?
     var touched: [String] = []
     var parents: [Znode] = []
     var requestBody = ByteBuffer()
@@ -652,7 +646,6 @@ final class InvariantScratch: @unchecked Sendable {
         namedPaths.removeAll(keepingCapacity: true)
         rawRequestSent = false
         connectionsOrWatchesChanged = false
-        ephemeralsBefore = nil
     }
 
     func takeStack() -> [(String, Znode)] {
