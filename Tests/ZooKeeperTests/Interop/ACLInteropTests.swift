@@ -162,7 +162,10 @@ let user1Digest = Id(scheme: "digest", id: "user1:+owfoSBn/am19roBPzR1/MfCblE=")
         #expect(client.credentials == given)
         // Replayed on the new connection: the server knows both identities again.
         let identities = Set(try await client.whoAmI())
-        #expect(identities.isSuperset(of: [ClientInfo(authScheme: "digest", user: "user1"), ClientInfo(authScheme: "digest", user: "user2")]))
+        #expect(
+            identities.isSuperset(of: [
+                ClientInfo(authScheme: "digest", user: "user1"), ClientInfo(authScheme: "digest", user: "user2"),
+            ]))
         await client.close()
     }
 
