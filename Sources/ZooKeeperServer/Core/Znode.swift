@@ -205,7 +205,22 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     var childCount: Int { header.extras?.children.count ?? 0 }
 
     /// The children's names, in the table's order (a hash order, as Apache's `HashSet` gives them).
-    var childNames: [String] { children.map(\.name) }
+    var childNames: [String] { children.names() }
+
+    /// The name field read through the header's pointer: no exclusivity check, so that a loop of these is a run of
+    /// independent loads (see `ChildTable.names`).
+    fileprivate var uncheckedNameField: UInt32 { withUnsafeMutablePointerToHeader { $0.pointee.nameField } }
+
+    /// The name, given the node's name field as `uncheckedNameField` read it.
+    fileprivate func name(nameField: UInt32) -> String {
+        let offset = nameField & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
+        let length = Int(nameField & UInt32(ZnodeFields.nameLengthMask))
+        return withUnsafeMutablePointerToElements { elements in
+            String(
+                decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length),
+                as: UTF8.self)
+        }
+    }
 
     func child(named name: some StringProtocol) -> Znode? { header.extras?.children.find(name) }
 
@@ -396,6 +411,30 @@ struct ChildTable: Sequence {
     mutating func reserve(_ total: Int) {
         let capacity = Swift.max(4, (total * 4 + 2) / 3)
         if capacity > slots.count { resize(to: capacity) }
+    }
+
+    /// The children's names, in table order. The children lie scattered over the heap, and reading their names
+    /// one after another waits out a cache miss per child (two thirds of a getChildren of 100,000 children did):
+    /// so each group of children has its name fields loaded first, in a loop of independent loads that the
+    /// processor overlaps, and the names are then read from the cache.
+    func names() -> [String] {
+        var names: [String] = []
+        names.reserveCapacity(count)
+        let groupSize = 16
+        slots.withUnsafeBufferPointer { slots in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: groupSize) { nameFields in
+                var start = 0
+                while start < slots.count {
+                    let end = Swift.min(start + groupSize, slots.count)
+                    for index in start..<end { nameFields[index - start] = slots[index]?.uncheckedNameField ?? 0 }
+                    for index in start..<end {
+                        if let node = slots[index] { names.append(node.name(nameField: nameFields[index - start])) }
+                    }
+                    start = end
+                }
+            }
+        }
+        return names
     }
 
     func makeIterator() -> some IteratorProtocol<Znode> {
