@@ -89,15 +89,20 @@ enum ExportLine {
         appendDigits(value, radix: 16, to: &bytes)
     }
 
+    /// The digits of `value`, made from the last in a small buffer, then appended at once.
     private static func appendDigits(_ value: UInt64, radix: UInt64, to bytes: inout [UInt8]) {
-        let start = bytes.count
-        var rest = value
-        repeat {
-            let digit = UInt8(truncatingIfNeeded: rest % radix)
-            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-            rest /= radix
-        } while rest > 0
-        bytes[start...].reverse()
+        // 20 digits hold the largest UInt64 in decimal (16 in hex).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            var rest = value
+            repeat {
+                start -= 1
+                let digit = UInt8(truncatingIfNeeded: rest % radix)
+                digits[start] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                rest /= radix
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// The last millisecond of the year 9999: beyond it (and before 1970), `CommandResult.iso8601` writes the time.
