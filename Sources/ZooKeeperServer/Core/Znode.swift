@@ -239,7 +239,30 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     var childCount: Int { header.extras?.children.count ?? 0 }
 
     /// The children's names, in the table's order (a hash order, as Apache's `HashSet` gives them).
-    var childNames: [String] { children.map(\.name) }
+    var childNames: [String] { children.names() }
+
+    /// The fields that place the name (flags, and the compact form's length), read through the header's pointer: no
+    /// exclusivity check, so that a loop of these is a run of independent loads (see `ChildTable.names`).
+    fileprivate var uncheckedNamePlacement: NamePlacement {
+        withUnsafeMutablePointerToHeader {
+            NamePlacement(flags: $0.pointee.ctimeACLAndFlags, czxidAndNameLength: $0.pointee.czxidAndNameLength)
+        }
+    }
+
+    /// The name, given the node's fields as `uncheckedNamePlacement` read them.
+    fileprivate func name(placement: NamePlacement) -> String {
+        let owner = placement.flags & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
+        let wide = placement.flags & ZnodeFields.wideFlag != 0
+        return withUnsafeMutablePointerToElements { elements in
+            let tail = UnsafeRawPointer(elements)
+            let length =
+                wide
+                ? Int(tail.loadUnaligned(fromByteOffset: owner + 16, as: Int64.self))
+                : Int(placement.czxidAndNameLength & ZnodeFields.inlineNameLengthMask)
+            let offset = owner + (wide ? ZnodeFields.wideSize : 0)
+            return String(decoding: UnsafeRawBufferPointer(start: tail + offset, count: length), as: UTF8.self)
+        }
+    }
 
     func child(named name: some StringProtocol) -> Znode? { header.extras?.children.find(name) }
 
@@ -314,6 +337,12 @@ struct ZnodeFields {
     static func inlineACLBits(_ index: Int32) -> Int64 {
         (aclIndexFitsInline(index) ? Int64(index) : aclMask) << aclShift
     }
+}
+
+/// The two words of `ZnodeFields` that place a node's name in its tail.
+struct NamePlacement {
+    var flags: Int64 = 0
+    var czxidAndNameLength: Int64 = 0
 }
 
 /// The parts of a znode that most nodes never need: made on a node's first setData, setACL or child, data that
@@ -459,6 +488,32 @@ struct ChildTable: Sequence {
     mutating func reserve(_ total: Int) {
         let capacity = Swift.max(4, (total * 4 + 2) / 3)
         if capacity > slots.count { resize(to: capacity) }
+    }
+
+    /// The children's names, in table order. The children lie scattered over the heap, and reading their names
+    /// one after another waits out a cache miss per child (two thirds of a getChildren of 100,000 children did):
+    /// so each group of children has its name fields loaded first, in a loop of independent loads that the
+    /// processor overlaps, and the names are then read from the cache.
+    func names() -> [String] {
+        var names: [String] = []
+        names.reserveCapacity(count)
+        let groupSize = 16
+        slots.withUnsafeBufferPointer { slots in
+            withUnsafeTemporaryAllocation(of: NamePlacement.self, capacity: groupSize) { placements in
+                var start = 0
+                while start < slots.count {
+                    let end = Swift.min(start + groupSize, slots.count)
+                    for index in start..<end {
+                        placements[index - start] = slots[index]?.uncheckedNamePlacement ?? NamePlacement()
+                    }
+                    for index in start..<end {
+                        if let node = slots[index] { names.append(node.name(placement: placements[index - start])) }
+                    }
+                    start = end
+                }
+            }
+        }
+        return names
     }
 
     func makeIterator() -> some IteratorProtocol<Znode> {

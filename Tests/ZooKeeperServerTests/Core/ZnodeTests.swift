@@ -183,6 +183,22 @@ import ZooKeeperTestSupport
         }
     }
 
+    /// Names are read in groups (`ChildTable.names`): ephemeral children (whose names follow their owner) and
+    /// persistent ones mixed, in counts that end a group early or exactly, and names of every length class.
+    @Test func childNamesAreReadWholeForEphemeralAndPersistentChildren() {
+        for count in [0, 1, 15, 16, 17, 100] {
+            let parent = node("")
+            let names = (0..<count).map { index in
+                index % 3 == 0 ? "é\(index)" : String(repeating: "n", count: index % 40) + "\(index)"
+            }
+            for (index, name) in names.enumerated() {
+                parent.insertChild(node(name, data: [UInt8(index % 256)], owner: index % 2 == 0 ? Int64(index + 1) : 0))
+            }
+            #expect(parent.childNames.count == count)
+            #expect(Set(parent.childNames) == Set(names))
+        }
+    }
+
     @Test func everyChildIsFoundByItsNameWhateverTheInsertionOrder() {
         let parent = node("")
         var random = SeededGenerator(seed: 11)
