@@ -276,6 +276,18 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Writes held outputs now covered by the log.
     func release(durableZxid: Int64) {
+        // The common case: the sync covers every held frame and nothing else is written yet this tick, so the held
+        // bytes become this tick's buffer as they are (a 1 MB reply is not copied a second time).
+        if pending == nil, context != nil, let last = held.last, last.zxid <= durableZxid, let bytes = heldBytes {
+            pending = bytes
+            heldBytes = nil
+            var start = bytes.readerIndex
+            while let first = held.popFirst() {
+                sent(first.frame, size: first.end - start)
+                start = first.end
+            }
+            return
+        }
         while let first = held.first, first.zxid <= durableZxid {
             held.removeFirst()
             let length = first.end - (heldBytes?.readerIndex ?? 0)
