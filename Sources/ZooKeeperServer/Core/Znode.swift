@@ -73,8 +73,30 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
 
     // MARK: Stat fields
 
-    /// Whether czxid, ctime and the name's length are kept after the owner instead of in the fixed fields.
-    private var isWide: Bool { header.ctimeACLAndFlags & ZnodeFields.wideFlag != 0 }
+    /// The packed words, read through the header's pointer: a read of `header` is an access to the class's stored
+    /// property, with a runtime exclusivity check, and these are read on every lookup and stat.
+    private var flagsWord: Int64 { withUnsafeMutablePointerToHeader { $0.pointee.ctimeACLAndFlags } }
+
+    /// czxid and ctime, from the packed words or the wide form.
+    private var creation: (czxid: Int64, ctime: Int64) {
+        let (flags, czxidWord) = withUnsafeMutablePointerToHeader {
+            ($0.pointee.ctimeACLAndFlags, $0.pointee.czxidAndNameLength)
+        }
+        if flags & ZnodeFields.wideFlag == 0 { return (czxidWord >> 16, flags >> 16) }
+        return (wideField(at: 0), wideField(at: 8))
+    }
+
+    /// Where the name lies in the tail: after the owner and the wide form's fields, when the node has them.
+    private var nameRange: (offset: Int, length: Int) {
+        let (flags, czxidWord) = withUnsafeMutablePointerToHeader {
+            ($0.pointee.ctimeACLAndFlags, $0.pointee.czxidAndNameLength)
+        }
+        let owner = flags & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
+        if flags & ZnodeFields.wideFlag == 0 {
+            return (owner, Int(czxidWord & ZnodeFields.inlineNameLengthMask))
+        }
+        return (owner + ZnodeFields.wideSize, Int(wideField(at: 16)))
+    }
 
     /// The wide form's field at `offset` (0: czxid, 8: ctime, 16: name length).
     private func wideField(at offset: Int) -> Int64 {
@@ -82,12 +104,12 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
         return withUnsafeMutablePointerToElements { UnsafeRawPointer($0 + start).loadUnaligned(as: Int64.self) }
     }
 
-    var czxid: Int64 { isWide ? wideField(at: 0) : header.czxidAndNameLength >> 16 }
-    var ctime: Int64 { isWide ? wideField(at: 8) : header.ctimeACLAndFlags >> 16 }
+    var czxid: Int64 { creation.czxid }
+    var ctime: Int64 { creation.ctime }
 
     var aclIndex: Int32 {
         get {
-            let inline = header.ctimeACLAndFlags >> ZnodeFields.aclShift & ZnodeFields.aclMask
+            let inline = flagsWord >> ZnodeFields.aclShift & ZnodeFields.aclMask
             return inline == ZnodeFields.aclMask ? (header.extras?.aclIndex ?? 0) : Int32(inline)
         }
         set {
@@ -140,8 +162,7 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     /// The stat clients see.
     var stat: Stat {
         let extras = header.extras
-        let czxid = self.czxid
-        let ctime = self.ctime
+        let (czxid, ctime) = creation
         let childCount = Int32(truncatingIfNeeded: extras?.children.count ?? 0)
         return Stat(
             czxid: czxid, mzxid: extras?.mzxid ?? czxid, ctime: ctime, mtime: extras?.mtime ?? ctime,
@@ -152,13 +173,8 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
 
     // MARK: Name, owner, data
 
-    private var ownerBytes: Int { header.ctimeACLAndFlags & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize }
-    /// Where the name starts: after the owner and the wide form's fields, when the node has them.
-    private var nameOffset: Int { ownerBytes + (isWide ? ZnodeFields.wideSize : 0) }
-    private var nameLength: Int {
-        isWide ? Int(wideField(at: 16)) : Int(header.czxidAndNameLength & ZnodeFields.inlineNameLengthMask)
-    }
-    private var dataIsInExtras: Bool { header.ctimeACLAndFlags & ZnodeFields.dataInExtrasFlag != 0 }
+    private var ownerBytes: Int { flagsWord & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize }
+    private var dataIsInExtras: Bool { flagsWord & ZnodeFields.dataInExtrasFlag != 0 }
 
     /// The last component of the node's path ("" for the root).
     var name: String { withNameBytes { String(decoding: $0, as: UTF8.self) } }
@@ -173,8 +189,7 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
 
     /// The name's UTF-8 bytes, without making a String.
     func withNameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        let offset = nameOffset
-        let length = nameLength
+        let (offset, length) = nameRange
         return try withUnsafeMutablePointerToElements { elements in
             try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
         }
@@ -190,7 +205,8 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
         if dataIsInExtras, let spilled = header.extras?.spilledData {
             return try spilled.withUnsafeBytes { try body($0) }
         }
-        let offset = nameOffset + nameLength
+        let name = nameRange
+        let offset = name.offset + name.length
         return try withUnsafeMutablePointerToElements { elements in
             try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
         }
@@ -209,7 +225,8 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
                 header.dataLength = -1
                 return
             }
-            let offset = nameOffset + nameLength
+            let name = nameRange
+            let offset = name.offset + name.length
             if newValue.count <= capacity - offset {
                 dropSpilledData()
                 newValue.withUnsafeBytes { bytes in
@@ -277,7 +294,11 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     func reserveChildren(_ count: Int) { extras.children.reserve(count) }
 
     fileprivate func nameEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        nameLength == bytes.count && withNameBytes { Znode.compare($0, bytes) == 0 }
+        let (offset, length) = nameRange
+        guard length == bytes.count else { return false }
+        return withUnsafeMutablePointerToElements { elements in
+            Znode.compare(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length), bytes) == 0
+        }
     }
 
     fileprivate var nameHash: Int { withNameBytes(ChildTable.hash) }
