@@ -253,6 +253,13 @@ extension ServerCore {
         }
     }
 
+    /// The transaction that ends `sessionID`, for a client's closeSession and for expiry alike. It names the
+    /// session's ephemerals (deleted in this order), so that its replay does not depend on which of them a fuzzy
+    /// snapshot caught.
+    func closeSessionBody(_ sessionID: Int64) -> TransactionBody {
+        .closeSession(ephemeralPaths: (tree.ephemerals[sessionID] ?? []).sorted(by: >))
+    }
+
     // MARK: Time-driven work
 
     /// Expires sessions whose deadline has passed: their ephemerals go (firing watches) and their connection
@@ -265,7 +272,7 @@ extension ServerCore {
                 // Without a log the ephemerals stay; the session is restored and expires again after a restart.
                 sessions.remove(sessionID)
             } else {
-                commit(sessionID: sessionID, body: .closeSession)
+                commit(sessionID: sessionID, body: closeSessionBody(sessionID))
             }
             if let connection {
                 connections[connection]?.sessionID = nil

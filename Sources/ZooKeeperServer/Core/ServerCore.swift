@@ -312,7 +312,7 @@ final class ServerCore {
                 sessions.remove(sessionID)
                 zxid = lastZxid
             } else {
-                zxid = commit(sessionID: sessionID, body: .closeSession)
+                zxid = commit(sessionID: sessionID, body: closeSessionBody(sessionID))
             }
             outputs.append(.reply(connection, ReplyHeader(xid: xid, zxid: zxid), .empty))
             connections[connection]?.sessionID = nil
@@ -762,7 +762,24 @@ final class ServerCore {
                 id: transaction.sessionID, password: password, timeout: timeout,
                 now: clock.monotonicMilliseconds())
             return .none
-        case .closeSession:
+        case .closeSession(let ephemeralPaths?):
+            for path in ephemeralPaths {
+                if let node = tree.node(at: path), node.kind != .session(transaction.sessionID) {
+                    // Only a replay over a fuzzy snapshot meets this: the walk reached the path after a later
+                    // create put another node there. That create replays after this; the parent's pzxid still
+                    // moves, as it did when the session closed.
+                    if let parent = tree.node(at: String(ZooKeeperPath.parent(of: path))) {
+                        parent.pzxid = max(parent.pzxid, zxid)
+                    }
+                } else {
+                    // A node the snapshot no longer holds still moves its parent's pzxid (the delete case).
+                    applyBody(.delete(path: path), transaction: transaction, events: &events)
+                }
+            }
+            sessions.remove(transaction.sessionID)
+            return .none
+        case .closeSession(nil):
+            // A record from before the paths were logged: the session's ephemerals as the tree knows them.
             for path in (tree.ephemerals[transaction.sessionID] ?? []).sorted(by: >) {
                 applyBody(.delete(path: path), transaction: transaction, events: &events)
             }

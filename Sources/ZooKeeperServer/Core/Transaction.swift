@@ -26,8 +26,11 @@ struct Transaction: Sendable, Hashable {
 /// effect (a fuzzy snapshot), then leaves the same state as applying it once.
 indirect enum TransactionBody: Sendable, Hashable {
     case createSession(timeout: Int32, password: [UInt8])
-    /// Ends the session and deletes its ephemerals.
-    case closeSession
+    /// Ends the session and deletes its ephemerals. `ephemeralPaths` names them as they were when the session
+    /// closed, so that a replay over a fuzzy snapshot that no longer holds some of them still moves their
+    /// parents' pzxid (Apache's `CloseSessionTxn`, ZOOKEEPER-3145). nil only in records written before zkserver
+    /// logged the paths: those replay by deleting what the tree says the session owns.
+    case closeSession(ephemeralPaths: [String]?)
     /// `ephemeralOwner` is the raw owner (session id, container or TTL marker, or 0);
     /// `parentChildCreations` the parent's child-creation count once this node is made.
     case create(path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, parentChildCreations: Int32)

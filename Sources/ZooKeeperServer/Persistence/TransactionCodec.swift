@@ -15,6 +15,9 @@ enum TransactionCodec {
         case check = 7
         case multi = 8
         case error = 9
+        /// closeSession naming the ephemerals it deletes. Tag 2 stays for the records written before (no
+        /// paths), which still load; a zkserver that predates tag 10 refuses a log holding it by name.
+        case closeSessionWithEphemerals = 10
     }
 
     static func encode(_ transaction: Transaction, into buffer: inout ByteBuffer) {
@@ -30,8 +33,11 @@ enum TransactionCodec {
             buffer.writeJuteInt(Tag.createSession.rawValue)
             buffer.writeJuteInt(timeout)
             buffer.writeJuteBuffer(password)
-        case .closeSession:
+        case .closeSession(nil):
             buffer.writeJuteInt(Tag.closeSession.rawValue)
+        case .closeSession(let ephemeralPaths?):
+            buffer.writeJuteInt(Tag.closeSessionWithEphemerals.rawValue)
+            buffer.writeJuteStringVector(ephemeralPaths)
         case .create(let path, let data, let acl, let owner, let parentChildCreations):
             buffer.writeJuteInt(Tag.create.rawValue)
             buffer.writeJuteString(path)
@@ -89,7 +95,9 @@ enum TransactionCodec {
             let timeout = try buffer.readJuteInt()
             return .createSession(timeout: timeout, password: try buffer.readJuteBuffer() ?? [])
         case .closeSession:
-            return .closeSession
+            return .closeSession(ephemeralPaths: nil)
+        case .closeSessionWithEphemerals:
+            return .closeSession(ephemeralPaths: try buffer.readJuteStringVector())
         case .create:
             let path = try buffer.readJuteNonNullString()
             let data = try buffer.readJuteBuffer()
@@ -132,7 +140,8 @@ enum TransactionCodec {
         }
         switch body {
         case .createSession(_, let password): return 8 + buffer(password)
-        case .closeSession: return 4
+        case .closeSession(nil): return 4
+        case .closeSession(let paths?): return paths.reduce(8) { $0 + string($1) }
         case .create(let path, let data, let list, _, _): return 4 + string(path) + buffer(data) + acl(list) + 12
         case .delete(let path), .check(let path): return 4 + string(path)
         case .setData(let path, let data, _): return 4 + string(path) + buffer(data) + 4

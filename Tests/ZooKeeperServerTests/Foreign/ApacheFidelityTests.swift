@@ -133,4 +133,149 @@ import ZooKeeperTestSupport
         #expect(transcript.output.contains("Output stat for /q count=3,bytes=7"), "\(transcript)")
         #expect(transcript.output.contains("Output stat for /q count=4,bytes=9"), "\(transcript)")
     }
+
+    /// The fields of each `stat` zkCli printed, in order (zxids as numbers; ctime and mtime left out).
+    func stats(_ transcript: Transcript) -> [[String: Int64]] {
+        let fields = [
+            "cZxid", "mZxid", "pZxid", "cversion", "dataVersion", "aclVersion", "ephemeralOwner", "dataLength",
+            "numChildren",
+        ]
+        var result: [[String: Int64]] = []
+        for line in transcript.output {
+            let parts = line.split(separator: " = ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, fields.contains(parts[0]) else { continue }
+            if parts[0] == "cZxid" || result.isEmpty { result.append([:]) }
+            let value = parts[1].hasPrefix("0x") ? Int64(parts[1].dropFirst(2), radix: 16) : Int64(parts[1])
+            result[result.count - 1][parts[0]] = value
+        }
+        return result
+    }
+
+    /// A session that ends (zkCli quits) takes its ephemerals, and its close moves their parent's pzxid; after a
+    /// restart (zkserver SIGKILLed, so it replays the close from its log) they stay gone and the parent's stat is
+    /// as before. Zxids are compared as offsets from the parent's czxid, the same on both servers.
+    @Test(.timeLimit(.minutes(5))) func aClosedSessionsEphemeralsStayGoneAfterARestartAndTheParentsStatIsApaches()
+        throws
+    {
+        let zkCliPath = ApacheZooKeeperInstallation.zkCli
+        guard FileManager.default.isExecutableFile(atPath: zkCliPath) else {
+            throw HarnessError("\(zkCliPath) is missing; install it with: apt-get install zookeeper zookeeper-bin")
+        }
+        let servers = try Servers()
+        try same(servers, ["create /fid", "create /fid/k", "create -e /fid/e1", "create -e /fid/e2", "create -e /e3"])
+        let check = ["stat /fid", "ls /fid", "ls /", "create /after", "stat /after"]
+        var relative: [String: [String: Int64]] = [:]
+        for (name, address) in [("Apache", servers.apache.address), ("zkserver", servers.zkserver.address)] {
+            let transcript = try zkCli(address, check)
+            #expect(transcript.output.contains("[k]"), "\(name): \(transcript)")
+            #expect(transcript.output.contains("[fid, zookeeper]"), "\(name): \(transcript)")
+            let found = stats(transcript)
+            guard found.count == 2, let parent = found.first, let czxid = parent["cZxid"] else {
+                Issue.record("\(name): \(transcript)")
+                continue
+            }
+            relative[name] = [
+                "pZxid": (parent["pZxid"] ?? -1) - czxid, "cversion": parent["cversion"] ?? -1,
+                "numChildren": parent["numChildren"] ?? -1, "after": (found[1]["cZxid"] ?? -1) - czxid,
+            ]
+        }
+        #expect(relative["zkserver"] == relative["Apache"], "\(relative)")
+        #expect(relative["zkserver"]?["pZxid"] == 5, "the close, five transactions after /fid's create, moves it")
+
+        try servers.restart()
+        let after = try same(servers, ["ls /fid", "ls /"])
+        #expect(after.output.contains("[k]") && after.output.contains("[after, fid, zookeeper]"), "\(after)")
+        let ours = try #require(stats(try zkCli(servers.zkserver.address, ["stat /fid"])).first)
+        let apache = try #require(stats(try zkCli(servers.apache.address, ["stat /fid"])).first)
+        for stat in [ours, apache] {
+            #expect((stat["pZxid"] ?? -1) - (stat["cZxid"] ?? 0) == 5, "\(stat)")
+            #expect(stat["cversion"] == relative["Apache"]?["cversion"], "\(stat)")
+            #expect(stat["numChildren"] == 1, "\(stat)")
+        }
+    }
+
+    /// `stat` of each of `paths` through zkCli, zxids as offsets from the node's czxid (nil when zkCli printed none).
+    func relativeStats(_ address: String, _ paths: [String]) throws -> [String: [String: Int64]]? {
+        let found = stats(try zkCli(address, paths.map { "stat " + $0 }))
+        guard found.count == paths.count else { return nil }
+        var result: [String: [String: Int64]] = [:]
+        for (path, stat) in zip(paths, found) {
+            let czxid = stat["cZxid"] ?? 0
+            result[path] = [
+                "pZxid": (stat["pZxid"] ?? -1) - czxid, "mZxid": (stat["mZxid"] ?? -1) - czxid,
+                "cversion": stat["cversion"] ?? -1, "numChildren": stat["numChildren"] ?? -1,
+            ]
+        }
+        return result
+    }
+
+    /// A kazoo client that vanishes without closing its session: the server expires it and deletes its ephemerals
+    /// (zkserver logs that as a closeSession naming them). The parents' stats are Apache's, and stay so after a
+    /// restart (zkserver SIGKILLed, so it replays the expiry from its log).
+    @Test(.timeLimit(.minutes(5))) func anExpiredSessionsEphemeralsStayGoneAfterARestartAndTheParentsStatIsApaches()
+        throws
+    {
+        let zkCliPath = ApacheZooKeeperInstallation.zkCli
+        guard FileManager.default.isExecutableFile(atPath: zkCliPath) else {
+            throw HarnessError("\(zkCliPath) is missing; install it with: apt-get install zookeeper zookeeper-bin")
+        }
+        try requireTool(
+            check: ["/usr/bin/env", "python3", "-c", "import kazoo"],
+            install: "pip install kazoo (and python3 from apt-get install python3)")
+        let servers = try Servers()
+        let directory = try TestEnvironment.temporaryDirectory("expiry")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = directory + "/expire.py"
+        try expiryScript.write(toFile: script, atomically: true, encoding: .utf8)
+        let parents = ["/exp", "/exp2"]
+        var before: [String: [String: [String: Int64]]] = [:]
+        for (name, address) in [("Apache", servers.apache.address), ("zkserver", servers.zkserver.address)] {
+            let result = try runTool("/usr/bin/env", ["python3", script, address], timeout: 120)
+            #expect(result.status == 0 && result.output.contains("EXPIRED"), "\(name):\n\(result.output)")
+            before[name] = try relativeStats(address, parents)
+        }
+        #expect(before["zkserver"] != nil && before["zkserver"] == before["Apache"], "\(before)")
+
+        try servers.restart()
+        let listing = try same(servers, ["ls /exp", "ls /exp2"])
+        #expect(listing.output == ["[k]", "[]"], "\(listing)")
+        #expect(try relativeStats(servers.zkserver.address, parents) == before["Apache"])
+        #expect(try relativeStats(servers.apache.address, parents) == before["Apache"])
+    }
 }
+
+/// Creates /exp (with a child) and /exp2, then runs a client that makes ephemerals under both with a 4 s session
+/// and SIGKILLs itself (no closeSession); waits (bounded) until the server has expired it and deleted them.
+private let expiryScript = #"""
+    import os, subprocess, sys, threading
+    from kazoo.client import KazooClient
+
+    OWNER = """
+    import os, sys
+    from kazoo.client import KazooClient
+    zk = KazooClient(hosts=sys.argv[1], timeout=4.0)
+    zk.start(20)
+    for path in ["/exp/e1", "/exp/e2", "/exp2/e"]:
+        zk.create(path, ephemeral=True)
+    print("CREATED", flush=True)
+    os.kill(os.getpid(), 9)
+    """
+
+    hosts = sys.argv[1]
+    keeper = KazooClient(hosts=hosts, timeout=30.0)
+    keeper.start(20)
+    for path in ["/exp", "/exp/k", "/exp2"]:
+        keeper.create(path)
+    owner = subprocess.run([sys.executable, "-c", OWNER, hosts], capture_output=True, text=True, timeout=60)
+    if "CREATED" not in owner.stdout:
+        print("FAIL the owner did not create its ephemerals:", owner.stdout, owner.stderr)
+        sys.exit(1)
+    for path in ["/exp/e1", "/exp/e2", "/exp2/e"]:
+        gone = threading.Event()
+        if keeper.exists(path, watch=lambda event: gone.set()) is not None and not gone.wait(60):
+            print("FAIL", path, "still there a minute later")
+            sys.exit(1)
+    keeper.stop()
+    keeper.close()
+    print("EXPIRED")
+    """#

@@ -160,6 +160,40 @@ func writeLogFile(_ transactions: [Transaction], in directory: DataDirectory) th
     return path
 }
 
+/// A closeSession payload in the layout zkserver wrote before closeSession named its ephemerals (built byte by
+/// byte, not by the codec): zxid, time and session id as longs, then tag 2 and nothing else.
+func oldLayoutCloseSessionPayload(zxid: Int64, time: Int64, sessionID: Int64) -> ByteBuffer {
+    var payload = ByteBuffer()
+    payload.writeInteger(zxid)
+    payload.writeInteger(time)
+    payload.writeInteger(sessionID)
+    payload.writeInteger(Int32(2))
+    return payload
+}
+
+/// Writes `transactions` as one log file the way the log writer laid it out before closeSession named its
+/// ephemerals: every closeSession record in the old layout. Returns the file's path and the number of those.
+@discardableResult
+func writeOldLayoutLogFile(_ transactions: [Transaction], in directory: DataDirectory) throws -> (String, Int) {
+    var buffer = LogFile.header(firstZxid: transactions[0].zxid)
+    var oldCloses = 0
+    for transaction in transactions {
+        guard case .closeSession = transaction.body else {
+            LogFile.appendRecord(transaction, to: &buffer)
+            continue
+        }
+        var payload = oldLayoutCloseSessionPayload(
+            zxid: transaction.zxid, time: transaction.time, sessionID: transaction.sessionID)
+        buffer.writeInteger(UInt32(payload.readableBytes))
+        buffer.writeInteger(payload.withUnsafeReadableBytes { CRC32.checksum($0) })
+        buffer.writeBuffer(&payload)
+        oldCloses += 1
+    }
+    let path = directory.logPath(firstZxid: transactions[0].zxid)
+    try Data(buffer.readableBytesView).write(to: URL(fileURLWithPath: path))
+    return (path, oldCloses)
+}
+
 /// Recovers `directory` into a fresh core.
 func recoverCore(_ directory: DataDirectory, configuration: ServerConfiguration = ServerConfiguration())
     throws(PersistenceError) -> (ServerCore, Recovery.Report)

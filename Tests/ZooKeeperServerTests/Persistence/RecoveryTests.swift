@@ -151,17 +151,88 @@ import ZooKeeperTestSupport
             createTransaction(4, "/no/parent"),
             Transaction(zxid: 5, time: 5, sessionID: 0, body: .setACL(path: "", acl: [], aversion: 1)),
             Transaction(zxid: 6, time: 6, sessionID: 0, body: .setData(path: "/a", data: [7], version: 1)),
-            Transaction(zxid: 7, time: 7, sessionID: 9, body: .closeSession),
+            Transaction(zxid: 7, time: 7, sessionID: 9, body: .closeSession(ephemeralPaths: nil)),
             Transaction(zxid: 8, time: 8, sessionID: 0, body: .error(.badArguments)),
+            Transaction(
+                zxid: 9, time: 9, sessionID: 9, body: .closeSession(ephemeralPaths: ["/missing/e", "/a", "/b"])),
         ]
         for transaction in transactions { core.replay(transaction) }
         let once = StateDump(core)
         for transaction in transactions { core.replay(transaction) }
         #expect(StateDump(core) == once)
-        #expect(core.lastZxid == 8)
-        #expect(core.tree.node(at: "/a")?.data == [7])
+        #expect(core.lastZxid == 9)
+        #expect(core.tree.node(at: "/a")?.data == [7], "a named path the session does not own stays")
         #expect(core.tree.node(at: "/a")?.version == 1)
         #expect(core.tree.node(at: "/no") == nil)
+    }
+
+    /// A log written before closeSession named its ephemerals (tag 2, no paths) still loads, to the same state:
+    /// such a close deletes what the tree says the session owns, as it always did.
+    @Test func aLogFromBeforeCloseSessionNamedItsEphemeralsStillLoads() throws {
+        let log = RecordingLog()
+        let harness = CoreHarness(log: log)
+        let keeper = harness.client(timeout: 40_000)
+        let owner = harness.client(timeout: 40_000)
+        let expiring = harness.client(timeout: 4_000)
+        _ = harness.create(keeper, "/p")
+        _ = harness.create(keeper, "/q", mode: .container)
+        for path in ["/p/e1", "/p/e2", "/q/e"] { _ = harness.create(owner, path, mode: .ephemeral) }
+        _ = harness.create(expiring, "/p/x", mode: .ephemeral)
+        harness.send(owner, .closeSession)
+        _ = harness.create(expiring, "/p/after-", mode: .ephemeralSequential)
+        harness.core.connectionClosed(expiring)
+        harness.clock.advance(milliseconds: 10_000)
+        _ = harness.core.expireSessions()
+        _ = harness.core.sweepContainers()
+        let live = StateDump(harness.core)
+        #expect(live.nodes["/p"] != nil && live.nodes["/q"] == nil && live.ephemerals.isEmpty)
+        #expect(live.sessions.count == 1)
+
+        let directory = try temporaryDataDirectory()
+        let (_, oldCloses) = try writeOldLayoutLogFile(log.transactions, in: directory)
+        #expect(oldCloses == 2)
+        let (core, report) = try recoverCore(directory)
+        #expect(report.warnings.isEmpty)
+        let recovered = StateDump(core)
+        #expect(recovered == live, "\(recovered.differences(from: live))")
+    }
+
+    /// A session with 10,000 ephemerals under ten parents closes in one record that names them all (4 bytes plus
+    /// the path each, no more), and that record replayed over a snapshot from before the close rebuilds the
+    /// live state.
+    @Test func aSessionWithTenThousandEphemeralsClosesInOneRecord() throws {
+        let log = RecordingLog()
+        let harness = CoreHarness(log: log)
+        let keeper = harness.client(timeout: 40_000)
+        let owner = harness.client(timeout: 40_000)
+        let parents = (0..<10).map { "/parent\($0)" }
+        for parent in parents { _ = harness.create(keeper, parent) }
+        for index in 0..<10_000 {
+            let path = "\(parents[index % parents.count])/ephemeral-\(index)"
+            harness.send(owner, .create(CreateRequest(path: path, data: nil, acl: ACL.openUnsafe, mode: .ephemeral)))
+        }
+        let ownerSession = try #require(harness.core.connections[owner]?.sessionID)
+        #expect(harness.core.tree.ephemerals[ownerSession]?.count == 10_000)
+        let before = snapshotBytes(of: harness.core)
+        let recordsBefore = log.transactions.count
+        harness.send(owner, .closeSession)
+        #expect(log.transactions.count == recordsBefore + 1)
+        let close = try #require(log.transactions.last)
+        guard case .closeSession(let paths?) = close.body else {
+            Issue.record("the close is logged as \(close.body)")
+            return
+        }
+        #expect(paths.count == 10_000)
+        var record = ByteBuffer()
+        LogFile.appendRecord(close, to: &record)
+        let pathBytes = paths.reduce(0) { $0 + $1.utf8.count }
+        #expect(
+            record.readableBytes
+                == LogFile.recordHeaderSize + TransactionCodec.headerSize + 4 + 4 + 4 * paths.count + pathBytes)
+        #expect(harness.core.tree.ephemerals.isEmpty)
+        let live = StateDump(harness.core)
+        let rebuilt = StateDump(try rebuild(from: before, replaying: [close]))
+        #expect(rebuilt == live, "\(rebuilt.differences(from: live))")
     }
 
     @Test func anEmptyNewestLogIsRemovedSoTheNextCanTakeItsName() throws {

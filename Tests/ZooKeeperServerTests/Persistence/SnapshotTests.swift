@@ -104,6 +104,21 @@ func fuzzySnapshotBytes(of core: ServerCore, budget: () -> Int, between: (Int) -
     return buffer
 }
 
+/// Serialises `tree` in one step as a snapshot starting at `startZxid` with `sessions` (a test that models
+/// another walk's interleaving arranges the tree first).
+func snapshotBytes(
+    of tree: DataTree, startZxid: Int64, sessions: [SnapshotFile.SessionEntry], endZxid: Int64
+) -> ByteBuffer {
+    let walker = SnapshotWalker(startZxid: startZxid)
+    var buffer = ByteBuffer()
+    walker.begin(sessions: sessions, wallMilliseconds: 0, into: &buffer)
+    while !walker.step(tree, budget: .max, endZxid: endZxid, into: &buffer) {}
+    let crc = buffer.withUnsafeReadableBytes { CRC32.checksum($0) }
+    var trailer = SnapshotWalker.trailer(crc: crc)
+    buffer.writeBuffer(&trailer)
+    return buffer
+}
+
 /// A core rebuilt from a snapshot plus the transactions after it.
 func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) throws -> ServerCore {
     let contents = try SnapshotFile.read(bytes, path: "memory")
@@ -176,6 +191,116 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
         }
         #expect(positions >= 8)
         #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    /// How a session ends: its client closes it, or the server expires it (both log a closeSession).
+    enum SessionEnd: CaseIterable, Sendable { case closedByClient, expired }
+
+    /// A session closed during the walk, after each step of it in turn: the replayed close rebuilds the live state
+    /// wherever the walk is. The session has ephemerals under several parents (one a container, swept once empty)
+    /// and one created after the walk may have passed its slot; after the close another session takes one of its
+    /// paths. (This walk writes the children a parent had when it wrote the parent, deleted or not, so it never
+    /// misses an ephemeral: the next test builds the snapshot a walk that does would leave.)
+    @Test(arguments: SessionEnd.allCases)
+    func aCloseDuringTheWalkMovesEachParentsPzxidWhereverTheWalkIs(_ end: SessionEnd) throws {
+        var mismatches: [String] = []
+        var positions = 0
+        for closeAfter in 1...64 {
+            let log = RecordingLog()
+            let harness = CoreHarness(log: log)
+            let keeper = harness.client(timeout: 40_000)
+            let owner = harness.client(timeout: 4_000)
+            for parent in ["/p", "/q", "/r"] {
+                _ = harness.create(keeper, parent)
+                for index in 0..<3 { _ = harness.create(keeper, "\(parent)/k\(index)") }
+            }
+            _ = harness.create(keeper, "/c", mode: .container)
+            for path in ["/p/e1", "/p/e2", "/q/e", "/r/e1", "/r/e2", "/c/e"] {
+                #expect(harness.create(owner, path, mode: .ephemeral) == path)
+            }
+            let ownerSession = try #require(harness.core.connections[owner]?.sessionID)
+            let core = harness.core
+            var changed = false
+            let buffer = fuzzySnapshotBytes(of: core, budget: { 1 }) { steps in
+                guard steps == closeAfter else { return }
+                _ = harness.create(owner, "/q/late", mode: .ephemeral)
+                switch end {
+                case .closedByClient:
+                    harness.send(owner, .closeSession)
+                case .expired:
+                    harness.core.connectionClosed(owner)
+                    harness.clock.advance(milliseconds: 10_000)
+                    _ = harness.core.expireSessions()
+                }
+                // A later node at one of the closed session's paths, owned by another session.
+                _ = harness.create(keeper, "/p/e1", mode: .ephemeral)
+                _ = harness.core.sweepContainers()
+                changed = true
+            }
+            guard changed else { break }
+            positions += 1
+            #expect(core.sessions[ownerSession] == nil)
+            #expect(core.tree.node(at: "/c") == nil, "the emptied container is swept")
+            let live = StateDump(core)
+            let rebuilt = StateDump(try rebuild(from: buffer, replaying: log.transactions))
+            if rebuilt != live { mismatches.append("after step \(closeAfter): \(rebuilt.differences(from: live))") }
+        }
+        #expect(positions >= 16)
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    /// The snapshot a walk that looks each child up when it reaches it (as Apache's does) leaves when a session
+    /// closes between the parent and its ephemerals: the parents as they were before the close, the ephemerals
+    /// gone. The replayed close must still move each parent's pzxid, as the live close did; the tree alone no
+    /// longer says which parents it touched, so the log record names the paths (ZOOKEEPER-3145). Parents: one with
+    /// only the closed session's ephemerals, one with an ephemeral created after the walk passed it, one where
+    /// another session takes a closed path afterwards, and a container swept once empty.
+    @Test(arguments: SessionEnd.allCases)
+    func aCloseReplayedOverASnapshotThatMissesItsEphemeralsMovesEachParentsPzxid(_ end: SessionEnd) throws {
+        let log = RecordingLog()
+        let harness = CoreHarness(log: log)
+        let keeper = harness.client(timeout: 40_000)
+        let owner = harness.client(timeout: 4_000)
+        for parent in ["/p", "/r", "/s"] {
+            _ = harness.create(keeper, parent)
+            _ = harness.create(keeper, parent + "/kept")
+        }
+        _ = harness.create(keeper, "/c", mode: .container)
+        for path in ["/p/e1", "/p/e2", "/r/e", "/s/e1", "/s/e2", "/c/e"] {
+            #expect(harness.create(owner, path, mode: .ephemeral) == path)
+        }
+        let core = harness.core
+        // The walk starts here and writes the parents at once.
+        let startZxid = core.lastZxid
+        let sessions = core.sessions.sessions.values.sorted { $0.id < $1.id }.map {
+            SnapshotFile.SessionEntry(id: $0.id, timeout: $0.timeout, password: $0.password)
+        }
+        let parents = ["/p", "/r", "/s", "/c"]
+        let pzxidsAtStart = parents.map { core.tree.node(at: $0)!.pzxid }
+
+        _ = harness.create(owner, "/r/late", mode: .ephemeral)
+        switch end {
+        case .closedByClient:
+            harness.send(owner, .closeSession)
+        case .expired:
+            core.connectionClosed(owner)
+            harness.clock.advance(milliseconds: 10_000)
+            _ = core.expireSessions()
+        }
+        #expect(core.tree.ephemerals.isEmpty)
+        _ = harness.create(keeper, "/s/e1", mode: .ephemeral)
+
+        // The walk reaches the ephemerals' slots now: the tree as it is, but the parents as the walk wrote them.
+        let pzxidsNow = parents.map { core.tree.node(at: $0)!.pzxid }
+        for (parent, pzxid) in zip(parents, pzxidsAtStart) { core.tree.node(at: parent)!.pzxid = pzxid }
+        let buffer = snapshotBytes(of: core.tree, startZxid: startZxid, sessions: sessions, endZxid: core.lastZxid)
+        for (parent, pzxid) in zip(parents, pzxidsNow) { core.tree.node(at: parent)!.pzxid = pzxid }
+
+        _ = core.sweepContainers()
+        #expect(core.tree.node(at: "/c") == nil, "the emptied container is swept")
+        let live = StateDump(core)
+        let rebuilt = StateDump(try rebuild(from: buffer, replaying: log.transactions))
+        #expect(rebuilt == live, "\(rebuilt.differences(from: live))")
     }
 
     @Test func namesBeyondASCIIRoundTrip() throws {

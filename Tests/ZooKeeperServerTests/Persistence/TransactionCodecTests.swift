@@ -10,7 +10,9 @@ import ZooKeeperProtocol
     ]
     static let bodies: [TransactionBody] = [
         .createSession(timeout: 30_000, password: Array(0..<16)),
-        .closeSession,
+        .closeSession(ephemeralPaths: nil),
+        .closeSession(ephemeralPaths: []),
+        .closeSession(ephemeralPaths: ["/a/e-0000000001", "/é/日本", "/b/e"]),
         .create(
             path: "/a/b", data: Array("hello".utf8), acl: digestACL, ephemeralOwner: 0x0100_0000_0000_0001,
             parentChildCreations: 7),
@@ -38,7 +40,8 @@ import ZooKeeperProtocol
 
     @Test func rejectsTrailingBytesUnknownTagsAndNestedMulti() {
         var trailing = ByteBuffer()
-        TransactionCodec.encode(Transaction(zxid: 1, time: 0, sessionID: 0, body: .closeSession), into: &trailing)
+        TransactionCodec.encode(
+            Transaction(zxid: 1, time: 0, sessionID: 0, body: .closeSession(ephemeralPaths: ["/e"])), into: &trailing)
         trailing.writeInteger(UInt8(0))
         #expect(throws: ProtocolError.self) { try TransactionCodec.decode(&trailing) }
 
@@ -53,6 +56,20 @@ import ZooKeeperProtocol
         TransactionCodec.encode(
             Transaction(zxid: 1, time: 0, sessionID: 0, body: .multi([.multi([])])), into: &nested)
         #expect(throws: ProtocolError.self) { try TransactionCodec.decode(&nested) }
+    }
+
+    /// A closeSession as zkserver logged it before the record named the session's ephemerals: tag 2 and nothing
+    /// after it. It still decodes, as a close without paths (replayed from the tree, as it always was).
+    @Test func aCloseSessionWithoutPathsInTheOldLayoutStillDecodes() throws {
+        var old = oldLayoutCloseSessionPayload(
+            zxid: 0x1_0000_0007, time: 1_700_000_000_123, sessionID: 0x0100_0000_0000_0002)
+        #expect(old.readableBytes == TransactionCodec.headerSize + 4)
+        let decoded = try TransactionCodec.decode(&old)
+        #expect(
+            decoded
+                == Transaction(
+                    zxid: 0x1_0000_0007, time: 1_700_000_000_123, sessionID: 0x0100_0000_0000_0002,
+                    body: .closeSession(ephemeralPaths: nil)))
     }
 
     @Test func aCutRecordNeverTraps() {
