@@ -207,6 +207,24 @@ public final class ZooKeeperClient: Sendable {
         try await addAuth(scheme: "digest", auth: Array("\(user):\(password)".utf8))
     }
 
+    /// A credential given with `addAuth`.
+    public struct AuthCredential: Sendable, Hashable {
+        public var scheme: String
+        public var auth: [UInt8]?
+
+        public init(scheme: String, auth: [UInt8]?) {
+            self.scheme = scheme
+            self.auth = auth
+        }
+    }
+
+    /// The credentials given with `addAuth`, in the order given, each once (one given again is not added again):
+    /// what the client re-sends on every reconnect, and what another session adds to read as this one does. One
+    /// rejected by the server is here too (the session then is AUTH_FAILED).
+    public var credentials: [AuthCredential] {
+        driver.snapshot.credentials.map { AuthCredential(scheme: $0.scheme, auth: $0.auth) }
+    }
+
     // MARK: Requests
 
     func serverPath(_ path: String) -> String {

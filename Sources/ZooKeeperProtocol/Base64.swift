@@ -5,27 +5,39 @@ public enum Base64 {
     /// Standard base64 with padding (Java's `Base64.getEncoder()`).
     public static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index + 2 < bytes.count {
-            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            for shift in [18, 12, 6, 0] { output.append(alphabet[Int(value >> UInt32(shift) & 0x3F)]) }
-            index += 3
-        }
-        let rest = bytes.count - index
-        if rest == 1 {
-            let value = UInt32(bytes[index]) << 16
-            output.append(alphabet[Int(value >> 18 & 0x3F)])
-            output.append(alphabet[Int(value >> 12 & 0x3F)])
-            output.append(contentsOf: Array("==".utf8))
-        } else if rest == 2 {
-            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
-            output.append(alphabet[Int(value >> 18 & 0x3F)])
-            output.append(alphabet[Int(value >> 12 & 0x3F)])
-            output.append(alphabet[Int(value >> 6 & 0x3F)])
-            output.append(UInt8(ascii: "="))
-        }
+        encode(bytes, into: &output)
         return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends `bytes` in standard base64 with padding to `output`.
+    public static func encode(_ bytes: [UInt8], into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + (bytes.count + 2) / 3 * 4)
+        alphabet.withUnsafeBufferPointer { alphabet in
+            func letter(_ value: UInt32, _ shift: UInt32) -> UInt8 { alphabet[Int(value >> shift & 0x3F)] }
+            var index = 0
+            while index + 2 < bytes.count {
+                let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                output.append(letter(value, 18))
+                output.append(letter(value, 12))
+                output.append(letter(value, 6))
+                output.append(letter(value, 0))
+                index += 3
+            }
+            let rest = bytes.count - index
+            if rest == 1 {
+                let value = UInt32(bytes[index]) << 16
+                output.append(letter(value, 18))
+                output.append(letter(value, 12))
+                output.append(UInt8(ascii: "="))
+                output.append(UInt8(ascii: "="))
+            } else if rest == 2 {
+                let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+                output.append(letter(value, 18))
+                output.append(letter(value, 12))
+                output.append(letter(value, 6))
+                output.append(UInt8(ascii: "="))
+            }
+        }
     }
 
     /// Decodes standard base64 (Java's `Base64.getDecoder()`): padding optional at the end, nothing else

@@ -139,8 +139,6 @@ public final class Shell: @unchecked Sendable {
     var workingDirectory: String?
     /// How the running command prints (its `-o`, else the program's).
     private(set) var format: OutputFormat
-    /// The credentials `addauth` added to the current session, in order: what its extra sessions replay.
-    var credentials: [ReadSessions.Credential] = []
 
     /// Starts connecting to `configuration.server` (without waiting).
     public init(configuration: ShellConfiguration, output: any ShellOutput) throws(ZooKeeperError) {
@@ -177,8 +175,7 @@ public final class Shell: @unchecked Sendable {
     /// Sessions like the current one (its settings and `addauth` credentials) for a walk to read ACLs on.
     func readSessions() -> ReadSessions {
         ReadSessions(
-            like: client, configuration: Self.clientConfiguration(configuration), credentials: credentials,
-            count: configuration.readSessions)
+            like: client, configuration: Self.clientConfiguration(configuration), count: configuration.readSessions)
     }
 
     /// `[zk: host(STATE) N] `, and the working directory after a `cd`: `[zk: host(STATE) N /app] `.
@@ -362,7 +359,6 @@ public final class Shell: @unchecked Sendable {
         events.flush()
         host = connectString
         events.resetConnectionState()
-        credentials = []
         do {
             client = try Self.makeClient(connectString, configuration: configuration, events: events)
         } catch {

@@ -71,6 +71,21 @@ struct FormattingTests {
     @Test func childrenSortedAsJava() {
         #expect(ShellFormat.list(ShellFormat.javaSorted(["b", "B", "a", "_"])) == "[B, _, a, b]")
         #expect(ShellFormat.list([]) == "[]")
+        // Prefixes first, short strings and long ones (stored apart from the String) alike.
+        let long = "a-name-longer-than-fifteen-bytes"
+        #expect(
+            ShellFormat.javaSorted(["leaf-10", long + "-2", "", "leaf-1", long, "leaf-100", "b", long + "-10"])
+                == ["", long, long + "-10", long + "-2", "b", "leaf-1", "leaf-10", "leaf-100"])
+        // UTF-16 order, as Java's compareTo: a character past U+FFFF (a surrogate pair, 0xD83D...) sorts before
+        // U+FF21, which follows it in code point order; without one, the same order as code points.
+        #expect(
+            ShellFormat.javaSorted(["\u{FF21}", "\u{1F600}", "\u{E9}", "z", "Z"]) == [
+                "Z", "z", "\u{E9}", "\u{1F600}", "\u{FF21}",
+            ])
+        #expect(
+            ShellFormat.javaSorted(["\u{FF21}", "\u{E9}", "z", "e\u{301}", "Z", "\u{7F}"]).map {
+                Array($0.unicodeScalars)
+            } == ["Z", "e\u{301}", "z", "\u{7F}", "\u{E9}", "\u{FF21}"].map { Array($0.unicodeScalars) })
     }
 
     @Test func nullAndEmptyData() {

@@ -33,6 +33,8 @@ final class SessionDriver: @unchecked Sendable {
         var password: [UInt8] = []
         var negotiatedTimeout: Int32 = 0
         var server: HostAndPort?
+        /// The authentication machine's credentials, as of the last `addAuth`.
+        var credentials: [AuthPacket] = []
     }
 
     private struct Inbox {
@@ -178,7 +180,13 @@ final class SessionDriver: @unchecked Sendable {
     }
 
     func addAuth(_ packet: AuthPacket, token: Token) {
-        onLoop { driver in driver.machine.addAuth(packet, token: token, now: .now()) }
+        onLoop { driver in
+            let actions = driver.machine.addAuth(packet, token: token, now: .now())
+            // Published here, the only place the list grows: readers need not hop onto the loop.
+            let credentials = driver.machine.authentication.credentials
+            driver.snapshotBox.withLockedValue { $0.credentials = credentials }
+            return actions
+        }
     }
 
     func close(token: Token?) {

@@ -13,10 +13,12 @@ import ZooKeeperProtocol
 /// Laid out for a small footprint (BENCHMARKS.md, "Memory per znode"): most nodes are created and never changed, so
 /// their stat is czxid and ctime alone (mzxid = czxid, mtime = ctime, pzxid = czxid, versions 0). Whatever differs
 /// from that — a setData's mzxid, mtime and version, a setACL's aversion, children with pzxid and child creations,
-/// data larger than the room it was created with — lives in a `ZnodeExtras` made on the first such change. A node
-/// of 100 bytes of data and an 8-byte name is then a 160-byte request to malloc (a 176-byte chunk), against 256
-/// bytes in two allocations before. Its stat is stored as Apache stores it (`StatPersisted`): `childCreations`
-/// counts child creations, and the reported cversion is derived from it.
+/// data larger than the room it was created with — lives in a `ZnodeExtras` made on the first such change. The
+/// fixed fields take 28 bytes (`ZnodeFields`): czxid and ctime share their words with the name's length, the ACL
+/// index and the flags, as real zxids and times leave the top 16 bits of 64 unused. A node of 100 bytes of data and
+/// an 8-byte name is then a 152-byte request to malloc, which glibc serves with a 160-byte chunk (a request of
+/// 153–168 bytes takes 176). Its stat is stored as Apache stores it (`StatPersisted`): `childCreations` counts
+/// child creations, and the reported cversion is derived from it.
 final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     /// Bytes to copy in, valid only for the duration of the call that they are passed to.
     typealias Bytes = UnsafeRawBufferPointer
@@ -24,25 +26,37 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     fileprivate static func make(
         nameBytes: Bytes, data: Bytes?, zxid: Int64, time: Int64, aclIndex: Int32, ephemeralOwner: Int64
     ) -> Znode {
-        precondition(nameBytes.count <= ZnodeFields.nameLengthMask, "a znode name of \(nameBytes.count) bytes")
+        precondition(nameBytes.count <= ZnodeFields.nameLengthLimit, "a znode name of \(nameBytes.count) bytes")
         let ownerBytes = ephemeralOwner == 0 ? 0 : ZnodeFields.ownerSize
+        let compact = ZnodeFields.fitsCompactly(zxid: zxid, time: time, nameLength: nameBytes.count)
+        let wideBytes = compact ? 0 : ZnodeFields.wideSize
+        var flags: Int64 = ephemeralOwner == 0 ? 0 : ZnodeFields.ownerFlag
+        if !compact { flags |= ZnodeFields.wideFlag }
         let fields = ZnodeFields(
-            extras: nil, czxid: zxid, ctime: time, aclIndex: aclIndex,
-            dataLength: data.map { Int32(truncatingIfNeeded: $0.count) } ?? -1,
-            nameField: UInt32(nameBytes.count) | (ephemeralOwner == 0 ? 0 : ZnodeFields.ownerFlag))
+            extras: nil,
+            czxidAndNameLength: compact ? zxid << 16 | Int64(nameBytes.count) : 0,
+            ctimeACLAndFlags: (compact ? time << 16 : 0) | ZnodeFields.inlineACLBits(aclIndex) | flags,
+            dataLength: data.map { Int32(truncatingIfNeeded: $0.count) } ?? -1)
+        let prefix = ownerBytes + wideBytes
         // `create` allocates an instance of the class it is called on; the cast cannot fail.
         let node = unsafeDowncast(
-            create(minimumCapacity: ownerBytes + nameBytes.count + (data?.count ?? 0)) { _ in fields }, to: Znode.self)
+            create(minimumCapacity: prefix + nameBytes.count + (data?.count ?? 0)) { _ in fields }, to: Znode.self)
         node.withUnsafeMutablePointerToElements { elements in
             let tail = UnsafeMutableRawPointer(elements)
             if ownerBytes > 0 { tail.storeBytes(of: ephemeralOwner, as: Int64.self) }
+            if wideBytes > 0 {
+                (tail + ownerBytes).storeBytes(of: zxid, as: Int64.self)
+                (tail + ownerBytes + 8).storeBytes(of: time, as: Int64.self)
+                (tail + ownerBytes + 16).storeBytes(of: Int64(nameBytes.count), as: Int64.self)
+            }
             if let base = nameBytes.baseAddress {
-                (tail + ownerBytes).copyMemory(from: base, byteCount: nameBytes.count)
+                (tail + prefix).copyMemory(from: base, byteCount: nameBytes.count)
             }
             if let data, let base = data.baseAddress {
-                (tail + ownerBytes + nameBytes.count).copyMemory(from: base, byteCount: data.count)
+                (tail + prefix + nameBytes.count).copyMemory(from: base, byteCount: data.count)
             }
         }
+        if !ZnodeFields.aclIndexFitsInline(aclIndex) { node.extras.aclIndex = aclIndex }
         return node
     }
 
@@ -59,27 +73,66 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
 
     // MARK: Stat fields
 
-    var czxid: Int64 { header.czxid }
-    var ctime: Int64 { header.ctime }
+    /// The packed words, read through the header's pointer: a read of `header` is an access to the class's stored
+    /// property, with a runtime exclusivity check, and these are read on every lookup and stat.
+    private var flagsWord: Int64 { withUnsafeMutablePointerToHeader { $0.pointee.ctimeACLAndFlags } }
+
+    /// czxid and ctime, from the packed words or the wide form.
+    private var creation: (czxid: Int64, ctime: Int64) {
+        let (flags, czxidWord) = withUnsafeMutablePointerToHeader {
+            ($0.pointee.ctimeACLAndFlags, $0.pointee.czxidAndNameLength)
+        }
+        if flags & ZnodeFields.wideFlag == 0 { return (czxidWord >> 16, flags >> 16) }
+        return (wideField(at: 0), wideField(at: 8))
+    }
+
+    /// Where the name lies in the tail: after the owner and the wide form's fields, when the node has them.
+    private var nameRange: (offset: Int, length: Int) {
+        let (flags, czxidWord) = withUnsafeMutablePointerToHeader {
+            ($0.pointee.ctimeACLAndFlags, $0.pointee.czxidAndNameLength)
+        }
+        let owner = flags & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
+        if flags & ZnodeFields.wideFlag == 0 {
+            return (owner, Int(czxidWord & ZnodeFields.inlineNameLengthMask))
+        }
+        return (owner + ZnodeFields.wideSize, Int(wideField(at: 16)))
+    }
+
+    /// The wide form's field at `offset` (0: czxid, 8: ctime, 16: name length).
+    private func wideField(at offset: Int) -> Int64 {
+        let start = ownerBytes + offset
+        return withUnsafeMutablePointerToElements { UnsafeRawPointer($0 + start).loadUnaligned(as: Int64.self) }
+    }
+
+    var czxid: Int64 { creation.czxid }
+    var ctime: Int64 { creation.ctime }
 
     var aclIndex: Int32 {
-        get { header.aclIndex }
-        set { header.aclIndex = newValue }
+        get {
+            let inline = flagsWord >> ZnodeFields.aclShift & ZnodeFields.aclMask
+            return inline == ZnodeFields.aclMask ? (header.extras?.aclIndex ?? 0) : Int32(inline)
+        }
+        set {
+            if !ZnodeFields.aclIndexFitsInline(newValue) { extras.aclIndex = newValue }
+            header.ctimeACLAndFlags =
+                header.ctimeACLAndFlags & ~(ZnodeFields.aclMask << ZnodeFields.aclShift)
+                | ZnodeFields.inlineACLBits(newValue)
+        }
     }
 
     var mzxid: Int64 {
-        get { header.extras?.mzxid ?? header.czxid }
-        set { if header.extras != nil || newValue != header.czxid { extras.mzxid = newValue } }
+        get { header.extras?.mzxid ?? czxid }
+        set { if header.extras != nil || newValue != czxid { extras.mzxid = newValue } }
     }
 
     var mtime: Int64 {
-        get { header.extras?.mtime ?? header.ctime }
-        set { if header.extras != nil || newValue != header.ctime { extras.mtime = newValue } }
+        get { header.extras?.mtime ?? ctime }
+        set { if header.extras != nil || newValue != ctime { extras.mtime = newValue } }
     }
 
     var pzxid: Int64 {
-        get { header.extras?.pzxid ?? header.czxid }
-        set { if header.extras != nil || newValue != header.czxid { extras.pzxid = newValue } }
+        get { header.extras?.pzxid ?? czxid }
+        set { if header.extras != nil || newValue != czxid { extras.pzxid = newValue } }
     }
 
     var version: Int32 {
@@ -101,29 +154,27 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     /// The node's extras, made (with the values a node has without them) on first use.
     private var extras: ZnodeExtras {
         if let extras = header.extras { return extras }
-        let made = ZnodeExtras(czxid: header.czxid, ctime: header.ctime)
+        let made = ZnodeExtras(czxid: czxid, ctime: ctime)
         header.extras = made
         return made
     }
 
     /// The stat clients see.
     var stat: Stat {
-        let fields = header
-        let extras = fields.extras
+        let extras = header.extras
+        let (czxid, ctime) = creation
         let childCount = Int32(truncatingIfNeeded: extras?.children.count ?? 0)
         return Stat(
-            czxid: fields.czxid, mzxid: extras?.mzxid ?? fields.czxid, ctime: fields.ctime,
-            mtime: extras?.mtime ?? fields.ctime, version: extras?.version ?? 0,
-            cversion: (extras?.childCreations ?? 0) &* 2 &- childCount, aversion: extras?.aversion ?? 0,
-            ephemeralOwner: kind.clientVisibleOwner, dataLength: max(0, fields.dataLength), numChildren: childCount,
-            pzxid: extras?.pzxid ?? fields.czxid)
+            czxid: czxid, mzxid: extras?.mzxid ?? czxid, ctime: ctime, mtime: extras?.mtime ?? ctime,
+            version: extras?.version ?? 0, cversion: (extras?.childCreations ?? 0) &* 2 &- childCount,
+            aversion: extras?.aversion ?? 0, ephemeralOwner: kind.clientVisibleOwner,
+            dataLength: max(0, header.dataLength), numChildren: childCount, pzxid: extras?.pzxid ?? czxid)
     }
 
     // MARK: Name, owner, data
 
-    private var ownerBytes: Int { header.nameField & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize }
-    private var nameLength: Int { Int(header.nameField & UInt32(ZnodeFields.nameLengthMask)) }
-    private var dataIsInExtras: Bool { header.nameField & ZnodeFields.dataInExtrasFlag != 0 }
+    private var ownerBytes: Int { flagsWord & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize }
+    private var dataIsInExtras: Bool { flagsWord & ZnodeFields.dataInExtrasFlag != 0 }
 
     /// The last component of the node's path ("" for the root).
     var name: String { withNameBytes { String(decoding: $0, as: UTF8.self) } }
@@ -138,8 +189,7 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
 
     /// The name's UTF-8 bytes, without making a String.
     func withNameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        let offset = ownerBytes
-        let length = nameLength
+        let (offset, length) = nameRange
         return try withUnsafeMutablePointerToElements { elements in
             try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
         }
@@ -155,7 +205,8 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
         if dataIsInExtras, let spilled = header.extras?.spilledData {
             return try spilled.withUnsafeBytes { try body($0) }
         }
-        let offset = ownerBytes + nameLength
+        let name = nameRange
+        let offset = name.offset + name.length
         return try withUnsafeMutablePointerToElements { elements in
             try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length))
         }
@@ -174,7 +225,8 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
                 header.dataLength = -1
                 return
             }
-            let offset = ownerBytes + nameLength
+            let name = nameRange
+            let offset = name.offset + name.length
             if newValue.count <= capacity - offset {
                 dropSpilledData()
                 newValue.withUnsafeBytes { bytes in
@@ -185,7 +237,7 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
                 }
             } else {
                 extras.spilledData = newValue
-                header.nameField |= ZnodeFields.dataInExtrasFlag
+                header.ctimeACLAndFlags |= ZnodeFields.dataInExtrasFlag
             }
             header.dataLength = Int32(truncatingIfNeeded: newValue.count)
         }
@@ -193,10 +245,9 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
 
     private func dropSpilledData() {
         guard dataIsInExtras else { return }
-        header.nameField &= ~ZnodeFields.dataInExtrasFlag
+        header.ctimeACLAndFlags &= ~ZnodeFields.dataInExtrasFlag
         header.extras?.spilledData = nil
     }
-
     // MARK: Children
 
     /// Children by name, in a table of node references (the names are the children's own).
@@ -207,18 +258,26 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     /// The children's names, in the table's order (a hash order, as Apache's `HashSet` gives them).
     var childNames: [String] { children.names() }
 
-    /// The name field read through the header's pointer: no exclusivity check, so that a loop of these is a run of
-    /// independent loads (see `ChildTable.names`).
-    fileprivate var uncheckedNameField: UInt32 { withUnsafeMutablePointerToHeader { $0.pointee.nameField } }
+    /// The fields that place the name (flags, and the compact form's length), read through the header's pointer: no
+    /// exclusivity check, so that a loop of these is a run of independent loads (see `ChildTable.names`).
+    fileprivate var uncheckedNamePlacement: NamePlacement {
+        withUnsafeMutablePointerToHeader {
+            NamePlacement(flags: $0.pointee.ctimeACLAndFlags, czxidAndNameLength: $0.pointee.czxidAndNameLength)
+        }
+    }
 
-    /// The name, given the node's name field as `uncheckedNameField` read it.
-    fileprivate func name(nameField: UInt32) -> String {
-        let offset = nameField & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
-        let length = Int(nameField & UInt32(ZnodeFields.nameLengthMask))
+    /// The name, given the node's fields as `uncheckedNamePlacement` read them.
+    fileprivate func name(placement: NamePlacement) -> String {
+        let owner = placement.flags & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
+        let wide = placement.flags & ZnodeFields.wideFlag != 0
         return withUnsafeMutablePointerToElements { elements in
-            String(
-                decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length),
-                as: UTF8.self)
+            let tail = UnsafeRawPointer(elements)
+            let length =
+                wide
+                ? Int(tail.loadUnaligned(fromByteOffset: owner + 16, as: Int64.self))
+                : Int(placement.czxidAndNameLength & ZnodeFields.inlineNameLengthMask)
+            let offset = owner + (wide ? ZnodeFields.wideSize : 0)
+            return String(decoding: UnsafeRawBufferPointer(start: tail + offset, count: length), as: UTF8.self)
         }
     }
 
@@ -235,7 +294,11 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     func reserveChildren(_ count: Int) { extras.children.reserve(count) }
 
     fileprivate func nameEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        nameLength == bytes.count && withNameBytes { Znode.compare($0, bytes) == 0 }
+        let (offset, length) = nameRange
+        guard length == bytes.count else { return false }
+        return withUnsafeMutablePointerToElements { elements in
+            Znode.compare(UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + offset, count: length), bytes) == 0
+        }
     }
 
     fileprivate var nameHash: Int { withNameBytes(ChildTable.hash) }
@@ -251,27 +314,60 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     }
 }
 
-/// What every znode holds in its own allocation, before its owner, name and data.
+/// What every znode holds in its own allocation, before its owner, name and data: 28 bytes.
+///
+/// czxid and ctime are kept in the top 48 bits of a word each (sign-extended), which holds any zxid of an epoch
+/// below 2^15 and any time in milliseconds within 4,000 years of 1970; the low 16 bits hold the name's length, and
+/// the ACL index with the flags. A node whose czxid, ctime or name length does not fit takes the wide form: the
+/// three are kept whole after the owner (`wideFlag`, 24 bytes) and those fields hold 0. An ACL index that does
+/// not fit in its 13 bits is kept in the extras (the bits then hold `aclMask`).
 struct ZnodeFields {
     /// The fields that differ from a fresh node's (nil: none do).
     var extras: ZnodeExtras?
-    var czxid: Int64
-    var ctime: Int64
-    var aclIndex: Int32
+    /// czxid << 16 | the name's byte count.
+    var czxidAndNameLength: Int64
+    /// ctime << 16 | the ACL index << 3 | flags: an ephemeral owner precedes the name; the wide form; the data is
+    /// kept in the extras (it outgrew the room after the name).
+    var ctimeACLAndFlags: Int64
     /// -1: no data (a null buffer, which clients see as such).
     var dataLength: Int32
-    /// The name's byte count, and flags in the top bits: an ephemeral owner precedes the name; the data is kept in
-    /// the extras (it outgrew the room after the name).
-    var nameField: UInt32
 
-    static let ownerFlag: UInt32 = 1 << 31
-    static let dataInExtrasFlag: UInt32 = 1 << 30
-    static let nameLengthMask = (1 << 30) - 1
+    static let ownerFlag: Int64 = 1 << 0
+    static let wideFlag: Int64 = 1 << 1
+    static let dataInExtrasFlag: Int64 = 1 << 2
+    static let aclShift: Int64 = 3
+    /// The ACL index's bits, all set when the index is kept in the extras.
+    static let aclMask: Int64 = (1 << 13) - 1
+    static let inlineNameLengthMask: Int64 = (1 << 16) - 1
+    /// The longest name a node takes.
+    static let nameLengthLimit = (1 << 30) - 1
     static let ownerSize = MemoryLayout<Int64>.size
+    /// czxid, ctime and the name's length, whole.
+    static let wideSize = 3 * MemoryLayout<Int64>.size
+
+    /// Whether a value survives being kept in the top 48 bits of a word.
+    static func fitsIn48Bits(_ value: Int64) -> Bool { (value << 16) >> 16 == value }
+
+    static func fitsCompactly(zxid: Int64, time: Int64, nameLength: Int) -> Bool {
+        fitsIn48Bits(zxid) && fitsIn48Bits(time) && nameLength <= inlineNameLengthMask
+    }
+
+    static func aclIndexFitsInline(_ index: Int32) -> Bool { index >= 0 && Int64(index) < aclMask }
+
+    /// The ACL index's bits of `ctimeACLAndFlags`: the index, or `aclMask` when the extras keep it.
+    static func inlineACLBits(_ index: Int32) -> Int64 {
+        (aclIndexFitsInline(index) ? Int64(index) : aclMask) << aclShift
+    }
 }
 
-/// The parts of a znode that most nodes never need: made on a node's first setData, setACL or child, or data that
-/// outgrows the room after its name.
+/// The two words of `ZnodeFields` that place a node's name in its tail.
+struct NamePlacement {
+    var flags: Int64 = 0
+    var czxidAndNameLength: Int64 = 0
+}
+
+/// The parts of a znode that most nodes never need: made on a node's first setData, setACL or child, data that
+/// outgrows the room after its name, or an ACL index too large for the fixed fields.
 final class ZnodeExtras {
     var mzxid: Int64
     var mtime: Int64
@@ -279,6 +375,8 @@ final class ZnodeExtras {
     var version: Int32 = 0
     var childCreations: Int32 = 0
     var aversion: Int32 = 0
+    /// The ACL index, when it does not fit in the node's fixed fields (`ZnodeFields.aclMask`).
+    var aclIndex: Int32 = 0
     var children = ChildTable()
     /// The data, when it does not fit after the name (`ZnodeFields.dataInExtrasFlag`).
     var spilledData: [UInt8]?
@@ -422,13 +520,15 @@ struct ChildTable: Sequence {
         names.reserveCapacity(count)
         let groupSize = 16
         slots.withUnsafeBufferPointer { slots in
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: groupSize) { nameFields in
+            withUnsafeTemporaryAllocation(of: NamePlacement.self, capacity: groupSize) { placements in
                 var start = 0
                 while start < slots.count {
                     let end = Swift.min(start + groupSize, slots.count)
-                    for index in start..<end { nameFields[index - start] = slots[index]?.uncheckedNameField ?? 0 }
                     for index in start..<end {
-                        if let node = slots[index] { names.append(node.name(nameField: nameFields[index - start])) }
+                        placements[index - start] = slots[index]?.uncheckedNamePlacement ?? NamePlacement()
+                    }
+                    for index in start..<end {
+                        if let node = slots[index] { names.append(node.name(placement: placements[index - start])) }
                     }
                     start = end
                 }

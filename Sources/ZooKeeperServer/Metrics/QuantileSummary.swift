@@ -24,9 +24,9 @@ struct QuantileSummary {
     var countSinceRestart: Int64 { count - restartCount }
     var sumSinceRestart: Int64 { sum - restartSum }
     /// The recent observations, oldest first, in a ring that grows to `capacity` and no further. A full window of
-    /// the server-wide summaries is 10,000 observations: each is packed in 8 bytes (its time as ms after
-    /// `timeBase` in the high half, its value in the low half), so that a loaded server's summaries hold a fifth of
-    /// what (time, value) pairs in a deque grown by doubling held.
+    /// the server-wide summaries is 4,096 observations, as many as Apache's default metrics provider samples for
+    /// its percentiles (`ResettableUniformReservoir`): each is packed in 8 bytes (its time as ms after `timeBase`
+    /// in the high half, its value in the low half), 32 KB a summary.
     private var ring = ContiguousArray<UInt64>()
     /// Where the oldest observation is in `ring`, and how many it holds.
     private var oldest = 0
@@ -34,7 +34,7 @@ struct QuantileSummary {
     /// The time the packed offsets count from: the oldest kept observation's, or earlier.
     private var timeBase: Int64 = 0
 
-    init(capacity: Int = 10_000) {
+    init(capacity: Int = 4096) {
         self.capacity = capacity
     }
 

@@ -27,8 +27,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// Frames waiting for the end of this event-loop tick.
     private var pending: ByteBuffer?
-    /// Frames that must wait until the transaction log has made `zxid` durable.
-    private var held: Deque<(zxid: Int64, output: CoreOutput)> = []
+    /// Frames that must wait until the transaction log has made `zxid` durable: each is encoded into `heldBytes` as
+    /// it is held, up to `end`, so that a burst of pipelined writes keeps no object per reply (a create's reply
+    /// holds its path) while the log syncs. Such objects, freed after the znodes allocated meanwhile, left holes in
+    /// the pages the tree grew into (BENCHMARKS.md, "Memory per znode", round four).
+    private var held: Deque<(zxid: Int64, end: Int, frame: SentFrame)> = []
+    private var heldBytes: ByteBuffer?
     private var closeRequested = false
     var isDirty = false
     private(set) var remoteAddress = "unknown"
@@ -228,6 +232,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Closes at once, dropping replies still held for the log (the log failed).
     func drop() {
         held.removeAll()
+        heldBytes = nil
         pending = nil
         abort()
     }
@@ -245,62 +250,107 @@ final class ConnectionHandler: ChannelInboundHandler {
         statistics.established = wallMilliseconds
     }
 
+    /// What a frame written for the core is, for the bookkeeping of its sending.
+    private enum SentFrame {
+        case connectResponse(timeout: Int32)
+        case reply(zxid: Int64)
+        case notification
+        case close
+    }
+
     /// Queues one output of the core. It is written at the end of this tick, or later if it must wait for the
     /// transaction log.
     func enqueue(_ output: CoreOutput, requiredZxid: Int64, durableZxid: Int64) {
+        guard let context else { return }
         if held.isEmpty && requiredZxid <= durableZxid {
-            encode(output)
+            if pending == nil { pending = context.channel.allocator.buffer(capacity: 256) }
+            let start = pending!.writerIndex
+            guard let frame = Self.write(output, into: &pending!) else { return }
+            sent(frame, size: pending!.writerIndex - start)
         } else {
-            held.append((requiredZxid, output))
+            if heldBytes == nil { heldBytes = context.channel.allocator.buffer(capacity: 256) }
+            guard let frame = Self.write(output, into: &heldBytes!) else { return }
+            held.append((requiredZxid, heldBytes!.writerIndex, frame))
         }
     }
 
     /// Writes held outputs now covered by the log.
     func release(durableZxid: Int64) {
+        // The common case: the sync covers every held frame and nothing else is written yet this tick, so the held
+        // bytes become this tick's buffer as they are (a 1 MB reply is not copied a second time).
+        if pending == nil, context != nil, let last = held.last, last.zxid <= durableZxid, let bytes = heldBytes {
+            pending = bytes
+            heldBytes = nil
+            var start = bytes.readerIndex
+            while let first = held.popFirst() {
+                sent(first.frame, size: first.end - start)
+                start = first.end
+            }
+            return
+        }
         while let first = held.first, first.zxid <= durableZxid {
             held.removeFirst()
-            encode(first.output)
+            let length = first.end - (heldBytes?.readerIndex ?? 0)
+            guard var bytes = heldBytes?.readSlice(length: length), let context else { continue }
+            if pending == nil { pending = context.channel.allocator.buffer(capacity: max(256, bytes.readableBytes)) }
+            let size = pending!.writeBuffer(&bytes)
+            sent(first.frame, size: size)
         }
+        if held.isEmpty { heldBytes = nil }
     }
 
-    private func encode(_ output: CoreOutput) {
-        guard let context else { return }
-        if pending == nil { pending = context.channel.allocator.buffer(capacity: 256) }
-        let start = pending!.writerIndex
+    /// Writes the frame of `output` into `buffer` (a close has none); nil for an output that is not for a
+    /// connection.
+    private static func write(_ output: CoreOutput, into buffer: inout ByteBuffer) -> SentFrame? {
         switch output {
         case .connectResponse(_, let response):
-            pending!.writeZooKeeperFrame { response.encode(into: &$0) }
-            if response.timeout > 0 {
-                sessionEstablished(timeout: response.timeout, at: runtime.clock.wallMilliseconds())
-            }
+            buffer.writeZooKeeperFrame { response.encode(into: &$0) }
+            return .connectResponse(timeout: response.timeout)
         case .reply(_, let header, let response):
-            response.encodeFrame(header: header, into: &pending!)
-            let now = runtime.clock.monotonicMilliseconds()
-            let latency = max(0, now - requestStart)
-            statistics.lastZxid = header.zxid
-            statistics.lastResponseTime = now
-            statistics.lastLatency = latency
-            statistics.latency.record(latency)
-            runtime.recordReply(latency: latency, size: pending!.writerIndex - start)
-            if let request = unanswered.popFirst() {
-                runtime.recordRequestLatency(max(0, now - request.start), update: request.update, at: now)
-            }
+            response.encodeFrame(header: header, into: &buffer)
+            return .reply(zxid: header.zxid)
         case .notification(_, let zxid, let event):
-            pending!.writeZooKeeperFrame { buffer in
+            buffer.writeZooKeeperFrame { buffer in
                 ReplyHeader(xid: SpecialXid.notification, zxid: zxid).encode(into: &buffer)
                 event.encode(into: &buffer)
             }
+            return .notification
+        case .close:
+            return .close
+        case .acceptKerberosToken:
+            // The runtime runs it; it never reaches a connection.
+            return nil
+        }
+    }
+
+    /// A frame of `size` bytes is in this tick's buffer: the statistics and state that its sending changes.
+    private func sent(_ frame: SentFrame, size: Int) {
+        switch frame {
+        case .connectResponse(let timeout):
+            if timeout > 0 { sessionEstablished(timeout: timeout, at: runtime.clock.wallMilliseconds()) }
+        case .reply(let zxid):
+            let now = runtime.clock.monotonicMilliseconds()
+            let latency = max(0, now - requestStart)
+            statistics.lastZxid = zxid
+            statistics.lastResponseTime = now
+            statistics.lastLatency = latency
+            statistics.latency.record(latency)
+            runtime.recordReply(latency: latency, size: size)
+            if let request = unanswered.popFirst() {
+                runtime.recordRequestLatency(max(0, now - request.start), update: request.update, at: now)
+            }
+        case .notification:
+            break
         case .close:
             closeRequested = true
             state = .closing
-        case .acceptKerberosToken:
-            // The runtime runs it; it never reaches a connection.
-            return
         }
-        if case .close = output {
-        } else {
+        switch frame {
+        case .connectResponse, .reply, .notification:
             statistics.packetsSent += 1
             runtime.recordPacketSent()
+        case .close:
+            break
         }
         runtime.markDirty(self)
     }

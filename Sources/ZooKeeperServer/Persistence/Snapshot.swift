@@ -372,7 +372,7 @@ private struct NodeEntry {
         var reader = BigEndianReader(raw: raw)
         try reader.need(4, "node name length")
         let nameLength = max(0, Int(reader.int32()))
-        guard nameLength <= reader.remaining, nameLength <= ZnodeFields.nameLengthMask else {
+        guard nameLength <= reader.remaining, nameLength <= ZnodeFields.nameLengthLimit else {
             throw ProtocolError(.invalidLength, "node name of \(nameLength) bytes, \(reader.remaining) left")
         }
         let name = reader.bytes(nameLength)

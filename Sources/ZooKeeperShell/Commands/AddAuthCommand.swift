@@ -13,8 +13,5 @@ enum AddAuthCommand: ShellCommand {
         // zkCli returns at once and learns of a rejection from the AuthFailed event; here the command waits for
         // the server's answer and fails when the credentials are rejected.
         try await shell.zk { () async throws(ZooKeeperError) in try await client.addAuth(scheme: scheme, auth: auth) }
-        // For the sessions a walk opens beside this one (the client replays them only on its own reconnects).
-        let credential = ReadSessions.Credential(scheme: scheme, auth: auth)
-        if client === shell.client && !shell.credentials.contains(credential) { shell.credentials.append(credential) }
     }
 }

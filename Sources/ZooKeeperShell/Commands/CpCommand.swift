@@ -142,7 +142,6 @@ extension ZnodeLocation {
     func readSessions(_ shell: Shell, like client: ZooKeeperClient) -> ReadSessions {
         guard cluster != nil else { return shell.readSessions() }
         return ReadSessions(
-            like: client, configuration: Self.clusterSettings(shell), credentials: [],
-            count: shell.configuration.readSessions)
+            like: client, configuration: Self.clusterSettings(shell), count: shell.configuration.readSessions)
     }
 }

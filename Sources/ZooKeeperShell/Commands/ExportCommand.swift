@@ -22,14 +22,14 @@ enum ExportCommand: ShellCommand {
     static func run(_ invocation: CommandInvocation, in shell: Shell) async throws {
         let path = try invocation.argument(1)
         let destination = try invocation.argument(2)
-        let sink: LineSink
+        var sink: LineSink
         if destination == "-" {
-            sink = .output(shell)
+            sink = LineSink(.output(shell))
         } else {
             guard let file = fopen(destination, "w") else {
                 throw CommandFailure("export: cannot write \(destination): \(String(cString: strerror(errno)))")
             }
-            sink = .file(file)
+            sink = LineSink(.file(file))
         }
         defer { sink.close() }
         let readSessions = shell.readSessions()
@@ -49,51 +49,77 @@ enum ExportCommand: ShellCommand {
                 failures += 1
                 shell.report(error, at: failed)
             } visit: { node in
-                try sink.write(line(node).text)
+                try sink.write(node)
                 count += 1
             }
         }
+        try sink.flush()
         if destination != "-" { shell.err("Exported \(count) znode\(count == 1 ? "" : "s") to \(destination)") }
         if failures > 0 { throw CommandFailure.partial(failures) }
     }
 
-    /// One znode's line.
-    static func line(_ node: PipelinedWalk.Node) -> JSONValue {
-        .object([
-            ("path", .string(node.path)),
-            ("data", .string(node.data.map { Base64.encode($0) })),
-            (
-                "acl",
-                .array(
-                    (node.acl ?? []).map {
-                        .object([
-                            ("scheme", .string($0.id.scheme)), ("id", .string($0.id.id)),
-                            ("perms", .string("\($0.permissions)")),
-                        ])
-                    })
-            ),
-            ("mode", .string(node.stat.ephemeralOwner == 0 ? "persistent" : "ephemeral")),
-            ("stat", CommandResult.json(node.stat)),
-        ])
-    }
+    /// Where the lines go: a file, in blocks of `blockSize` bytes, or the shell's output, a line at a time.
+    struct LineSink {
+        enum Destination {
+            case output(Shell)
+            case file(UnsafeMutablePointer<FILE>)
+        }
 
-    /// Where the lines go.
-    enum LineSink {
-        case output(Shell)
-        case file(UnsafeMutablePointer<FILE>)
+        /// Lines are gathered up to this many bytes before they are written to a file.
+        static let blockSize = 1 << 16
 
-        func write(_ line: String) throws {
-            switch self {
+        let destination: Destination
+        /// Lines not yet written, each with its newline.
+        private var pending: [UInt8] = []
+        private var closed = false
+
+        init(_ destination: Destination) {
+            self.destination = destination
+            if case .file = destination { pending.reserveCapacity(Self.blockSize + 4096) }
+        }
+
+        mutating func write(_ line: String) throws {
+            switch destination {
             case .output(let shell): shell.out(line)
-            case .file(let file):
-                guard fputs(line + "\n", file) >= 0 else {
-                    throw CommandFailure("export: cannot write: \(String(cString: strerror(errno)))")
-                }
+            case .file:
+                pending += line.utf8
+                try endLine()
             }
         }
 
-        func close() {
-            if case .file(let file) = self { fclose(file) }
+        mutating func write(_ node: PipelinedWalk.Node) throws {
+            switch destination {
+            case .output(let shell):
+                var line: [UInt8] = []
+                ExportLine.append(node, to: &line)
+                shell.out(String(decoding: line, as: UTF8.self))
+            case .file:
+                ExportLine.append(node, to: &pending)
+                try endLine()
+            }
+        }
+
+        private mutating func endLine() throws {
+            pending.append(UInt8(ascii: "\n"))
+            if pending.count >= Self.blockSize { try flush() }
+        }
+
+        /// Writes the lines gathered so far.
+        mutating func flush() throws {
+            guard case .file(let file) = destination, !pending.isEmpty else { return }
+            defer { pending.removeAll(keepingCapacity: true) }
+            let written = pending.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+            guard written == pending.count, fflush(file) == 0 else {
+                throw CommandFailure("export: cannot write: \(String(cString: strerror(errno)))")
+            }
+        }
+
+        /// Writes what is left (the lines of an interrupted walk too) and closes the file.
+        mutating func close() {
+            guard !closed else { return }
+            closed = true
+            try? flush()
+            if case .file(let file) = destination { fclose(file) }
         }
     }
 }

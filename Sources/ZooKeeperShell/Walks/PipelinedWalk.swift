@@ -160,10 +160,9 @@ struct PipelinedWalk {
         /// Znodes asked and not yet visited (in flight, or answered and waiting for their turn): what bounds the
         /// memory the walk holds, at `aheadPerWindow` windows' worth.
         private var outstanding = 0
-        /// Znodes asked before they were put on the stack: children of a znode answered and not yet visited.
-        private var askedAhead: Set<String> = []
-        /// For a znode answered and not yet expanded: how many of its sorted children are asked ahead.
-        private var childrenAsked: [String: Int] = [:]
+        /// For a znode answered and not yet expanded: the paths of its sorted children asked ahead, the first ones
+        /// (asked before they were put on the stack; their paths are made once).
+        private var childrenAsked: [String: [String]] = [:]
         /// In `.paths` order: the sorted children of znodes visited, until their place in the walk.
         private var heldChildren: [String: [String]] = [:]
         /// The znode the walk is at (for the report of an interrupted walk).
@@ -247,16 +246,18 @@ struct PipelinedWalk {
         /// Puts the children of `parent` on the stack, the first on top.
         private func push(children sorted: [String], of parent: Pending) {
             guard !sorted.isEmpty else { return }
-            childrenAsked[parent.path] = nil
+            let askedAhead = childrenAsked.removeValue(forKey: parent.path) ?? []
             var entries: [Pending] = []
             entries.reserveCapacity(sorted.count * 2)
+            // The siblings share one array of levels; the last one's is a copy.
+            var lastAtLevel = parent.lastAtLevel + [false]
             for (index, child) in sorted.enumerated() {
-                let path = ZooKeeperPath.join(parent.path, child)
+                let asked = index < askedAhead.count
+                if index == sorted.count - 1 { lastAtLevel[lastAtLevel.count - 1] = true }
                 entries.append(
                     Pending(
-                        path: path, depth: parent.depth + 1,
-                        lastAtLevel: parent.lastAtLevel + [index == sorted.count - 1],
-                        asked: !askedAhead.isEmpty && askedAhead.remove(path) != nil))
+                        path: asked ? askedAhead[index] : ZooKeeperPath.join(parent.path, child),
+                        depth: parent.depth + 1, lastAtLevel: lastAtLevel, asked: asked))
             }
             if case .paths = settings.order {
                 let expandable = settings.maximumDepth.map { parent.depth + 1 < $0 } ?? true
@@ -339,16 +340,17 @@ struct PipelinedWalk {
             of parent: String, _ sorted: [String], budget: inout Int,
             into batch: inout Outgoing
         ) {
-            let asked = childrenAsked[parent] ?? 0
+            let asked = childrenAsked[parent]?.count ?? 0
             guard asked < sorted.count else { return }
             let end = min(sorted.count, asked + budget)
+            var paths = childrenAsked.removeValue(forKey: parent) ?? []
             for child in sorted[asked..<end] {
                 let path = ZooKeeperPath.join(parent, child)
-                askedAhead.insert(path)
+                paths.append(path)
                 add(path, attempts: 0, to: &batch)
             }
             budget -= end - asked
-            childrenAsked[parent] = end
+            childrenAsked[parent] = paths
         }
 
         /// Reads to send together.

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import ZooKeeper
 
 /// A few more sessions to the server of a walk's session, opened as that session was (same TLS and SASL settings,
-/// chroot, and the credentials the user added with `addauth`), for the reads a multiRead cannot carry (getACL).
+/// chroot, and the credentials added to it with `addauth`), for the reads a multiRead cannot carry (getACL).
 /// Apache serves one session's requests one after another, so one session answers about 20,000 reads a second,
 /// where a few share the server's cores.
 ///
@@ -10,12 +10,6 @@ import ZooKeeper
 /// `ready` as they come up), and all closed by `close()`, which the command calls however it ends. A session that
 /// does not come up, or whose credentials are refused, is closed and left out: the walk reads on its own session.
 final class ReadSessions: Sendable {
-    /// A credential given with `addauth`, replayed on each extra session.
-    struct Credential: Sendable, Hashable {
-        var scheme: String
-        var auth: [UInt8]?
-    }
-
     private struct State {
         var opening: Task<Void, Never>?
         var ready: [ZooKeeperClient] = []
@@ -26,23 +20,18 @@ final class ReadSessions: Sendable {
 
     private let main: ZooKeeperClient
     private let configuration: ZooKeeperClient.Configuration
-    private let credentials: [Credential]
     private let count: Int
     private let state = NIOLockedValueBox(State())
 
     /// Sessions like `main`, made with `configuration` (the one `main` was made with, without its event handler),
-    /// with `credentials` added; `count` of them (0: none).
-    init(
-        like main: ZooKeeperClient, configuration: ZooKeeperClient.Configuration, credentials: [Credential],
-        count: Int
-    ) {
+    /// with the credentials `main` has when they open; `count` of them (0: none).
+    init(like main: ZooKeeperClient, configuration: ZooKeeperClient.Configuration, count: Int) {
         self.main = main
         var configuration = configuration
         // Their connection changes are not the user's session's: nothing is printed for them.
         configuration.defaultEventHandler = nil
         configuration.session = nil
         self.configuration = configuration
-        self.credentials = credentials
         self.count = count
     }
 
@@ -95,14 +84,17 @@ final class ReadSessions: Sendable {
         // Not longer than a command waits for its own connection: a server refusing more connections (its
         // maxClientCnxns) is not waited on.
         let timeout = min(configuration.requestTimeoutWhileDisconnected ?? .seconds(5), .seconds(5))
+        let credentials = main.credentials
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<count {
-                group.addTask { [self] in await openOne(connectString, timeout: timeout) }
+                group.addTask { [self] in await openOne(connectString, credentials: credentials, timeout: timeout) }
             }
         }
     }
 
-    private func openOne(_ connectString: String, timeout: Duration) async {
+    private func openOne(
+        _ connectString: String, credentials: [ZooKeeperClient.AuthCredential], timeout: Duration
+    ) async {
         let session: ZooKeeperClient
         do {
             session = try ZooKeeperClient(connectString: connectString, configuration: configuration)

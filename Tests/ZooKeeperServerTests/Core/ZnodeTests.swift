@@ -95,6 +95,94 @@ import ZooKeeperTestSupport
         #expect(same.stat.mzxid == 1 && same.stat.pzxid == 1 && same.stat.mtime == 2)
     }
 
+    /// The fixed fields are 28 bytes: a node of 100 bytes of data and an 8-byte name (a 16-byte object header
+    /// before them) is a 152-byte request to malloc, the largest that glibc serves with a 160-byte chunk.
+    @Test func theFixedFieldsLeaveATypicalNodeIn152Bytes() {
+        #expect(MemoryLayout<ZnodeFields>.size == 28)
+        #expect(16 + MemoryLayout<ZnodeFields>.size + 8 + 100 == 152)
+    }
+
+    /// czxid and ctime at the edges of the 48 bits they are kept in, and names at the edge of the 16 bits their
+    /// length is kept in: every field reads back, before and after the data grows past the node's room.
+    @Test func czxidCtimeAndNameLengthBeyondTheirCompactBitsReadBack() {
+        let edges: [(zxid: Int64, time: Int64, nameLength: Int)] = [
+            (Int64(1) << 47 - 1, Int64(1) << 47 - 1, 65_535), (Int64(1) << 47, 0, 1),
+            (-(Int64(1) << 47), -(Int64(1) << 47), 0), (0, Int64(1) << 47, 3), (.max, .min, 8), (5, 6, 65_536),
+            (-1, 1_700_000_000_000, 70_000),
+        ]
+        for (zxid, time, nameLength) in edges { expectFieldsReadBack(zxid: zxid, time: time, nameLength: nameLength) }
+    }
+
+    private func expectFieldsReadBack(zxid: Int64, time: Int64, nameLength: Int) {
+        let name = String((0..<nameLength).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+        for owner: Int64 in [0, 0x77] {
+            for initial: [UInt8]? in [nil, [], Array(repeating: 1, count: 100)] {
+                let znode = Znode(name: name, zxid: zxid, time: time, data: initial, aclIndex: 2, ephemeralOwner: owner)
+                func expectFields(data: [UInt8]?) {
+                    #expect(znode.czxid == zxid && znode.ctime == time)
+                    #expect(znode.stat.czxid == zxid && znode.stat.ctime == time)
+                    #expect(znode.stat.mzxid == zxid && znode.stat.mtime == time && znode.stat.pzxid == zxid)
+                    #expect(znode.name == name)
+                    #expect(znode.ephemeralOwner == owner)
+                    #expect(znode.aclIndex == 2)
+                    #expect(znode.data == data)
+                    #expect(znode.stat.dataLength == Int32(data?.count ?? 0))
+                }
+                expectFields(data: initial)
+                for size in [0, 99, 100, 101, 160, 5000, 1] {
+                    znode.data = Array(repeating: UInt8(size % 251), count: size)
+                    expectFields(data: Array(repeating: UInt8(size % 251), count: size))
+                }
+                znode.mzxid = 9
+                #expect(znode.czxid == zxid && znode.stat.mzxid == 9 && znode.name == name)
+            }
+        }
+    }
+
+    /// Data of every length around the room a node was made with, for names of several lengths, with and without
+    /// an owner: what fits is written in place, one byte more is kept beside the node, and all reads back.
+    @Test func dataAtTheEdgeOfTheRoomAfterTheName() {
+        for nameLength in [0, 1, 7, 8, 9, 16, 255] {
+            let name = String(repeating: "n", count: nameLength)
+            for owner: Int64 in [0, 0x1234_5678] {
+                for created in [0, 100, 101, 104, 108, 112] {
+                    let znode = Znode(
+                        name: name, zxid: 3, time: 4, data: Array(repeating: 0xAB, count: created), aclIndex: 0,
+                        ephemeralOwner: owner)
+                    for size in (created - 4)...(created + 24) where size >= 0 {
+                        let value = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
+                        znode.data = value
+                        #expect(znode.data == value)
+                        #expect(znode.dataLength == size)
+                        znode.withDataBytes { #expect($0.map { Array($0) } == value) }
+                        #expect(znode.name == name)
+                        #expect(znode.ephemeralOwner == owner)
+                        #expect(znode.czxid == 3 && znode.ctime == 4)
+                    }
+                }
+            }
+        }
+    }
+
+    /// An ACL index too large for its 13 bits is kept in the extras; the stat of a node that has extras only for
+    /// that is still a fresh node's, and the index moves between the two places as it changes.
+    @Test func aclIndexesBeyondTheInlineBitsReadBack() {
+        for index: Int32 in [0, 8190, 8191, 8192, 70_000, .max] {
+            let znode = Znode(name: "a", zxid: 11, time: 12, data: [1], aclIndex: index, ephemeralOwner: 5)
+            #expect(znode.aclIndex == index)
+            #expect(
+                znode.stat
+                    == Stat(
+                        czxid: 11, mzxid: 11, ctime: 12, mtime: 12, version: 0, cversion: 0, aversion: 0,
+                        ephemeralOwner: 5, dataLength: 1, numChildren: 0, pzxid: 11))
+            for next: Int32 in [1, 9000, 8190, 8191, 3, .max, 0] {
+                znode.aclIndex = next
+                #expect(znode.aclIndex == next)
+                #expect(znode.ephemeralOwner == 5 && znode.data == [1] && znode.czxid == 11 && znode.ctime == 12)
+            }
+        }
+    }
+
     /// Names are read in groups (`ChildTable.names`): ephemeral children (whose names follow their owner) and
     /// persistent ones mixed, in counts that end a group early or exactly, and names of every length class.
     @Test func childNamesAreReadWholeForEphemeralAndPersistentChildren() {

@@ -316,6 +316,30 @@ func rebuild(from bytes: ByteBuffer, replaying transactions: [Transaction]) thro
         #expect(dump == original, "\(dump.differences(from: original))")
     }
 
+    /// Nodes outside the compact layout's bounds round-trip through a snapshot: zxids of an epoch of 2^15 and
+    /// more, times beyond 48 bits, a 66,000-byte name, and more distinct ACLs than the node's 13 bits of index.
+    @Test func nodesBeyondTheCompactLayoutRoundTrip() throws {
+        let harness = CoreHarness()
+        harness.core.restore(tree: harness.core.tree, sessions: [], lastZxid: Int64(1) << 47 - 2)
+        let client = harness.client(timeout: 6_000)
+        #expect(harness.create(client, "/z", data: [1]) == "/z")
+        #expect(harness.create(client, "/z/wide", data: Array(repeating: 2, count: 100)) == "/z/wide")
+        harness.clock.advance(milliseconds: Int64(1) << 47)
+        #expect(harness.create(client, "/z/later", data: nil) != nil)
+        let longName = "/z/" + String(repeating: "n", count: 66_000)
+        #expect(harness.create(client, longName, data: [3]) == longName)
+        for index in 0..<8_200 {
+            let acl = [ACL(permissions: .all, id: Id(scheme: "ip", id: "10.1.\(index / 256).\(index % 256)"))]
+            #expect(harness.create(client, "/z/a\(index)", data: [4], acl: acl) != nil)
+        }
+        let original = StateDump(harness.core)
+        #expect(original.nodes.count >= 8_205)
+        #expect(original.nodes["/z/wide"]?.stat.czxid ?? 0 >= Int64(1) << 47)
+        #expect(original.nodes["/z/a8199"]?.acl.first?.id.id == "10.1.32.7")
+        let dump = StateDump(try rebuild(from: snapshotBytes(of: harness.core), replaying: []))
+        #expect(dump == original, "\(dump.differences(from: original))")
+    }
+
     /// The checksum is computed while the entries are decoded: damage that also stops the decoding is still
     /// reported as a checksum mismatch.
     @Test func damageThatBreaksTheEntriesIsReportedAsAChecksumMismatch() throws {

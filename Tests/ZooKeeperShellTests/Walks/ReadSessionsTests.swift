@@ -10,7 +10,6 @@ import ZooKeeperTestSupport
 /// are closed however the walk ends, and a server that refuses them leaves the walk on its own session.
 @Suite(.serialized)
 struct ReadSessionsTests {
-    static let alice = ReadSessions.Credential(scheme: "digest", auth: Array("alice:secret".utf8))
     /// `digest:alice:secret` and `digest:bob:other` as ACL ids (base64 of SHA-1 of `user:password`).
     static let aliceOnly = [ACL(permissions: .all, id: Id(scheme: "digest", id: "alice:" + digest("alice:secret")))]
     static let bobOnly = [ACL(permissions: .all, id: Id(scheme: "digest", id: "bob:" + digest("bob:other")))]
@@ -47,8 +46,7 @@ struct ReadSessionsTests {
         let client = try await ZooKeeperClient.connect(address)
         try await client.addDigestAuth(user: "alice", password: "secret")
         let paths = try await makeTree(client, root)
-        let sessions = ReadSessions(
-            like: client, configuration: ZooKeeperClient.Configuration(), credentials: [Self.alice], count: 3)
+        let sessions = ReadSessions(like: client, configuration: ZooKeeperClient.Configuration(), count: 3)
         var walk = PipelinedWalk(client: client)
         walk.readsData = true
         walk.readsACL = true

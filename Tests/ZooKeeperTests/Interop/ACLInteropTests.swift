@@ -135,6 +135,40 @@ let user1Digest = Id(scheme: "digest", id: "user1:+owfoSBn/am19roBPzR1/MfCblE=")
             ])
     }
 
+    /// What another session must add to read as this one does: the credentials given, in order, each once (as the
+    /// client replays them), the same after the connection was lost and the session came back.
+    @Test(arguments: interopServers)
+    func theCredentialsGivenAreListedInOrderAndSurviveAReconnect(_ kind: TestServerKind) async throws {
+        let relay = try DelayRelay(toFirstServerOf: try SharedTestServers.connectString(kind), delay: 0)
+        var configuration = ZooKeeperClient.Configuration()
+        configuration.sessionTimeout = .seconds(30)
+        let client = try await ZooKeeperClient.connect(relay.address, configuration: configuration)
+        let states = EventRecorder(client.connectionEvents)
+        #expect(client.credentials.isEmpty)
+        try await client.addDigestAuth(user: "user1", password: "12345")
+        try await client.addAuth(scheme: "digest", auth: bytes("user2:other"))
+        try await client.addDigestAuth(user: "user1", password: "12345")
+        let given = [
+            ZooKeeperClient.AuthCredential(scheme: "digest", auth: bytes("user1:12345")),
+            ZooKeeperClient.AuthCredential(scheme: "digest", auth: bytes("user2:other")),
+        ]
+        #expect(client.credentials == given)
+
+        relay.stop()
+        #expect(await states.next(where: { $0 == .disconnected }) == .disconnected)
+        let back = try relay.reopened()
+        defer { back.stop() }
+        #expect(await states.next(within: .seconds(30), where: { $0 == .reconnected }) == .reconnected)
+        #expect(client.credentials == given)
+        // Replayed on the new connection: the server knows both identities again.
+        let identities = Set(try await client.whoAmI())
+        #expect(
+            identities.isSuperset(of: [
+                ClientInfo(authScheme: "digest", user: "user1"), ClientInfo(authScheme: "digest", user: "user2"),
+            ]))
+        await client.close()
+    }
+
     @Test(arguments: interopServers)
     func unknownAuthSchemeFailsTheSession(_ kind: TestServerKind) async throws {
         let client = try await connectedClient(kind)
