@@ -10,11 +10,14 @@ import Foundation
 /// It listens on 127.0.0.1 (a free port) and connects each accepted connection to `target`. Chunks are
 /// timestamped when read and written once their time has come, so the delay does not accumulate under
 /// pipelining: the link is slow, not narrow. An end's EOF passes on (after the delay) as a half-close.
-/// Blocking sockets, two threads per direction; `stop()` closes everything.
+/// Blocking sockets, two threads per direction; `stop()` closes everything. With an `OpcodeRewrite`, it also
+/// rewrites one opcode in the requests the client sends (a server made to refuse one request type), and counts them.
 public final class DelayRelay: @unchecked Sendable {
     public let port: Int
     public let target: (host: String, port: Int)
     public let delay: Double
+    /// The opcode rewritten in the client→server frames, if any, and how many frames it was rewritten in.
+    public let rewrite: OpcodeRewrite?
     private let listener: Int32
     private let lock = NSLock()
     private var connections: [PairCloser] = []
@@ -23,10 +26,14 @@ public final class DelayRelay: @unchecked Sendable {
     public var address: String { "127.0.0.1:\(port)" }
 
     /// Starts relaying 127.0.0.1:`listenPort` (0: a free port) to `host:port` (IPv4) with `delay` seconds each
-    /// way. A stopped relay's port can be taken again: a link that comes back.
-    public init(to host: String, port targetPort: Int, delay: Double, listenPort: Int = 0) throws {
+    /// way. A stopped relay's port can be taken again: a link that comes back. With `rewrite`, each request
+    /// frame the client sends with that opcode reaches the server with the other one.
+    public init(
+        to host: String, port targetPort: Int, delay: Double, listenPort: Int = 0, rewrite: OpcodeRewrite? = nil
+    ) throws {
         target = (host, targetPort)
         self.delay = delay
+        self.rewrite = rewrite
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         var one: Int32 = 1
@@ -52,18 +59,20 @@ public final class DelayRelay: @unchecked Sendable {
     }
 
     /// Relays to the first server of `connectString` (`localhost` as 127.0.0.1).
-    public convenience init(toFirstServerOf connectString: String, delay: Double) throws {
+    public convenience init(
+        toFirstServerOf connectString: String, delay: Double, rewrite: OpcodeRewrite? = nil
+    ) throws {
         let first = connectString.split(separator: ",").first.map(String.init) ?? connectString
         guard let colon = first.lastIndex(of: ":"), let port = Int(first[first.index(after: colon)...]) else {
             throw HarnessError("relay: no host:port in '\(connectString)'")
         }
         let host = String(first[..<colon])
-        try self.init(to: host == "localhost" ? "127.0.0.1" : host, port: port, delay: delay)
+        try self.init(to: host == "localhost" ? "127.0.0.1" : host, port: port, delay: delay, rewrite: rewrite)
     }
 
     /// A new relay on this one's address, to the same target: the link back after `stop()`.
     public func reopened() throws -> DelayRelay {
-        try DelayRelay(to: target.host, port: target.port, delay: delay, listenPort: port)
+        try DelayRelay(to: target.host, port: target.port, delay: delay, listenPort: port, rewrite: rewrite)
     }
 
     deinit {
@@ -114,7 +123,10 @@ public final class DelayRelay: @unchecked Sendable {
                 close(upstream)
                 continue
             }
-            DelayedPipe(from: client, to: upstream, delay: delay, closer: closer).start()
+            DelayedPipe(
+                from: client, to: upstream, delay: delay, closer: closer,
+                rewriter: rewrite.map { RequestFrameRewriter($0) }
+            ).start()
             DelayedPipe(from: upstream, to: client, delay: delay, closer: closer).start()
         }
     }
@@ -163,15 +175,20 @@ private final class DelayedPipe: @unchecked Sendable {
     private let destination: Int32
     private let delay: Double
     private let closer: PairCloser
+    private let rewriter: RequestFrameRewriter?
     private let condition = NSCondition()
     /// Chunks with the time they may leave; an empty chunk stands for EOF.
     private var queue: [(due: Date, bytes: [UInt8])] = []
 
-    init(from source: Int32, to destination: Int32, delay: Double, closer: PairCloser) {
+    init(
+        from source: Int32, to destination: Int32, delay: Double, closer: PairCloser,
+        rewriter: RequestFrameRewriter? = nil
+    ) {
         self.source = source
         self.destination = destination
         self.delay = delay
         self.closer = closer
+        self.rewriter = rewriter
     }
 
     func start() {
@@ -184,9 +201,21 @@ private final class DelayedPipe: @unchecked Sendable {
         while true {
             let count = read(source, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
-            let chunk = count > 0 ? Array(buffer[0..<count]) : []
+            var chunk = count > 0 ? Array(buffer[0..<count]) : []
+            var leftover: [UInt8] = []
+            if let rewriter {
+                if count > 0 {
+                    chunk = rewriter.passWholeFrames(chunk)
+                    // An empty chunk stands for EOF: nothing to send until a frame is whole.
+                    if chunk.isEmpty { continue }
+                } else {
+                    leftover = rewriter.remainder
+                }
+            }
             condition.lock()
-            queue.append((Date().addingTimeInterval(delay), chunk))
+            let due = Date().addingTimeInterval(delay)
+            if !leftover.isEmpty { queue.append((due, leftover)) }
+            queue.append((due, chunk))
             condition.signal()
             condition.unlock()
             if count <= 0 { return }
@@ -230,5 +259,67 @@ private final class DelayedPipe: @unchecked Sendable {
             condition.unlock()
             if bytes.isEmpty { return }
         }
+    }
+}
+
+/// An opcode to rewrite in the requests a relay passes on (e.g. multiRead, 22, into one the server does not
+/// know, so that it answers as a server before 3.6 would), and a count of the frames rewritten, over all
+/// connections.
+public final class OpcodeRewrite: @unchecked Sendable {
+    public let from: Int32
+    public let to: Int32
+    private let lock = NSLock()
+    private var rewritten = 0
+
+    public init(from: Int32, to: Int32) {
+        self.from = from
+        self.to = to
+    }
+
+    /// How many request frames have had their opcode rewritten so far.
+    public var rewrittenFrames: Int { lock.withLock { rewritten } }
+
+    fileprivate func countOne() { lock.withLock { rewritten += 1 } }
+}
+
+/// Splits one connection's client→server bytes into ZooKeeper frames (a 4-byte big-endian length, then that
+/// many bytes) and rewrites the opcode of each request (after the connect request, which has none: xid, then
+/// opcode). Bytes of a frame not yet whole are held back until it is.
+private final class RequestFrameRewriter {
+    private let rewrite: OpcodeRewrite
+    private var pending: [UInt8] = []
+    private var connectRequestPassed = false
+
+    init(_ rewrite: OpcodeRewrite) { self.rewrite = rewrite }
+
+    /// The bytes held back (the connection ended inside a frame).
+    var remainder: [UInt8] { pending }
+
+    /// Takes the next bytes read from the client; returns the whole frames they complete, rewritten.
+    func passWholeFrames(_ bytes: [UInt8]) -> [UInt8] {
+        pending += bytes
+        var end = 0
+        while pending.count - end >= 4 {
+            let length = Int(Self.int32(pending, at: end))
+            guard length >= 0 else {
+                // Not a ZooKeeper stream after all: pass the rest on untouched.
+                end = pending.count
+                break
+            }
+            guard pending.count - end - 4 >= length else { break }
+            if connectRequestPassed && length >= 8 && Self.int32(pending, at: end + 8) == rewrite.from {
+                withUnsafeBytes(of: rewrite.to.bigEndian) { pending.replaceSubrange(end + 8..<end + 12, with: $0) }
+                rewrite.countOne()
+            }
+            connectRequestPassed = true
+            end += 4 + length
+        }
+        let whole = Array(pending[..<end])
+        pending.removeFirst(end)
+        return whole
+    }
+
+    private static func int32(_ bytes: [UInt8], at offset: Int) -> Int32 {
+        bytes[offset..<offset + 4].reduce(Int32(0)) { $0 << 8 | Int32($1) }
     }
 }
