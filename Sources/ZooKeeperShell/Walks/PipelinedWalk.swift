@@ -14,8 +14,9 @@ import ZooKeeper
 /// requests one after another); a getACL that one of those could not answer (its connection or its credentials
 /// failed) goes again on the walk's session. The root is read alone (as the commands that read one znode read it),
 /// and so is every znode once a multiRead's answer was over the client's packet limit (big data) or the server did
-/// not know multiRead (before 3.6): the walk goes on that way. The requests go out in batches through the client's
-/// `ReadPipeline`, without a task or an await each.
+/// not know multiRead (before 3.6) or a multiRead was lost with the connection (how a server before 3.6 refuses
+/// one with reads of ours ahead of it): the walk goes on that way. The requests go out in batches through the
+/// client's `ReadPipeline`, without a task or an await each.
 ///
 /// A znode that vanishes during the walk is skipped; one that cannot be read (NoAuth, ...) is reported to
 /// `unreadable` and the walk goes on. A read lost with the connection is asked again once the client has
@@ -533,6 +534,12 @@ struct PipelinedWalk {
             readings[ticket] = nil
             if let failure = reading.failure {
                 if failure.code == .connectionLoss && reading.attempts < PipelinedWalk.reconnectAttempts {
+                    // A server before 3.6 answers a multiRead it does not know at once, ahead of the reads sent
+                    // before it still in its processor chain, then closes the connection; the client takes the
+                    // answer out of turn for a broken connection, so the UNIMPLEMENTED never arrives. A multiRead
+                    // lost with the connection is then all the walk can see of it: the rest of the walk reads
+                    // alone (after a real cut, only slower).
+                    if reading.packed { packing = false }
                     again.append(reading)
                 } else if reading.packed && (failure.code == .packetTooLarge || failure.code == .unimplemented) {
                     // Too much data for one answer, or a server before 3.6: the rest of the walk reads alone.
