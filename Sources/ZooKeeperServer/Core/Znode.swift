@@ -86,8 +86,10 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
         return (wideField(at: 0), wideField(at: 8))
     }
 
-    /// Where the name lies in the tail: after the owner and the wide form's fields, when the node has them.
-    private var nameRange: (offset: Int, length: Int) {
+    /// Where the name lies in the tail: after the owner and the wide form's fields, when the node has them. Read
+    /// through the header's pointer, with no exclusivity check, so that a loop of these is a run of independent
+    /// loads (see `ChildTable.names`).
+    fileprivate var nameRange: (offset: Int, length: Int) {
         let (flags, czxidWord) = withUnsafeMutablePointerToHeader {
             ($0.pointee.ctimeACLAndFlags, $0.pointee.czxidAndNameLength)
         }
@@ -177,7 +179,7 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     private var dataIsInExtras: Bool { flagsWord & ZnodeFields.dataInExtrasFlag != 0 }
 
     /// The last component of the node's path ("" for the root).
-    var name: String { withNameBytes { String(decoding: $0, as: UTF8.self) } }
+    var name: String { name(in: nameRange) }
 
     /// Raw owner: a session id for ephemerals, `EphemeralKind` markers for containers and TTL nodes, 0 otherwise.
     var ephemeralOwner: Int64 {
@@ -258,26 +260,12 @@ final class Znode: ManagedBuffer<ZnodeFields, UInt8> {
     /// The children's names, in the table's order (a hash order, as Apache's `HashSet` gives them).
     var childNames: [String] { children.names() }
 
-    /// The fields that place the name (flags, and the compact form's length), read through the header's pointer: no
-    /// exclusivity check, so that a loop of these is a run of independent loads (see `ChildTable.names`).
-    fileprivate var uncheckedNamePlacement: NamePlacement {
-        withUnsafeMutablePointerToHeader {
-            NamePlacement(flags: $0.pointee.ctimeACLAndFlags, czxidAndNameLength: $0.pointee.czxidAndNameLength)
-        }
-    }
-
-    /// The name, given the node's fields as `uncheckedNamePlacement` read them.
-    fileprivate func name(placement: NamePlacement) -> String {
-        let owner = placement.flags & ZnodeFields.ownerFlag == 0 ? 0 : ZnodeFields.ownerSize
-        let wide = placement.flags & ZnodeFields.wideFlag != 0
-        return withUnsafeMutablePointerToElements { elements in
-            let tail = UnsafeRawPointer(elements)
-            let length =
-                wide
-                ? Int(tail.loadUnaligned(fromByteOffset: owner + 16, as: Int64.self))
-                : Int(placement.czxidAndNameLength & ZnodeFields.inlineNameLengthMask)
-            let offset = owner + (wide ? ZnodeFields.wideSize : 0)
-            return String(decoding: UnsafeRawBufferPointer(start: tail + offset, count: length), as: UTF8.self)
+    /// The name, lying at `range` of the tail (as `nameRange` gives it).
+    fileprivate func name(in range: (offset: Int, length: Int)) -> String {
+        withUnsafeMutablePointerToElements { elements in
+            String(
+                decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(elements) + range.offset, count: range.length),
+                as: UTF8.self)
         }
     }
 
@@ -358,12 +346,6 @@ struct ZnodeFields {
     static func inlineACLBits(_ index: Int32) -> Int64 {
         (aclIndexFitsInline(index) ? Int64(index) : aclMask) << aclShift
     }
-}
-
-/// The two words of `ZnodeFields` that place a node's name in its tail.
-struct NamePlacement {
-    var flags: Int64 = 0
-    var czxidAndNameLength: Int64 = 0
 }
 
 /// The parts of a znode that most nodes never need: made on a node's first setData, setACL or child, data that
@@ -520,15 +502,13 @@ struct ChildTable: Sequence {
         names.reserveCapacity(count)
         let groupSize = 16
         slots.withUnsafeBufferPointer { slots in
-            withUnsafeTemporaryAllocation(of: NamePlacement.self, capacity: groupSize) { placements in
+            withUnsafeTemporaryAllocation(of: (offset: Int, length: Int).self, capacity: groupSize) { ranges in
                 var start = 0
                 while start < slots.count {
                     let end = Swift.min(start + groupSize, slots.count)
+                    for index in start..<end { ranges[index - start] = slots[index]?.nameRange ?? (0, 0) }
                     for index in start..<end {
-                        placements[index - start] = slots[index]?.uncheckedNamePlacement ?? NamePlacement()
-                    }
-                    for index in start..<end {
-                        if let node = slots[index] { names.append(node.name(placement: placements[index - start])) }
+                        if let node = slots[index] { names.append(node.name(in: ranges[index - start])) }
                     }
                     start = end
                 }
