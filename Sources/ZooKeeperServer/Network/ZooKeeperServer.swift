@@ -187,7 +187,7 @@ public final class ZooKeeperServer: Sendable {
         func listen(host: String, port: Int, kind: ConnectionPipeline.PortKind) -> EventLoopFuture<any Channel> {
             var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
