@@ -11,7 +11,10 @@ import ZooKeeperProtocol
 /// The network's share of a synchronous request as zkbench itself sees it: `getData` calls of the same client
 /// (event loop, channel, frame codec, session machine, continuation) that the `phases` command measures, one at a
 /// time, against a responder in this process that answers each ZooKeeper frame at once and does nothing else.
-/// A server's sync p50 minus this is what the server adds.
+/// A server's sync p50 minus this is what the server adds. With `--sync-directory`, the responder also writes and
+/// fdatasyncs a log record before each reply: the floor of a synchronous write, with the disk flushed at the pace a
+/// synchronous client sets (a flush is slower after an idle gap than back to back, so the sum of a back-to-back
+/// fdatasync and a round trip is below what any server can reach).
 struct RoundTripCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "round-trip",
@@ -21,6 +24,9 @@ struct RoundTripCommand: AsyncParsableCommand {
             ConnectRequest, every getData with --value-size bytes and a stat, and anything else with an empty reply),
             connects zkbench's client to it, makes 200 warm-up calls, then --count getData calls one at a time and
             prints their latency as `phases` prints a sync phase (phase `round-trip`).
+            With --sync-directory, the responder first writes a 140-byte record at the end of a zero-filled,
+            synced file in that directory and calls fdatasync, then replies (phase `write-floor`): a synchronous
+            write's floor, the disk flushed once per request as a server's group commit of one write does.
             """)
 
     @Option(name: .long, help: "Synchronous calls timed.")
@@ -29,11 +35,16 @@ struct RoundTripCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Bytes of data in each reply.")
     var valueSize = 100
 
+    @Option(name: .long, help: "Write and fdatasync a 140-byte record in this directory before each reply.")
+    var syncDirectory: String?
+
     @Flag(name: .long, help: "One JSON object instead of text.")
     var json = false
 
     mutating func run() async throws {
-        let responder = try FrameResponder(valueSize: valueSize)
+        let log = try syncDirectory.map { try FloorLog(directory: $0, records: count + 200) }
+        defer { log?.remove() }
+        let responder = try FrameResponder(valueSize: valueSize, log: log)
         responder.start()
         let client = try await ZooKeeperClient.connect("127.0.0.1:\(responder.port)")
         let path = "/round-trip"
@@ -48,7 +59,7 @@ struct RoundTripCommand: AsyncParsableCommand {
         }
         await client.close()
         let result = PhasesCommand.PhaseResult(
-            phase: "round-trip", operations: count, errors: errors, seconds: timing.seconds,
+            phase: log == nil ? "round-trip" : "write-floor", operations: count, errors: errors, seconds: timing.seconds,
             latencies: timing.latencies)
         print(json ? result.json : result.text)
     }
@@ -81,12 +92,14 @@ final class FrameResponder: @unchecked Sendable {
     private let connectReply: [UInt8]
     /// A whole getData reply frame (ok, the value and a stat); bytes 4..<8 are the xid.
     private let dataReply: [UInt8]
+    private let log: FloorLog?
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    init(valueSize: Int) throws {
+    init(valueSize: Int, log: FloorLog? = nil) throws {
+        self.log = log
         var buffer = ByteBuffer()
         buffer.writeZooKeeperFrame { frame in
             ConnectResponse(
@@ -160,6 +173,7 @@ final class FrameResponder: @unchecked Sendable {
                 guard let header = try? RequestHeader(from: &frame) else { return }
                 switch header.opCode {
                 case .getData:
+                    if let log, !log.append() { return }
                     let start = output.count
                     output += dataReply
                     withUnsafeBytes(of: header.xid.bigEndian) {
@@ -181,5 +195,45 @@ final class FrameResponder: @unchecked Sendable {
             }
             output.removeAll(keepingCapacity: true)
         }
+    }
+}
+
+/// The write floor's log: a file in the directory under test, zero-filled and synced up front (as both servers
+/// preallocate theirs, so that a flush need not commit a new size), written one 140-byte record after another.
+final class FloorLog: @unchecked Sendable {
+    private let path: String
+    private let descriptor: Int32
+    private let record = [UInt8](repeating: 0x78, count: 140)
+    private var offset = 0
+    private let capacity: Int
+
+    init(directory: String, records: Int) throws {
+        path = directory + "/write-floor-\(getpid()).log"
+        descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            throw FrameResponder.Failure(description: "round-trip: cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        capacity = records * record.count
+        let zeros = [UInt8](repeating: 0, count: capacity)
+        let written = zeros.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        guard written == capacity, fsync(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            unlink(path)
+            throw FrameResponder.Failure(description: "round-trip: cannot preallocate \(path): \(reason)")
+        }
+    }
+
+    /// Writes the next record and waits for the disk; false if either fails.
+    func append() -> Bool {
+        if offset + record.count > capacity { offset = 0 }
+        let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+        offset += record.count
+        return written == record.count && fdatasync(descriptor) == 0
+    }
+
+    func remove() {
+        close(descriptor)
+        unlink(path)
     }
 }
