@@ -59,7 +59,8 @@ struct RoundTripCommand: AsyncParsableCommand {
         }
         await client.close()
         let result = PhasesCommand.PhaseResult(
-            phase: log == nil ? "round-trip" : "write-floor", operations: count, errors: errors, seconds: timing.seconds,
+            phase: log == nil ? "round-trip" : "write-floor", operations: count, errors: errors,
+            seconds: timing.seconds,
             latencies: timing.latencies)
         print(json ? result.json : result.text)
     }
@@ -211,7 +212,8 @@ final class FloorLog: @unchecked Sendable {
         path = directory + "/write-floor-\(getpid()).log"
         descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else {
-            throw FrameResponder.Failure(description: "round-trip: cannot create \(path): \(String(cString: strerror(errno)))")
+            throw FrameResponder.Failure(
+                description: "round-trip: cannot create \(path): \(String(cString: strerror(errno)))")
         }
         capacity = records * record.count
         let zeros = [UInt8](repeating: 0, count: capacity)

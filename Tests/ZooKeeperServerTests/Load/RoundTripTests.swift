@@ -23,4 +23,26 @@ import ZooKeeperTestSupport
         #expect(text.output.contains(" ms, p99 "))
         #expect(!text.output.contains("errors"))
     }
+
+    /// With `--sync-directory` each reply waits for a record written and fdatasynced in that directory: the phase is
+    /// reported as `write-floor`, the file is gone afterwards, and a directory that cannot hold it is one clear error.
+    @Test(.timeLimit(.minutes(2))) func theWriteFloorSyncsInTheDirectoryAndCleansUp() throws {
+        let directory = try TestEnvironment.temporaryDirectory("zkbench-write-floor")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = try Programs.run(
+            try Programs.zkbench, ["round-trip", "--count", "200", "--sync-directory", directory, "--json"],
+            timeout: 60)
+        #expect(run.exitCode == 0, "\(run.error)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
+        #expect(object?["phase"] as? String == "write-floor")
+        #expect(object?["ops"] as? Int == 200)
+        #expect(object?["errors"] as? Int == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+
+        let missing = directory + "/no-such-directory"
+        let refused = try Programs.run(
+            try Programs.zkbench, ["round-trip", "--count", "10", "--sync-directory", missing], timeout: 60)
+        #expect(refused.exitCode != 0)
+        #expect(refused.error.contains("cannot create \(missing)/write-floor-"), "\(refused.error)")
+    }
 }
