@@ -104,7 +104,9 @@ extension DataTree {
     /// Statistics that are not quota text (a client wrote something else there) are left alone, where Apache
     /// would fail the transaction with an exception.
     private mutating func addToQuotaStatistics(of root: String, bytes: Int64, count: Int64) {
-        guard let node = node(at: QuotaPaths.statPath(root)), var statistics = QuotaStats(data: node.data) else {
+        guard !quotaStatisticsFrozen, let node = node(at: QuotaPaths.statPath(root)),
+            var statistics = QuotaStats(data: node.data)
+        else {
             return
         }
         statistics.count = statistics.count &+ count
@@ -115,7 +117,7 @@ extension DataTree {
     /// Apache's `updateQuotaForPath`: the statistics node gets the real count and bytes of the subtree at
     /// `owner` (nothing when there is no node there).
     private mutating func recomputeQuotaStatistics(of owner: String, statisticsPath: String) {
-        guard let statisticsNode = node(at: statisticsPath) else { return }
+        guard !quotaStatisticsFrozen, let statisticsNode = node(at: statisticsPath) else { return }
         var statistics = QuotaStats()
         statistics.count = 0
         statistics.bytes = 0
@@ -132,9 +134,16 @@ extension DataTree {
 
     /// Rewrites a statistics node's data in place: no new version or mzxid, as in Apache.
     private mutating func replaceQuotaText(of node: Znode, with statistics: QuotaStats) {
-        let text = statistics.bytesValue
-        approximateDataSize += text.count - node.dataLength
-        node.data = text
+        quotaTextJournal?.append((node, node.data))
+        setQuotaText(of: node, to: statistics.bytesValue)
+    }
+
+    /// Puts back a statistics node's text from the journal (taking back a failed multi in reverse order, so the
+    /// node is in the tree as it was right after that rewrite). Recounting would not do: a missing key reads as -1
+    /// and comes back written out, where Apache never applies a failed multi to its tree at all.
+    mutating func setQuotaText(of node: Znode, to data: [UInt8]?) {
+        approximateDataSize += (data?.count ?? 0) - node.dataLength
+        node.data = data
     }
 
     /// Finds every quota from the limits nodes under `/zookeeper/quota` and sets each statistics node to the real

@@ -58,6 +58,11 @@ struct DataTree {
     var approximateDataSize = 0
     /// The paths that have a quota (Apache's `pTrie`), kept by the quota hooks in `DataTree+Quotas.swift`.
     var quotaRoots: Set<String> = []
+    /// While a multi runs: every rewrite of a statistics node, with the text it replaced, in order, for the multi's
+    /// undo list (`DataTree+Quotas.swift`). Nil outside a multi.
+    var quotaTextJournal: [(node: Znode, data: [UInt8]?)]?
+    /// While a failed multi is taken back: the statistics are put back from the journal, not recounted.
+    var quotaStatisticsFrozen = false
 
     static let specialPaths: Set<String> = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
 

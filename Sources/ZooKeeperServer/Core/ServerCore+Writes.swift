@@ -185,16 +185,24 @@ extension ServerCore {
         var results: [MultiResult] = []
         var events: [WatchTrigger] = []
         var size = 8
+        tree.quotaTextJournal = []
+        defer { tree.quotaTextJournal = nil }
         for (index, operation) in operations.enumerated() {
             do throws(KeeperFailure) {
                 let body = try prepare(operation, connection: connection, sessionID: sessionID)
                 size += TransactionCodec.encodedSize(of: body)
                 if size > transactionSizeLimit { throw KeeperFailure(.badArguments) }
                 undos.append(applyBody(body, transaction: transaction, events: &events))
+                // After the operation's own undo: its statistics rewrites are taken back before it is.
+                for (node, data) in tree.quotaTextJournal ?? [] { undos.append(.quotaText(node: node, data: data)) }
+                tree.quotaTextJournal?.removeAll(keepingCapacity: true)
                 bodies.append(body)
                 results.append(result(of: operation, body: body))
             } catch {
+                tree.quotaTextJournal = nil
+                tree.quotaStatisticsFrozen = true
                 for undo in undos.reversed() { self.undo(undo) }
+                tree.quotaStatisticsFrozen = false
                 activity.discardWrites()
                 var failed: [MultiResult] = Array(repeating: .error(.ok), count: index)
                 failed.append(.error(error.code))

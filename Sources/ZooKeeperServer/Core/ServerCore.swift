@@ -844,6 +844,8 @@ final class ServerCore {
         case deleted(path: String, node: Znode, acl: [ACL], parentPzxid: Int64)
         case dataSet(path: String, node: Znode, data: [UInt8]?, version: Int32, mzxid: Int64, mtime: Int64)
         case aclSet(node: Znode, acl: [ACL], aversion: Int32)
+        /// A quota statistics node's text before an operation rewrote it.
+        case quotaText(node: Znode, data: [UInt8]?)
     }
 
     func undo(_ undo: Undo) {
@@ -863,6 +865,8 @@ final class ServerCore {
             tree.setData(node, path: path, data: data, version: version, zxid: mzxid, time: mtime)
         case .aclSet(let node, let acl, let aversion):
             tree.setACL(node, acl: acl, aversion: aversion)
+        case .quotaText(let node, let data):
+            tree.setQuotaText(of: node, to: data)
         }
     }
 }

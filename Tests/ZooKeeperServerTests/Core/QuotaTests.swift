@@ -142,6 +142,39 @@ struct QuotaTests {
         #expect(harness.core.activity.writesPerNamespace["q"]?.count == 1)
     }
 
+    /// A failed multi puts back the statistics' exact text, whatever it was: taking back its counts would turn text
+    /// without `count`/`bytes` keys (each read as -1) into `count=-1,bytes=-1` (found by FuzzServerCore: the log's
+    /// replay, which skips a failed multi as Apache's tree never sees one, disagreed with the live tree). Also when
+    /// the multi rewrote the statistics itself before a create counted into them.
+    @Test func aFailedMultiPutsBackTheStatisticsTextExactly() {
+        #expect(create("/q", "") == .ok)
+        setQuota("/q", Self.limits(count: 5))
+        let statisticsPath = QuotaPaths.statPath("/q")
+        for text in ["", "marker=7", "count=1,bytes=0"] {
+            #expect(setData(statisticsPath, text) == .ok)
+            let size = harness.core.tree.approximateDataSize
+            for rewrite in [nil, "count=9,bytes=9"] {
+                var operations: [MultiOperation] = []
+                if let rewrite {
+                    operations.append(
+                        .setData(SetDataRequest(path: statisticsPath, data: bytes(rewrite), version: -1)))
+                }
+                operations += [
+                    .create(CreateRequest(path: "/q/x", data: bytes("xyz"), acl: ACL.openUnsafe, mode: .persistent)),
+                    .delete(PathVersionRequest(path: "/q/missing", version: -1)),
+                ]
+                let (_, body) = harness.call(client, .multi(MultiRequest(operations)))
+                guard case .multi(let response) = body else {
+                    Issue.record("no multi reply: \(body)")
+                    return
+                }
+                #expect(response.results.contains(.error(.noNode)))
+                #expect(statistics("/q") == text, "text \(text), rewritten first: \(rewrite ?? "no")")
+                #expect(harness.core.tree.approximateDataSize == size)
+            }
+        }
+    }
+
     /// `mntr`'s per-namespace quota figures, as Apache's `QuotaMetricsUtils` sums them: the hard limit where one
     /// is set, else the soft one; and the writes a hard limit refused.
     @Test func quotaFiguresAndRefusalsArePerNamespace() {
