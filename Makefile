@@ -62,8 +62,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 # Processes per target at once, sharing its corpus (FUZZ_JOBS=2 uses both cores of a 2-core machine).
 FUZZ_JOBS ?= 1
+# Seconds one input may run before it counts as a hang (wall time: a campaign that may be paused wants more).
+FUZZ_TIMEOUT ?= 20
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) SWIFT=$(SWIFT) ./scripts/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) \
+		SWIFT=$(SWIFT) ./scripts/fuzz
 
 fuzz-smoke: deps
 	FUZZ_SECONDS=4 FUZZ_RUNS= FUZZ_JOBS=1 SWIFT=$(SWIFT) ./scripts/fuzz
