@@ -790,30 +790,26 @@ def round_trip_floor(samples=2000):
     return statistics.median(times) * 1000
 
 
-def client_round_trip_floor(bins, samples):
+def client_round_trip_floor(bins, samples, sync_directory=None):
     """p50 (ms) of a synchronous getData through zkbench's own client (its event loop, channel, frame codec, session
     machine and the continuation that resumes the caller) against a responder thread of zkbench that answers each
     frame at once from blocking sockets (`zkbench round-trip`): the round trip as the load generator that measures
     the servers sees it, which the issue's goals are set against. The Python round trip stays beside it as the
-    strict floor."""
-    out = run([os.path.join(bins, "zkbench"), "round-trip", "--count", str(samples)]).stdout
-    match = re.search(r"round-trip: .* p50 ([\d.]+) ms", out)
-    if not match:
-        raise RuntimeError(f"zkbench round-trip printed no p50: {out!r}")
-    return float(match.group(1))
+    strict floor.
 
-
-def client_write_floor(bins, directory, samples):
-    """p50 (ms) of a synchronous write's floor as zkbench's client sees it: the `round-trip` responder writes a
-    140-byte record and calls fdatasync in `directory` before each reply (`zkbench round-trip --sync-directory`).
-    The disk is flushed once per request, at the pace a synchronous client sets, as a server's group commit of one
-    write does; a flush after such a gap is slower on this machine's virtual disk than one right after another (see
-    BENCHMARKS.md), so the sum of a back-to-back fdatasync and a round trip is below what any server can reach."""
-    out = run([os.path.join(bins, "zkbench"), "round-trip", "--count", str(samples), "--sync-directory",
-               directory]).stdout
-    match = re.search(r"write-floor: .* p50 ([\d.]+) ms", out)
+    With `sync_directory`, a synchronous write's floor: the responder writes a 140-byte record and calls fdatasync
+    there before each reply (`--sync-directory`), the disk flushed once per request at the pace a synchronous
+    client sets, as a server's group commit of one write does. A flush after such a gap is slower on this machine's
+    virtual disk than one right after another (see BENCHMARKS.md), so the sum of a back-to-back fdatasync and a
+    round trip is below what any server can reach."""
+    command = [os.path.join(bins, "zkbench"), "round-trip", "--count", str(samples)]
+    if sync_directory:
+        command += ["--sync-directory", sync_directory]
+    phase = "write-floor" if sync_directory else "round-trip"
+    out = run(command).stdout
+    match = re.search(phase + r": .* p50 ([\d.]+) ms", out)
     if not match:
-        raise RuntimeError(f"zkbench round-trip --sync-directory printed no p50: {out!r}")
+        raise RuntimeError(f"{' '.join(command[1:])} printed no p50: {out!r}")
     return float(match.group(1))
 
 
@@ -838,7 +834,7 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
             try:
                 os.sync()
                 disks.append(fsync_floor(server.dir, samples=200))
-                write_floors.append(client_write_floor(bins, server.dir, sync_count))
+                write_floors.append(client_round_trip_floor(bins, sync_count, sync_directory=server.dir))
                 out = run([zkbench, "--server", f"127.0.0.1:{server.port}", "--phases", *sync_phases,
                            "--sync-count", str(sync_count)]).stdout
             finally:
