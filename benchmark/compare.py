@@ -790,7 +790,7 @@ def round_trip_floor(samples=2000):
     return statistics.median(times) * 1000
 
 
-def client_round_trip_floor(bins, samples, sync_directory=None):
+def client_round_trip_floor(bins, samples, sync_directory=None, responder_cpu=None, client_cpu=None):
     """p50 (ms) of a synchronous getData through zkbench's own client (its event loop, channel, frame codec, session
     machine and the continuation that resumes the caller) against a responder thread of zkbench that answers each
     frame at once from blocking sockets (`zkbench round-trip`): the round trip as the load generator that measures
@@ -805,12 +805,51 @@ def client_round_trip_floor(bins, samples, sync_directory=None):
     command = [os.path.join(bins, "zkbench"), "round-trip", "--count", str(samples)]
     if sync_directory:
         command += ["--sync-directory", sync_directory]
+    if responder_cpu is not None:
+        command += ["--responder-cpu", str(responder_cpu)]
+    if client_cpu is not None:
+        command = ["taskset", "-c", str(client_cpu)] + command
     phase = "write-floor" if sync_directory else "round-trip"
     out = run(command).stdout
     match = re.search(phase + r": .* p50 ([\d.]+) ms", out)
     if not match:
         raise RuntimeError(f"{' '.join(command[1:])} printed no p50: {out!r}")
     return float(match.group(1))
+
+
+def placed_sync_latency(bins, server, neighbour, sync_count):
+    """Each server's synchronous p50s and their floors with every thread placed: the server on one CPU, the load
+    generator on another, and the floors' responder on the server's CPU. On this 2-vCPU VM where the scheduler puts
+    the threads of a synchronous exchange moves the floor itself by 2x (0.22-0.50 ms for the same write floor,
+    BENCHMARKS.md): the disk's interrupt lands on one CPU, and a wake-up across CPUs costs tens of microseconds. The
+    in-process responder of the unplaced floor and a server process are placed differently by the scheduler, so only
+    a placed run compares like with like. Returns {server_cpu: {phase: (p50, floor)}}; empty with fewer than 2 CPUs
+    or without taskset."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or not shutil.which("taskset"):
+        return {}
+    zkbench = os.path.join(bins, "zkbench")
+    results = {}
+    neighbour.process.send_signal(signal.SIGSTOP)
+    try:
+        for server_cpu, client_cpu in [(cpus[0], cpus[1]), (cpus[1], cpus[0])]:
+            run(["taskset", "-a", "-p", "-c", str(server_cpu), str(server.process.pid)], check=True)
+            try:
+                os.sync()
+                write_floor = client_round_trip_floor(bins, sync_count, sync_directory=server.dir,
+                                                      responder_cpu=server_cpu, client_cpu=client_cpu)
+                read_floor = client_round_trip_floor(bins, sync_count, responder_cpu=server_cpu,
+                                                     client_cpu=client_cpu)
+                out = run(["taskset", "-c", str(client_cpu), zkbench, "--server", f"127.0.0.1:{server.port}",
+                           "--phases", "sync-create", "sync-set", "sync-get", "sync-delete", "--sync-count",
+                           str(sync_count)]).stdout
+            finally:
+                run(["taskset", "-a", "-p", "-c", ",".join(map(str, cpus)), str(server.process.pid)])
+            results[server_cpu] = {phase: (p50, read_floor if phase == "sync-get" else write_floor)
+                                   for phase, (p50, _) in parse_latency(out).items()}
+    finally:
+        neighbour.process.send_signal(signal.SIGCONT)
+    return results
 
 
 def server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds):
@@ -892,6 +931,18 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
                       "ms", "lower", "back-to-back fdatasync + round trip (zkbench's client)")
             table.add("server", f"{server.name} {phase} p50 vs the strict floor", p50, disk + network, "ms",
                       "lower", "strict floor: back-to-back fdatasync + round trip (Python sockets)")
+    # The same exchanges with every thread placed (server and responder on one CPU, the load generator on the other),
+    # both ways round: the like-for-like comparison on a machine whose scheduler moves the floor itself.
+    for server, neighbour in [(zkserver, apache), (apache, zkserver)]:
+        placed = placed_sync_latency(bins, server, neighbour, sync_count)
+        for server_cpu, phases in placed.items():
+            for phase in ["sync-create", "sync-set", "sync-get", "sync-delete"]:
+                if phase not in phases:
+                    continue
+                p50, floor = phases[phase]
+                kind = "round trip" if phase == "sync-get" else "round trip with a 140-byte write + fdatasync"
+                table.add("server", f"{server.name} {phase} p50 vs its floor, server on CPU {server_cpu}", p50,
+                          floor, "ms", "lower", f"floor: {kind}, responder on CPU {server_cpu}, client on the other")
 
 
 def median_startup(make_server, workdir, starts):

@@ -38,13 +38,28 @@ struct RoundTripCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write and fdatasync a 140-byte record in this directory before each reply.")
     var syncDirectory: String?
 
+    @Option(
+        name: .long,
+        help: """
+            Run the responder on this CPU only, as a server pinned there would run (on a small machine where a thread \
+            runs, against the client and the disk's interrupt, moves the floor more than any server work does).
+            """)
+    var responderCPU: Int?
+
     @Flag(name: .long, help: "One JSON object instead of text.")
     var json = false
+
+    func validate() throws {
+        let cpuCount = MemoryLayout<cpu_set_t>.size * 8
+        if let responderCPU, !(0..<cpuCount).contains(responderCPU) {
+            throw ValidationError("--responder-cpu must be a CPU number from 0 to \(cpuCount - 1)")
+        }
+    }
 
     mutating func run() async throws {
         let log = try syncDirectory.map { try FloorLog(directory: $0, records: count + 200) }
         defer { log?.remove() }
-        let responder = try FrameResponder(valueSize: valueSize, log: log)
+        let responder = try FrameResponder(valueSize: valueSize, log: log, cpu: responderCPU)
         responder.start()
         let client = try await ZooKeeperClient.connect("127.0.0.1:\(responder.port)")
         let path = "/round-trip"
@@ -94,13 +109,15 @@ final class FrameResponder: @unchecked Sendable {
     /// A whole getData reply frame (ok, the value and a stat); bytes 4..<8 are the xid.
     private let dataReply: [UInt8]
     private let log: FloorLog?
+    private let cpu: Int?
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    init(valueSize: Int, log: FloorLog? = nil) throws {
+    init(valueSize: Int, log: FloorLog? = nil, cpu: Int? = nil) throws {
         self.log = log
+        self.cpu = cpu
         var buffer = ByteBuffer()
         buffer.writeZooKeeperFrame { frame in
             ConnectResponse(
@@ -143,6 +160,7 @@ final class FrameResponder: @unchecked Sendable {
     /// Serves connections one after the other, on a thread of its own, until the process exits.
     func start() {
         Thread.detachNewThread { [self] in
+            if let cpu { Self.pinCallingThread(to: cpu) }
             while true {
                 let connection = accept(listener, nil, nil)
                 if connection < 0 { continue }
@@ -151,6 +169,28 @@ final class FrameResponder: @unchecked Sendable {
                 serve(connection)
                 close(connection)
             }
+        }
+    }
+
+    /// Binds the calling thread to one CPU (`sched_setaffinity` of thread 0 is the caller). A CPU that is not there
+    /// leaves the thread where it was: the floor is then the unpinned one, and the run says so.
+    private static func pinCallingThread(to cpu: Int) {
+        var set = cpu_set_t()
+        withUnsafeMutableBytes(of: &set) { bytes in
+            bytes[cpu / 8] |= UInt8(1 << (cpu % 8))
+        }
+        // glibc declares sched_setaffinity only under _GNU_SOURCE, which Swift's Glibc module does not set.
+        typealias SetAffinity = @convention(c) (pid_t, Int, UnsafeRawPointer) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_setaffinity") else {
+            FileHandle.standardError.write(
+                Data("round-trip: the responder stays unpinned: no sched_setaffinity\n".utf8))
+            return
+        }
+        let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
+        if withUnsafeBytes(of: &set, { setAffinity(0, $0.count, $0.baseAddress!) }) != 0 {
+            let reason = String(cString: strerror(errno))
+            FileHandle.standardError.write(
+                Data("round-trip: the responder stays unpinned: CPU \(cpu): \(reason)\n".utf8))
         }
     }
 

@@ -45,4 +45,54 @@ import ZooKeeperTestSupport
         #expect(refused.exitCode != 0)
         #expect(refused.error.contains("cannot create \(missing)/write-floor-"), "\(refused.error)")
     }
+    /// With `--responder-cpu` the responder's thread runs on that CPU only while the rest of zkbench stays where the
+    /// system put it (compare.py places a server and the floor's responder alike); a CPU number out of range is
+    /// refused with one line.
+    @Test(.timeLimit(.minutes(2))) func theResponderRunsOnTheCPUItIsGiven() throws {
+        let allowed = try Self.allowedCPUs(of: "/proc/self/status")
+        let cpu = try #require(allowed.last)
+        let zkbench = try ChildProcess(
+            try Programs.zkbench, ["round-trip", "--count", "2000000", "--responder-cpu", String(cpu)])
+        defer {
+            kill(zkbench.pid, SIGKILL)
+            zkbench.wait(timeout: 10)
+        }
+        // The responder thread is the one that sends the replies: pinned, and busy answering.
+        var lists: [[Int]] = []
+        let pinned = TestEnvironment.waitUntil(timeout: 30) {
+            lists = Self.threadCPULists(of: zkbench.pid)
+            return lists.contains([cpu])
+        }
+        #expect(pinned, "thread CPU lists: \(lists)")
+        if allowed.count > 1 {
+            #expect(lists.contains(allowed), "the other threads keep every CPU: \(lists)")
+        }
+
+        let refused = try Programs.run(
+            try Programs.zkbench, ["round-trip", "--count", "10", "--responder-cpu", "100000"], timeout: 60)
+        #expect(refused.exitCode != 0)
+        #expect(refused.error.contains("--responder-cpu must be a CPU number from 0 to"), "\(refused.error)")
+    }
+
+    /// The CPUs of a `Cpus_allowed_list` line ("0-1,4").
+    private static func allowedCPUs(of statusPath: String) throws -> [Int] {
+        let text = try String(contentsOfFile: statusPath, encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else {
+            return []
+        }
+        var cpus: [Int] = []
+        for range in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
+            .split(separator: ",")
+        {
+            let bounds = range.split(separator: "-").compactMap { Int($0) }
+            guard let first = bounds.first else { continue }
+            cpus += Array(first...(bounds.last ?? first))
+        }
+        return cpus
+    }
+
+    private static func threadCPULists(of pid: pid_t) -> [[Int]] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.compactMap { try? allowedCPUs(of: "/proc/\(pid)/task/\($0)/status") }
+    }
 }
