@@ -172,8 +172,8 @@ final class FrameResponder: @unchecked Sendable {
         }
     }
 
-    /// Binds the calling thread to one CPU (`sched_setaffinity` of thread 0 is the caller). A CPU that is not there
-    /// leaves the thread where it was: the floor is then the unpinned one, and the run says so.
+    /// Binds the calling thread to one CPU (`sched_setaffinity` of thread 0 is the caller). A CPU this process may not
+    /// run on ends the run with one line: an unpinned floor must not pass for a pinned one.
     private static func pinCallingThread(to cpu: Int) {
         var set = cpu_set_t()
         withUnsafeMutableBytes(of: &set) { bytes in
@@ -181,17 +181,15 @@ final class FrameResponder: @unchecked Sendable {
         }
         // glibc declares sched_setaffinity only under _GNU_SOURCE, which Swift's Glibc module does not set.
         typealias SetAffinity = @convention(c) (pid_t, Int, UnsafeRawPointer) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_setaffinity") else {
-            FileHandle.standardError.write(
-                Data("round-trip: the responder stays unpinned: no sched_setaffinity\n".utf8))
-            return
+        var failure = "sched_setaffinity is not available"
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_setaffinity") {
+            let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
+            if withUnsafeBytes(of: &set, { setAffinity(0, $0.count, $0.baseAddress!) }) == 0 { return }
+            failure = String(cString: strerror(errno))
         }
-        let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
-        if withUnsafeBytes(of: &set, { setAffinity(0, $0.count, $0.baseAddress!) }) != 0 {
-            let reason = String(cString: strerror(errno))
-            FileHandle.standardError.write(
-                Data("round-trip: the responder stays unpinned: CPU \(cpu): \(reason)\n".utf8))
-        }
+        FileHandle.standardError.write(
+            Data("Error: round-trip: cannot run the responder on CPU \(cpu): \(failure)\n".utf8))
+        exit(1)
     }
 
     private func serve(_ connection: Int32) {

@@ -46,8 +46,8 @@ import ZooKeeperTestSupport
         #expect(refused.error.contains("cannot create \(missing)/write-floor-"), "\(refused.error)")
     }
     /// With `--responder-cpu` the responder's thread runs on that CPU only while the rest of zkbench stays where the
-    /// system put it (compare.py places a server and the floor's responder alike); a CPU number out of range is
-    /// refused with one line.
+    /// system put it (compare.py places a server and the floor's responder alike); a CPU number out of range, or one
+    /// the process may not run on, is refused with one line.
     @Test(.timeLimit(.minutes(2))) func theResponderRunsOnTheCPUItIsGiven() throws {
         let allowed = try Self.allowedCPUs(of: "/proc/self/status")
         let cpu = try #require(allowed.last)
@@ -72,6 +72,15 @@ import ZooKeeperTestSupport
             try Programs.zkbench, ["round-trip", "--count", "10", "--responder-cpu", "100000"], timeout: 60)
         #expect(refused.exitCode != 0)
         #expect(refused.error.contains("--responder-cpu must be a CPU number from 0 to"), "\(refused.error)")
+
+        // A CPU number that this process may not run on (past the last allowed one) ends the run with one line.
+        let absent = (allowed.max() ?? 0) + 1
+        let unplaced = try Programs.run(
+            try Programs.zkbench, ["round-trip", "--count", "10", "--responder-cpu", String(absent)], timeout: 60)
+        #expect(unplaced.exitCode != 0)
+        #expect(
+            unplaced.error.contains("cannot run the responder on CPU \(absent)"), "\(unplaced.error)")
+        #expect(unplaced.error.split(separator: "\n").count == 1, "\(unplaced.error)")
     }
 
     /// The CPUs of a `Cpus_allowed_list` line ("0-1,4").
