@@ -817,6 +817,18 @@ def client_round_trip_floor(bins, samples, sync_directory=None, responder_cpu=No
     return float(match.group(1))
 
 
+SYNC_PHASES = ["sync-create", "sync-set", "sync-get", "sync-delete"]
+
+
+def sync_phases_output(bins, server, sync_count, client_cpu=None):
+    """What zkbench prints for the synchronous phases against `server` (on `client_cpu` only, when given)."""
+    command = [os.path.join(bins, "zkbench"), "--server", f"127.0.0.1:{server.port}", "--phases", *SYNC_PHASES,
+               "--sync-count", str(sync_count)]
+    if client_cpu is not None:
+        command = ["taskset", "-c", str(client_cpu)] + command
+    return run(command).stdout
+
+
 def placed_sync_latency(bins, server, neighbour, sync_count):
     """Each server's synchronous p50s and their floors with every thread placed: the server on one CPU, the load
     generator on another, and the floors' responder on the server's CPU. On this 2-vCPU VM where the scheduler puts
@@ -828,7 +840,6 @@ def placed_sync_latency(bins, server, neighbour, sync_count):
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2 or not shutil.which("taskset"):
         return {}
-    zkbench = os.path.join(bins, "zkbench")
     results = {}
     neighbour.process.send_signal(signal.SIGSTOP)
     try:
@@ -840,9 +851,7 @@ def placed_sync_latency(bins, server, neighbour, sync_count):
                                                       responder_cpu=server_cpu, client_cpu=client_cpu)
                 read_floor = client_round_trip_floor(bins, sync_count, responder_cpu=server_cpu,
                                                      client_cpu=client_cpu)
-                out = run(["taskset", "-c", str(client_cpu), zkbench, "--server", f"127.0.0.1:{server.port}",
-                           "--phases", "sync-create", "sync-set", "sync-get", "sync-delete", "--sync-count",
-                           str(sync_count)]).stdout
+                out = sync_phases_output(bins, server, sync_count, client_cpu=client_cpu)
             finally:
                 run(["taskset", "-a", "-p", "-c", ",".join(map(str, cpus)), str(server.process.pid)])
             results[server_cpu] = {phase: (p50, read_floor if phase == "sync-get" else write_floor)
@@ -855,7 +864,6 @@ def placed_sync_latency(bins, server, neighbour, sync_count):
 def server_section(table, bins, apache, zkserver, count, sync_count, sessions, window, rounds):
     log("server throughput and latency (same load generator, fsync on)")
     zkbench = os.path.join(bins, "zkbench")
-    sync_phases = ["sync-create", "sync-set", "sync-get", "sync-delete"]
     pipelined_phases = ["create", "set", "get", "delete"]
     warm_up(bins, apache.port)
     warm_up(bins, zkserver.port)
@@ -874,8 +882,7 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
                 os.sync()
                 disks.append(fsync_floor(server.dir, samples=200))
                 write_floors.append(client_round_trip_floor(bins, sync_count, sync_directory=server.dir))
-                out = run([zkbench, "--server", f"127.0.0.1:{server.port}", "--phases", *sync_phases,
-                           "--sync-count", str(sync_count)]).stdout
+                out = sync_phases_output(bins, server, sync_count)
             finally:
                 neighbour.process.send_signal(signal.SIGCONT)
             latencies[server.name].append(parse_latency(out))
@@ -894,7 +901,7 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
         if phase in ours_rates and phase in peer_rates:
             table.add("server", f"pipelined {phase}", ours_rates[phase], peer_rates[phase], "ops/s", "higher",
                       apache.name)
-    for phase in ["sync-create", "sync-set", "sync-get", "sync-delete"]:
+    for phase in SYNC_PHASES:
         if phase in ours_latency and phase in peer_latency:
             table.add("server", f"{phase} p50", ours_latency[phase][0], peer_latency[phase][0], "ms", "lower",
                       apache.name)
@@ -915,7 +922,7 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
         f"{client_network:.3f} ms through zkbench's client ({network:.3f} ms between Python sockets), a write with "
         f"its fdatasync through zkbench's client {write_floor:.3f} ms")
     for server, latency in [(zkserver, ours_latency), (apache, peer_latency)]:
-        for phase in ["sync-create", "sync-set", "sync-get", "sync-delete"]:
+        for phase in SYNC_PHASES:
             if phase not in latency:
                 continue
             p50 = latency[phase][0]
@@ -936,7 +943,7 @@ def server_section(table, bins, apache, zkserver, count, sync_count, sessions, w
     for server, neighbour in [(zkserver, apache), (apache, zkserver)]:
         placed = placed_sync_latency(bins, server, neighbour, sync_count)
         for server_cpu, phases in placed.items():
-            for phase in ["sync-create", "sync-set", "sync-get", "sync-delete"]:
+            for phase in SYNC_PHASES:
                 if phase not in phases:
                     continue
                 p50, floor = phases[phase]

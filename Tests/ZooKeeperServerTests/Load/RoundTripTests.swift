@@ -45,6 +45,7 @@ import ZooKeeperTestSupport
         #expect(refused.exitCode != 0)
         #expect(refused.error.contains("cannot create \(missing)/write-floor-"), "\(refused.error)")
     }
+
     /// With `--responder-cpu` the responder's thread runs on that CPU only while the rest of zkbench stays where the
     /// system put it (compare.py places a server and the floor's responder alike); a CPU number out of range, or one
     /// the process may not run on, is refused with one line.
