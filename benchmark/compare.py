@@ -790,6 +790,11 @@ def round_trip_floor(samples=2000):
     return statistics.median(times) * 1000
 
 
+def on_cpu(command, cpu):
+    """`command` run on `cpu` only (taskset), or as it is when `cpu` is None."""
+    return command if cpu is None else ["taskset", "-c", str(cpu)] + command
+
+
 def client_round_trip_floor(bins, samples, sync_directory=None, responder_cpu=None, client_cpu=None):
     """p50 (ms) of a synchronous getData through zkbench's own client (its event loop, channel, frame codec, session
     machine and the continuation that resumes the caller) against a responder thread of zkbench that answers each
@@ -807,8 +812,7 @@ def client_round_trip_floor(bins, samples, sync_directory=None, responder_cpu=No
         command += ["--sync-directory", sync_directory]
     if responder_cpu is not None:
         command += ["--responder-cpu", str(responder_cpu)]
-    if client_cpu is not None:
-        command = ["taskset", "-c", str(client_cpu)] + command
+    command = on_cpu(command, client_cpu)
     phase = "write-floor" if sync_directory else "round-trip"
     out = run(command).stdout
     match = re.search(phase + r": .* p50 ([\d.]+) ms", out)
@@ -824,9 +828,7 @@ def sync_phases_output(bins, server, sync_count, client_cpu=None):
     """What zkbench prints for the synchronous phases against `server` (on `client_cpu` only, when given)."""
     command = [os.path.join(bins, "zkbench"), "--server", f"127.0.0.1:{server.port}", "--phases", *SYNC_PHASES,
                "--sync-count", str(sync_count)]
-    if client_cpu is not None:
-        command = ["taskset", "-c", str(client_cpu)] + command
-    return run(command).stdout
+    return run(on_cpu(command, client_cpu)).stdout
 
 
 def placed_sync_latency(bins, server, neighbour, sync_count):
